@@ -1,0 +1,68 @@
+/// The field formats of docs/api.md, written without regular expressions so they are fast and
+/// behave the same on every platform.
+public enum Formats {
+    static func isAlphanumeric(_ c: Character, upperOnly: Bool) -> Bool {
+        guard c.isASCII else { return false }
+        return (c >= "A" && c <= "Z") || (!upperOnly && c >= "a" && c <= "z") || (c >= "0" && c <= "9")
+    }
+
+    /// Rule A: 3–40 of A–Z, 0–9, `-`, `_`, starting and ending with a letter or digit (upper case).
+    public static func isOrderID(_ text: String) -> Bool {
+        guard OrderLimits.orderIDLength.contains(text.count), let first = text.first, let last = text.last else { return false }
+        return isAlphanumeric(first, upperOnly: true) && isAlphanumeric(last, upperOnly: true)
+            && text.allSatisfy { isAlphanumeric($0, upperOnly: true) || $0 == "-" || $0 == "_" }
+    }
+
+    /// Letters, digits, `-` and (unless excluded) `_`; upper case only unless `caseSensitive`.
+    public static func isCode(_ text: String, maxLength: Int, minLength: Int = 1, caseSensitive: Bool = false, allowUnderscore: Bool = true) -> Bool {
+        guard text.count >= minLength, text.count <= maxLength else { return false }
+        return text.allSatisfy { isAlphanumeric($0, upperOnly: !caseSensitive) || $0 == "-" || (allowUnderscore && $0 == "_") }
+    }
+
+    public static func isDigits(_ text: String, count: ClosedRange<Int>) -> Bool {
+        count.contains(text.count) && text.allSatisfy { $0.isASCII && $0.isNumber }
+    }
+
+    /// Printable ASCII from `!` to `~`: no spaces, no control characters.
+    public static func isVisibleASCII(_ text: String, maxLength: Int) -> Bool {
+        !text.isEmpty && text.count <= maxLength && text.unicodeScalars.allSatisfy { $0.value >= 0x21 && $0.value <= 0x7E }
+    }
+
+    /// Non-empty text of at most `maxLength` characters with no control characters.
+    public static func isText(_ text: String, maxLength: Int) -> Bool {
+        !text.isEmpty && text.count <= maxLength && !text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
+    }
+
+    public static func isEmail(_ text: String) -> Bool {
+        guard text.count <= 254, !text.contains(" ") else { return false }
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[0].count <= 64 else { return false }
+        let domain = parts[1]
+        let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty }) else { return false }
+        return isVisibleASCII(String(parts[0]), maxLength: 64)
+            && domain.allSatisfy { isAlphanumeric($0, upperOnly: false) || $0 == "-" || $0 == "." }
+    }
+
+    /// Removes the spaces, dashes, dots and brackets people type in phone numbers.
+    public static func normalizedPhone(_ text: String) -> String {
+        String(text.filter { !" -.()".contains($0) })
+    }
+
+    /// E.164-like: 8–15 digits with an optional leading `+` (after `normalizedPhone`).
+    public static func isPhone(_ text: String) -> Bool {
+        let digits = text.hasPrefix("+") ? String(text.dropFirst()) : text
+        return isDigits(digits, count: 8...15)
+    }
+
+    public static func isPostalCode(_ text: String) -> Bool {
+        (3...10).contains(text.count) && text.allSatisfy { isAlphanumeric($0, upperOnly: false) || $0 == " " || $0 == "-" }
+    }
+
+    public static func isHTTPURL(_ text: String) -> Bool {
+        let lower = text.lowercased()
+        guard lower.hasPrefix("https://") || lower.hasPrefix("http://") else { return false }
+        let host = lower.drop(while: { $0 != "/" }).dropFirst(2)
+        return text.count <= OrderLimits.urlLength && !host.isEmpty && !host.hasPrefix("/") && isVisibleASCII(text, maxLength: OrderLimits.urlLength)
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+
+/// A UTC instant with microsecond precision, stored as an integer so it survives both databases
+/// exactly.
+public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var microseconds: Int64
+
+    public init(microseconds: Int64) { self.microseconds = microseconds }
+
+    public init(_ date: Date) {
+        microseconds = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+    }
+
+    public var date: Date { Date(timeIntervalSince1970: Double(microseconds) / 1_000_000) }
+
+    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.microseconds < rhs.microseconds }
+
+    public func adding(seconds: Double) -> Timestamp {
+        Timestamp(microseconds: microseconds + Int64(seconds * 1_000_000))
+    }
+
+    /// RFC 3339 in UTC with microseconds, e.g. `2026-11-22T03:14:15.926535Z`.
+    public var description: String { Self.rfc3339(microseconds, fractionDigits: 6) }
+
+    /// RFC 3339 in UTC with `fractionDigits` (3 or 6) decimals of the second, truncated; pure
+    /// integer arithmetic, so formatting a parsed value gives back the same text.
+    public static func rfc3339(_ microseconds: Int64, fractionDigits: Int) -> String {
+        let seconds = microseconds >= 0 ? microseconds / 1_000_000 : (microseconds - 999_999) / 1_000_000
+        let fraction = microseconds - seconds * 1_000_000
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        // Days to civil date (H. Hinnant's algorithm).
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        func pad(_ value: Int64, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        let digits = fractionDigits == 3 ? pad(fraction / 1_000, 3) : pad(fraction, 6)
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3_600, 2)):\(pad(secondOfDay % 3_600 / 60, 2)):\(pad(secondOfDay % 60, 2)).\(digits)Z"
+    }
+}
+
+/// Where the current time comes from: the system in production, a manual clock in tests.
+public protocol WallClock: Sendable {
+    func now() -> Timestamp
+}
+
+public struct SystemClock: WallClock {
+    public init() {}
+    public func now() -> Timestamp { Timestamp(Date()) }
+}
+
+/// A clock that moves only when told to; for tests of thresholds, retries and pacing.
+public final class ManualClock: WallClock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: Timestamp
+
+    public init(_ start: Timestamp = Timestamp(microseconds: 1_800_000_000_000_000)) { current = start }
+
+    public func now() -> Timestamp { lock.withLock { current } }
+
+    public func advance(seconds: Double) {
+        lock.withLock { current = current.adding(seconds: seconds) }
+    }
+
+    public func set(_ time: Timestamp) { lock.withLock { current = time } }
+}

@@ -1,0 +1,202 @@
+import CoreMetrics
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import OpenAPIRuntime
+import OrderFlowAPI
+import OrderFlowDomain
+import OrderFlowStore
+
+/// The handlers of the API document (`OrderFlowAPI/openapi.yaml`); the generated server decodes
+/// requests and encodes responses, these turn them into domain calls.
+struct APIHandlers: APIProtocol {
+    let orders: OrderRepository
+    let catalog: CatalogRepository
+    let inventory: InventoryRepository
+    let database: Database
+    let metrics: AppMetrics
+    let clock: any WallClock
+    let configuration: AppConfiguration
+    let startedAt: Date
+
+    /// The calling principal, as the authentication slot set it.
+    var actor: String { RequestScope.context?.principal?.id ?? Principal.anonymous.id }
+}
+
+/// Dates as RFC 3339 with milliseconds on the way out; with or without fractions on the way in.
+struct APIDates: DateTranscoder {
+    func encode(_ date: Date) throws -> String {
+        // Rounded to the millisecond before formatting, so a parsed date prints back identically.
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1_000).rounded())
+        return Timestamp.rfc3339(milliseconds * 1_000, fractionDigits: 3)
+    }
+
+    func decode(_ text: String) throws -> Date {
+        if let date = try? Date(text, strategy: .iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted)) {
+            return date
+        }
+        if let date = try? Date(text, strategy: .iso8601) { return date }
+        throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "'\(text)' is not an RFC 3339 date-time such as 2026-11-22T10:00:00Z"))
+    }
+
+    static let configuration = Configuration(dateTranscoder: APIDates(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes])
+
+    /// JSON coders that write dates the way the generated server does, for stored responses.
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(try APIDates().encode(date))
+        }
+        return encoder
+    }()
+
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            try APIDates().decode(try decoder.singleValueContainer().decode(String.self))
+        }
+        return decoder
+    }()
+}
+
+extension APIHandlers {
+    // MARK: Orders
+
+    func createOrder(_ input: Operations.CreateOrder.Input) async throws -> Operations.CreateOrder.Output {
+        guard case .json(let body) = input.body else { throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "send the body as application/json") }
+        let draft = Representation.draft(body)
+        let snapshot = try await catalog.snapshot(
+            location: LocationID(draft.shipFromLocationID), skus: draft.lines.map { SKU($0.sku) },
+            defaultImageURL: configuration.defaultImageURL)
+        let now = clock.now()
+        let order: Order
+        do {
+            order = try OrderIntake.prepare(draft, catalog: snapshot, at: now)
+        } catch {
+            metrics.ordersRejected.increment()
+            throw error
+        }
+        let history = StatusChange(status: order.status, paymentStatus: order.paymentStatus, at: now, reason: nil, actor: actor)
+        let response = Representation.order(StoredOrder(order: order, history: [history]))
+        let claim = try input.headers.idempotencyKey.map { key in
+            IdempotencyClaim(
+                scope: actor, key: try Self.checkedIdempotencyKey(key), requestHash: try Self.fingerprint(body),
+                statusCode: 201, responseBody: String(decoding: try APIDates.encoder.encode(response), as: UTF8.self))
+        }
+        let outcome = try await orders.create(order, history: history, event: .forOrder("order.created", order, at: now), idempotency: claim)
+        switch outcome {
+        case .created:
+            metrics.ordersIngested.increment()
+            return .created(.init(body: .json(response)))
+        case .replayed(_, let stored):
+            let earlier = try APIDates.decoder.decode(Components.Schemas.Order.self, from: Data(stored.utf8))
+            return .created(.init(headers: .init(idempotentReplayed: "true"), body: .json(earlier)))
+        }
+    }
+
+    func getOrder(_ input: Operations.GetOrder.Input) async throws -> Operations.GetOrder.Output {
+        guard let stored = try await orders.find(OrderID(input.path.orderId)) else { throw APIError.notFound("order", input.path.orderId) }
+        return .ok(.init(body: .json(Representation.order(stored))))
+    }
+
+    func searchOrders(_ input: Operations.SearchOrders.Input) async throws -> Operations.SearchOrders.Output {
+        let q = input.query
+        var query = OrderQuery()
+        if let codes = q.status {
+            query.statuses = try codes.map { code in
+                guard let status = OrderStatus(rawValue: code) else { throw APIError.invalid("status", rule: "enum", "\(code) is not a status code") }
+                return status
+            }
+        }
+        if q.statusFrom != nil || q.statusTo != nil {
+            let range = (q.statusFrom ?? 0, q.statusTo ?? 9999)
+            guard range.0 <= range.1 else { throw APIError.invalid("statusFrom", rule: "range", "must not be greater than statusTo") }
+            query.statusRange = range.0...range.1
+        }
+        query.locations = q.store.map { [LocationID($0)] }
+        query.customerID = q.customer
+        query.orderType = q.orderType.map(OrderType.init)
+        query.channel = q.channel.map(SalesChannel.init)
+        query.createdFrom = q.createdFrom.map(Timestamp.init)
+        query.createdTo = q.createdTo.map(Timestamp.init)
+        query.updatedFrom = q.updatedFrom.map(Timestamp.init)
+        query.updatedTo = q.updatedTo.map(Timestamp.init)
+        if let text = q.q, text.count > 100 { throw APIError.invalid("q", rule: "length", "at most 100 characters") }
+        query.text = q.q
+        query.limit = try Self.checkedLimit(q.limit)
+        if let token = q.cursor {
+            guard let cursor = OrderCursor(token: token) else { throw APIError.invalid("cursor", rule: "format", "is not a cursor this API returned") }
+            query.after = cursor
+        }
+        let page = try await orders.search(query)
+        return .ok(.init(body: .json(.init(
+            items: page.orders.map { Representation.summary($0.order, lineCount: $0.lineCount) }, nextCursor: page.next?.token))))
+    }
+
+    func cancelOrder(_ input: Operations.CancelOrder.Input) async throws -> Operations.CancelOrder.Output {
+        guard case .json(let body) = input.body else { throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "send the body as application/json") }
+        let id = OrderID(input.path.orderId)
+        let stored = try await changeOrder(id) { order, now in
+            let change = try order.cancel(reason: body.reason, actor: actor, at: now)
+            return (change, [.forOrder("order.cancelled", order, reason: change.reason, at: now)], [])
+        }
+        return .ok(.init(body: .json(Representation.order(stored))))
+    }
+
+    func changeOrderLine(_ input: Operations.ChangeOrderLine.Input) async throws -> Operations.ChangeOrderLine.Output {
+        guard case .json(let body) = input.body else { throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "send the body as application/json") }
+        let id = OrderID(input.path.orderId)
+        let number = input.path.lineNumber
+        let products = try await catalog.products(body.sku.map { [SKU($0)] } ?? [])
+        let change = LineChange(sku: body.sku, quantity: body.quantity, unitPrice: body.unitPrice, reason: body.reason)
+        let stored = try await changeOrder(id) { order, now in
+            try order.changeLine(number, change, products: products, at: now)
+            return (nil, [.forOrder("order.lines_changed", order, reason: change.reason, at: now)], [number])
+        }
+        return .ok(.init(body: .json(Representation.order(stored))))
+    }
+
+    /// Reads, changes and writes an order, retrying when another writer got there first.
+    private func changeOrder(
+        _ id: OrderID,
+        _ apply: (inout Order, Timestamp) throws -> (StatusChange?, [OutboxEvent], [Int])
+    ) async throws -> StoredOrder {
+        for attempt in 1...3 {
+            guard var stored = try await orders.find(id) else { throw APIError.notFound("order", id.rawValue) }
+            let expected = stored.order.version
+            let now = clock.now()
+            let (history, events, lines) = try apply(&stored.order, now)
+            do {
+                try await orders.update(stored.order, expectedVersion: expected, linesChanged: lines, history: history, events: events)
+                if let history { stored.history.append(history) }
+                return stored
+            } catch DomainError.concurrentUpdate where attempt < 3 {
+                continue
+            }
+        }
+        throw DomainError.concurrentUpdate("order \(id) is changing too often; retry")
+    }
+
+    static func checkedIdempotencyKey(_ key: String) throws -> String {
+        guard Formats.isVisibleASCII(key, maxLength: 255) else {
+            throw APIError.invalid("Idempotency-Key", rule: "format", "must be 1–255 visible ASCII characters")
+        }
+        return key
+    }
+
+    /// A hash of the request body's meaning: the same JSON with other spacing or key order matches.
+    static func fingerprint(_ body: some Encodable) throws -> String {
+        let canonical = try APIDates.encoder.encode(body)
+        return SHA256.hash(data: canonical).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func checkedLimit(_ limit: Int?) throws -> Int {
+        guard let limit else { return 50 }
+        guard (1...200).contains(limit) else { throw APIError.invalid("limit", rule: "range", "must be 1–200") }
+        return limit
+    }
+}

@@ -1,0 +1,47 @@
+import CoreMetrics
+import Foundation
+import Metrics
+import Prometheus
+import Synchronization
+
+/// The application's own metrics, created from an injected factory so tests can read them and
+/// no global state is needed. Names follow the documents (`o2o_*`).
+public final class AppMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+    let ordersIngested: CoreMetrics.Counter
+    let ordersRejected: CoreMetrics.Counter
+    let ordersFailed: CoreMetrics.Counter
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5].map { Duration.milliseconds($0 * 1000) }
+        self.factory = factory
+        ordersIngested = CoreMetrics.Counter(label: "o2o_orders_ingested_total", factory: factory)
+        ordersRejected = CoreMetrics.Counter(label: "o2o_orders_rejected_total", factory: factory)
+        ordersFailed = CoreMetrics.Counter(label: "o2o_orders_failed_total", factory: factory)
+    }
+
+    func recordRequest(method: String, route: String, status: Int, duration: Duration) {
+        let dimensions = [("method", method), ("route", route), ("status", String(status))]
+        CoreMetrics.Counter(label: "http_requests_total", dimensions: dimensions, factory: factory).increment()
+        CoreMetrics.Timer(label: "http_request_duration_seconds", dimensions: [("method", method), ("route", route)], factory: factory)
+            .recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// The Prometheus text exposition of every metric.
+    public func exposition() -> [UInt8] {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(8 * 1024)
+        registry.emit(into: &buffer)
+        return buffer
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

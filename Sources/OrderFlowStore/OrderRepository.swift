@@ -1,0 +1,290 @@
+import Foundation
+import OrderFlowDomain
+import SQLKit
+
+/// An order with its status history, as read back.
+public struct StoredOrder: Sendable, Hashable {
+    public var order: Order
+    public var history: [StatusChange]
+
+    public init(order: Order, history: [StatusChange]) {
+        self.order = order
+        self.history = history
+    }
+}
+
+/// A promise to answer a retried request the same way (the `Idempotency-Key` header).
+public struct IdempotencyClaim: Sendable {
+    /// Whose key it is: keys of different callers never collide.
+    public var scope: String
+    public var key: String
+    /// A hash of the request body; the same key with another body is refused.
+    public var requestHash: String
+    public var statusCode: Int
+    public var responseBody: String
+
+    public init(scope: String, key: String, requestHash: String, statusCode: Int, responseBody: String) {
+        self.scope = scope
+        self.key = key
+        self.requestHash = requestHash
+        self.statusCode = statusCode
+        self.responseBody = responseBody
+    }
+}
+
+public enum CreateOutcome: Sendable, Equatable {
+    case created
+    /// An earlier request with the same key and body; its stored response.
+    case replayed(statusCode: Int, body: String)
+}
+
+/// Filters for order search; nil means "any".
+public struct OrderQuery: Sendable {
+    public var statuses: [OrderStatus]?
+    public var statusRange: ClosedRange<Int>?
+    /// Restricts to these locations (also how store scoping is applied).
+    public var locations: [LocationID]?
+    public var customerID: String?
+    public var orderType: OrderType?
+    public var channel: SalesChannel?
+    public var createdFrom: Timestamp?
+    public var createdTo: Timestamp?
+    public var updatedFrom: Timestamp?
+    public var updatedTo: Timestamp?
+    /// Matches part of the order ID or of the customer's name, ID, email or phone.
+    public var text: String?
+    public var limit: Int = 50
+    public var after: OrderCursor?
+
+    public init() {}
+}
+
+/// A position in the newest-first order list: inserts made after the first page never shift
+/// later pages, because the key (created_at, seq) only grows.
+public struct OrderCursor: Sendable, Hashable {
+    public var createdAt: Int64
+    public var seq: Int64
+
+    public init(createdAt: Int64, seq: Int64) {
+        self.createdAt = createdAt
+        self.seq = seq
+    }
+
+    /// An opaque token for the API.
+    public var token: String { Base64URL.encode("\(createdAt).\(seq)") }
+
+    public init?(token: String) {
+        guard let text = Base64URL.decode(token) else { return nil }
+        let parts = text.split(separator: ".")
+        guard parts.count == 2, let created = Int64(parts[0]), let seq = Int64(parts[1]) else { return nil }
+        self.init(createdAt: created, seq: seq)
+    }
+}
+
+public struct OrderPage: Sendable {
+    /// Orders without their lines (see `find`), with how many lines each has.
+    public var orders: [(order: Order, lineCount: Int)]
+    public var next: OrderCursor?
+}
+
+/// Orders, their lines and history, idempotency records and outbox events.
+public struct OrderRepository: Sendable {
+    public let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    /// Writes a new order, its first history row, its event and (optionally) its idempotency
+    /// record in one transaction.
+    ///
+    /// - Throws: `DomainError.duplicateOrder` if the ID exists, `DomainError.conflict` if the
+    ///   idempotency key was used with another body.
+    public func create(_ order: Order, history: StatusChange, event: OutboxEvent, idempotency: IdempotencyClaim?) async throws -> CreateOutcome {
+        do {
+            return try await database.transaction { db in
+                if let claim = idempotency, let earlier = try await Self.storedResponse(for: claim, in: db) {
+                    return earlier
+                }
+                try await Self.insert(order, into: db)
+                try await Self.insert(history, of: order.id, into: db)
+                try await Self.insert([event], into: db)
+                if let claim = idempotency {
+                    try await db.raw("""
+                        INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, status_code, response_body, created_at)
+                        VALUES (\(bind: claim.scope), \(bind: claim.key), \(bind: claim.requestHash), \(bind: claim.statusCode),
+                                \(bind: claim.responseBody), \(bind: order.createdAt.microseconds))
+                        """).run()
+                }
+                return .created
+            }
+        } catch where ConstraintViolation.isUnique(error) {
+            // A concurrent request won the race: answer as it was answered, if it was the same request.
+            if let claim = idempotency, let earlier = try await database.read({ db in try await Self.storedResponse(for: claim, in: db) }) {
+                return earlier
+            }
+            throw DomainError.duplicateOrder(order.id)
+        }
+    }
+
+    private static func storedResponse(for claim: IdempotencyClaim, in db: any SQLDatabase) async throws -> CreateOutcome? {
+        guard let row = try await db.raw("""
+            SELECT request_hash, status_code, response_body FROM idempotency_keys
+            WHERE scope = \(bind: claim.scope) AND idempotency_key = \(bind: claim.key)
+            """).first()
+        else { return nil }
+        guard try row.decode(column: "request_hash", as: String.self) == claim.requestHash else {
+            throw DomainError.conflict(code: "idempotency_key_reused", message: "Idempotency-Key '\(claim.key)' was already used with a different request body")
+        }
+        return .replayed(statusCode: try row.decode(column: "status_code", as: Int.self), body: try row.decode(column: "response_body", as: String.self))
+    }
+
+    /// Writes a changed order if nobody else changed it since `expectedVersion` was read.
+    ///
+    /// - Parameters:
+    ///   - linesChanged: line numbers to rewrite.
+    ///   - history: a status-history row, when the status or payment status changed.
+    /// - Throws: `DomainError.concurrentUpdate` if the stored version moved on.
+    public func update(_ order: Order, expectedVersion: Int, linesChanged: [Int] = [], history: StatusChange? = nil, events: [OutboxEvent]) async throws {
+        try await database.transaction { db in
+            try await Self.update(order, expectedVersion: expectedVersion, linesChanged: linesChanged, history: history, events: events, in: db)
+        }
+    }
+
+    /// The same as `update(_:expectedVersion:…)`, inside a caller's transaction.
+    public static func update(_ order: Order, expectedVersion: Int, linesChanged: [Int], history: StatusChange?, events: [OutboxEvent], in db: any SQLDatabase) async throws {
+        let row = try OrderRow(order)
+        let updated = try await db.update("orders")
+            .set(model: row, with: Rows.encoder)
+            .where("order_id", .equal, order.id.rawValue)
+            .where("version", .equal, expectedVersion)
+            .returning("order_id")
+            .all()
+        guard !updated.isEmpty else { throw DomainError.concurrentUpdate("order \(order.id) changed while this request ran; retry") }
+        for number in linesChanged {
+            guard let line = order.lines.first(where: { $0.number == number }) else { continue }
+            try await db.update("order_lines")
+                .set(model: try OrderLineRow(line, of: order.id), with: Rows.encoder)
+                .where("order_id", .equal, order.id.rawValue)
+                .where("line_number", .equal, number)
+                .run()
+        }
+        if let history { try await insert(history, of: order.id, into: db) }
+        try await insert(events, into: db)
+    }
+
+    public func find(_ id: OrderID) async throws -> StoredOrder? {
+        try await database.read { db in
+            guard let row = try await db.select().columns(OrderRow.columns.map { SQLIdentifier($0) }).from("orders")
+                .where("order_id", .equal, id.rawValue).first(decoding: OrderRow.self, with: Rows.decoder)
+            else { return nil }
+            let lines = try await db.select().column("*").from("order_lines")
+                .where("order_id", .equal, id.rawValue).orderBy("line_number")
+                .all(decoding: OrderLineRow.self, with: Rows.decoder).map { try $0.line }
+            let history = try await db.select().columns("order_id", "status", "payment_status", "reason", "actor", "at")
+                .from("order_status_history").where("order_id", .equal, id.rawValue).orderBy("id")
+                .all(decoding: StatusHistoryRow.self, with: Rows.decoder).map { try $0.change }
+            return StoredOrder(order: try row.order(lines: lines), history: history)
+        }
+    }
+
+    /// Newest first, `query.limit` at a time.
+    public func search(_ query: OrderQuery) async throws -> OrderPage {
+        let limit = max(1, min(query.limit, 200))
+        return try await database.read { db in
+            let select = db.select().columns((OrderRow.columns + ["seq"]).map { SQLIdentifier($0) }).from("orders")
+            if let statuses = query.statuses, !statuses.isEmpty {
+                select.where("status", .in, statuses.map(\.rawValue))
+            }
+            if let range = query.statusRange {
+                select.where("status", .greaterThanOrEqual, range.lowerBound).where("status", .lessThanOrEqual, range.upperBound)
+            }
+            if let locations = query.locations {
+                select.where("location_id", .in, locations.map(\.rawValue))
+            }
+            if let customer = query.customerID { select.where("customer_id", .equal, customer) }
+            if let type = query.orderType { select.where("order_type", .equal, type.rawValue) }
+            if let channel = query.channel { select.where("channel", .equal, channel.rawValue) }
+            if let from = query.createdFrom { select.where("created_at", .greaterThanOrEqual, from.microseconds) }
+            if let to = query.createdTo { select.where("created_at", .lessThanOrEqual, to.microseconds) }
+            if let from = query.updatedFrom { select.where("updated_at", .greaterThanOrEqual, from.microseconds) }
+            if let to = query.updatedTo { select.where("updated_at", .lessThanOrEqual, to.microseconds) }
+            if let text = query.text?.trimmingSpaces(), !text.isEmpty {
+                let upper = "%" + Self.escapeLike(text.uppercased()) + "%"
+                let lower = "%" + Self.escapeLike(text.lowercased()) + "%"
+                select.where(SQLQueryString("(order_id LIKE \(bind: upper) ESCAPE '!' OR customer_search LIKE \(bind: lower) ESCAPE '!')"))
+            }
+            if let after = query.after {
+                select.where(SQLQueryString("(created_at < \(bind: after.createdAt) OR (created_at = \(bind: after.createdAt) AND seq < \(bind: after.seq)))"))
+            }
+            let rows = try await select.orderBy("created_at", .descending).orderBy("seq", .descending).limit(limit + 1).all()
+            var orders: [(order: Order, lineCount: Int)] = []
+            var next: OrderCursor?
+            for (index, row) in rows.enumerated() {
+                if index == limit {
+                    let last = rows[index - 1]
+                    next = OrderCursor(createdAt: try last.decode(column: "created_at", as: Int64.self), seq: try last.decode(column: "seq", as: Int64.self))
+                    break
+                }
+                let stored = try row.decode(model: OrderRow.self, with: Rows.decoder)
+                orders.append((try stored.order(lines: []), stored.lineCount))
+            }
+            return OrderPage(orders: orders, next: next)
+        }
+    }
+
+    static func escapeLike(_ text: String) -> String {
+        var escaped = ""
+        for character in text {
+            if character == "%" || character == "_" || character == "!" { escaped.append("!") }
+            escaped.append(character)
+        }
+        return escaped
+    }
+
+    static func insert(_ order: Order, into db: any SQLDatabase) async throws {
+        try await db.insert(into: "orders").model(try OrderRow(order), with: Rows.encoder).run()
+        let lines = try order.lines.map { try OrderLineRow($0, of: order.id) }
+        if !lines.isEmpty {
+            try await db.insert(into: "order_lines").models(lines, with: Rows.encoder).run()
+        }
+    }
+
+    static func insert(_ change: StatusChange, of order: OrderID, into db: any SQLDatabase) async throws {
+        try await db.insert(into: "order_status_history").model(StatusHistoryRow(change, of: order), with: Rows.encoder).run()
+    }
+
+    static func insert(_ events: [OutboxEvent], into db: any SQLDatabase) async throws {
+        for event in events {
+            try await db.raw("""
+                INSERT INTO outbox (event_id, event_type, order_id, payload, created_at)
+                VALUES (\(bind: event.eventID), \(bind: event.type), \(bind: event.orderID.rawValue), \(bind: event.payload), \(bind: event.createdAt.microseconds))
+                """).run()
+        }
+    }
+
+    /// Outbox events of one order, oldest first (the pipeline consumes them; tests read them).
+    public func events(of id: OrderID) async throws -> [OutboxEvent] {
+        try await database.read { db in
+            try await db.raw("SELECT event_id, event_type, order_id, payload, created_at FROM outbox WHERE order_id = \(bind: id.rawValue) ORDER BY id")
+                .all().map { row in
+                    OutboxEvent(
+                        eventID: try row.decode(column: "event_id", as: String.self), type: try row.decode(column: "event_type", as: String.self),
+                        orderID: OrderID(try row.decode(column: "order_id", as: String.self)), payload: try row.decode(column: "payload", as: String.self),
+                        createdAt: Timestamp(microseconds: try row.decode(column: "created_at", as: Int64.self)))
+                }
+        }
+    }
+}
+
+/// URL-safe base64 without padding, for opaque page tokens.
+public enum Base64URL {
+    public static func encode(_ text: String) -> String {
+        Data(text.utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    public static func decode(_ token: String) -> String? {
+        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        return Data(base64Encoded: base64).flatMap { String(data: $0, encoding: .utf8) }
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import OrderFlowStore
+import OrderFlowTestSupport
+import Testing
+
+/// `orderflow serve` as a real process: what is acknowledged survives SIGKILL, and SIGTERM stops it cleanly.
+@Suite("The orderflow process", .serialized)
+struct ProcessTests {
+    @Test(arguments: TestDatabase.kinds)
+    func acceptedOrderSurvivesSIGKILL(kind: Database.Kind) async throws {
+        let (location, drop) = try await TestDatabase.create(kind)
+        defer { Task { await drop() } }
+        let database = ServerProcess.argument(for: location)
+
+        let first = try await ServerProcess.start(database: database)
+        _ = try await first.send("POST", "/api/locations", ["id": "QC-K-001", "name": "Kill test", "region": "BKK", "format": "qc_smf"])
+        _ = try await first.send("POST", "/api/products", ["sku": "K-1", "name": "Kill test item", "category": "test", "unitPrice": "10.05", "taxRate": "7"])
+        let order: [String: Any] = [
+            "orderId": "KILL-1", "shipFromLocationId": "QC-K-001", "orderType": "pickup", "channel": "store",
+            "isForceAllocation": true, "paymentMethod": "cod", "customer": ["name": "Survivor", "phone": "0812345678"],
+            "lines": [["sku": "K-1", "quantity": 3]],
+        ]
+        let (status, created) = try await first.send("POST", "/api/orders", order)
+        #expect(status == 201)
+        first.kill(signal: SIGKILL)
+
+        let second = try await ServerProcess.start(database: database)
+        let (readStatus, read) = try await second.send("GET", "/api/orders/KILL-1")
+        #expect(readStatus == 200)
+        #expect((read["totals"] as? [String: String])?["orderTotal"] == "30.1500")
+        #expect((read["totals"] as? [String: String]) == (created["totals"] as? [String: String]))
+        #expect((read["history"] as? [Any])?.count == 1)
+
+        // SIGTERM: the server stops taking requests, finishes, closes the database and exits 0.
+        #expect(second.kill(signal: SIGTERM) == 0)
+    }
+}
+
+/// A running `orderflow serve` on a free loopback port.
+struct ServerProcess {
+    let process: Process
+    let port: Int
+
+    /// The binary scripts/test built; next to the test bundle when run by `swift test` directly.
+    static var binary: String {
+        if let path = ProcessInfo.processInfo.environment["ORDERFLOW_BINARY"], !path.isEmpty { return path }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("orderflow").path
+    }
+
+    static func argument(for location: DatabaseLocation) -> String {
+        switch location {
+        case .sqlite(let path): "sqlite:\(path)"
+        case .postgres(let s): "postgres://\(s.username)\(s.password.map { ":\($0)" } ?? "")@\(s.host):\(s.port)/\(s.database)"
+        }
+    }
+
+    static func start(database: String) async throws -> ServerProcess {
+        let port = try freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", "--port", String(port), "--database", database, "--log-level", "error"]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let server = ServerProcess(process: process, port: port)
+        for _ in 0..<200 {
+            if let (status, _) = try? await server.send("GET", "/api/v1/health"), status == 200 { return server }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        process.terminate()
+        throw ProcessError(message: "orderflow serve did not become healthy on port \(port)")
+    }
+
+    /// Sends a signal and waits for the process to end; returns its exit status.
+    @discardableResult
+    func kill(signal: Int32) -> Int32 {
+        Glibc.kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    func send(_ method: String, _ path: String, _ body: [String: Any]? = nil) async throws -> (Int, [String: Any]) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = method
+        request.timeoutInterval = 5
+        if let body {
+            request.httpBody = try JSONSerialization.data(withJSONObject: body)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, json)
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        guard bound == 0 else { throw ProcessError(message: "no free port") }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    struct ProcessError: Error {
+        var message: String
+    }
+}

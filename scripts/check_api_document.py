@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Checks the API document against a running OrderFlow.
+
+1. The document is valid OpenAPI.
+2. Every request example works: each is sent, in a fixed order, to `orderflow demo` on a fresh
+   database, and must get a 2xx whose body matches the documented response schema.
+3. The documented order example is what the order request example really produces (every field
+   but the times), so the numbers in the document are true.
+
+Usage: check_api_document.py PATH-TO-ORDERFLOW-BINARY
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+import jsonschema
+import referencing
+import referencing.jsonschema
+import yaml
+from openapi_spec_validator import validate
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DOCUMENT = os.path.join(ROOT, "Sources", "OrderFlowAPI", "openapi.yaml")
+
+# The order in which the examples are sent: later ones depend on earlier ones.
+SEQUENCE = [
+    "getHealth", "listLocations", "createLocation", "listProducts", "createProduct", "getProduct",
+    "createOrder", "getOrder", "searchOrders", "changeOrderLine", "cancelOrder",
+    "getInventory", "setStock", "reserveInventory", "releaseInventory",
+]
+TIME_FIELDS = {"createdAt", "updatedAt", "at", "releasedAt"}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def request(method, url, body=None, headers=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method.upper(), headers=headers or {})
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def without_times(value):
+    if isinstance(value, dict):
+        return {k: without_times(v) for k, v in value.items() if k not in TIME_FIELDS}
+    if isinstance(value, list):
+        return [without_times(v) for v in value]
+    return value
+
+
+def main():
+    binary = sys.argv[1]
+    with open(DOCUMENT) as f:
+        document = yaml.safe_load(f)
+    validate(document)
+    print("document: valid OpenAPI", document["openapi"])
+
+    resource = referencing.Resource.from_contents(document, default_specification=referencing.jsonschema.DRAFT202012)
+    registry = referencing.Registry().with_resource("urn:orderflow-api", resource)
+
+    def anchored(node):
+        """The schema with its document-relative references made absolute."""
+        if isinstance(node, dict):
+            return {k: ("urn:orderflow-api" + v if k == "$ref" and v.startswith("#") else anchored(v)) for k, v in node.items()}
+        if isinstance(node, list):
+            return [anchored(v) for v in node]
+        return node
+
+    def check_schema(schema, instance, where):
+        validator = jsonschema.Draft202012Validator(anchored(schema), registry=registry)
+        errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.path))
+        if errors:
+            raise SystemExit(f"{where}: response does not match the document: {errors[0].message} at {list(errors[0].path)}")
+
+    operations = {}
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            operations[operation["operationId"]] = (method, path, operation)
+    missing = set(operations) - set(SEQUENCE)
+    if missing:
+        raise SystemExit(f"operations without a place in SEQUENCE: {sorted(missing)}")
+
+    def resolve(node):
+        while isinstance(node, dict) and "$ref" in node:
+            target = document
+            for part in node["$ref"].lstrip("#/").split("/"):
+                target = target[part]
+            node = target
+        return node
+
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="orderflow-apidoc-")
+    log = open(os.path.join(workdir, "server.log"), "w")
+    server = subprocess.Popen(
+        [binary, "demo", "--port", str(port), "--database", f"sqlite:{workdir}/demo.sqlite"],
+        stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if request("get", base + "/api/v1/health")[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise SystemExit("orderflow demo did not become healthy; see " + log.name)
+
+        for operation_id in SEQUENCE:
+            method, path, operation = operations[operation_id]
+            url_path = path
+            query = []
+            headers = {}
+            for parameter in operation.get("parameters", []):
+                parameter = resolve(parameter)
+                if "example" not in parameter:
+                    continue
+                value = parameter["example"]
+                if parameter["in"] == "path":
+                    url_path = url_path.replace("{" + parameter["name"] + "}", str(value))
+            body = None
+            request_body = operation.get("requestBody")
+            if request_body:
+                media = request_body["content"]["application/json"]
+                if "example" not in media:
+                    raise SystemExit(f"{operation_id}: request body has no example")
+                body = media["example"]
+            status, payload = request(method, base + url_path, body, headers)
+            if not 200 <= status < 300:
+                raise SystemExit(f"{operation_id}: {method.upper()} {url_path} -> {status} {json.dumps(payload)[:500]}")
+            response = resolve(operation["responses"][str(status)])
+            media = response["content"]["application/json"]
+            check_schema(media["schema"], payload, operation_id)
+            examples = [media["example"]] if "example" in media else [resolve(e)["value"] for e in media.get("examples", {}).values()]
+            if not examples:
+                raise SystemExit(f"{operation_id}: response {status} has no example")
+            for example in examples:
+                check_schema(media["schema"], example, operation_id + " (documented example)")
+            if operation_id == "createOrder":
+                documented = without_times(examples[0])
+                actual = without_times(payload)
+                if documented != actual:
+                    raise SystemExit("createOrder: the documented Order example differs from the real response:\n"
+                                     + json.dumps(actual, indent=1, sort_keys=True))
+            print(f"ok  {operation_id:18} {method.upper():5} {url_path} -> {status}")
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
+    print("every request example works and every response matches the document")
+
+
+if __name__ == "__main__":
+    main()
