@@ -11,6 +11,7 @@ Usage: check_api_document.py PATH-TO-ORDERFLOW-BINARY
 """
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -30,10 +31,23 @@ DOCUMENT = os.path.join(ROOT, "Sources", "OrderFlowAPI", "openapi.yaml")
 
 # The order in which the examples are sent: later ones depend on earlier ones.
 SEQUENCE = [
-    "getHealth", "listLocations", "createLocation", "listProducts", "createProduct", "getProduct",
+    "getHealth", "login", "refreshToken", "logout", "register", "getMe", "updateMe",
+    "listLocations", "createLocation", "listProducts", "createProduct", "getProduct",
     "createOrder", "getOrder", "searchOrders", "changeOrderLine", "cancelOrder",
     "getInventory", "setStock", "reserveInventory", "releaseInventory",
+    "listUsers", "createUser", "updateUser", "resetPassword",
+    "listAPIKeys", "createAPIKey", "revokeAPIKey", "listAudit",
 ]
+# Secrets and generated IDs cannot stand in the document: its examples name them in words, and
+# these fill them in from the running server (operation -> body field or path parameter -> source).
+SUBSTITUTE = {
+    ("login", "password"): "admin_password",
+    ("refreshToken", "refreshToken"): "refresh_token",
+    ("logout", "refreshToken"): "refresh_token",
+    ("updateUser", "userId"): "user_id",
+    ("resetPassword", "userId"): "user_id",
+    ("revokeAPIKey", "keyId"): "key_id",
+}
 TIME_FIELDS = {"createdAt", "updatedAt", "at", "releasedAt"}
 
 
@@ -43,11 +57,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def request(method, url, body=None, headers=None):
+def request(method, url, body=None, headers=None, token=None):
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method.upper(), headers=headers or {})
     if data is not None:
         req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
     try:
         with urllib.request.urlopen(req, timeout=10) as response:
             return response.status, json.loads(response.read() or b"null")
@@ -106,9 +122,12 @@ def main():
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="orderflow-apidoc-")
     log = open(os.path.join(workdir, "server.log"), "w")
+    known = {"admin_password": secrets.token_urlsafe(18)}
+    environment = dict(os.environ, ORDERFLOW_ADMIN_PASSWORD=known["admin_password"], ORDERFLOW_ALLOW_REGISTRATION="true",
+                       ORDERFLOW_RATE_LIMIT="0", ORDERFLOW_ANONYMOUS_RATE_LIMIT="0")
     server = subprocess.Popen(
         [binary, "demo", "--port", str(port), "--database", f"sqlite:{workdir}/demo.sqlite"],
-        stdout=log, stderr=subprocess.STDOUT)
+        stdout=log, stderr=subprocess.STDOUT, env=environment)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -121,6 +140,12 @@ def main():
         else:
             raise SystemExit("orderflow demo did not become healthy; see " + log.name)
 
+        status, signed_in = request("post", base + "/api/auth/login", {"username": "admin", "password": known["admin_password"]})
+        if status != 200:
+            raise SystemExit(f"cannot sign in as admin: {status} {signed_in}")
+        token = signed_in["accessToken"]
+        known["refresh_token"] = signed_in["refreshToken"]
+
         for operation_id in SEQUENCE:
             method, path, operation = operations[operation_id]
             url_path = path
@@ -131,6 +156,8 @@ def main():
                 if "example" not in parameter:
                     continue
                 value = parameter["example"]
+                if (operation_id, parameter["name"]) in SUBSTITUTE:
+                    value = known[SUBSTITUTE[(operation_id, parameter["name"])]]
                 if parameter["in"] == "path":
                     url_path = url_path.replace("{" + parameter["name"] + "}", str(value))
             body = None
@@ -139,11 +166,24 @@ def main():
                 media = request_body["content"]["application/json"]
                 if "example" not in media:
                     raise SystemExit(f"{operation_id}: request body has no example")
-                body = media["example"]
-            status, payload = request(method, base + url_path, body, headers)
+                body = dict(media["example"])
+                for field in body:
+                    if (operation_id, field) in SUBSTITUTE:
+                        body[field] = known[SUBSTITUTE[(operation_id, field)]]
+            public = operation.get("security") == []
+            status, payload = request(method, base + url_path, body, headers, None if public else token)
             if not 200 <= status < 300:
                 raise SystemExit(f"{operation_id}: {method.upper()} {url_path} -> {status} {json.dumps(payload)[:500]}")
+            if operation_id == "refreshToken":
+                known["refresh_token"] = payload["refreshToken"]
+            if operation_id == "createUser":
+                known["user_id"] = payload["user"]["id"]
+            if operation_id == "createAPIKey":
+                known["key_id"] = payload["apiKey"]["id"]
             response = resolve(operation["responses"][str(status)])
+            if "content" not in response:
+                print(f"ok  {operation_id:18} {method.upper():6} {url_path} -> {status}")
+                continue
             media = response["content"]["application/json"]
             check_schema(media["schema"], payload, operation_id)
             examples = [media["example"]] if "example" in media else [resolve(e)["value"] for e in media.get("examples", {}).values()]
@@ -157,7 +197,7 @@ def main():
                 if documented != actual:
                     raise SystemExit("createOrder: the documented Order example differs from the real response:\n"
                                      + json.dumps(actual, indent=1, sort_keys=True))
-            print(f"ok  {operation_id:18} {method.upper():5} {url_path} -> {status}")
+            print(f"ok  {operation_id:18} {method.upper():6} {url_path} -> {status}")
     finally:
         server.terminate()
         server.wait(timeout=20)

@@ -15,6 +15,12 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.microseconds < rhs.microseconds }
 
+    /// `other` if it is later than this instant, else one microsecond after it: for marks that
+    /// must move forward even when the clock does not (password changes invalidating tokens).
+    public func later(_ other: Timestamp) -> Timestamp {
+        other > self ? other : Timestamp(microseconds: microseconds + 1)
+    }
+
     public func adding(seconds: Double) -> Timestamp {
         Timestamp(microseconds: microseconds + Int64(seconds * 1_000_000))
     }

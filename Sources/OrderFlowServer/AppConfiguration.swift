@@ -18,8 +18,38 @@ public struct AppConfiguration: Sendable {
     /// Seeds the demo catalog and stock when the database has none.
     public var seedDemoCatalog = false
     public var version = "0.1.0"
+    public var security = SecuritySettings()
 
     public enum LogFormat: String, Sendable { case json, text }
+
+    /// Authentication, limits and hardening.
+    public struct SecuritySettings: Sendable {
+        /// Signs access tokens; when unset, a random key is created once and kept in the database.
+        public var jwtSecret: String?
+        public var accessTokenSeconds: Double = 8 * 3600
+        public var refreshTokenSeconds: Double = 30 * 24 * 3600
+        /// Lets anyone create a `customer` account through POST /api/auth/register.
+        public var allowRegistration = false
+        /// The first administrator's password; generated and printed when unset.
+        public var adminPassword: String?
+        public var bcryptCost: UInt8 = 12
+        /// Requests a second per signed-in user or key (burst: twice as many); 0 turns it off.
+        public var rateLimit: Double = 200
+        /// Requests a second per client address for anonymous requests.
+        public var anonymousRateLimit: Double = 20
+        public var loginMaxFailures = 5
+        public var loginLockSeconds: Double = 15 * 60
+        /// Added before answering a failed sign-in, times the number of recent failures (capped at 2 s).
+        public var loginFailureDelayMilliseconds = 250
+        public var corsOrigins: Set<String> = []
+        public var tlsCertificatePath: String?
+        public var tlsKeyPath: String?
+        public var trustForwardedFor = false
+        /// The demo creates an account per role and an integration key, with fresh secrets each start.
+        public var demoAccounts = false
+
+        public init() {}
+    }
 
     public init() {}
 
@@ -33,6 +63,20 @@ public struct AppConfiguration: Sendable {
         ("ORDERFLOW_MAX_BODY_BYTES", "1048576", "largest request body accepted"),
         ("ORDERFLOW_DEFAULT_IMAGE_URL", "(none)", "image for order lines whose product has none"),
         ("ORDERFLOW_SQLITE_SYNCHRONOUS", "full", "full (survives power loss) or normal (survives a crash of the process)"),
+        ("ORDERFLOW_JWT_SECRET", "(generated, kept in the database)", "key that signs access tokens, at least 32 characters; set it in production"),
+        ("ORDERFLOW_ACCESS_TOKEN_SECONDS", "28800", "lifetime of access tokens"),
+        ("ORDERFLOW_REFRESH_TOKEN_SECONDS", "2592000", "lifetime of refresh tokens"),
+        ("ORDERFLOW_ALLOW_REGISTRATION", "false", "lets anyone create a customer account"),
+        ("ORDERFLOW_ADMIN_PASSWORD", "(generated and printed)", "password of the first administrator, used only when none exists"),
+        ("ORDERFLOW_BCRYPT_COST", "12", "bcrypt work factor for passwords (4–16)"),
+        ("ORDERFLOW_RATE_LIMIT", "200", "requests a second per user or key, bursts of twice that; 0 turns it off"),
+        ("ORDERFLOW_ANONYMOUS_RATE_LIMIT", "20", "requests a second per client address without credentials"),
+        ("ORDERFLOW_LOGIN_MAX_FAILURES", "5", "failed sign-ins in a row before the account locks"),
+        ("ORDERFLOW_LOGIN_LOCK_SECONDS", "900", "how long a locked account stays locked"),
+        ("ORDERFLOW_CORS_ORIGINS", "(none)", "comma-separated origins allowed to call the API from a browser"),
+        ("ORDERFLOW_TLS_CERT", "(none)", "PEM certificate chain; with ORDERFLOW_TLS_KEY, serves HTTPS (and sends HSTS)"),
+        ("ORDERFLOW_TLS_KEY", "(none)", "PEM private key for ORDERFLOW_TLS_CERT"),
+        ("ORDERFLOW_TRUST_FORWARDED_FOR", "false", "take the client address from the last X-Forwarded-For entry (behind a proxy)"),
     ]
 
     public struct Invalid: Error, CustomStringConvertible {
@@ -80,6 +124,7 @@ public struct AppConfiguration: Sendable {
         if let text = values["ORDERFLOW_SQLITE_SYNCHRONOUS"] {
             if ["full", "normal"].contains(text.lowercased()) { config.databaseOptions.sqliteSynchronous = text.lowercased() } else { problems.append("ORDERFLOW_SQLITE_SYNCHRONOUS must be full or normal") }
         }
+        config.security.load(values, into: &problems)
         if !problems.isEmpty { throw Invalid(problems: problems) }
         return config
     }
@@ -110,5 +155,48 @@ public struct AppConfiguration: Sendable {
     struct ConfigFileError: Error, CustomStringConvertible {
         var message: String
         var description: String { message }
+    }
+}
+
+extension AppConfiguration.SecuritySettings {
+    mutating func load(_ values: [String: String], into problems: inout [String]) {
+        func number(_ key: String, _ range: ClosedRange<Double>, _ apply: (Double) -> Void) {
+            guard let text = values[key] else { return }
+            if let value = Double(text), range.contains(value) { apply(value) } else {
+                problems.append("\(key) must be a number from \(range.lowerBound) to \(range.upperBound)")
+            }
+        }
+        func flag(_ key: String, _ apply: (Bool) -> Void) {
+            guard let text = values[key]?.lowercased() else { return }
+            if ["true", "1", "yes"].contains(text) { apply(true) } else if ["false", "0", "no"].contains(text) { apply(false) } else {
+                problems.append("\(key) must be true or false")
+            }
+        }
+        if let secret = values["ORDERFLOW_JWT_SECRET"] {
+            if secret.utf8.count >= 32 { jwtSecret = secret } else { problems.append("ORDERFLOW_JWT_SECRET must be at least 32 characters") }
+        }
+        number("ORDERFLOW_ACCESS_TOKEN_SECONDS", 60...604_800) { accessTokenSeconds = $0 }
+        number("ORDERFLOW_REFRESH_TOKEN_SECONDS", 300...31_536_000) { refreshTokenSeconds = $0 }
+        flag("ORDERFLOW_ALLOW_REGISTRATION") { allowRegistration = $0 }
+        if let password = values["ORDERFLOW_ADMIN_PASSWORD"], !password.isEmpty {
+            if (12...72).contains(password.utf8.count) { adminPassword = password } else { problems.append("ORDERFLOW_ADMIN_PASSWORD must be 12–72 bytes") }
+        }
+        number("ORDERFLOW_BCRYPT_COST", 4...16) { bcryptCost = UInt8($0) }
+        number("ORDERFLOW_RATE_LIMIT", 0...1_000_000) { rateLimit = $0 }
+        number("ORDERFLOW_ANONYMOUS_RATE_LIMIT", 0...1_000_000) { anonymousRateLimit = $0 }
+        number("ORDERFLOW_LOGIN_MAX_FAILURES", 1...100) { loginMaxFailures = Int($0) }
+        number("ORDERFLOW_LOGIN_LOCK_SECONDS", 1...86_400) { loginLockSeconds = $0 }
+        if let origins = values["ORDERFLOW_CORS_ORIGINS"] {
+            corsOrigins = Set(origins.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        }
+        tlsCertificatePath = values["ORDERFLOW_TLS_CERT"].flatMap { $0.isEmpty ? nil : $0 } ?? tlsCertificatePath
+        tlsKeyPath = values["ORDERFLOW_TLS_KEY"].flatMap { $0.isEmpty ? nil : $0 } ?? tlsKeyPath
+        if (tlsCertificatePath == nil) != (tlsKeyPath == nil) {
+            problems.append("ORDERFLOW_TLS_CERT and ORDERFLOW_TLS_KEY go together")
+        }
+        for path in [tlsCertificatePath, tlsKeyPath].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
+            problems.append("cannot read \(path)")
+        }
+        flag("ORDERFLOW_TRUST_FORWARDED_FOR") { trustForwardedFor = $0 }
     }
 }

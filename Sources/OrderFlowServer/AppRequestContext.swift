@@ -1,32 +1,23 @@
 import Hummingbird
 import Logging
 import NIOCore
-
-/// Who is calling. Filled by the authentication slot of the request pipeline.
-public struct Principal: Sendable, Hashable {
-    public var id: String
-    public var displayName: String
-
-    public init(id: String, displayName: String) {
-        self.id = id
-        self.displayName = displayName
-    }
-
-    /// A caller no authenticator recognised.
-    public static let anonymous = Principal(id: "anonymous", displayName: "anonymous")
-}
+import OrderFlowDomain
 
 /// The per-request context every route and middleware sees.
 public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Echoed as `X-Request-ID` and logged on every line of the request.
     public var requestID: String
+    /// Who is calling; nil for anonymous requests.
     public var principal: Principal?
+    /// The peer's IP address (or the last `X-Forwarded-For` hop, when a trusted proxy adds it).
+    public var clientAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         requestID = RequestID.make()
         principal = nil
+        clientAddress = source.channel.remoteAddress?.ipAddress
     }
 }
 

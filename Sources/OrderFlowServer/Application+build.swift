@@ -1,5 +1,8 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Logging
 import OpenAPIHummingbird
 import OpenAPIRuntime
@@ -8,21 +11,30 @@ import OrderFlowDomain
 import OrderFlowStore
 import ServiceLifecycle
 
-/// What a caller can swap: the clock, metrics and authenticator (tests do; `main` uses defaults).
+/// What a caller can swap: the clock, metrics, logger and where announcements go (tests do;
+/// `main` uses defaults).
 public struct AppDependencies: Sendable {
     public var clock: any WallClock
     public var metrics: AppMetrics
-    public var authenticator: any RequestAuthenticator
     public var logger: Logger
+    /// Prints what a person must see once, such as a generated administrator password.
+    public var announce: @Sendable (String) -> Void
 
     public init(
-        clock: any WallClock = SystemClock(), metrics: AppMetrics = AppMetrics(),
-        authenticator: any RequestAuthenticator = OpenAccessAuthenticator(), logger: Logger = Logger(label: "orderflow")
+        clock: any WallClock = SystemClock(), metrics: AppMetrics = AppMetrics(), logger: Logger = Logger(label: "orderflow"),
+        announce: @escaping @Sendable (String) -> Void = AppDependencies.printToStandardOutput
     ) {
         self.clock = clock
         self.metrics = metrics
-        self.authenticator = authenticator
         self.logger = logger
+        self.announce = announce
+    }
+}
+
+extension AppDependencies {
+    /// Prints and flushes at once, so a person (or a supervisor reading a pipe) sees it now.
+    public static let printToStandardOutput: @Sendable (String) -> Void = { text in
+        FileHandle.standardOutput.write(Data("\n\(text)\n\n".utf8))
     }
 }
 
@@ -30,6 +42,7 @@ public struct AppDependencies: Sendable {
 public struct BuiltApplication: Sendable {
     public let application: Application<RouterResponder<AppRequestContext>>
     public let database: Database
+    public let security: SecurityService
 
     /// Runs until SIGTERM or SIGINT, then stops taking requests, lets in-flight ones finish and
     /// closes the database.
@@ -47,34 +60,59 @@ public func buildApplication(_ config: AppConfiguration, dependencies: AppDepend
         return logger
     }()
     let database = try await Database.open(config.database, options: config.databaseOptions, logger: logger)
-    let router = try buildRouter(config, database: database, dependencies: dependencies)
+    let security = SecurityService(database: database, settings: config.security, clock: dependencies.clock, logger: logger)
+    let router = try buildRouter(config, database: database, security: security, dependencies: dependencies)
     var app = Application(
         router: router,
+        server: try serverBuilder(config.security),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "OrderFlow"),
         logger: logger)
     app.addServices(database)
     app.beforeServerStarts {
         let applied = try await Migrator(database: database, logger: logger).migrate()
         if !applied.isEmpty { logger.info("database ready", metadata: ["database": "\(config.database)", "migrations_applied": "\(applied)"]) }
+        try await security.configureSigningKey()
         if config.seedDemoCatalog {
             try await DemoCatalog.seedIfEmpty(database: database, clock: dependencies.clock, logger: logger)
         }
+        if config.security.demoAccounts {
+            try await DemoAccounts.refresh(security: security, announce: dependencies.announce)
+        } else {
+            try await security.ensureAdministrator(announce: dependencies.announce)
+        }
     }
-    return BuiltApplication(application: app, database: database)
+    return BuiltApplication(application: app, database: database, security: security)
 }
 
-func buildRouter(_ config: AppConfiguration, database: Database, dependencies: AppDependencies) throws -> Router<AppRequestContext> {
+/// Plain HTTP/1.1, or HTTPS when a certificate and key are configured.
+func serverBuilder(_ settings: AppConfiguration.SecuritySettings) throws -> HTTPServerBuilder {
+    guard let certificate = settings.tlsCertificatePath, let key = settings.tlsKeyPath else { return .http1() }
+    let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+    var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .file(key))
+    tls.minimumTLSVersion = .tlsv12
+    return try .tls(.http1(), tlsConfiguration: tls)
+}
+
+func buildRouter(_ config: AppConfiguration, database: Database, security: SecurityService, dependencies: AppDependencies) throws -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     // Order matters: the outer layers see everything the inner ones produce.
     router.add(middleware: HTTPMetricsMiddleware(metrics: dependencies.metrics))
+    router.add(middleware: HardeningMiddleware(
+        corsOrigins: config.security.corsOrigins, tls: config.security.tlsCertificatePath != nil,
+        trustForwardedFor: config.security.trustForwardedFor))
     router.add(middleware: RequestIDAndErrorMiddleware())
     router.add(middleware: BodyLimitMiddleware(maxBytes: config.maxBodyBytes))
-    router.add(middleware: AuthenticationMiddleware(authenticator: dependencies.authenticator))
+    router.add(middleware: SecurityMiddleware(
+        authenticator: security.authenticator,
+        perPrincipal: RateLimiter(rate: config.security.rateLimit, burst: config.security.rateLimit * 2, clock: dependencies.clock),
+        perAddress: RateLimiter(rate: config.security.anonymousRateLimit, burst: config.security.anonymousRateLimit * 2, clock: dependencies.clock),
+        logger: dependencies.logger))
 
     let handlers = APIHandlers(
         orders: OrderRepository(database: database),
         catalog: CatalogRepository(database: database, clock: dependencies.clock),
         inventory: InventoryRepository(database: database, clock: dependencies.clock),
+        security: security,
         database: database, metrics: dependencies.metrics, clock: dependencies.clock, configuration: config, startedAt: Date())
     try handlers.registerHandlers(on: router, configuration: APIDates.configuration)
 
@@ -93,10 +131,4 @@ func buildRouter(_ config: AppConfiguration, database: Database, dependencies: A
             body: .init(byteBuffer: ByteBuffer(string: #"{"name":"OrderFlow","version":"\#(config.version)","api":"/openapi.yaml","health":"/api/v1/health","metrics":"/metrics"}"#)))
     }
     return router
-}
-
-/// Lets every caller in as `anonymous`: for a deployment whose gateway authenticates.
-public struct OpenAccessAuthenticator: RequestAuthenticator {
-    public init() {}
-    public func authenticate(_ request: Request, context: AppRequestContext) async throws -> Principal? { .anonymous }
 }

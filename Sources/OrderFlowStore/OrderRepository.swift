@@ -143,9 +143,11 @@ public struct OrderRepository: Sendable {
     ///   - linesChanged: line numbers to rewrite.
     ///   - history: a status-history row, when the status or payment status changed.
     /// - Throws: `DomainError.concurrentUpdate` if the stored version moved on.
-    public func update(_ order: Order, expectedVersion: Int, linesChanged: [Int] = [], history: StatusChange? = nil, events: [OutboxEvent]) async throws {
+    ///   - audit: an audit entry that commits with the change.
+    public func update(_ order: Order, expectedVersion: Int, linesChanged: [Int] = [], history: StatusChange? = nil, events: [OutboxEvent], audit: AuditEntry? = nil) async throws {
         try await database.transaction { db in
             try await Self.update(order, expectedVersion: expectedVersion, linesChanged: linesChanged, history: history, events: events, in: db)
+            if let audit { try await AuditLog.append(audit, into: db) }
         }
     }
 
@@ -275,16 +277,22 @@ public struct OrderRepository: Sendable {
     }
 }
 
-/// URL-safe base64 without padding, for opaque page tokens.
+/// URL-safe base64 without padding: page tokens, JWT parts, secrets.
 public enum Base64URL {
-    public static func encode(_ text: String) -> String {
-        Data(text.utf8).base64EncodedString()
+    public static func encode(_ data: Data) -> String {
+        data.base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
-    public static func decode(_ token: String) -> String? {
+    public static func encode(_ text: String) -> String { encode(Data(text.utf8)) }
+
+    public static func decodeData(_ token: String) -> Data? {
         var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
-        return Data(base64Encoded: base64).flatMap { String(data: $0, encoding: .utf8) }
+        return Data(base64Encoded: base64)
+    }
+
+    public static func decode(_ token: String) -> String? {
+        decodeData(token).flatMap { String(data: $0, encoding: .utf8) }
     }
 }

@@ -11,7 +11,7 @@ struct OrderFlowCommand: AsyncParsableCommand {
         abstract: "An order management system that watches its own order flow.",
         discussion: "Settings come from flags, then ORDERFLOW_* environment variables, then --config FILE (KEY=value lines), then defaults.\n\n"
             + AppConfiguration.settings.map { "  \($0.key) (default \($0.defaultValue)): \($0.meaning)" }.joined(separator: "\n"),
-        subcommands: [Serve.self, Demo.self, Migrate.self])
+        subcommands: [Serve.self, Demo.self, Migrate.self, Permissions.self])
 }
 
 /// The flags every subcommand shares; each maps to an `ORDERFLOW_*` setting.
@@ -59,6 +59,7 @@ struct Demo: AsyncParsableCommand {
         base.database = .sqlite(path: "orderflow-demo.sqlite")
         base.logFormat = .text
         base.seedDemoCatalog = true
+        base.security.demoAccounts = true
         base.databaseOptions.sqliteSynchronous = "normal"
         let config = try settings.load(base: base)
         if reset, case .sqlite(let path) = config.database {
@@ -67,9 +68,9 @@ struct Demo: AsyncParsableCommand {
         print("""
             OrderFlow demo: \(config.database) on http://\(config.host):\(config.port)
               health:   curl -s http://\(config.host):\(config.port)/api/v1/health
-              products: curl -s 'http://\(config.host):\(config.port)/api/products?limit=5'
+              sign in:  curl -s -X POST http://\(config.host):\(config.port)/api/auth/login -H 'Content-Type: application/json' -d '{"username":"admin","password":"…"}'
               API:      http://\(config.host):\(config.port)/openapi.yaml  (README.md has an order to POST)
-            Press Ctrl-C to stop.
+            Press Ctrl-C to stop. The sign-ins follow once the database is ready.
             """)
         try await runServer(config)
     }
@@ -99,6 +100,13 @@ struct Migrate: AsyncParsableCommand {
                 print("applied: \(try await migrator.migrate())")
             }
         }
+    }
+}
+
+struct Permissions: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the permission table, routes and scopes as Markdown (docs/security.md holds it).")
+    func run() {
+        print(RoutePolicy.markdown(), terminator: "")
     }
 }
 

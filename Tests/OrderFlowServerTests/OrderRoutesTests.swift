@@ -31,7 +31,7 @@ struct OrderRoutesTests {
             #expect((read.json["totals"] as? [String: String]) == totals)
             let history = try #require(read.json["history"] as? [[String: Any]])
             #expect(history.map { $0["status"] as? Int } == [1000])
-            #expect(history.first?["actor"] as? String == "anonymous")
+            #expect(history.first?["actor"] as? String == "admin")
 
             let today = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-3600))
             let found = try await app.send(.get, "/api/orders/search?statusFrom=1000&statusTo=1000&createdFrom=\(today)&q=somchai")

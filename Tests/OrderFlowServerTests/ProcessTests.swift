@@ -18,7 +18,13 @@ struct ProcessTests {
         defer { Task { await drop() } }
         let database = ServerProcess.argument(for: location)
 
-        let first = try await ServerProcess.start(database: database)
+        var first = try await ServerProcess.start(database: database)
+        defer { first.process.terminate() }
+        // First start: an administrator with a generated password, printed once.
+        let banner = first.output()
+        let password = try #require(banner.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.count == 20 && !$0.contains(" ") })
+        #expect(banner.contains("created the administrator 'admin'"))
+        try await first.signIn(password: password)
         _ = try await first.send("POST", "/api/locations", ["id": "QC-K-001", "name": "Kill test", "region": "BKK", "format": "qc_smf"])
         _ = try await first.send("POST", "/api/products", ["sku": "K-1", "name": "Kill test item", "category": "test", "unitPrice": "10.05", "taxRate": "7"])
         let order: [String: Any] = [
@@ -30,7 +36,10 @@ struct ProcessTests {
         #expect(status == 201)
         first.kill(signal: SIGKILL)
 
-        let second = try await ServerProcess.start(database: database)
+        var second = try await ServerProcess.start(database: database)
+        defer { if second.process.isRunning { second.process.terminate() } }
+        #expect(!second.output().contains("administrator"), "the password is printed at the first start only")
+        try await second.signIn(password: password)
         let (readStatus, read) = try await second.send("GET", "/api/orders/KILL-1")
         #expect(readStatus == 200)
         #expect((read["totals"] as? [String: String])?["orderTotal"] == "30.1500")
@@ -46,6 +55,17 @@ struct ProcessTests {
 struct ServerProcess {
     let process: Process
     let port: Int
+    let printed: OutputBuffer
+    var token: String?
+
+    /// What the process printed to standard output so far.
+    func output() -> String { printed.text }
+
+    mutating func signIn(password: String) async throws {
+        let (status, body) = try await send("POST", "/api/auth/login", ["username": "admin", "password": password])
+        guard status == 200, let token = body["accessToken"] as? String else { throw ProcessError(message: "sign-in failed: \(status)") }
+        self.token = token
+    }
 
     /// The binary scripts/test built; next to the test bundle when run by `swift test` directly.
     static var binary: String {
@@ -65,9 +85,12 @@ struct ServerProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["serve", "--port", String(port), "--database", database, "--log-level", "error"]
-        process.standardOutput = FileHandle.nullDevice
+        let stdout = Pipe()
+        let printed = OutputBuffer()
+        stdout.fileHandleForReading.readabilityHandler = { handle in printed.append(handle.availableData) }
+        process.standardOutput = stdout
         try process.run()
-        let server = ServerProcess(process: process, port: port)
+        let server = ServerProcess(process: process, port: port, printed: printed)
         for _ in 0..<200 {
             if let (status, _) = try? await server.send("GET", "/api/v1/health"), status == 200 { return server }
             try await Task.sleep(for: .milliseconds(50))
@@ -88,6 +111,7 @@ struct ServerProcess {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = method
         request.timeoutInterval = 5
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         if let body {
             request.httpBody = try JSONSerialization.data(withJSONObject: body)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
@@ -114,4 +138,11 @@ struct ServerProcess {
     struct ProcessError: Error {
         var message: String
     }
+}
+
+final class OutputBuffer: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func append(_ more: Data) { lock.withLock { data.append(more) } }
+    var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
 }

@@ -8,6 +8,8 @@ import OrderFlowDomain
 import OrderFlowServer
 import OrderFlowStore
 import OrderFlowTestSupport
+import SQLKit
+import Synchronization
 import Testing
 
 /// An OrderFlow on a fresh database with the sample catalog, driven in-process.
@@ -15,6 +17,15 @@ struct TestApp {
     let client: any TestClientProtocol
     let database: Database
     let metrics: AppMetrics
+    let clock: ManualClock
+    let logs: LogCapture
+    let announcements: LogCapture
+    /// The administrator's access token; `send` uses it unless told otherwise.
+    let adminToken: String
+
+    static let adminPassword = "test-admin-password-1"
+    /// The default of `send(token:)`: the administrator's token (nil sends no credentials).
+    static let asAdmin = "(admin)"
 
     static func run(
         _ kind: Database.Kind = .sqlite, stock: Int = 100, configure: (inout AppConfiguration) -> Void = { _ in },
@@ -24,14 +35,34 @@ struct TestApp {
         var config = AppConfiguration()
         config.database = location
         config.databaseOptions.sqliteSynchronous = "normal"
-        config.logLevel = .critical
+        config.logLevel = .debug
+        config.security.adminPassword = adminPassword
+        config.security.bcryptCost = 4
+        config.security.loginFailureDelayMilliseconds = 0
+        config.security.rateLimit = 0
+        config.security.anonymousRateLimit = 0
         configure(&config)
+        let configuredPassword = config.security.adminPassword
         let metrics = AppMetrics()
-        let built = try await buildApplication(config, dependencies: AppDependencies(metrics: metrics, logger: TestDatabase.logger))
+        let clock = ManualClock(Timestamp(Date()))
+        let logs = LogCapture()
+        let announcements = LogCapture()
+        var logger = Logger(label: "test") { _ in logs.handler() }
+        logger.logLevel = .debug
+        let dependencies = AppDependencies(clock: clock, metrics: metrics, logger: logger, announce: { announcements.append($0) })
+        let built = try await buildApplication(config, dependencies: dependencies)
         do {
             try await built.application.test(.router) { client in
                 try await Samples.seed(built.database, stock: stock)
-                try await body(TestApp(client: client, database: built.database, metrics: metrics))
+                let password = configuredPassword ?? announcements.all.split(separator: "\n")
+                    .map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.count == 20 && !$0.contains(" ") } ?? ""
+                let login = try await client.execute(
+                    uri: "/api/auth/login", method: .post, headers: [.contentType: "application/json"],
+                    body: ByteBuffer(string: #"{"username":"admin","password":"\#(password)"}"#))
+                let token = try #require(login.json["accessToken"] as? String, "admin sign-in: \(login.text)")
+                try await body(TestApp(
+                    client: client, database: built.database, metrics: metrics, clock: clock, logs: logs,
+                    announcements: announcements, adminToken: token))
             }
             await drop()
         } catch {
@@ -40,10 +71,15 @@ struct TestApp {
         }
     }
 
-    /// Sends JSON (or raw text when `raw` is given) and returns the status, headers and parsed body.
+    /// Sends JSON (or raw text when `raw` is given) as the administrator, or with `token` (nil:
+    /// no credentials), and returns the status, headers and parsed body.
     @discardableResult
-    func send(_ method: HTTPRequest.Method, _ path: String, json: Any? = nil, raw: String? = nil, headers: HTTPFields = [:]) async throws -> TestResponse {
+    func send(_ method: HTTPRequest.Method, _ path: String, json: Any? = nil, raw: String? = nil, headers: HTTPFields = [:], token: String? = TestApp.asAdmin) async throws -> TestResponse {
         var headers = headers
+        let credential = token == Self.asAdmin ? adminToken : token
+        if let credential, headers[.authorization] == nil, headers[HTTPField.Name("x-api-key")!] == nil {
+            headers[.authorization] = "Bearer \(credential)"
+        }
         var body: ByteBuffer?
         if let raw {
             body = ByteBuffer(string: raw)
@@ -53,6 +89,20 @@ struct TestApp {
             headers[.contentType] = "application/json"
         }
         return try await client.execute(uri: path, method: method, headers: headers, body: body)
+    }
+
+    /// Creates a user through the API and signs in as it; returns its access token.
+    func token(for roles: [String], username: String? = nil, store: String? = nil, region: String? = nil, customer: String? = nil) async throws -> String {
+        let name = username ?? "u-\(roles.joined(separator: "-"))-\(Int.random(in: 1000...999_999))".replacingOccurrences(of: "_", with: "-")
+        var body: [String: Any] = ["username": name, "displayName": name, "roles": roles, "password": "password-of-\(name)"]
+        body["storeScope"] = store
+        body["regionScope"] = region
+        body["customerId"] = customer
+        let created = try await send(.post, "/api/users", json: body)
+        guard created.status == .created else { throw TestFailure(message: "creating \(name): \(created.text)") }
+        let login = try await send(.post, "/api/auth/login", json: ["username": name, "password": "password-of-\(name)"], token: nil)
+        guard let token = login.json["accessToken"] as? String else { throw TestFailure(message: "signing in \(name): \(login.text)") }
+        return token
     }
 
     /// A valid order body for the sample catalog, as a caller would send it.
@@ -68,6 +118,13 @@ struct TestApp {
             ],
             "charges": [["type": "delivery", "amount": "25"]],
         ]
+    }
+
+    /// The number of audit entries with this action.
+    func auditCount(_ action: String) async throws -> Int {
+        try await database.read { db in
+            try await db.raw("SELECT COUNT(*) AS n FROM audit_log WHERE action = \(bind: action)").first()!.decode(column: "n", as: Int.self)
+        }
     }
 
     /// Row counts of every order table, to show a refused request changed nothing.
@@ -93,4 +150,33 @@ extension TestResponse {
     }
 
     var text: String { String(buffer: body) }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+/// Collects log lines (and announcements) so tests can read what was written.
+final class LogCapture: Sendable {
+    private let lines = Mutex<[String]>([])
+
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var all: String { lines.withLock { $0.joined(separator: "\n") } }
+
+    func handler() -> some LogHandler { Handler(capture: self) }
+
+    struct Handler: LogHandler {
+        let capture: LogCapture
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+            capture.append("\(event.level) \(event.message) \(merged)")
+        }
+    }
 }

@@ -63,6 +63,7 @@ extension APIHandlers {
         guard (0...100_000_000).contains(body.onHand) else {
             throw APIError.validation([FieldError(field: "onHand", rule: "range", message: "must be 0–100000000")])
         }
+        try await checkStockScope(LocationID(input.path.locationId))
         let level = try await inventory.setOnHand(body.onHand, sku: SKU(input.path.sku), at: LocationID(input.path.locationId))
         return .ok(.init(body: .json(Representation.stock(level))))
     }
@@ -90,6 +91,7 @@ extension APIHandlers {
             errors.append(FieldError(field: "locationId", rule: "B", message: "unknown location '\(location)'"))
         }
         if !errors.isEmpty { throw APIError.validation(errors) }
+        try await checkStockScope(location)
         let request = ReservationRequest(
             reservationID: body.reservationId, location: location, orderID: body.orderId.map(OrderID.init),
             items: body.items.map { .init(sku: SKU($0.sku), quantity: $0.quantity) })
@@ -100,6 +102,8 @@ extension APIHandlers {
 
     func releaseInventory(_ input: Operations.ReleaseInventory.Input) async throws -> Operations.ReleaseInventory.Output {
         guard case .json(let body) = input.body else { throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "send the body as application/json") }
+        guard let existing = try await inventory.reservation(body.reservationId) else { throw APIError.notFound("reservation", body.reservationId) }
+        try await checkStockScope(existing.location)
         let reservation = try await inventory.release(body.reservationId)
         return .ok(.init(body: .json(Representation.reservation(reservation))))
     }

@@ -15,14 +15,18 @@ struct APIHandlers: APIProtocol {
     let orders: OrderRepository
     let catalog: CatalogRepository
     let inventory: InventoryRepository
+    let security: SecurityService
     let database: Database
     let metrics: AppMetrics
     let clock: any WallClock
     let configuration: AppConfiguration
     let startedAt: Date
 
-    /// The calling principal, as the authentication slot set it.
-    var actor: String { RequestScope.context?.principal?.id ?? Principal.anonymous.id }
+    /// Who is calling, for history rows and idempotency scopes: the user name or key name.
+    var actor: String { RequestScope.context?.principal?.name ?? "anonymous" }
+
+    /// Whose idempotency keys these are.
+    var idempotencyScope: String { RequestScope.context?.principal?.id ?? "anonymous" }
 }
 
 /// Dates as RFC 3339 with milliseconds on the way out; with or without fractions on the way in.
@@ -68,7 +72,8 @@ extension APIHandlers {
 
     func createOrder(_ input: Operations.CreateOrder.Input) async throws -> Operations.CreateOrder.Output {
         guard case .json(let body) = input.body else { throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "send the body as application/json") }
-        let draft = Representation.draft(body)
+        var draft = Representation.draft(body)
+        try await checkPlacement(&draft)
         let snapshot = try await catalog.snapshot(
             location: LocationID(draft.shipFromLocationID), skus: draft.lines.map { SKU($0.sku) },
             defaultImageURL: configuration.defaultImageURL)
@@ -84,7 +89,7 @@ extension APIHandlers {
         let response = Representation.order(StoredOrder(order: order, history: [history]))
         let claim = try input.headers.idempotencyKey.map { key in
             IdempotencyClaim(
-                scope: actor, key: try Self.checkedIdempotencyKey(key), requestHash: try Self.fingerprint(body),
+                scope: idempotencyScope, key: try Self.checkedIdempotencyKey(key), requestHash: try Self.fingerprint(body),
                 statusCode: 201, responseBody: String(decoding: try APIDates.encoder.encode(response), as: UTF8.self))
         }
         let outcome = try await orders.create(order, history: history, event: .forOrder("order.created", order, at: now), idempotency: claim)
@@ -99,7 +104,10 @@ extension APIHandlers {
     }
 
     func getOrder(_ input: Operations.GetOrder.Input) async throws -> Operations.GetOrder.Output {
-        guard let stored = try await orders.find(OrderID(input.path.orderId)) else { throw APIError.notFound("order", input.path.orderId) }
+        let scope = try await orderScope()
+        guard let stored = try await orders.find(OrderID(input.path.orderId)),
+              scope.allows(location: stored.order.shipFromLocationID, customerID: stored.order.customer.id)
+        else { throw APIError.notFound("order", input.path.orderId) }
         return .ok(.init(body: .json(Representation.order(stored))))
     }
 
@@ -132,6 +140,7 @@ extension APIHandlers {
             guard let cursor = OrderCursor(token: token) else { throw APIError.invalid("cursor", rule: "format", "is not a cursor this API returned") }
             query.after = cursor
         }
+        guard Self.narrow(&query, to: try await orderScope()) else { return .ok(.init(body: .json(.init(items: [])))) }
         let page = try await orders.search(query)
         return .ok(.init(body: .json(.init(
             items: page.orders.map { Representation.summary($0.order, lineCount: $0.lineCount) }, nextCursor: page.next?.token))))
@@ -140,7 +149,7 @@ extension APIHandlers {
     func cancelOrder(_ input: Operations.CancelOrder.Input) async throws -> Operations.CancelOrder.Output {
         guard case .json(let body) = input.body else { throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "send the body as application/json") }
         let id = OrderID(input.path.orderId)
-        let stored = try await changeOrder(id) { order, now in
+        let stored = try await changeOrder(id, action: "order.cancel") { order, now in
             let change = try order.cancel(reason: body.reason, actor: actor, at: now)
             return (change, [.forOrder("order.cancelled", order, reason: change.reason, at: now)], [])
         }
@@ -153,25 +162,30 @@ extension APIHandlers {
         let number = input.path.lineNumber
         let products = try await catalog.products(body.sku.map { [SKU($0)] } ?? [])
         let change = LineChange(sku: body.sku, quantity: body.quantity, unitPrice: body.unitPrice, reason: body.reason)
-        let stored = try await changeOrder(id) { order, now in
+        let stored = try await changeOrder(id, action: "order.change_line") { order, now in
             try order.changeLine(number, change, products: products, at: now)
             return (nil, [.forOrder("order.lines_changed", order, reason: change.reason, at: now)], [number])
         }
         return .ok(.init(body: .json(Representation.order(stored))))
     }
 
-    /// Reads, changes and writes an order, retrying when another writer got there first.
+    /// Reads, changes and writes an order within the caller's scope, with an audit entry in the
+    /// same transaction, retrying when another writer got there first.
     private func changeOrder(
-        _ id: OrderID,
+        _ id: OrderID, action: String,
         _ apply: (inout Order, Timestamp) throws -> (StatusChange?, [OutboxEvent], [Int])
     ) async throws -> StoredOrder {
+        let scope = try await orderScope()
         for attempt in 1...3 {
-            guard var stored = try await orders.find(id) else { throw APIError.notFound("order", id.rawValue) }
+            guard var stored = try await orders.find(id), scope.allows(location: stored.order.shipFromLocationID, customerID: stored.order.customer.id) else {
+                throw APIError.notFound("order", id.rawValue)
+            }
             let expected = stored.order.version
             let now = clock.now()
             let (history, events, lines) = try apply(&stored.order, now)
+            let audit = origin.entry(action, targetType: "order", targetID: id.rawValue, at: now, details: history?.reason.map { ["reason": $0] } ?? [:])
             do {
-                try await orders.update(stored.order, expectedVersion: expected, linesChanged: lines, history: history, events: events)
+                try await orders.update(stored.order, expectedVersion: expected, linesChanged: lines, history: history, events: events, audit: audit)
                 if let history { stored.history.append(history) }
                 return stored
             } catch DomainError.concurrentUpdate where attempt < 3 {
@@ -179,6 +193,59 @@ extension APIHandlers {
             }
         }
         throw DomainError.concurrentUpdate("order \(id) is changing too often; retry")
+    }
+
+    /// The part of the order book the caller may see.
+    func orderScope() async throws -> OrderScope {
+        guard let principal = RequestScope.context?.principal else { return .nothing }
+        let locations = principal.regionScope == nil ? [] : try await catalog.locations()
+        return principal.orderScope { region in locations.filter { $0.region == region }.map(\.id) }
+    }
+
+    /// Narrows a search to the scope; false when nothing can match.
+    static func narrow(_ query: inout OrderQuery, to scope: OrderScope) -> Bool {
+        switch scope {
+        case .everything:
+            return true
+        case .nothing:
+            return false
+        case .locations(let allowed):
+            let wanted = query.locations.map { $0.filter(allowed.contains) } ?? allowed
+            query.locations = wanted
+            return !wanted.isEmpty
+        case .customer(let id):
+            if let asked = query.customerID, asked != id { return false }
+            query.customerID = id
+            return true
+        }
+    }
+
+    /// A scoped caller places orders only for its store(s), or as itself.
+    func checkPlacement(_ draft: inout OrderDraft) async throws {
+        switch try await orderScope() {
+        case .everything:
+            return
+        case .nothing:
+            throw APIError(.forbidden, code: "out_of_scope", message: "your account has no store, region or customer scope")
+        case .locations(let allowed):
+            guard allowed.contains(LocationID(draft.shipFromLocationID)) else {
+                throw APIError(.forbidden, code: "out_of_scope", message: "you may place orders for \(allowed.map(\.rawValue).joined(separator: ", ")) only")
+            }
+        case .customer(let id):
+            if let given = draft.customer.id, given != id {
+                throw APIError(.forbidden, code: "out_of_scope", message: "you may place orders as customer \(id) only")
+            }
+            draft.customer.id = id
+        }
+    }
+
+    /// Stock changes by a store- or region-scoped caller stay within its stores.
+    func checkStockScope(_ location: LocationID) async throws {
+        switch try await orderScope() {
+        case .everything: return
+        case .locations(let allowed) where allowed.contains(location): return
+        default: throw APIError(.forbidden, code: "out_of_scope", message: "stock at \(location) is outside your scope")
+        }
     }
 
     static func checkedIdempotencyKey(_ key: String) throws -> String {

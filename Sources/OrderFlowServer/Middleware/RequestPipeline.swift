@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import Metrics
+import OrderFlowDomain
 
 /// Assigns the request ID, logs each request once, and turns every error into the API's JSON
 /// error shape. Outermost, so nothing escapes it.
@@ -68,22 +69,70 @@ struct BodyLimitMiddleware: RouterMiddleware {
     }
 }
 
-/// Decides who is calling, for every `/api` route: the one authentication slot of the pipeline.
+/// Decides who is calling: the one authentication slot of the request pipeline.
 public protocol RequestAuthenticator: Sendable {
-    /// Returns the caller, nil for "nobody recognised", or throws an `APIError` (401/403) to refuse.
+    /// Returns the caller, nil when the request carries no credentials, or throws an `APIError`
+    /// (401) when it carries bad ones.
     func authenticate(_ request: Request, context: AppRequestContext) async throws -> Principal?
 }
 
-/// Runs the configured authenticator, then makes the context available to OpenAPI handlers.
-struct AuthenticationMiddleware: RouterMiddleware {
+/// Authentication, authorization and rate limiting for every route, in that order:
+/// 1. the authenticator names the caller (or refuses bad credentials: 401);
+/// 2. the route's requirement from `RoutePolicy` is checked: public, or a permission the caller
+///    must hold (401 without credentials, 403 without the permission); a route missing from the
+///    table is refused;
+/// 3. the caller's token bucket (per principal, or per client address when anonymous) is charged:
+///    429 with `Retry-After` when empty.
+/// The context, with its principal, is then made available to OpenAPI handlers.
+struct SecurityMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let authenticator: any RequestAuthenticator
+    let perPrincipal: RateLimiter
+    let perAddress: RateLimiter
+    let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        context.principal = try await authenticator.authenticate(request, context: context)
+        let addressKey = "address:\(context.clientAddress ?? "unknown")"
+        let path = context.endpointPath ?? "NotFound"
+        let requirement = path == "NotFound" ? .publicRoute : RoutePolicy.requirement(method: request.method.rawValue, path: path)
+        switch requirement {
+        case .publicRoute:
+            // Public routes answer whatever credentials come along; stale ones do not matter here.
+            context.principal = try? await authenticator.authenticate(request, context: context)
+        case .permission(let permission):
+            do {
+                context.principal = try await authenticator.authenticate(request, context: context)
+            } catch {
+                // Bad credentials still cost the address a token: guessing is throttled too.
+                try limit(perAddress, addressKey)
+                throw error
+            }
+            guard let principal = context.principal else {
+                try limit(perAddress, addressKey)
+                throw Authenticator.unauthorized("this route needs a token (POST /api/auth/login) or an API key")
+            }
+            guard principal.may(permission) else {
+                throw APIError(.forbidden, code: "forbidden", message: "this needs the permission \(permission.rawValue), which your roles do not grant")
+            }
+        case nil:
+            logger.error("route without a declared permission refused", metadata: ["route": "\(request.method) \(path)"])
+            throw APIError(.forbidden, code: "forbidden", message: "this route declares no permission")
+        }
+        if let principal = context.principal {
+            try limit(perPrincipal, "principal:\(principal.id)")
+        } else {
+            try limit(perAddress, addressKey)
+        }
         return try await RequestScope.$context.withValue(context) {
             try await next(request, context)
+        }
+    }
+
+    private func limit(_ limiter: RateLimiter, _ key: String) throws {
+        if let wait = limiter.take(key) {
+            let seconds = max(1, Int(wait.rounded(.up)))
+            throw APIError(.tooManyRequests, code: "rate_limited", message: "too many requests; retry in \(seconds) s", headers: [.retryAfter: String(seconds)])
         }
     }
 }

@@ -1,0 +1,76 @@
+import OrderFlowDomain
+
+/// Every route and what it requires: a permission, or nothing (public). A route missing from this
+/// table is refused for everyone, and the authorization test fails on it.
+public enum RoutePolicy {
+    public enum Requirement: Sendable, Equatable {
+        case publicRoute
+        case permission(Permission)
+    }
+
+    /// (method, path template as in the API document) → requirement.
+    public static let routes: [String: Requirement] = [
+        "GET /api/v1/health": .publicRoute,
+        "POST /api/auth/login": .publicRoute,
+        "POST /api/auth/refresh": .publicRoute,
+        "POST /api/auth/logout": .publicRoute,
+        "POST /api/auth/register": .publicRoute,
+        "GET /openapi.yaml": .publicRoute,
+        "GET /": .publicRoute,
+        "GET /metrics": .permission(.metricsRead),
+
+        "POST /api/orders": .permission(.ordersCreate),
+        "GET /api/orders/search": .permission(.ordersRead),
+        "GET /api/orders/{orderId}": .permission(.ordersRead),
+        "POST /api/orders/{orderId}/cancel": .permission(.ordersCancel),
+        "PATCH /api/orders/{orderId}/lines/{lineNumber}": .permission(.ordersChange),
+
+        "GET /api/products": .permission(.catalogRead),
+        "POST /api/products": .permission(.catalogWrite),
+        "GET /api/products/{sku}": .permission(.catalogRead),
+        "GET /api/locations": .permission(.catalogRead),
+        "POST /api/locations": .permission(.catalogWrite),
+
+        "GET /api/inventory/{sku}": .permission(.inventoryRead),
+        "PUT /api/inventory/{sku}/locations/{locationId}": .permission(.inventoryWrite),
+        "POST /api/inventory/reserve": .permission(.inventoryReserve),
+        "POST /api/inventory/release": .permission(.inventoryReserve),
+
+        "GET /api/users/me": .permission(.profile),
+        "PUT /api/users/me": .permission(.profile),
+        "GET /api/users": .permission(.usersManage),
+        "POST /api/users": .permission(.usersManage),
+        "PATCH /api/users/{userId}": .permission(.usersManage),
+        "POST /api/users/{userId}/reset-password": .permission(.usersManage),
+        "GET /api/api-keys": .permission(.apiKeysManage),
+        "POST /api/api-keys": .permission(.apiKeysManage),
+        "DELETE /api/api-keys/{keyId}": .permission(.apiKeysManage),
+        "GET /api/audit": .permission(.auditRead),
+    ]
+
+    public static func requirement(method: String, path: String) -> Requirement? {
+        routes["\(method) \(path)"]
+    }
+
+    /// The permission table and the route list as Markdown, for docs/security.md.
+    public static func markdown() -> String {
+        var text = "| permission | meaning | " + Role.allCases.map(\.rawValue).joined(separator: " | ") + " |\n"
+        text += "|---|---|" + Role.allCases.map { _ in "---|" }.joined() + "\n"
+        for permission in Permission.allCases {
+            text += "| `\(permission.rawValue)` | \(permission.summary) | "
+                + Role.allCases.map { $0.permissions.contains(permission) ? "yes" : "" }.joined(separator: " | ") + " |\n"
+        }
+        text += "\n| route | requires |\n|---|---|\n"
+        // By path, then method.
+        let ordered = routes.sorted { ($0.key.split(separator: " ")[1], $0.key) < ($1.key.split(separator: " ")[1], $1.key) }
+        for (route, requirement) in ordered {
+            switch requirement {
+            case .publicRoute: text += "| `\(route)` | public |\n"
+            case .permission(let permission): text += "| `\(route)` | `\(permission.rawValue)` |\n"
+            }
+        }
+        text += "\n| role | scope |\n|---|---|\n"
+        for role in Role.allCases { text += "| `\(role.rawValue)` | \(role.scopeRule) |\n" }
+        return text
+    }
+}

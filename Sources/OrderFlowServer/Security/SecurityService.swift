@@ -1,0 +1,191 @@
+import Foundation
+import HTTPTypes
+import HummingbirdBcrypt
+import Logging
+import NIOPosix
+import OrderFlowDomain
+import OrderFlowStore
+
+/// Sign-in, tokens, users, keys and their audit trail. Passwords are hashed with bcrypt off the
+/// request threads; refresh tokens and keys are stored as SHA-256 hashes; no secret is logged.
+public struct SecurityService: Sendable {
+    let users: UserRepository
+    let audit: AuditLog
+    let tokens: TokenService
+    let authenticator: Authenticator
+    let settings: AppConfiguration.SecuritySettings
+    let clock: any WallClock
+    let logger: Logger
+
+    public init(database: Database, settings: AppConfiguration.SecuritySettings, clock: any WallClock, logger: Logger) {
+        users = UserRepository(database: database)
+        audit = AuditLog(database: database)
+        tokens = TokenService(accessLifetimeSeconds: settings.accessTokenSeconds, clock: clock)
+        authenticator = Authenticator(users: users, tokens: tokens, clock: clock)
+        self.settings = settings
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Hashes on the blocking thread pool: bcrypt is slow on purpose.
+    func hashPassword(_ password: String) async throws -> String {
+        let cost = settings.bcryptCost
+        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
+    }
+
+    func verifyPassword(_ password: String, hash: String) async throws -> Bool {
+        try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+    }
+
+    /// A hash to check against when the user does not exist, so both cases take as long.
+    static let decoyHash = Bcrypt.hash("decoy password that matches nothing", cost: 4)
+
+    // MARK: Sign-in
+
+    public struct SignIn: Sendable {
+        public var accessToken: String
+        public var expiresIn: Int
+        public var refreshToken: String
+        public var user: UserRecord
+    }
+
+    /// Where a request comes from, for the audit log.
+    struct Origin: Sendable {
+        var actor: String
+        var actorKind: String
+        var clientAddress: String?
+        var requestID: String?
+
+        static func from(_ context: AppRequestContext?) -> Origin {
+            Origin(
+                actor: context?.principal?.name ?? "anonymous", actorKind: context?.principal?.kind.rawValue ?? "anonymous",
+                clientAddress: context?.clientAddress, requestID: context?.requestID)
+        }
+
+        func entry(_ action: String, targetType: String? = nil, targetID: String? = nil, outcome: String = "success", at: Timestamp, details: [String: String] = [:]) -> AuditEntry {
+            AuditEntry(
+                at: at, actor: actor, actorKind: actorKind, action: action, targetType: targetType, targetID: targetID,
+                outcome: outcome, clientAddress: clientAddress, requestID: requestID, details: details)
+        }
+    }
+
+    func login(username: String, password: String, origin: Origin) async throws -> SignIn {
+        let now = clock.now()
+        let name = username.trimmingSpaces().lowercased()
+        var origin = origin
+        origin.actor = name
+        guard let user = try await users.user(username: name) else {
+            _ = try await verifyPassword(password, hash: Self.decoyHash)
+            try await audit.append(origin.entry("auth.login_failed", targetType: "user", targetID: name, outcome: "failure", at: now, details: ["reason": "unknown user"]))
+            throw Self.wrongCredentials
+        }
+        if let locked = user.lockedUntil, locked > now {
+            try await audit.append(origin.entry("auth.login_failed", targetType: "user", targetID: user.id, outcome: "failure", at: now, details: ["reason": "locked"]))
+            throw Self.locked(until: locked, now: now)
+        }
+        guard try await verifyPassword(password, hash: user.passwordHash) else {
+            let failures = try await users.recordFailedLogin(userID: user.id, maxFailures: settings.loginMaxFailures, lockFor: settings.loginLockSeconds, at: now)
+            try await audit.append(origin.entry(
+                "auth.login_failed", targetType: "user", targetID: user.id, outcome: "failure", at: now,
+                details: ["reason": "wrong password", "failures": String(failures)]))
+            // Each failure in a row makes the next answer slower.
+            let delay = min(2_000, settings.loginFailureDelayMilliseconds * failures)
+            if delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
+            if failures >= settings.loginMaxFailures {
+                logger.warning("account locked after failed sign-ins", metadata: ["user_id": "\(user.id)", "failures": "\(failures)"])
+                throw Self.locked(until: now.adding(seconds: settings.loginLockSeconds), now: now)
+            }
+            throw Self.wrongCredentials
+        }
+        guard !user.disabled else {
+            try await audit.append(origin.entry("auth.login_failed", targetType: "user", targetID: user.id, outcome: "failure", at: now, details: ["reason": "disabled"]))
+            throw Authenticator.unauthorized("this account is disabled")
+        }
+        try await users.recordSuccessfulLogin(userID: user.id)
+        let signIn = try await issueTokens(for: user, family: UUID().uuidString.lowercased(), at: now)
+        try await audit.append(origin.entry("auth.login", targetType: "user", targetID: user.id, at: now))
+        return signIn
+    }
+
+    func refresh(_ refreshToken: String, origin: Origin) async throws -> SignIn {
+        let now = clock.now()
+        let next = TokenService.randomSecret(prefix: "ofr_")
+        let outcome = try await users.rotate(
+            hash: TokenService.hash(refreshToken), to: TokenService.hash(next), at: now,
+            expiresAt: now.adding(seconds: settings.refreshTokenSeconds))
+        switch outcome {
+        case .rotated(let userID, _):
+            guard let user = try await users.user(id: userID), !user.disabled else {
+                try await users.revokeAllTokens(userID: userID, at: now)
+                throw Authenticator.unauthorized("this account is disabled")
+            }
+            let access = try tokens.issue(userID: user.id, passwordChangedAt: user.passwordChangedAt)
+            return SignIn(accessToken: access.token, expiresIn: access.expiresIn, refreshToken: next, user: user)
+        case .reused(let userID):
+            var origin = origin
+            origin.actor = userID
+            try await audit.append(origin.entry("auth.refresh_reused", targetType: "user", targetID: userID, outcome: "failure", at: now))
+            logger.warning("refresh token reused; its sign-in is revoked", metadata: ["user_id": "\(userID)"])
+            throw Authenticator.unauthorized("this refresh token was already used; every session of that sign-in is now signed out")
+        case .invalid:
+            throw Authenticator.unauthorized("the refresh token is unknown, expired or revoked")
+        }
+    }
+
+    func logout(_ refreshToken: String, origin: Origin) async throws {
+        let now = clock.now()
+        if let userID = try await users.revokeFamily(ofTokenHash: TokenService.hash(refreshToken), at: now) {
+            var origin = origin
+            origin.actor = userID
+            try await audit.append(origin.entry("auth.logout", targetType: "user", targetID: userID, at: now))
+        }
+    }
+
+    private func issueTokens(for user: UserRecord, family: String, at now: Timestamp) async throws -> SignIn {
+        let refresh = TokenService.randomSecret(prefix: "ofr_")
+        try await users.storeRefreshToken(
+            hash: TokenService.hash(refresh), family: family, userID: user.id, issuedAt: now,
+            expiresAt: now.adding(seconds: settings.refreshTokenSeconds))
+        let access = try tokens.issue(userID: user.id, passwordChangedAt: user.passwordChangedAt)
+        return SignIn(accessToken: access.token, expiresIn: access.expiresIn, refreshToken: refresh, user: user)
+    }
+
+    static let wrongCredentials = Authenticator.unauthorized("wrong username or password")
+
+    static func locked(until: Timestamp, now: Timestamp) -> APIError {
+        let seconds = max(1, Int((Double(until.microseconds - now.microseconds) / 1_000_000).rounded(.up)))
+        return APIError(
+            .tooManyRequests, code: "account_locked", message: "too many failed sign-ins; try again in \(seconds) s",
+            headers: [.retryAfter: String(seconds)])
+    }
+
+    // MARK: Bootstrap
+
+    /// Resolves the token signing key: configured, or created once and kept in the database.
+    func configureSigningKey() async throws {
+        if let secret = settings.jwtSecret {
+            tokens.configure(secret: secret)
+            return
+        }
+        let secret = try await users.setting("jwt_signing_key", createWith: { TokenService.randomSecret(prefix: "") }, at: clock.now())
+        tokens.configure(secret: secret)
+    }
+
+    /// Creates the first administrator when none exists, with the configured password or a
+    /// generated one, which `announce` prints once.
+    func ensureAdministrator(announce: @Sendable (String) -> Void) async throws {
+        guard try await !users.exists(role: .admin) else { return }
+        let generated = settings.adminPassword == nil
+        let password = settings.adminPassword ?? TokenService.randomPassword()
+        let now = clock.now()
+        let username = try await users.user(username: "admin") == nil ? "admin" : "admin-\(Int.random(in: 1000...9999))"
+        let user = UserRecord(
+            username: username, displayName: "Administrator", email: nil, passwordHash: try await hashPassword(password),
+            roles: [.admin], passwordChangedAt: now, createdAt: now, updatedAt: now)
+        try await users.create(user)
+        try await audit.append(AuditEntry(at: now, actor: "system", actorKind: "system", action: "user.create", targetType: "user", targetID: user.id, details: ["username": username, "roles": "admin"]))
+        announce(generated
+            ? "First start: created the administrator '\(username)' with the password\n\n    \(password)\n\nIt is shown once. Sign in with POST /api/auth/login and change it with PUT /api/users/me."
+            : "First start: created the administrator '\(username)' with the password from ORDERFLOW_ADMIN_PASSWORD.")
+    }
+}
