@@ -51,6 +51,53 @@ struct ProcessTests {
     }
 }
 
+extension ProcessTests {
+    @Test func servesHTTPSWithHSTSWhenGivenACertificate() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("orderflow-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificate = directory.appendingPathComponent("cert.pem").path
+        let key = directory.appendingPathComponent("key.pem").path
+        #expect(try run("/usr/bin/env", ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+                                          "-days", "1", "-keyout", key, "-out", certificate]).status == 0)
+        let port = try ServerProcess.freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServerProcess.binary)
+        process.arguments = ["serve", "--port", String(port), "--database", "sqlite:\(directory.path)/db.sqlite", "--log-level", "error"]
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            ["ORDERFLOW_TLS_CERT": certificate, "ORDERFLOW_TLS_KEY": key, "ORDERFLOW_ADMIN_PASSWORD": "tls-test-admin-password"]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer { process.terminate() }
+        var headers = ""
+        for _ in 0..<100 {
+            let result = try run("/usr/bin/env", ["curl", "-sk", "-D", "-", "-o", "/dev/null", "https://127.0.0.1:\(port)/api/v1/health"])
+            if result.status == 0 && result.output.hasPrefix("HTTP/1.1 200") {
+                headers = result.output
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(headers.hasPrefix("HTTP/1.1 200"))
+        #expect(headers.lowercased().contains("strict-transport-security: max-age=31536000"))
+        let plain = try run("/usr/bin/env", ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/api/v1/health"])
+        #expect(plain.output != "200", "plain HTTP is not served on a TLS port")
+    }
+
+    func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
 /// A running `orderflow serve` on a free loopback port.
 struct ServerProcess {
     let process: Process
