@@ -28,6 +28,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .target(
@@ -47,6 +50,40 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "OrderFlowEngine",
+            dependencies: [
+                "OrderFlowDomain",
+                "OrderFlowStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "OrderFlowSimulator",
+            dependencies: [
+                "OrderFlowDomain",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "OrderFlowAPI",
             dependencies: [
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
@@ -59,6 +96,8 @@ let package = Package(
             dependencies: [
                 "OrderFlowDomain",
                 "OrderFlowStore",
+                "OrderFlowEngine",
+                "OrderFlowSimulator",
                 "OrderFlowAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -78,6 +117,10 @@ let package = Package(
             name: "orderflow",
             dependencies: [
                 "OrderFlowServer",
+                "OrderFlowEngine",
+                "OrderFlowSimulator",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -96,6 +139,16 @@ let package = Package(
         .testTarget(
             name: "OrderFlowStoreTests",
             dependencies: ["OrderFlowStore", "OrderFlowTestSupport", .product(name: "SQLKit", package: "sql-kit")],
+            swiftSettings: tests
+        ),
+        .testTarget(
+            name: "OrderFlowEngineTests",
+            dependencies: [
+                "OrderFlowEngine", "OrderFlowSimulator", "OrderFlowTestSupport",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
             swiftSettings: tests
         ),
         .testTarget(

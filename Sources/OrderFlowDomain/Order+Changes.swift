@@ -86,6 +86,25 @@ extension Order {
         updatedAt = at
     }
 
+    /// The pipeline gives up on the order: status 9000 with the reason, the payment voided (or
+    /// set to `payment`).
+    public mutating func fail(reason: String, actor: String, at now: Timestamp, payment: PaymentStatus = .voided) throws(DomainError) -> StatusChange {
+        failureReason = reason
+        if paymentStatus.canMove(to: payment) { paymentStatus = payment }
+        return try move(to: .cancelled, reason: reason, actor: actor, at: now)
+    }
+
+    /// Changes the payment status alone, with a history row.
+    public mutating func setPayment(_ next: PaymentStatus, reason: String, actor: String, at now: Timestamp) throws(DomainError) -> StatusChange {
+        guard paymentStatus.canMove(to: next) else {
+            throw .conflict(code: "illegal_payment_transition", message: "payment cannot move from \(paymentStatus.rawValue) to \(next.rawValue)")
+        }
+        paymentStatus = next
+        version += 1
+        updatedAt = now
+        return StatusChange(status: status, paymentStatus: next, at: now, reason: reason, actor: actor)
+    }
+
     static func checkReason(_ reason: String) throws(DomainError) {
         if !Formats.isText(reason.trimmingSpaces(), maxLength: 500) {
             throw .validationFailed([FieldError(field: "reason", rule: "required", message: "must be 1–500 characters")])

@@ -20,12 +20,23 @@ public struct Order: Sendable, Hashable {
     public var updatedAt: Timestamp
     /// Incremented by every change; writers use it to detect a concurrent change.
     public var version: Int
+    /// The carrier's tracking ID, from the first ship event that names one.
+    public var trackingID: String?
+    public var carrier: String?
+    /// The stock reservation made at allocation, released by compensation.
+    public var reservationID: String?
+    /// The payment provider's reference for a card payment.
+    public var paymentReference: String?
+    /// Why the pipeline failed the order (stock, payment), when it did.
+    public var failureReason: String?
 
     public init(
         id: OrderID, shipFromLocationID: LocationID, orderType: OrderType, channel: SalesChannel,
         isForceAllocation: Bool, paymentMethod: PaymentMethod, paymentStatus: PaymentStatus, status: OrderStatus,
         customer: Customer, deliveryAddress: Address?, t1MembershipID: String?, t1Number: String?, custRef: String?,
-        lines: [OrderLine], charges: [Charge], totals: OrderTotals, createdAt: Timestamp, updatedAt: Timestamp, version: Int
+        lines: [OrderLine], charges: [Charge], totals: OrderTotals, createdAt: Timestamp, updatedAt: Timestamp, version: Int,
+        trackingID: String? = nil, carrier: String? = nil, reservationID: String? = nil, paymentReference: String? = nil,
+        failureReason: String? = nil
     ) {
         self.id = id
         self.shipFromLocationID = shipFromLocationID
@@ -46,6 +57,11 @@ public struct Order: Sendable, Hashable {
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.version = version
+        self.trackingID = trackingID
+        self.carrier = carrier
+        self.reservationID = reservationID
+        self.paymentReference = paymentReference
+        self.failureReason = failureReason
     }
 }
 

@@ -52,7 +52,7 @@ public enum OrderStatus: Int, Sendable, CaseIterable, Comparable, CustomStringCo
         case .shipped: [.inTransit, .outForDelivery, .deliveryFailed, .delivered]
         case .inTransit: [.outForDelivery, .deliveryFailed, .delivered]
         case .outForDelivery: [.deliveryFailed, .delivered]
-        case .deliveryFailed: [.inTransit, .outForDelivery, .cancelled]
+        case .deliveryFailed: [.inTransit, .outForDelivery, .delivered, .cancelled]
         case .delivered, .cancelled: []
         }
     }

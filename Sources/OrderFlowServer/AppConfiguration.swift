@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import OrderFlowEngine
 import OrderFlowStore
 
 /// Everything OrderFlow is told at start-up. Built from flags, then `ORDERFLOW_*` environment
@@ -19,6 +20,7 @@ public struct AppConfiguration: Sendable {
     public var seedDemoCatalog = false
     public var version = "0.1.0"
     public var security = SecuritySettings()
+    public var engine = EngineSettings()
 
     public enum LogFormat: String, Sendable { case json, text }
 
@@ -77,6 +79,20 @@ public struct AppConfiguration: Sendable {
         ("ORDERFLOW_TLS_CERT", "(none)", "PEM certificate chain; with ORDERFLOW_TLS_KEY, serves HTTPS (and sends HSTS)"),
         ("ORDERFLOW_TLS_KEY", "(none)", "PEM private key for ORDERFLOW_TLS_CERT"),
         ("ORDERFLOW_TRUST_FORWARDED_FOR", "false", "take the client address from the last X-Forwarded-For entry (behind a proxy)"),
+        ("ORDERFLOW_WORKERS", "8", "pipeline jobs run at once per instance"),
+        ("ORDERFLOW_JOB_MAX_ATTEMPTS", "8", "attempts before a job becomes a dead letter"),
+        ("ORDERFLOW_JOB_BACKOFF_SECONDS", "1", "first retry delay, doubling per attempt (with jitter) up to 300 s"),
+        ("ORDERFLOW_STEP_TIMEOUT_SECONDS", "20", "a pipeline step that runs longer is abandoned and retried"),
+        ("ORDERFLOW_LEASE_SECONDS", "30", "how long a claimed job or transmission is this instance's before another may take it"),
+        ("ORDERFLOW_POLL_SECONDS", "0.25", "how often idle pipeline loops look for work (new work wakes them at once)"),
+        ("ORDERFLOW_CHANNELS", "(none)", "downstream channels as a JSON array (see docs/pipeline.md)"),
+        ("ORDERFLOW_CHANNELS_FILE", "(none)", "the same, from a JSON file"),
+        ("ORDERFLOW_PAYMENT_URL", "(none)", "card payment provider API (POST /charges, /refunds)"),
+        ("ORDERFLOW_PAYMENT_TOKEN", "(none)", "bearer token for the payment provider"),
+        ("ORDERFLOW_SMTP_URL", "(none)", "smtp://host:port for customer email"),
+        ("ORDERFLOW_SMTP_FROM", "orders@orderflow.invalid", "sender address of customer email"),
+        ("ORDERFLOW_SMS_URL", "(none)", "HTTP endpoint for customer SMS"),
+        ("ORDERFLOW_SMS_TOKEN", "(none)", "bearer token for the SMS endpoint"),
     ]
 
     public struct Invalid: Error, CustomStringConvertible {
@@ -125,6 +141,7 @@ public struct AppConfiguration: Sendable {
             if ["full", "normal"].contains(text.lowercased()) { config.databaseOptions.sqliteSynchronous = text.lowercased() } else { problems.append("ORDERFLOW_SQLITE_SYNCHRONOUS must be full or normal") }
         }
         config.security.load(values, into: &problems)
+        config.engine.load(values, into: &problems)
         if !problems.isEmpty { throw Invalid(problems: problems) }
         return config
     }
@@ -198,5 +215,38 @@ extension AppConfiguration.SecuritySettings {
             problems.append("cannot read \(path)")
         }
         flag("ORDERFLOW_TRUST_FORWARDED_FOR") { trustForwardedFor = $0 }
+    }
+}
+
+extension EngineSettings {
+    mutating func load(_ values: [String: String], into problems: inout [String]) {
+        func number(_ key: String, _ range: ClosedRange<Double>, _ apply: (Double) -> Void) {
+            guard let text = values[key] else { return }
+            if let value = Double(text), range.contains(value) { apply(value) } else {
+                problems.append("\(key) must be a number from \(range.lowerBound) to \(range.upperBound)")
+            }
+        }
+        number("ORDERFLOW_WORKERS", 1...512) { workerConcurrency = Int($0) }
+        number("ORDERFLOW_JOB_MAX_ATTEMPTS", 1...100) { maxAttempts = Int($0) }
+        number("ORDERFLOW_JOB_BACKOFF_SECONDS", 0.01...3600) { backoffSeconds = $0 }
+        number("ORDERFLOW_STEP_TIMEOUT_SECONDS", 0.1...3600) { stepTimeoutSeconds = $0 }
+        number("ORDERFLOW_LEASE_SECONDS", 1...3600) { leaseSeconds = $0 }
+        number("ORDERFLOW_POLL_SECONDS", 0.005...60) { pollSeconds = $0 }
+        var channelJSON = values["ORDERFLOW_CHANNELS"]
+        if let path = values["ORDERFLOW_CHANNELS_FILE"] {
+            do { channelJSON = try String(contentsOfFile: path, encoding: .utf8) } catch { problems.append("ORDERFLOW_CHANNELS_FILE: cannot read \(path)") }
+        }
+        if let json = channelJSON, !json.trimmingCharacters(in: .whitespaces).isEmpty {
+            do { channels = try ChannelSettings.parse(json) } catch { problems.append("channels: \(error)") }
+        }
+        if let url = values["ORDERFLOW_PAYMENT_URL"], !url.isEmpty {
+            payment = PaymentSettings(url: url, token: values["ORDERFLOW_PAYMENT_TOKEN"])
+        }
+        if let url = values["ORDERFLOW_SMTP_URL"], !url.isEmpty {
+            if SMTPSender(url: url, from: "x@y.z") == nil { problems.append("ORDERFLOW_SMTP_URL must be smtp://host:port") } else { notifications.smtpURL = url }
+        }
+        if let from = values["ORDERFLOW_SMTP_FROM"], !from.isEmpty { notifications.smtpFrom = from }
+        if let url = values["ORDERFLOW_SMS_URL"], !url.isEmpty { notifications.smsURL = url }
+        if let token = values["ORDERFLOW_SMS_TOKEN"], !token.isEmpty { notifications.smsToken = token }
     }
 }

@@ -8,6 +8,7 @@ import OpenAPIHummingbird
 import OpenAPIRuntime
 import OrderFlowAPI
 import OrderFlowDomain
+import OrderFlowEngine
 import OrderFlowStore
 import ServiceLifecycle
 
@@ -19,15 +20,32 @@ public struct AppDependencies: Sendable {
     public var logger: Logger
     /// Prints what a person must see once, such as a generated administrator password.
     public var announce: @Sendable (String) -> Void
+    /// Card payments; by default the HTTP provider the configuration names.
+    public var payments: (any PaymentProvider)?
+    /// Customer notifications; by default the SMTP and SMS senders the configuration names.
+    public var notifiers: [any NotificationSender]?
+    /// Whether the job worker and outbox relay run as services (tests drive them by hand).
+    public var runPipeline: Bool
+    /// More services to run with the application, after it (the demo's simulators).
+    public var extraServices: [any Service]
+    /// Receives the demo's API key when the demo creates it.
+    public var demoKey: DemoKey?
 
     public init(
         clock: any WallClock = SystemClock(), metrics: AppMetrics = AppMetrics(), logger: Logger = Logger(label: "orderflow"),
-        announce: @escaping @Sendable (String) -> Void = AppDependencies.printToStandardOutput
+        announce: @escaping @Sendable (String) -> Void = AppDependencies.printToStandardOutput,
+        payments: (any PaymentProvider)? = nil, notifiers: [any NotificationSender]? = nil, runPipeline: Bool = true,
+        extraServices: [any Service] = [], demoKey: DemoKey? = nil
     ) {
         self.clock = clock
         self.metrics = metrics
         self.logger = logger
         self.announce = announce
+        self.payments = payments
+        self.notifiers = notifiers
+        self.runPipeline = runPipeline
+        self.extraServices = extraServices
+        self.demoKey = demoKey
     }
 }
 
@@ -43,6 +61,7 @@ public struct BuiltApplication: Sendable {
     public let application: Application<RouterResponder<AppRequestContext>>
     public let database: Database
     public let security: SecurityService
+    public let engine: Engine
 
     /// Runs until SIGTERM or SIGINT, then stops taking requests, lets in-flight ones finish and
     /// closes the database.
@@ -61,13 +80,19 @@ public func buildApplication(_ config: AppConfiguration, dependencies: AppDepend
     }()
     let database = try await Database.open(config.database, options: config.databaseOptions, logger: logger)
     let security = SecurityService(database: database, settings: config.security, clock: dependencies.clock, logger: logger)
-    let router = try buildRouter(config, database: database, security: security, dependencies: dependencies)
+    let engine = Engine(
+        database: database, settings: config.engine, clock: dependencies.clock, logger: logger, metrics: dependencies.metrics.factory,
+        payments: dependencies.payments, notifiers: dependencies.notifiers)
+    let router = try buildRouter(config, database: database, security: security, engine: engine, dependencies: dependencies)
     var app = Application(
         router: router,
         server: try serverBuilder(config.security),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "OrderFlow"),
         logger: logger)
+    // Stopped in reverse: the HTTP server first, then the pipeline, then the database.
     app.addServices(database)
+    if dependencies.runPipeline { app.addServices(engine.worker, engine.relay) }
+    app.addServices(dependencies.extraServices)
     app.beforeServerStarts {
         let applied = try await Migrator(database: database, logger: logger).migrate()
         if !applied.isEmpty { logger.info("database ready", metadata: ["database": "\(config.database)", "migrations_applied": "\(applied)"]) }
@@ -76,12 +101,14 @@ public func buildApplication(_ config: AppConfiguration, dependencies: AppDepend
             try await DemoCatalog.seedIfEmpty(database: database, clock: dependencies.clock, logger: logger)
         }
         if config.security.demoAccounts {
-            try await DemoAccounts.refresh(security: security, announce: dependencies.announce)
+            let key = try await DemoAccounts.refresh(security: security, announce: dependencies.announce)
+            dependencies.demoKey?.set(key)
         } else {
             try await security.ensureAdministrator(announce: dependencies.announce)
         }
+        engine.ready.open()
     }
-    return BuiltApplication(application: app, database: database, security: security)
+    return BuiltApplication(application: app, database: database, security: security, engine: engine)
 }
 
 /// Plain HTTP/1.1, or HTTPS when a certificate and key are configured.
@@ -93,7 +120,7 @@ func serverBuilder(_ settings: AppConfiguration.SecuritySettings) throws -> HTTP
     return try .tls(.http1(), tlsConfiguration: tls)
 }
 
-func buildRouter(_ config: AppConfiguration, database: Database, security: SecurityService, dependencies: AppDependencies) throws -> Router<AppRequestContext> {
+func buildRouter(_ config: AppConfiguration, database: Database, security: SecurityService, engine: Engine, dependencies: AppDependencies) throws -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     // Order matters: the outer layers see everything the inner ones produce.
     router.add(middleware: HTTPMetricsMiddleware(metrics: dependencies.metrics))
@@ -113,6 +140,7 @@ func buildRouter(_ config: AppConfiguration, database: Database, security: Secur
         catalog: CatalogRepository(database: database, clock: dependencies.clock),
         inventory: InventoryRepository(database: database, clock: dependencies.clock),
         security: security,
+        engine: engine,
         database: database, metrics: dependencies.metrics, clock: dependencies.clock, configuration: config, startedAt: Date())
     try handlers.registerHandlers(on: router, configuration: APIDates.configuration)
 

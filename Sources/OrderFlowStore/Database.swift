@@ -77,7 +77,27 @@ protocol DatabaseBackend: Sendable {
 }
 
 extension SQLDatabase {
+    /// Runs `body` inside a savepoint of the current transaction: if it throws, only its own writes
+    /// are undone and the transaction goes on.
+    public func withSavepoint<T>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        let name = "sp_\(UInt32.random(in: 0...UInt32.max))"
+        try await self.raw("SAVEPOINT \(unsafeRaw: name)").run()
+        do {
+            let result = try await body(self)
+            try await self.raw("RELEASE SAVEPOINT \(unsafeRaw: name)").run()
+            return result
+        } catch {
+            try await self.raw("ROLLBACK TO SAVEPOINT \(unsafeRaw: name)").run()
+            try await self.raw("RELEASE SAVEPOINT \(unsafeRaw: name)").run()
+            throw error
+        }
+    }
+
     /// Runs `body` between `begin` and COMMIT, rolling back if it throws.
+    ///
+    /// The ROLLBACK runs in a task of its own: when the caller was cancelled (a step that timed
+    /// out, say), its own queries fail at once, and a connection left inside a transaction would
+    /// break every transaction after it.
     func inTransaction<T>(begin: String, _ body: (any SQLDatabase) async throws -> T) async throws -> T {
         try await self.raw(SQLQueryString(begin)).run()
         do {
@@ -85,7 +105,8 @@ extension SQLDatabase {
             try await self.raw("COMMIT").run()
             return result
         } catch {
-            try? await self.raw("ROLLBACK").run()
+            let connection = self
+            try? await Task { try await connection.raw("ROLLBACK").run() }.value
             throw error
         }
     }

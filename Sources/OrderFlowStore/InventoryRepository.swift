@@ -101,41 +101,9 @@ public struct InventoryRepository: Sendable {
     /// (`replayed` true); with other content it is a conflict.
     /// - Throws: `DomainError.insufficientStock` naming each short item; `DomainError.conflict`.
     public func reserve(_ request: ReservationRequest) async throws -> (reservation: Reservation, replayed: Bool) {
-        let now = clock.now().microseconds
+        let now = clock.now()
         do {
-            return try await database.transaction { db in
-                if let existing = try await Self.existing(request, in: db) { return (existing, true) }
-                var short: [FieldError] = []
-                // SKU order keeps concurrent multi-item reservations from deadlocking on PostgreSQL.
-                for (index, item) in request.items.enumerated().sorted(by: { $0.element.sku < $1.element.sku }) {
-                    let taken = try await db.raw("""
-                        UPDATE stock SET reserved = reserved + \(bind: item.quantity), updated_at = \(bind: now)
-                        WHERE sku = \(bind: item.sku.rawValue) AND location_id = \(bind: request.location.rawValue)
-                          AND on_hand - reserved >= \(bind: item.quantity)
-                        RETURNING sku
-                        """).first()
-                    if taken == nil {
-                        let level = try await db.raw("SELECT sku, location_id, on_hand, reserved FROM stock WHERE sku = \(bind: item.sku.rawValue) AND location_id = \(bind: request.location.rawValue)").first().map(Self.level)
-                        short.append(FieldError(
-                            field: "items[\(index)].quantity", rule: "stock",
-                            message: "\(item.quantity) × \(item.sku) requested, \(level?.available ?? 0) available at \(request.location)"))
-                    }
-                }
-                if !short.isEmpty { throw DomainError.insufficientStock(short.sorted { $0.field < $1.field }) }
-                try await db.raw("""
-                    INSERT INTO reservations (reservation_id, location_id, order_id, status, request_hash, created_at)
-                    VALUES (\(bind: request.reservationID), \(bind: request.location.rawValue), \(bind: request.orderID?.rawValue), 'reserved', \(bind: request.fingerprint), \(bind: now))
-                    """).run()
-                for item in request.items {
-                    try await db.raw("""
-                        INSERT INTO reservation_items (reservation_id, sku, quantity)
-                        VALUES (\(bind: request.reservationID), \(bind: item.sku.rawValue), \(bind: item.quantity))
-                        """).run()
-                }
-                return (Reservation(
-                    reservationID: request.reservationID, location: request.location, orderID: request.orderID,
-                    status: .reserved, items: request.items, createdAt: Timestamp(microseconds: now), releasedAt: nil), false)
-            }
+            return try await database.transaction { db in try await Self.reserve(request, at: now, in: db) }
         } catch where ConstraintViolation.isUnique(error) {
             // The same ID committed concurrently; answer as for a retry.
             if let existing = try await database.read({ db in try await Self.existing(request, in: db) }) { return (existing, true) }
@@ -143,37 +111,76 @@ public struct InventoryRepository: Sendable {
         }
     }
 
+    /// Reserves inside a caller's transaction (the pipeline's allocation step).
+    public static func reserve(_ request: ReservationRequest, at now: Timestamp, in db: any SQLDatabase) async throws -> (reservation: Reservation, replayed: Bool) {
+        if let existing = try await existing(request, in: db) { return (existing, true) }
+        var short: [FieldError] = []
+        // SKU order keeps concurrent multi-item reservations from deadlocking on PostgreSQL.
+        for (index, item) in request.items.enumerated().sorted(by: { $0.element.sku < $1.element.sku }) {
+            let taken = try await db.raw("""
+                UPDATE stock SET reserved = reserved + \(bind: item.quantity), updated_at = \(bind: now.microseconds)
+                WHERE sku = \(bind: item.sku.rawValue) AND location_id = \(bind: request.location.rawValue)
+                  AND on_hand - reserved >= \(bind: item.quantity)
+                RETURNING sku
+                """).first()
+            if taken == nil {
+                let level = try await db.raw("SELECT sku, location_id, on_hand, reserved FROM stock WHERE sku = \(bind: item.sku.rawValue) AND location_id = \(bind: request.location.rawValue)").first().map(Self.level)
+                short.append(FieldError(
+                    field: "items[\(index)].quantity", rule: "stock",
+                    message: "\(item.quantity) × \(item.sku) requested, \(level?.available ?? 0) available at \(request.location)"))
+            }
+        }
+        if !short.isEmpty { throw DomainError.insufficientStock(short.sorted { $0.field < $1.field }) }
+        try await db.raw("""
+            INSERT INTO reservations (reservation_id, location_id, order_id, status, request_hash, created_at)
+            VALUES (\(bind: request.reservationID), \(bind: request.location.rawValue), \(bind: request.orderID?.rawValue), 'reserved', \(bind: request.fingerprint), \(bind: now.microseconds))
+            """).run()
+        for item in request.items {
+            try await db.raw("""
+                INSERT INTO reservation_items (reservation_id, sku, quantity)
+                VALUES (\(bind: request.reservationID), \(bind: item.sku.rawValue), \(bind: item.quantity))
+                """).run()
+        }
+        return (Reservation(
+            reservationID: request.reservationID, location: request.location, orderID: request.orderID,
+            status: .reserved, items: request.items, createdAt: now, releasedAt: nil), false)
+    }
+
     /// Releases a reservation's stock; releasing twice is harmless.
     /// - Throws: `DomainError.notFound` for an unknown reservation.
     public func release(_ reservationID: String) async throws -> Reservation {
-        let now = clock.now().microseconds
-        return try await database.transaction { db in
-            // Only the statement that flips the status gives stock back, so racing releases release once.
-            let flipped = try await db.raw("""
-                UPDATE reservations SET status = 'released', released_at = \(bind: now)
-                WHERE reservation_id = \(bind: reservationID) AND status = 'reserved'
-                RETURNING reservation_id
-                """).first() != nil
-            guard let reservation = try await Self.load(reservationID, in: db) else {
-                throw DomainError.notFound(kind: "reservation", id: reservationID)
-            }
-            if flipped {
-                for item in reservation.items {
-                    try await db.raw("""
-                        UPDATE stock SET reserved = reserved - \(bind: item.quantity), updated_at = \(bind: now)
-                        WHERE sku = \(bind: item.sku.rawValue) AND location_id = \(bind: reservation.location.rawValue)
-                        """).run()
-                }
-            }
-            return reservation
+        let now = clock.now()
+        return try await database.transaction { db in try await Self.release(reservationID, at: now, in: db) }
+    }
+
+    /// Releases inside a caller's transaction (compensation).
+    public static func release(_ reservationID: String, at time: Timestamp, in db: any SQLDatabase) async throws -> Reservation {
+        let now = time.microseconds
+        // Only the statement that flips the status gives stock back, so racing releases release once.
+        let flipped = try await db.raw("""
+            UPDATE reservations SET status = 'released', released_at = \(bind: now)
+            WHERE reservation_id = \(bind: reservationID) AND status = 'reserved'
+            RETURNING reservation_id
+            """).first() != nil
+        guard let reservation = try await Self.load(reservationID, in: db) else {
+            throw DomainError.notFound(kind: "reservation", id: reservationID)
         }
+        if flipped {
+            for item in reservation.items {
+                try await db.raw("""
+                    UPDATE stock SET reserved = reserved - \(bind: item.quantity), updated_at = \(bind: now)
+                    WHERE sku = \(bind: item.sku.rawValue) AND location_id = \(bind: reservation.location.rawValue)
+                    """).run()
+            }
+        }
+        return reservation
     }
 
     public func reservation(_ reservationID: String) async throws -> Reservation? {
         try await database.read { db in try await Self.load(reservationID, in: db) }
     }
 
-    private static func existing(_ request: ReservationRequest, in db: any SQLDatabase) async throws -> Reservation? {
+    static func existing(_ request: ReservationRequest, in db: any SQLDatabase) async throws -> Reservation? {
         guard let row = try await db.raw("SELECT request_hash FROM reservations WHERE reservation_id = \(bind: request.reservationID)").first() else { return nil }
         guard try row.decode(column: "request_hash", as: String.self) == request.fingerprint else {
             throw DomainError.conflict(code: "reservation_id_reused", message: "reservation '\(request.reservationID)' exists with different items")
@@ -181,7 +188,7 @@ public struct InventoryRepository: Sendable {
         return try await load(request.reservationID, in: db)
     }
 
-    private static func load(_ id: String, in db: any SQLDatabase) async throws -> Reservation? {
+    static func load(_ id: String, in db: any SQLDatabase) async throws -> Reservation? {
         guard let row = try await db.raw("""
             SELECT reservation_id, location_id, order_id, status, created_at, released_at FROM reservations WHERE reservation_id = \(bind: id)
             """).first()

@@ -98,7 +98,7 @@ public struct OrderRepository: Sendable {
     ///
     /// - Throws: `DomainError.duplicateOrder` if the ID exists, `DomainError.conflict` if the
     ///   idempotency key was used with another body.
-    public func create(_ order: Order, history: StatusChange, event: OutboxEvent, idempotency: IdempotencyClaim?) async throws -> CreateOutcome {
+    public func create(_ order: Order, history: StatusChange, event: OutboxEvent, idempotency: IdempotencyClaim?, jobs: [NewJob] = []) async throws -> CreateOutcome {
         do {
             return try await database.transaction { db in
                 if let claim = idempotency, let earlier = try await Self.storedResponse(for: claim, in: db) {
@@ -107,6 +107,7 @@ public struct OrderRepository: Sendable {
                 try await Self.insert(order, into: db)
                 try await Self.insert(history, of: order.id, into: db)
                 try await Self.insert([event], into: db)
+                try await JobQueue.enqueue(jobs, in: db)
                 if let claim = idempotency {
                     try await db.raw("""
                         INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, status_code, response_body, created_at)
@@ -144,9 +145,11 @@ public struct OrderRepository: Sendable {
     ///   - history: a status-history row, when the status or payment status changed.
     /// - Throws: `DomainError.concurrentUpdate` if the stored version moved on.
     ///   - audit: an audit entry that commits with the change.
-    public func update(_ order: Order, expectedVersion: Int, linesChanged: [Int] = [], history: StatusChange? = nil, events: [OutboxEvent], audit: AuditEntry? = nil) async throws {
+    ///   - jobs: work the change asks for (compensation, notifications), enqueued with it.
+    public func update(_ order: Order, expectedVersion: Int, linesChanged: [Int] = [], history: StatusChange? = nil, events: [OutboxEvent], audit: AuditEntry? = nil, jobs: [NewJob] = []) async throws {
         try await database.transaction { db in
             try await Self.update(order, expectedVersion: expectedVersion, linesChanged: linesChanged, history: history, events: events, in: db)
+            try await JobQueue.enqueue(jobs, in: db)
             if let audit { try await AuditLog.append(audit, into: db) }
         }
     }
@@ -248,6 +251,11 @@ public struct OrderRepository: Sendable {
         if !lines.isEmpty {
             try await db.insert(into: "order_lines").models(lines, with: Rows.encoder).run()
         }
+    }
+
+    /// A history row without a change to the order itself (compensation notes, say).
+    public static func appendHistory(_ change: StatusChange, of order: OrderID, in db: any SQLDatabase) async throws {
+        try await insert(change, of: order, into: db)
     }
 
     static func insert(_ change: StatusChange, of order: OrderID, into db: any SQLDatabase) async throws {

@@ -34,13 +34,19 @@ struct OrderRow: Codable {
     var createdAt: Int64
     var updatedAt: Int64
     var version: Int
+    var trackingId: String?
+    var carrier: String?
+    var reservationId: String?
+    var paymentReference: String?
+    var failureReason: String?
 
     static let columns = [
         "order_id", "location_id", "order_type", "channel", "is_force_allocation", "payment_method", "payment_status",
         "status", "customer_id", "customer_name", "customer_search", "customer_email", "customer_phone",
         "delivery_address", "t1_membership_id", "t1_number", "cust_ref", "charges", "sub_total", "total_discount",
         "total_taxes", "informational_taxes", "total_fees", "total_charge", "order_total", "rounding_adjustment",
-        "line_count", "created_at", "updated_at", "version",
+        "line_count", "created_at", "updated_at", "version", "tracking_id", "carrier", "reservation_id",
+        "payment_reference", "failure_reason",
     ]
 
     init(_ order: Order) throws {
@@ -75,6 +81,11 @@ struct OrderRow: Codable {
         createdAt = order.createdAt.microseconds
         updatedAt = order.updatedAt.microseconds
         version = order.version
+        trackingId = order.trackingID
+        carrier = order.carrier
+        reservationId = order.reservationID
+        paymentReference = order.paymentReference
+        failureReason = order.failureReason
     }
 
     func order(lines: [OrderLine]) throws -> Order {
@@ -97,7 +108,9 @@ struct OrderRow: Codable {
                 totalTaxes: Money(units: totalTaxes), informationalTaxes: Money(units: informationalTaxes),
                 totalFees: Money(units: totalFees), totalCharge: Money(units: totalCharge),
                 orderTotal: Money(units: orderTotal), roundingAdjustment: Money(units: roundingAdjustment)),
-            createdAt: Timestamp(microseconds: createdAt), updatedAt: Timestamp(microseconds: updatedAt), version: version)
+            createdAt: Timestamp(microseconds: createdAt), updatedAt: Timestamp(microseconds: updatedAt), version: version,
+            trackingID: trackingId, carrier: carrier, reservationID: reservationId, paymentReference: paymentReference,
+            failureReason: failureReason)
     }
 
     static func decode<T>(_ value: T?, _ column: String, _ raw: String) throws -> T {

@@ -1,8 +1,12 @@
 import ArgumentParser
 import Foundation
 import Logging
+import OrderFlowEngine
 import OrderFlowServer
+import OrderFlowSimulator
 import OrderFlowStore
+import ServiceLifecycle
+import UnixSignals
 
 @main
 struct OrderFlowCommand: AsyncParsableCommand {
@@ -11,7 +15,7 @@ struct OrderFlowCommand: AsyncParsableCommand {
         abstract: "An order management system that watches its own order flow.",
         discussion: "Settings come from flags, then ORDERFLOW_* environment variables, then --config FILE (KEY=value lines), then defaults.\n\n"
             + AppConfiguration.settings.map { "  \($0.key) (default \($0.defaultValue)): \($0.meaning)" }.joined(separator: "\n"),
-        subcommands: [Serve.self, Demo.self, Migrate.self, Permissions.self])
+        subcommands: [Serve.self, Demo.self, Migrate.self, Simulate.self, Permissions.self])
 }
 
 /// The flags every subcommand shares; each maps to an `ORDERFLOW_*` setting.
@@ -50,9 +54,14 @@ struct Serve: AsyncParsableCommand {
 
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve on an embedded SQLite file with a seeded catalog and stock; nothing else to install.")
+        abstract: "Everything on one machine: OrderFlow on an embedded SQLite file with a seeded catalog and stock, simulated downstream systems, and generated orders flowing through.")
     @OptionGroup var settings: SettingsOptions
     @Flag(help: "Delete the demo database first.") var reset = false
+    @Option(help: "Port of the simulated downstream systems (default: OrderFlow's port + 1).") var simulatorPort: Int?
+    @Option(help: "Generated orders a second (0: none).") var orderRate: Double = 0.5
+    @Option(help: "Seconds between the fulfilment and delivery steps of a released order.") var advanceSeconds: Double = 4
+    @Option(help: "Share of card payments the simulated provider declines.") var declineRate: Double = 0.1
+    @Option(help: "Share of events the simulated commerce engine refuses with 503.") var commerceFailureRate: Double = 0.02
 
     func run() async throws {
         var base = AppConfiguration()
@@ -61,18 +70,42 @@ struct Demo: AsyncParsableCommand {
         base.seedDemoCatalog = true
         base.security.demoAccounts = true
         base.databaseOptions.sqliteSynchronous = "normal"
-        let config = try settings.load(base: base)
+        var config = try settings.load(base: base)
+        let simulatorPort = simulatorPort ?? config.port + 1
+        let simulatorURL = "http://\(config.host):\(simulatorPort)"
+        let secret = UUID().uuidString + UUID().uuidString
+        if config.engine.channels.isEmpty {
+            config.engine.channels = [
+                ChannelSettings(name: "commerce", url: "\(simulatorURL)/commerce/events", events: ["order.*"], secret: secret),
+                ChannelSettings(name: "fulfillment", url: "\(simulatorURL)/fulfillment/events", events: ["order.released", "order.cancelled"], secret: secret),
+            ]
+        }
+        if config.engine.payment == nil { config.engine.payment = PaymentSettings(url: "\(simulatorURL)/payments") }
+        if config.engine.notifications.smsURL == nil { config.engine.notifications.smsURL = "\(simulatorURL)/sms/messages" }
         if reset, case .sqlite(let path) = config.database {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         }
+        var simulatorSettings = Simulator.Settings()
+        simulatorSettings.host = config.host
+        simulatorSettings.port = simulatorPort
+        simulatorSettings.orderFlowURL = "http://\(config.host):\(config.port)"
+        simulatorSettings.webhookSecret = secret
+        simulatorSettings.ordersPerSecond = orderRate
+        simulatorSettings.advanceSeconds = advanceSeconds
+        simulatorSettings.declineRate = declineRate
+        simulatorSettings.commerceFailureRate = commerceFailureRate
         print("""
             OrderFlow demo: \(config.database) on http://\(config.host):\(config.port)
+              simulated commerce engine, fulfilment, payments and SMS on \(simulatorURL) (GET /stats, POST /control)
               health:   curl -s http://\(config.host):\(config.port)/api/v1/health
               sign in:  curl -s -X POST http://\(config.host):\(config.port)/api/auth/login -H 'Content-Type: application/json' -d '{"username":"admin","password":"…"}'
               API:      http://\(config.host):\(config.port)/openapi.yaml  (README.md has an order to POST)
             Press Ctrl-C to stop. The sign-ins follow once the database is ready.
             """)
-        try await runServer(config)
+        let demoKey = DemoKey()
+        ProcessBootstrap.logging(config)
+        let simulator = Simulator(settings: simulatorSettings, apiKey: { demoKey.key }, logger: Logger(label: "orderflow.simulator"))
+        try await runServer(config, extraServices: [simulator], demoKey: demoKey, bootstrapLogging: false)
     }
 }
 
@@ -110,10 +143,49 @@ struct Permissions: ParsableCommand {
     }
 }
 
-func runServer(_ config: AppConfiguration) async throws {
-    ProcessBootstrap.logging(config)
+func runServer(_ config: AppConfiguration, extraServices: [any Service] = [], demoKey: DemoKey? = nil, bootstrapLogging: Bool = true) async throws {
+    if bootstrapLogging { ProcessBootstrap.logging(config) }
     let metrics = AppMetrics()
     ProcessBootstrap.metrics(metrics)
-    let app = try await buildApplication(config, dependencies: AppDependencies(metrics: metrics))
+    let app = try await buildApplication(config, dependencies: AppDependencies(metrics: metrics, extraServices: extraServices, demoKey: demoKey))
     try await app.runService()
+}
+
+struct Simulate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run only the simulated downstream systems (commerce engine, fulfilment, payments, SMS), the order generator and the auto-advancer, for another OrderFlow to use.",
+        discussion: """
+            Endpoints: POST /commerce/events and /fulfillment/events (webhook receivers), POST /payments/charges and /payments/refunds, \
+            POST /sms/messages, GET /stats, POST /control (change failure rate, latency, decline rate, order rate at run time).
+            """)
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on.") var port = 8081
+    @Option(help: "OrderFlow's base URL, for generated orders and ship/delivery events.") var orderflowURL = "http://127.0.0.1:8080"
+    @Option(help: "An OrderFlow API key with orders.create and fulfillment.write (or ORDERFLOW_SIMULATOR_API_KEY).") var apiKey: String?
+    @Option(help: "The channels' webhook secret, to check signatures (or ORDERFLOW_SIMULATOR_SECRET).") var secret: String?
+    @Option(help: "Generated orders a second.") var orderRate: Double = 0
+    @Option(help: "Seconds between the steps of a released order (0: no auto-advance).") var advanceSeconds: Double = 4
+    @Option(help: "Share of card payments declined.") var declineRate: Double = 0.1
+    @Option(help: "Share of commerce events refused with 503.") var commerceFailureRate: Double = 0
+    @Option(help: "Share of deliveries that fail once first.") var deliveryFailureRate: Double = 0.05
+
+    func run() async throws {
+        var settings = Simulator.Settings()
+        settings.host = host
+        settings.port = port
+        settings.orderFlowURL = orderflowURL
+        let environment = ProcessInfo.processInfo.environment
+        settings.webhookSecret = secret ?? environment["ORDERFLOW_SIMULATOR_SECRET"]
+        settings.ordersPerSecond = orderRate
+        settings.advanceSeconds = advanceSeconds
+        settings.declineRate = declineRate
+        settings.commerceFailureRate = commerceFailureRate
+        settings.deliveryFailureRate = deliveryFailureRate
+        let key = apiKey ?? environment["ORDERFLOW_SIMULATOR_API_KEY"]
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        let simulator = Simulator(settings: settings, apiKey: { key }, logger: Logger(label: "orderflow.simulator"))
+        print("OrderFlow simulator on http://\(host):\(port) for \(orderflowURL)")
+        let group = ServiceGroup(configuration: .init(services: [simulator], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "orderflow.simulator")))
+        try await group.run()
+    }
 }

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import OrderFlowDomain
+import OrderFlowEngine
 import OrderFlowServer
 import OrderFlowStore
 import OrderFlowTestSupport
@@ -16,6 +17,7 @@ import Testing
 struct TestApp {
     let client: any TestClientProtocol
     let database: Database
+    let engine: Engine
     let metrics: AppMetrics
     let clock: ManualClock
     let logs: LogCapture
@@ -49,7 +51,8 @@ struct TestApp {
         let announcements = LogCapture()
         var logger = Logger(label: "test") { _ in logs.handler() }
         logger.logLevel = .debug
-        let dependencies = AppDependencies(clock: clock, metrics: metrics, logger: logger, announce: { announcements.append($0) })
+        // The pipeline does not run by itself here: a test runs it with `app.engine.drain()`.
+        let dependencies = AppDependencies(clock: clock, metrics: metrics, logger: logger, announce: { announcements.append($0) }, runPipeline: false)
         let built = try await buildApplication(config, dependencies: dependencies)
         do {
             try await built.application.test(.router) { client in
@@ -61,7 +64,7 @@ struct TestApp {
                     body: ByteBuffer(string: #"{"username":"admin","password":"\#(password)"}"#))
                 let token = try #require(login.json["accessToken"] as? String, "admin sign-in: \(login.text)")
                 try await body(TestApp(
-                    client: client, database: built.database, metrics: metrics, clock: clock, logs: logs,
+                    client: client, database: built.database, engine: built.engine, metrics: metrics, clock: clock, logs: logs,
                     announcements: announcements, adminToken: token))
             }
             await drop()

@@ -9,6 +9,9 @@ public enum Permission: String, Sendable, CaseIterable, Comparable {
     case inventoryRead = "inventory.read"
     case inventoryWrite = "inventory.write"
     case inventoryReserve = "inventory.reserve"
+    case fulfillmentWrite = "fulfillment.write"
+    case deadLettersRead = "deadletters.read"
+    case deadLettersManage = "deadletters.manage"
     case profile = "profile"
     case usersManage = "users.manage"
     case apiKeysManage = "apikeys.manage"
@@ -28,6 +31,9 @@ public enum Permission: String, Sendable, CaseIterable, Comparable {
         case .inventoryRead: "read stock"
         case .inventoryWrite: "set counted stock"
         case .inventoryReserve: "reserve and release stock"
+        case .fulfillmentWrite: "post ship events and delivery status"
+        case .deadLettersRead: "list and inspect dead letters"
+        case .deadLettersManage: "replay and discard dead letters"
         case .profile: "read and change one's own profile and password"
         case .usersManage: "create users, change roles and scope, disable, reset passwords"
         case .apiKeysManage: "create, list and revoke API keys"
@@ -58,18 +64,19 @@ public enum Role: String, Sendable, CaseIterable, Comparable {
             Set(Permission.allCases)
         case .operations:
             [.ordersRead, .ordersCreate, .ordersCancel, .ordersChange, .catalogRead, .catalogWrite,
-             .inventoryRead, .inventoryWrite, .inventoryReserve, .profile, .metricsRead]
+             .inventoryRead, .inventoryWrite, .inventoryReserve, .fulfillmentWrite, .deadLettersRead, .deadLettersManage,
+             .profile, .metricsRead]
         case .developer:
-            [.ordersRead, .catalogRead, .inventoryRead, .profile, .auditRead, .metricsRead]
+            [.ordersRead, .catalogRead, .inventoryRead, .deadLettersRead, .deadLettersManage, .profile, .auditRead, .metricsRead]
         case .management:
             [.ordersRead, .catalogRead, .inventoryRead, .profile]
         case .storeManager:
             [.ordersRead, .ordersCreate, .ordersCancel, .ordersChange, .catalogRead, .inventoryRead,
-             .inventoryWrite, .inventoryReserve, .profile]
+             .inventoryWrite, .inventoryReserve, .fulfillmentWrite, .profile]
         case .regionalCoordinator:
             [.ordersRead, .ordersCancel, .catalogRead, .inventoryRead, .profile]
         case .integration:
-            [.ordersRead, .ordersCreate, .catalogRead, .inventoryRead, .inventoryReserve, .metricsRead]
+            [.ordersRead, .ordersCreate, .catalogRead, .inventoryRead, .inventoryReserve, .fulfillmentWrite, .metricsRead]
         case .customer:
             [.ordersRead, .ordersCreate, .ordersCancel, .catalogRead, .profile]
         }

@@ -7,6 +7,7 @@ import Logging
 import OpenAPIRuntime
 import OrderFlowAPI
 import OrderFlowDomain
+import OrderFlowEngine
 import OrderFlowStore
 
 /// The handlers of the API document (`OrderFlowAPI/openapi.yaml`); the generated server decodes
@@ -16,6 +17,7 @@ struct APIHandlers: APIProtocol {
     let catalog: CatalogRepository
     let inventory: InventoryRepository
     let security: SecurityService
+    let engine: Engine
     let database: Database
     let metrics: AppMetrics
     let clock: any WallClock
@@ -92,10 +94,13 @@ extension APIHandlers {
                 scope: idempotencyScope, key: try Self.checkedIdempotencyKey(key), requestHash: try Self.fingerprint(body),
                 statusCode: 201, responseBody: String(decoding: try APIDates.encoder.encode(response), as: UTF8.self))
         }
-        let outcome = try await orders.create(order, history: history, event: .forOrder("order.created", order, at: now), idempotency: claim)
+        let outcome = try await orders.create(
+            order, history: history, event: .forOrder("order.created", order, at: now), idempotency: claim,
+            jobs: [engine.pipeline.firstJob(for: order, at: now)])
         switch outcome {
         case .created:
             metrics.ordersIngested.increment()
+            engine.wake()
             return .created(.init(body: .json(response)))
         case .replayed(_, let stored):
             let earlier = try APIDates.decoder.decode(Components.Schemas.Order.self, from: Data(stored.utf8))
@@ -151,8 +156,9 @@ extension APIHandlers {
         let id = OrderID(input.path.orderId)
         let stored = try await changeOrder(id, action: "order.cancel") { order, now in
             let change = try order.cancel(reason: body.reason, actor: actor, at: now)
-            return (change, [.forOrder("order.cancelled", order, reason: change.reason, at: now)], [])
+            return (change, [.forOrder("order.cancelled", order, reason: change.reason, at: now)], [], engine.pipeline.cancellationJobs(for: order, at: now))
         }
+        engine.wake()
         return .ok(.init(body: .json(Representation.order(stored))))
     }
 
@@ -164,7 +170,7 @@ extension APIHandlers {
         let change = LineChange(sku: body.sku, quantity: body.quantity, unitPrice: body.unitPrice, reason: body.reason)
         let stored = try await changeOrder(id, action: "order.change_line") { order, now in
             try order.changeLine(number, change, products: products, at: now)
-            return (nil, [.forOrder("order.lines_changed", order, reason: change.reason, at: now)], [number])
+            return (nil, [.forOrder("order.lines_changed", order, reason: change.reason, at: now)], [number], [])
         }
         return .ok(.init(body: .json(Representation.order(stored))))
     }
@@ -173,7 +179,7 @@ extension APIHandlers {
     /// same transaction, retrying when another writer got there first.
     private func changeOrder(
         _ id: OrderID, action: String,
-        _ apply: (inout Order, Timestamp) throws -> (StatusChange?, [OutboxEvent], [Int])
+        _ apply: (inout Order, Timestamp) throws -> (StatusChange?, [OutboxEvent], [Int], [NewJob])
     ) async throws -> StoredOrder {
         let scope = try await orderScope()
         for attempt in 1...3 {
@@ -182,10 +188,10 @@ extension APIHandlers {
             }
             let expected = stored.order.version
             let now = clock.now()
-            let (history, events, lines) = try apply(&stored.order, now)
+            let (history, events, lines, jobs) = try apply(&stored.order, now)
             let audit = origin.entry(action, targetType: "order", targetID: id.rawValue, at: now, details: history?.reason.map { ["reason": $0] } ?? [:])
             do {
-                try await orders.update(stored.order, expectedVersion: expected, linesChanged: lines, history: history, events: events, audit: audit)
+                try await orders.update(stored.order, expectedVersion: expected, linesChanged: lines, history: history, events: events, audit: audit, jobs: jobs)
                 if let history { stored.history.append(history) }
                 return stored
             } catch DomainError.concurrentUpdate where attempt < 3 {

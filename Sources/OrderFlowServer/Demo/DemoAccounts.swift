@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import OrderFlowDomain
 import OrderFlowStore
 
@@ -16,7 +17,8 @@ enum DemoAccounts {
     ]
     static let keyName = "demo integration"
 
-    static func refresh(security: SecurityService, announce: @Sendable (String) -> Void) async throws {
+    /// - Returns: the new API key, for the demo's simulators.
+    static func refresh(security: SecurityService, announce: @Sendable (String) -> Void) async throws -> String {
         let now = security.clock.now()
         var lines: [String] = []
         for account in accounts {
@@ -55,5 +57,14 @@ enum DemoAccounts {
             Demo API key (integration, operations; send as x-api-key):
               \(key)
             """)
+        return key
     }
+}
+
+/// The demo's API key, handed from start-up to the simulators that call OrderFlow.
+public final class DemoKey: Sendable {
+    private let value = Mutex<String?>(nil)
+    public init() {}
+    public func set(_ key: String) { value.withLock { $0 = key } }
+    public var key: String? { value.withLock { $0 } }
 }

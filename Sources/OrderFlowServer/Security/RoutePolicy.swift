@@ -36,6 +36,13 @@ public enum RoutePolicy {
         "POST /api/inventory/reserve": .permission(.inventoryReserve),
         "POST /api/inventory/release": .permission(.inventoryReserve),
 
+        "POST /api/fulfillment/ship-events": .permission(.fulfillmentWrite),
+        "PUT /api/delivery/status": .permission(.fulfillmentWrite),
+        "GET /api/dead-letters": .permission(.deadLettersRead),
+        "GET /api/dead-letters/{deadLetterId}": .permission(.deadLettersRead),
+        "POST /api/dead-letters/{deadLetterId}/replay": .permission(.deadLettersManage),
+        "POST /api/dead-letters/{deadLetterId}/discard": .permission(.deadLettersManage),
+
         "GET /api/users/me": .permission(.profile),
         "PUT /api/users/me": .permission(.profile),
         "GET /api/users": .permission(.usersManage),

@@ -8,7 +8,8 @@ import Synchronization
 /// no global state is needed. Names follow the documents (`o2o_*`).
 public final class AppMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
-    private let factory: PrometheusMetricsFactory
+    /// For other modules' metrics (the pipeline's) to land in the same registry.
+    public let factory: PrometheusMetricsFactory
     let ordersIngested: CoreMetrics.Counter
     let ordersRejected: CoreMetrics.Counter
     let ordersFailed: CoreMetrics.Counter
@@ -21,6 +22,7 @@ public final class AppMetrics: Sendable {
         ordersIngested = CoreMetrics.Counter(label: "o2o_orders_ingested_total", factory: factory)
         ordersRejected = CoreMetrics.Counter(label: "o2o_orders_rejected_total", factory: factory)
         ordersFailed = CoreMetrics.Counter(label: "o2o_orders_failed_total", factory: factory)
+        // Registered now so the series exists (at 0) before the first failure.
     }
 
     func recordRequest(method: String, route: String, status: Int, duration: Duration) {

@@ -1,0 +1,92 @@
+import AsyncHTTPClient
+import Logging
+import Metrics
+import OrderFlowDomain
+import OrderFlowStore
+import ServiceLifecycle
+import Synchronization
+
+/// The pipeline as one piece: the saga, the job worker, the outbox relay and the fulfilment
+/// event handling, built from settings. The worker and relay are services to run.
+public struct Engine: Sendable {
+    public let pipeline: OrderPipeline
+    public let worker: JobWorker
+    public let relay: OutboxRelay
+    public let fulfillment: FulfillmentEvents
+    public let settings: EngineSettings
+    /// The worker and relay wait on this until storage is ready (migrations done).
+    public let ready: StartGate
+
+    /// - Parameters:
+    ///   - payments: the card provider; by default the HTTP provider of `settings.payment`.
+    ///   - notifiers: by default the SMTP and SMS senders `settings.notifications` configures.
+    public init(
+        database: Database, settings: EngineSettings, clock: any WallClock, logger: Logger, metrics: any MetricsFactory,
+        payments: (any PaymentProvider)? = nil, notifiers: [any NotificationSender]? = nil, sender: WebhookSender = WebhookSender(),
+        owner: String = JobWorker.instanceName()
+    ) {
+        let payments = payments ?? settings.payment.map { HTTPPaymentProvider(settings: $0) } ?? MissingPaymentProvider()
+        let notifiers = notifiers ?? Self.notifiers(settings.notifications)
+        let pipelineMetrics = PipelineMetrics(factory: metrics)
+        let ready = StartGate()
+        self.ready = ready
+        pipeline = OrderPipeline(
+            database: database, payments: payments, notifiers: notifiers, settings: settings, clock: clock, logger: logger, metrics: pipelineMetrics)
+        worker = JobWorker(database: database, pipeline: pipeline, settings: settings, clock: clock, logger: logger, metrics: pipelineMetrics, owner: owner, ready: ready)
+        relay = OutboxRelay(database: database, settings: settings, sender: sender, clock: clock, logger: logger, metrics: pipelineMetrics, owner: owner, ready: ready)
+        fulfillment = FulfillmentEvents(database: database, pipeline: pipeline, clock: clock)
+        self.settings = settings
+    }
+
+    static func notifiers(_ settings: NotificationSettings) -> [any NotificationSender] {
+        var senders: [any NotificationSender] = []
+        if let url = settings.smtpURL, let smtp = SMTPSender(url: url, from: settings.smtpFrom) { senders.append(smtp) }
+        if let url = settings.smsURL { senders.append(HTTPSMSSender(url: url, token: settings.smsToken)) }
+        return senders
+    }
+
+    /// New work was committed: run it now rather than at the next poll.
+    public func wake() {
+        worker.wake()
+        relay.wake()
+    }
+
+    /// Runs every due job and delivers every due transmission until nothing is left (tests, tools).
+    public func drain(rounds: Int = 50) async throws {
+        for _ in 0..<rounds {
+            let jobs = try await worker.runDue()
+            let sent = try await relay.runOnce()
+            if jobs == 0 && sent == 0 { return }
+        }
+    }
+}
+
+/// A one-way gate: closed until `open()`, then open for good.
+public final class StartGate: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    public init() {}
+
+    public func open() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    public var isOpen: Bool { state.withLock { $0.open } }
+
+    /// Returns once the gate is open (at once if it is).
+    public func wait() async {
+        await withCheckedContinuation { continuation in
+            let now = state.withLock { state -> Bool in
+                if state.open { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+}

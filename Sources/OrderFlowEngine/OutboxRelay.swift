@@ -1,0 +1,162 @@
+import Foundation
+import Logging
+import OrderFlowDomain
+import OrderFlowStore
+import ServiceLifecycle
+
+/// Moves outbox events to the downstream channels: fans each event out into one transmission per
+/// subscribed channel, then each channel's loop delivers its transmissions as signed webhooks,
+/// an order's events one at a time in order, with retries, a circuit breaker, and every attempt
+/// recorded.
+public final class OutboxRelay: Service, Sendable {
+    public struct Channel: Sendable {
+        public let settings: ChannelSettings
+        public let breaker: CircuitBreaker
+        /// The channel's loop sleeps on this; fan-out wakes it.
+        let wakeup = Wakeup()
+    }
+
+    let transmissions: Transmissions
+    public let channels: [Channel]
+    let sender: WebhookSender
+    let settings: EngineSettings
+    let clock: any WallClock
+    let logger: Logger
+    let metrics: PipelineMetrics
+    let owner: String
+    let wakeup = Wakeup()
+    let ready: StartGate
+
+    public init(database: Database, settings: EngineSettings, sender: WebhookSender = WebhookSender(), clock: any WallClock, logger: Logger, metrics: PipelineMetrics, owner: String, ready: StartGate = StartGate()) {
+        self.ready = ready
+        transmissions = Transmissions(database: database)
+        channels = settings.channels.map { Channel(settings: $0, breaker: CircuitBreaker(threshold: $0.circuitFailures, cooldownSeconds: $0.circuitCooldownSeconds)) }
+        self.sender = sender
+        self.settings = settings
+        self.clock = clock
+        var logger = logger
+        logger[metadataKey: "component"] = "relay"
+        self.logger = logger
+        self.metrics = metrics
+        self.owner = owner
+    }
+
+    /// New outbox events exist: fan out now rather than at the next poll.
+    public func wake() { wakeup.signal() }
+
+    public func channel(named name: String) -> Channel? { channels.first { $0.settings.name == name } }
+
+    public func run() async throws {
+        await ready.wait()
+        let poll = Duration.milliseconds(Int(settings.pollSeconds * 1000))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [self] in
+                while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                    var moved = 0
+                    do {
+                        moved = try await transmissions.fanOut(settings.subscriptions, limit: 500, now: clock.now())
+                    } catch {
+                        logger.error("fan-out failed", metadata: ["error": "\(error)"])
+                    }
+                    if moved > 0 {
+                        for channel in channels { channel.wakeup.signal() }
+                    } else {
+                        await wakeup.wait(upTo: poll)
+                    }
+                }
+            }
+            for channel in channels {
+                group.addTask { [self] in
+                    while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                        let sent = await deliver(channel)
+                        if sent == 0 {
+                            let wait = channel.breaker.reopensAt().map { max(0.01, Double($0.microseconds - clock.now().microseconds) / 1_000_000) }
+                            await channel.wakeup.wait(upTo: .milliseconds(Int(min(wait ?? settings.pollSeconds, settings.pollSeconds * 4) * 1000)))
+                        }
+                    }
+                }
+            }
+            await group.waitForAll()
+        }
+    }
+
+    /// One pass for tests and tools: fans out everything, then delivers what is due on every channel.
+    @discardableResult
+    public func runOnce() async throws -> Int {
+        while try await transmissions.fanOut(settings.subscriptions, limit: 500, now: clock.now()) > 0 {}
+        var sent = 0
+        for channel in channels {
+            while true {
+                let count = await deliver(channel)
+                sent += count
+                if count == 0 { break }
+            }
+        }
+        return sent
+    }
+
+    /// Claims and sends what the channel's circuit allows; returns how many were sent.
+    func deliver(_ channel: Channel) async -> Int {
+        let now = clock.now()
+        let permitted = channel.breaker.permits(channel.settings.concurrency, now: now)
+        guard permitted > 0 else { return 0 }
+        let batch: [Transmission]
+        do {
+            batch = try await transmissions.claim(channel: channel.settings.name, owner: owner, limit: permitted, lease: settings.leaseSeconds, now: now)
+        } catch {
+            logger.error("claiming transmissions failed", metadata: ["channel": "\(channel.settings.name)", "error": "\(error)"])
+            channel.breaker.releaseProbe()
+            return 0
+        }
+        if batch.isEmpty { channel.breaker.releaseProbe() }
+        await withTaskGroup(of: Void.self) { group in
+            for transmission in batch {
+                group.addTask { await self.send(transmission, on: channel) }
+            }
+        }
+        return batch.count
+    }
+
+    func send(_ transmission: Transmission, on channel: Channel) async {
+        let started = clock.now()
+        let result = await sender.send(transmission, to: channel.settings, now: started)
+        let now = clock.now()
+        let attempt = TransmissionAttempt(
+            attempt: transmission.attempts, startedAt: started, durationMicroseconds: result.durationMicroseconds,
+            httpStatus: result.statusCode, error: result.error, responseExcerpt: result.responseExcerpt)
+        let outcome: Transmissions.Outcome
+        let seconds = Double(result.durationMicroseconds) / 1_000_000
+        if let code = result.statusCode, (200..<300).contains(code) {
+            outcome = .delivered(statusCode: code, acknowledged: channel.settings.ackMode == .sync)
+            channel.breaker.recordSuccess(at: now)
+            metrics.transmission(channel: channel.settings.name, outcome: "delivered", seconds: seconds)
+        } else if WebhookSender.isRetryable(statusCode: result.statusCode) {
+            channel.breaker.recordFailure(at: now)
+            let error = result.error ?? "HTTP \(result.statusCode ?? 0)"
+            if transmission.attempts >= channel.settings.maxAttempts {
+                outcome = .failed(statusCode: result.statusCode, error: "gave up after \(transmission.attempts) attempts: \(error)")
+                metrics.transmission(channel: channel.settings.name, outcome: "failed", seconds: seconds)
+            } else {
+                let delay = Backoff.delay(attempt: transmission.attempts, base: channel.settings.backoffSeconds, cap: channel.settings.maxBackoffSeconds)
+                outcome = .retry(at: now.adding(seconds: delay), statusCode: result.statusCode, error: error)
+                metrics.transmission(channel: channel.settings.name, outcome: "retry", seconds: seconds)
+            }
+        } else {
+            // The channel is up but refuses this message: retrying will not change that.
+            channel.breaker.recordSuccess(at: now)
+            outcome = .failed(statusCode: result.statusCode, error: "refused: \(result.responseExcerpt ?? "")")
+            metrics.transmission(channel: channel.settings.name, outcome: "failed", seconds: seconds)
+        }
+        do {
+            let recorded = try await transmissions.finish(transmission, owner: owner, attempt: attempt, outcome: outcome, now: now)
+            if !recorded {
+                logger.warning("transmission lease lost before its outcome was recorded", metadata: ["transmission_id": "\(transmission.id)"])
+            } else if case .failed(_, let error) = outcome {
+                logger.error("transmission failed for good; dead letter written", metadata: [
+                    "channel": "\(channel.settings.name)", "event_id": "\(transmission.eventID)", "order_id": "\(transmission.orderID)", "error": "\(error)"])
+            }
+        } catch {
+            logger.error("recording a transmission failed; it will be sent again", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import CoreMetrics
+import Metrics
+
+/// The pipeline's counters, from an injected factory (tests read their own).
+public struct PipelineMetrics: Sendable {
+    let factory: any MetricsFactory
+
+    public init(factory: any MetricsFactory) { self.factory = factory }
+
+    func stepCompleted(_ step: OrderPipeline.Step) {
+        Counter(label: "orderflow_pipeline_steps_total", dimensions: [("step", step.rawValue)], factory: factory).increment()
+    }
+
+    /// `o2o_orders_failed_total`: orders the pipeline could not complete (stock, payment).
+    func orderFailed(reason: String) {
+        Counter(label: "o2o_orders_failed_total", factory: factory).increment()
+        Counter(label: "orderflow_orders_failed_total", dimensions: [("reason", reason)], factory: factory).increment()
+    }
+
+    func notificationSent(_ medium: String) {
+        Counter(label: "orderflow_notifications_sent_total", dimensions: [("medium", medium)], factory: factory).increment()
+    }
+
+    func jobFailed(kind: String, dead: Bool) {
+        Counter(label: "orderflow_job_failures_total", dimensions: [("kind", kind), ("outcome", dead ? "dead_letter" : "retry")], factory: factory).increment()
+    }
+
+    func transmission(channel: String, outcome: String, seconds: Double) {
+        Counter(label: "o2o_transmissions_total", dimensions: [("channel", channel), ("outcome", outcome)], factory: factory).increment()
+        Timer(label: "o2o_transmission_attempt_seconds", dimensions: [("channel", channel)], factory: factory)
+            .recordNanoseconds(Int64(seconds * 1_000_000_000))
+    }
+}

@@ -1,0 +1,67 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import OrderFlowDomain
+import OrderFlowStore
+
+/// Delivers one transmission as an HTTP POST, signed with the channel's secret:
+/// `X-OrderFlow-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`, with the event ID
+/// as `Idempotency-Key` so receivers can drop repeats.
+public struct WebhookSender: Sendable {
+    let client: HTTPClient
+
+    public init(client: HTTPClient = .shared) { self.client = client }
+
+    public struct Result: Sendable {
+        public var statusCode: Int?
+        public var error: String?
+        public var responseExcerpt: String?
+        public var durationMicroseconds: Int64
+    }
+
+    public static func signature(secret: String, timestamp: Int64, body: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data("\(timestamp).\(body)".utf8), using: SymmetricKey(data: Data(secret.utf8)))
+        return "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
+    }
+
+    public func send(_ transmission: Transmission, to channel: ChannelSettings, now: Timestamp) async -> Result {
+        let timestamp = now.microseconds / 1_000_000
+        var request = HTTPClientRequest(url: channel.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "OrderFlow")
+        request.headers.add(name: "X-OrderFlow-Event-Id", value: transmission.eventID)
+        request.headers.add(name: "X-OrderFlow-Event-Type", value: transmission.eventType)
+        request.headers.add(name: "X-OrderFlow-Channel", value: channel.name)
+        request.headers.add(name: "X-OrderFlow-Timestamp", value: String(timestamp))
+        request.headers.add(name: "X-OrderFlow-Attempt", value: String(transmission.attempts))
+        request.headers.add(name: "Idempotency-Key", value: transmission.eventID)
+        if let secret = channel.secret {
+            request.headers.add(name: "X-OrderFlow-Signature", value: Self.signature(secret: secret, timestamp: timestamp, body: transmission.payload))
+        }
+        request.body = .bytes(ByteBuffer(string: transmission.payload))
+        let start = ContinuousClock.now
+        do {
+            let response = try await client.execute(request, timeout: .milliseconds(Int64(channel.timeoutSeconds * 1000)))
+            let body = try await response.body.collect(upTo: 64 * 1024)
+            return Result(statusCode: Int(response.status.code), error: nil, responseExcerpt: String(buffer: body).prefix(500).description, durationMicroseconds: Self.micros(since: start))
+        } catch {
+            return Result(statusCode: nil, error: String(describing: error).prefix(500).description, responseExcerpt: nil, durationMicroseconds: Self.micros(since: start))
+        }
+    }
+
+    static func micros(since start: ContinuousClock.Instant) -> Int64 {
+        let elapsed = ContinuousClock.now - start
+        return elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+    }
+
+    /// 2xx delivers; 408, 425, 429, 5xx and transport errors may pass; any other 4xx refuses the
+    /// message itself and will not change on retry.
+    public static func isRetryable(statusCode: Int?) -> Bool {
+        guard let code = statusCode else { return true }
+        return code == 408 || code == 425 || code == 429 || code >= 500
+    }
+}

@@ -1,0 +1,319 @@
+import Foundation
+import OrderFlowDomain
+import SQLKit
+
+/// One order event on its way to one downstream channel.
+public struct Transmission: Sendable, Hashable {
+    public enum State: String, Sendable, CaseIterable {
+        /// Not yet taken by the channel (never sent, or being retried).
+        case pending
+        /// Taken (2xx) by a channel that acknowledges later, by callback.
+        case sent
+        /// Acknowledged: by the 2xx itself (sync channels) or by a callback.
+        case acknowledged
+        /// Refused for good or out of retries; a dead letter holds it.
+        case failed
+    }
+
+    public var id: Int64
+    public var outboxID: Int64
+    public var eventID: String
+    public var eventType: String
+    public var channel: String
+    public var orderID: OrderID
+    public var state: State
+    public var attempts: Int
+    public var nextAttemptAt: Timestamp
+    /// The body to send: the outbox event, or a corrected one from a dead-letter replay.
+    public var payload: String
+    public var createdAt: Timestamp
+    public var ackDeadline: Timestamp
+    public var sentAt: Timestamp?
+    public var acknowledgedAt: Timestamp?
+    public var lastStatusCode: Int?
+    public var lastError: String?
+}
+
+public struct TransmissionAttempt: Sendable, Hashable {
+    public var attempt: Int
+    public var startedAt: Timestamp
+    public var durationMicroseconds: Int64
+    public var httpStatus: Int?
+    public var error: String?
+    public var responseExcerpt: String?
+
+    public init(attempt: Int, startedAt: Timestamp, durationMicroseconds: Int64, httpStatus: Int?, error: String?, responseExcerpt: String?) {
+        self.attempt = attempt
+        self.startedAt = startedAt
+        self.durationMicroseconds = durationMicroseconds
+        self.httpStatus = httpStatus
+        self.error = error
+        self.responseExcerpt = responseExcerpt
+    }
+}
+
+/// Which events a channel takes, and how long it has to acknowledge them.
+public struct ChannelSubscription: Sendable, Hashable {
+    public var channel: String
+    /// Event types, exact (`order.released`) or by prefix (`order.*`, `*`).
+    public var eventTypes: [String]
+    public var ackThresholdSeconds: Double
+
+    public init(channel: String, eventTypes: [String], ackThresholdSeconds: Double) {
+        self.channel = channel
+        self.eventTypes = eventTypes
+        self.ackThresholdSeconds = ackThresholdSeconds
+    }
+
+    public func takes(_ eventType: String) -> Bool {
+        eventTypes.contains { pattern in
+            pattern == "*" || pattern == eventType || (pattern.hasSuffix(".*") && eventType.hasPrefix(String(pattern.dropLast(1))))
+        }
+    }
+}
+
+/// The outbox fan-out and the per-channel delivery queue.
+///
+/// Per channel, an order's events go out one at a time in outbox order: a transmission is claimed
+/// only when no earlier one of the same order and channel is still pending, and no earlier event
+/// of the order is still unpublished.
+public struct Transmissions: Sendable {
+    public let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    /// Turns up to `limit` unpublished outbox events into one transmission per subscribed channel
+    /// and marks them published, in one transaction. Returns the number of events handled.
+    public func fanOut(_ subscriptions: [ChannelSubscription], limit: Int, now: Timestamp) async throws -> Int {
+        let lock = database.kind == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
+        return try await database.transaction { db in
+            let events = try await db.raw("""
+                UPDATE outbox SET published_at = \(bind: now.microseconds)
+                WHERE id IN (SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT \(bind: limit) \(unsafeRaw: lock))
+                RETURNING id, event_id, event_type, order_id, created_at
+                """).all()
+            for event in events {
+                let type = try event.decode(column: "event_type", as: String.self)
+                let created = try event.decode(column: "created_at", as: Int64.self)
+                for subscription in subscriptions where subscription.takes(type) {
+                    let deadline = created + Int64(subscription.ackThresholdSeconds * 1_000_000)
+                    try await db.raw("""
+                        INSERT INTO transmissions (outbox_id, event_id, event_type, channel, order_id, state, attempts, next_attempt_at, created_at, ack_deadline)
+                        VALUES (\(bind: try event.decode(column: "id", as: Int64.self)), \(bind: try event.decode(column: "event_id", as: String.self)),
+                                \(bind: type), \(bind: subscription.channel), \(bind: try event.decode(column: "order_id", as: String.self)),
+                                'pending', 0, \(bind: now.microseconds), \(bind: created), \(bind: deadline))
+                        ON CONFLICT (event_id, channel) DO NOTHING
+                        """).run()
+                }
+            }
+            return events.count
+        }
+    }
+
+    /// Leases up to `limit` due transmissions of `channel`, the next of each order only.
+    public func claim(channel: String, owner: String, limit: Int, lease: Double, now: Timestamp) async throws -> [Transmission] {
+        let lock = database.kind == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
+        return try await database.transaction { db in
+            let rows = try await db.raw("""
+                UPDATE transmissions SET lease_owner = \(bind: owner), lease_expires_at = \(bind: now.adding(seconds: lease).microseconds), attempts = attempts + 1
+                WHERE id IN (
+                    SELECT t.id FROM transmissions t
+                    WHERE t.channel = \(bind: channel) AND t.state = 'pending' AND t.next_attempt_at <= \(bind: now.microseconds)
+                      AND (t.lease_expires_at IS NULL OR t.lease_expires_at < \(bind: now.microseconds))
+                      AND NOT EXISTS (SELECT 1 FROM transmissions p WHERE p.channel = t.channel AND p.order_id = t.order_id
+                                      AND p.outbox_id < t.outbox_id AND p.state = 'pending')
+                      AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.order_id = t.order_id AND o.id < t.outbox_id AND o.published_at IS NULL)
+                    ORDER BY t.outbox_id LIMIT \(bind: limit) \(unsafeRaw: lock))
+                RETURNING id
+                """).all()
+            let ids = try rows.map { try $0.decode(column: "id", as: Int64.self) }
+            guard !ids.isEmpty else { return [] }
+            return try await Self.load(ids: ids, in: db).sorted { $0.outboxID < $1.outboxID }
+        }
+    }
+
+    public enum Outcome: Sendable {
+        /// 2xx: acknowledged at once (sync channels) or awaiting a callback (async channels).
+        case delivered(statusCode: Int, acknowledged: Bool)
+        case retry(at: Timestamp, statusCode: Int?, error: String)
+        /// Refused for good or out of attempts: becomes a dead letter.
+        case failed(statusCode: Int?, error: String)
+    }
+
+    /// Records an attempt and its outcome, only while the lease is still held (false if lost).
+    @discardableResult
+    public func finish(_ transmission: Transmission, owner: String, attempt: TransmissionAttempt, outcome: Outcome, now: Timestamp) async throws -> Bool {
+        try await database.transaction { db in
+            let statusCode: Int?
+            let error: String?
+            let update: SQLQueryString
+            switch outcome {
+            case .delivered(let code, let acknowledged):
+                statusCode = code
+                error = nil
+                update = """
+                    UPDATE transmissions SET state = \(bind: acknowledged ? "acknowledged" : "sent"), sent_at = COALESCE(sent_at, \(bind: now.microseconds)),
+                        acknowledged_at = \(bind: acknowledged ? now.microseconds : nil), lease_owner = NULL, lease_expires_at = NULL,
+                        last_status_code = \(bind: code), last_error = NULL
+                    WHERE id = \(bind: transmission.id) AND lease_owner = \(bind: owner) AND attempts = \(bind: transmission.attempts) RETURNING id
+                    """
+            case .retry(let at, let code, let message):
+                statusCode = code
+                error = message
+                update = """
+                    UPDATE transmissions SET next_attempt_at = \(bind: at.microseconds), lease_owner = NULL, lease_expires_at = NULL,
+                        last_status_code = \(bind: code), last_error = \(bind: String(message.prefix(1_000)))
+                    WHERE id = \(bind: transmission.id) AND lease_owner = \(bind: owner) AND attempts = \(bind: transmission.attempts) RETURNING id
+                    """
+            case .failed(let code, let message):
+                statusCode = code
+                error = message
+                update = """
+                    UPDATE transmissions SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL,
+                        last_status_code = \(bind: code), last_error = \(bind: String(message.prefix(1_000)))
+                    WHERE id = \(bind: transmission.id) AND lease_owner = \(bind: owner) AND attempts = \(bind: transmission.attempts) RETURNING id
+                    """
+            }
+            guard try await db.raw(update).first() != nil else { return false }
+            try await db.raw("""
+                INSERT INTO transmission_attempts (transmission_id, attempt, started_at, duration_us, http_status, error, response_excerpt)
+                VALUES (\(bind: transmission.id), \(bind: attempt.attempt), \(bind: attempt.startedAt.microseconds), \(bind: attempt.durationMicroseconds),
+                        \(bind: attempt.httpStatus), \(bind: attempt.error.map { String($0.prefix(1_000)) }), \(bind: attempt.responseExcerpt.map { String($0.prefix(500)) }))
+                """).run()
+            if case .failed = outcome {
+                try await DeadLetters.insert(
+                    DeadLetter.New(
+                        source: .transmission, sourceID: transmission.id, orderID: transmission.orderID, channel: transmission.channel,
+                        eventID: transmission.eventID, kind: transmission.eventType, payload: transmission.payload,
+                        error: [statusCode.map { "HTTP \($0)" }, error].compactMap { $0 }.joined(separator: ": "), attempts: transmission.attempts),
+                    at: now, in: db)
+            }
+            return true
+        }
+    }
+
+    /// Puts a failed transmission back in the queue (a dead-letter replay), optionally with a corrected body.
+    static func requeue(_ id: Int64, payload: String?, at now: Timestamp, in db: any SQLDatabase) async throws {
+        try await db.raw("""
+            UPDATE transmissions SET state = 'pending', attempts = 0, next_attempt_at = \(bind: now.microseconds), lease_owner = NULL,
+                lease_expires_at = NULL, payload_override = COALESCE(\(bind: payload), payload_override)
+            WHERE id = \(bind: id)
+            """).run()
+    }
+
+    /// Every transmission of an order, oldest first.
+    public func of(order: OrderID) async throws -> [Transmission] {
+        try await database.read { db in
+            let ids = try await db.raw("SELECT id FROM transmissions WHERE order_id = \(bind: order.rawValue)").all().map { try $0.decode(column: "id", as: Int64.self) }
+            return try await Self.load(ids: ids, in: db).sorted { ($0.outboxID, $0.channel) < ($1.outboxID, $1.channel) }
+        }
+    }
+
+    public func attempts(of transmissionID: Int64) async throws -> [TransmissionAttempt] {
+        try await database.read { db in
+            try await db.raw("""
+                SELECT attempt, started_at, duration_us, http_status, error, response_excerpt FROM transmission_attempts
+                WHERE transmission_id = \(bind: transmissionID) ORDER BY attempt, id
+                """).all().map { row in
+                    TransmissionAttempt(
+                        attempt: try row.decode(column: "attempt", as: Int.self),
+                        startedAt: Timestamp(microseconds: try row.decode(column: "started_at", as: Int64.self)),
+                        durationMicroseconds: try row.decode(column: "duration_us", as: Int64.self),
+                        httpStatus: try row.decode(column: "http_status", as: Int?.self), error: try row.decode(column: "error", as: String?.self),
+                        responseExcerpt: try row.decode(column: "response_excerpt", as: String?.self))
+                }
+        }
+    }
+
+    /// Transmissions per channel and state (for metrics and tests).
+    public func counts() async throws -> [String: [Transmission.State: Int]] {
+        try await database.read { db in
+            var counts: [String: [Transmission.State: Int]] = [:]
+            for row in try await db.raw("SELECT channel, state, COUNT(*) AS n FROM transmissions GROUP BY channel, state").all() {
+                let state = Transmission.State(rawValue: try row.decode(column: "state", as: String.self)) ?? .pending
+                counts[try row.decode(column: "channel", as: String.self), default: [:]][state] = try row.decode(column: "n", as: Int.self)
+            }
+            return counts
+        }
+    }
+
+    public func unpublishedCount() async throws -> Int {
+        try await database.read { db in
+            try await db.raw("SELECT COUNT(*) AS n FROM outbox WHERE published_at IS NULL").first()!.decode(column: "n", as: Int.self)
+        }
+    }
+
+    static func load(ids: [Int64], in db: any SQLDatabase) async throws -> [Transmission] {
+        guard !ids.isEmpty else { return [] }
+        let rows = try await db.raw("""
+            SELECT t.id, t.outbox_id, t.event_id, t.event_type, t.channel, t.order_id, t.state, t.attempts, t.next_attempt_at,
+                   COALESCE(t.payload_override, o.payload) AS payload, t.created_at, t.ack_deadline, t.sent_at, t.acknowledged_at,
+                   t.last_status_code, t.last_error
+            FROM transmissions t JOIN outbox o ON o.id = t.outbox_id
+            WHERE t.id IN (\(binds: ids))
+            """).all()
+        return try rows.map { row in
+            let state = try row.decode(column: "state", as: String.self)
+            return Transmission(
+                id: try row.decode(column: "id", as: Int64.self), outboxID: try row.decode(column: "outbox_id", as: Int64.self),
+                eventID: try row.decode(column: "event_id", as: String.self), eventType: try row.decode(column: "event_type", as: String.self),
+                channel: try row.decode(column: "channel", as: String.self),
+                orderID: OrderID(try row.decode(column: "order_id", as: String.self)),
+                state: try OrderRow.decode(Transmission.State(rawValue: state), "state", state),
+                attempts: try row.decode(column: "attempts", as: Int.self),
+                nextAttemptAt: Timestamp(microseconds: try row.decode(column: "next_attempt_at", as: Int64.self)),
+                payload: try row.decode(column: "payload", as: String.self),
+                createdAt: Timestamp(microseconds: try row.decode(column: "created_at", as: Int64.self)),
+                ackDeadline: Timestamp(microseconds: try row.decode(column: "ack_deadline", as: Int64.self)),
+                sentAt: try row.decode(column: "sent_at", as: Int64?.self).map(Timestamp.init(microseconds:)),
+                acknowledgedAt: try row.decode(column: "acknowledged_at", as: Int64?.self).map(Timestamp.init(microseconds:)),
+                lastStatusCode: try row.decode(column: "last_status_code", as: Int?.self),
+                lastError: try row.decode(column: "last_error", as: String?.self))
+        }
+    }
+}
+
+/// Events received from outside (ship and delivery events), remembered by ID so a repeat is
+/// recognised and changes nothing.
+public enum InboundEvents {
+    /// Records the event inside the caller's transaction; false if it was seen before.
+    public static func record(_ eventID: String, kind: String, order: OrderID, outcome: String, at now: Timestamp, in db: any SQLDatabase) async throws -> Bool {
+        try await db.raw("""
+            INSERT INTO inbound_events (event_id, kind, order_id, received_at, outcome)
+            VALUES (\(bind: eventID), \(bind: kind), \(bind: order.rawValue), \(bind: now.microseconds), \(bind: outcome))
+            ON CONFLICT (event_id) DO NOTHING RETURNING event_id
+            """).first() != nil
+    }
+
+    /// The outcome stored for an event seen before.
+    public static func outcome(of eventID: String, in db: any SQLDatabase) async throws -> String? {
+        try await db.raw("SELECT outcome FROM inbound_events WHERE event_id = \(bind: eventID)").first()?.decode(column: "outcome", as: String.self)
+    }
+}
+
+/// What was sent to whom, so a notification retried after a crash is not sent twice.
+public struct NotificationReceipts: Sendable {
+    public let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    public func exists(_ key: String) async throws -> Bool {
+        try await database.read { db in try await db.raw("SELECT dedupe_key FROM notification_receipts WHERE dedupe_key = \(bind: key)").first() != nil }
+    }
+
+    public static func record(_ key: String, order: OrderID, medium: String, recipient: String, at now: Timestamp, in db: any SQLDatabase) async throws {
+        try await db.raw("""
+            INSERT INTO notification_receipts (dedupe_key, order_id, medium, recipient, sent_at)
+            VALUES (\(bind: key), \(bind: order.rawValue), \(bind: medium), \(bind: recipient), \(bind: now.microseconds))
+            ON CONFLICT (dedupe_key) DO NOTHING
+            """).run()
+    }
+
+    public func of(order: OrderID) async throws -> [(key: String, medium: String, recipient: String)] {
+        try await database.read { db in
+            try await db.raw("SELECT dedupe_key, medium, recipient FROM notification_receipts WHERE order_id = \(bind: order.rawValue) ORDER BY sent_at").all().map {
+                (try $0.decode(column: "dedupe_key", as: String.self), try $0.decode(column: "medium", as: String.self), try $0.decode(column: "recipient", as: String.self))
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import OrderFlowDomain
+import OrderFlowEngine
+import OrderFlowStore
+import OrderFlowTestSupport
+import SQLKit
+import Testing
+
+@Suite("Outbox relay and downstream channels")
+struct RelayTests {
+    @Test func anOutageOpensTheCircuitWithoutSpendingRetriesAndEverythingArrivesInOrder() async throws {
+        try await EngineHarness.run { h in
+            h.simulator.setCommerceDown(true)
+            for index in 1...3 { try await h.place("OUT-\(index)") }
+            try await h.engine.drain()
+            let commerce = try #require(h.engine.relay.channel(named: "commerce"))
+            // Three orders' first events failed: three consecutive failures open the circuit.
+            #expect(commerce.breaker.state == .open)
+            let attemptsWhenOpened = try await totalAttempts(h, channel: "commerce")
+            #expect(attemptsWhenOpened == 3)
+
+            // While open, time passes and nothing is sent: no retries are spent.
+            for _ in 0..<3 {
+                h.clock.advance(seconds: 3)
+                try await h.engine.drain()
+            }
+            #expect(try await totalAttempts(h, channel: "commerce") == attemptsWhenOpened)
+
+            // After the cooldown one probe goes; still down, so the circuit reopens.
+            h.clock.advance(seconds: 2)
+            try await h.engine.drain()
+            #expect(try await totalAttempts(h, channel: "commerce") == attemptsWhenOpened + 1)
+            #expect(commerce.breaker.state == .open)
+
+            // The engine comes back: the next probe closes the circuit and the backlog drains.
+            h.simulator.setCommerceDown(false)
+            for _ in 0..<6 {
+                h.clock.advance(seconds: 10)
+                try await h.engine.drain()
+            }
+            #expect(commerce.breaker.state == .closed)
+            let counts = try await Transmissions(database: h.database).counts()
+            #expect(counts["commerce"]?[.acknowledged] == 9)
+            #expect(counts["commerce"]?[.pending] == nil)
+            for index in 1...3 {
+                #expect(h.simulator.stats.commerceEventsByOrder["OUT-\(index)"] == ["order.created", "order.allocated", "order.released"],
+                        "events of one order arrive in order")
+            }
+            #expect(h.simulator.stats.commerceRefused >= 4)
+        }
+    }
+
+    @Test(arguments: TestDatabase.kinds)
+    func aPoisonEventIsDeadLetteredThenReplayedWithAFix(kind: Database.Kind) async throws {
+        try await EngineHarness.run(kind) { h in
+            h.simulator.settings.withLock { $0.commerceUnknownStores = [Samples.otherStore.id.rawValue] }
+            try await h.place("POISON-1", store: Samples.otherStore)
+            try await h.engine.drain()
+            let transmissions = Transmissions(database: h.database)
+            let sent = try await transmissions.of(order: OrderID("POISON-1")).filter { $0.channel == "commerce" }
+            // Refused on the first attempt (422): not retried, and it does not block the order's later events.
+            #expect(sent.map(\.state) == [.failed, .failed, .failed])
+            #expect(sent.map(\.attempts) == [1, 1, 1])
+            #expect(h.engine.relay.channel(named: "commerce")?.breaker.state == .closed, "a refusal is not an outage")
+            let attempts = try await transmissions.attempts(of: sent[0].id)
+            #expect(attempts.first?.httpStatus == 422)
+            #expect(attempts.first?.responseExcerpt?.contains("unknown store") == true)
+
+            let letters = DeadLetters(database: h.database)
+            let page = try await letters.search(DeadLetterQuery())
+            #expect(page.letters.count == 3)
+            let created = try #require(page.letters.first { $0.kind == "order.created" })
+            #expect(created.channel == "commerce")
+            #expect(created.error.hasPrefix("HTTP 422"))
+
+            let corrected = created.payload.replacingOccurrences(of: Samples.otherStore.id.rawValue, with: Samples.qcStore.id.rawValue)
+            let audit = AuditEntry(at: h.clock.now(), actor: "dev", actorKind: "user", action: "deadletter.replay")
+            _ = try await letters.resolve(created.id, .replay(correctedPayload: corrected), by: "dev", note: "mapped the store", at: h.clock.now(), audit: audit)
+            try await h.engine.drain()
+            let after = try await transmissions.of(order: OrderID("POISON-1")).first { $0.eventID == created.eventID && $0.channel == "commerce" }
+            #expect(after?.state == .acknowledged)
+            #expect(after?.payload == corrected)
+            #expect(h.simulator.stats.commerceEventsByOrder["POISON-1"] == ["order.created"])
+            #expect(try await letters.count(state: .open) == 2)
+        }
+    }
+
+    @Test func signaturesVerifyAndWrongSecretsAreRefused() async throws {
+        let body = #"{"orderId":"A"}"#
+        let signature = WebhookSender.signature(secret: "s3cret", timestamp: 1_800_000_000, body: body)
+        #expect(signature == WebhookSender.signature(secret: "s3cret", timestamp: 1_800_000_000, body: body))
+        #expect(signature != WebhookSender.signature(secret: "other", timestamp: 1_800_000_000, body: body))
+        #expect(signature != WebhookSender.signature(secret: "s3cret", timestamp: 1_800_000_001, body: body))
+        #expect(signature.hasPrefix("sha256=") && signature.count == 7 + 64)
+
+        try await EngineHarness.run(configure: { settings in
+            settings.channels = settings.channels.map { channel in
+                var channel = channel
+                channel.secret = "not-the-receivers-secret"
+                return channel
+            }
+        }) { h in
+            try await h.place("SIG-1")
+            try await h.engine.drain()
+            #expect(h.simulator.stats.commerceBadSignatures == 3)
+            #expect(try await DeadLetters(database: h.database).count(state: .open) >= 3, "401 is a refusal")
+        }
+    }
+
+    @Test func backoffDoublesAndStaysWithinItsJitter() {
+        for attempt in 1...6 {
+            let low = Backoff.delay(attempt: attempt, base: 1, cap: 20, random: 0)
+            let high = Backoff.delay(attempt: attempt, base: 1, cap: 20, random: 1)
+            let raw = min(20, pow(2, Double(attempt - 1)))
+            #expect(low == raw / 2)
+            #expect(high == raw)
+        }
+    }
+
+    @Test func channelSettingsAreCheckedWithEveryProblemReported() throws {
+        let parsed = try ChannelSettings.parse(#"[{"name":"commerce","url":"https://c.example.com/events"}]"#)
+        #expect(parsed.first?.ackThresholdSeconds == 30)
+        #expect(parsed.first?.events == ["order.*"])
+        #expect(throws: ChannelSettings.Invalid.self) { try ChannelSettings.parse("{}") }
+        do {
+            _ = try ChannelSettings.parse(#"[{"name":"a b","url":"ftp://x"},{"name":"c","url":"http://c","events":[]},{"name":"c","url":"http://c"}]"#)
+            Issue.record("accepted bad channels")
+        } catch let error as ChannelSettings.Invalid {
+            #expect(error.problems.count == 4)
+        }
+        let subscription = ChannelSubscription(channel: "x", eventTypes: ["order.released", "payment.*"], ackThresholdSeconds: 30)
+        #expect(subscription.takes("order.released"))
+        #expect(subscription.takes("payment.refunded"))
+        #expect(!subscription.takes("order.created"))
+    }
+
+    func totalAttempts(_ h: EngineHarness, channel: String) async throws -> Int {
+        try await h.database.read { db in
+            try await db.raw("SELECT COALESCE(SUM(attempts), 0) AS n FROM transmissions WHERE channel = \(bind: channel)").first()!.decode(column: "n", as: Int.self)
+        }
+    }
+}
