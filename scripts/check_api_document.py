@@ -35,6 +35,7 @@ SEQUENCE = [
     "listLocations", "createLocation", "listProducts", "createProduct", "getProduct",
     "createOrder", "getOrder", "searchOrders", "changeOrderLine", "cancelOrder",
     "getInventory", "setStock", "reserveInventory", "releaseInventory",
+    "postShipEvent", "putDeliveryStatus", "listDeadLetters", "getDeadLetter", "replayDeadLetter", "discardDeadLetter",
     "listUsers", "createUser", "updateUser", "resetPassword",
     "listAPIKeys", "createAPIKey", "revokeAPIKey", "listAudit",
 ]
@@ -47,6 +48,11 @@ SUBSTITUTE = {
     ("updateUser", "userId"): "user_id",
     ("resetPassword", "userId"): "user_id",
     ("revokeAPIKey", "keyId"): "key_id",
+    ("changeOrderLine", "orderId"): "open_order",
+    ("cancelOrder", "orderId"): "open_order",
+    ("getDeadLetter", "deadLetterId"): "dead_letter",
+    ("replayDeadLetter", "deadLetterId"): "dead_letter",
+    ("discardDeadLetter", "deadLetterId"): "second_dead_letter",
 }
 TIME_FIELDS = {"createdAt", "updatedAt", "at", "releasedAt"}
 
@@ -125,8 +131,10 @@ def main():
     known = {"admin_password": secrets.token_urlsafe(18)}
     environment = dict(os.environ, ORDERFLOW_ADMIN_PASSWORD=known["admin_password"], ORDERFLOW_ALLOW_REGISTRATION="true",
                        ORDERFLOW_RATE_LIMIT="0", ORDERFLOW_ANONYMOUS_RATE_LIMIT="0")
+    simulator_port = free_port()
     server = subprocess.Popen(
-        [binary, "demo", "--port", str(port), "--database", f"sqlite:{workdir}/demo.sqlite"],
+        [binary, "demo", "--port", str(port), "--database", f"sqlite:{workdir}/demo.sqlite", "--simulator-port", str(simulator_port),
+         "--order-rate", "0", "--advance-seconds", "0", "--decline-rate", "0", "--commerce-failure-rate", "0"],
         stdout=log, stderr=subprocess.STDOUT, env=environment)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -146,7 +154,54 @@ def main():
         token = signed_in["accessToken"]
         known["refresh_token"] = signed_in["refreshToken"]
 
+        def until(description, probe, seconds=30):
+            deadline = time.time() + seconds
+            while time.time() < deadline:
+                value = probe()
+                if value:
+                    return value
+                time.sleep(0.1)
+            raise SystemExit(f"timed out waiting for {description}")
+
+        def prepare(operation_id):
+            """Puts the server where an example needs it: released orders, a shipped one, dead letters."""
+            order_example = operations["createOrder"][2]["requestBody"]["content"]["application/json"]["example"]
+            def place(order_id, store="QC-BKK-001"):
+                body = dict(order_example, orderId=order_id, shipFromLocationId=store)
+                status, answer = request("post", base + "/api/orders", body, None, token)
+                if status != 201:
+                    raise SystemExit(f"preparing {order_id}: {status} {answer}")
+            def status_of(order_id):
+                return request("get", base + f"/api/orders/{order_id}", None, None, token)[1].get("status")
+            if operation_id == "changeOrderLine":
+                # Lines change only before release: a card order waits at 2000 while the provider is down.
+                request("post", f"http://127.0.0.1:{simulator_port}/control", {"paymentsDown": True})
+                body = dict(order_example, orderId="ORD-20261122-0005", shipFromLocationId="STD-BKK-DC1", paymentMethod="card", isForceAllocation=False)
+                if request("post", base + "/api/orders", body, None, token)[0] != 201:
+                    raise SystemExit("preparing ORD-20261122-0005 failed")
+                until("ORD-20261122-0005 allocated", lambda: status_of("ORD-20261122-0005") == 2000)
+                known["open_order"] = "ORD-20261122-0005"
+            if operation_id == "postShipEvent":
+                request("post", f"http://127.0.0.1:{simulator_port}/control", {"paymentsDown": False})
+                place("ORD-20261122-0002")
+                until("ORD-20261122-0002 released", lambda: status_of("ORD-20261122-0002") == 3000)
+            if operation_id == "putDeliveryStatus":
+                place("ORD-20261122-0003")
+                until("ORD-20261122-0003 released", lambda: status_of("ORD-20261122-0003") == 3000)
+                shipped = {"eventId": "prepare-shipped", "orderId": "ORD-20261122-0003", "type": "shipped", "trackingId": "TRK-7F3A9C2D10", "carrier": "grab"}
+                if request("post", base + "/api/fulfillment/ship-events", shipped, None, token)[0] != 200:
+                    raise SystemExit("preparing ORD-20261122-0003: ship event refused")
+            if operation_id == "listDeadLetters":
+                # The simulated commerce engine refuses the events of a store it does not know.
+                request("post", f"http://127.0.0.1:{simulator_port}/control", {"commerceUnknownStores": ["QC-BKK-002"]})
+                place("ORD-20261122-0004", store="QC-BKK-002")
+                letters = until("two dead letters", lambda: [item["id"] for item in request(
+                    "get", base + "/api/dead-letters?state=open", None, None, token)[1].get("items", [])][:2] if len(request(
+                    "get", base + "/api/dead-letters?state=open", None, None, token)[1].get("items", [])) >= 2 else None)
+                known["dead_letter"], known["second_dead_letter"] = letters[1], letters[0]
+
         for operation_id in SEQUENCE:
+            prepare(operation_id)
             method, path, operation = operations[operation_id]
             url_path = path
             query = []

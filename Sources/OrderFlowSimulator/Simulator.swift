@@ -79,6 +79,7 @@ public final class Simulator: Service, Sendable {
         var advancing: [String: Int] = [:]
         var catalog: (locations: [(id: String, qc: Bool)], skus: [String])?
         var commerceDown = false
+        var paymentsDown = false
     }
 
     /// - Parameter apiKey: an OrderFlow API key with `orders.create` and `fulfillment.write`, read
@@ -149,6 +150,7 @@ public final class Simulator: Service, Sendable {
                 if let stores = body["commerceUnknownStores"] as? [String] { settings.commerceUnknownStores = Set(stores) }
             }
             if let down = body["commerceDown"] as? Bool { self.setCommerceDown(down) }
+            if let down = body["paymentsDown"] as? Bool { self.state.withLock { $0.paymentsDown = down } }
             return Self.json(["status": "ok"])
         }
         return router
@@ -206,6 +208,7 @@ public final class Simulator: Service, Sendable {
 
     func charge(_ request: Request) async throws -> Response {
         let body = try await Self.object(request)
+        if state.withLock({ $0.paymentsDown }) { return Response(status: .serviceUnavailable) }
         let key = body["idempotencyKey"] as? String ?? UUID().uuidString
         let decline = settings.withLock { $0.declineRate }
         let answer = state.withLock { state -> [String: String] in

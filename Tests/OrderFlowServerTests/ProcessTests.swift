@@ -127,23 +127,33 @@ struct ServerProcess {
         }
     }
 
-    static func start(database: String) async throws -> ServerProcess {
-        let port = try freePort()
+    static func start(database: String, port: Int? = nil, environment: [String: String] = [:]) async throws -> ServerProcess {
+        try await launch(["serve", "--database", database, "--log-level", "error"], port: port, environment: environment, ready: "/api/v1/health")
+    }
+
+    /// `orderflow simulate`, ready when its /stats answers.
+    static func simulator(_ arguments: [String], port: Int? = nil) async throws -> ServerProcess {
+        try await launch(["simulate"] + arguments, port: port, environment: [:], ready: "/stats")
+    }
+
+    static func launch(_ arguments: [String], port: Int?, environment: [String: String], ready: String) async throws -> ServerProcess {
+        let port = try port ?? freePort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--port", String(port), "--database", database, "--log-level", "error"]
+        process.arguments = arguments + ["--port", String(port)]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let stdout = Pipe()
         let printed = OutputBuffer()
         stdout.fileHandleForReading.readabilityHandler = { handle in printed.append(handle.availableData) }
         process.standardOutput = stdout
         try process.run()
         let server = ServerProcess(process: process, port: port, printed: printed)
-        for _ in 0..<200 {
-            if let (status, _) = try? await server.send("GET", "/api/v1/health"), status == 200 { return server }
+        for _ in 0..<300 {
+            if let (status, _) = try? await server.send("GET", ready), status == 200 { return server }
             try await Task.sleep(for: .milliseconds(50))
         }
         process.terminate()
-        throw ProcessError(message: "orderflow serve did not become healthy on port \(port)")
+        throw ProcessError(message: "orderflow \(arguments[0]) did not become ready on port \(port)")
     }
 
     /// Sends a signal and waits for the process to end; returns its exit status.
@@ -154,11 +164,12 @@ struct ServerProcess {
         return process.terminationStatus
     }
 
-    func send(_ method: String, _ path: String, _ body: [String: Any]? = nil) async throws -> (Int, [String: Any]) {
+    func send(_ method: String, _ path: String, _ body: [String: Any]? = nil, headers: [String: String] = [:]) async throws -> (Int, [String: Any]) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = method
         request.timeoutInterval = 5
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         if let body {
             request.httpBody = try JSONSerialization.data(withJSONObject: body)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
