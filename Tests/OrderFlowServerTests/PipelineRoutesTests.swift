@@ -93,6 +93,9 @@ struct PipelineRoutesTests {
             let one = try await app.send(.get, "/api/dead-letters/\(id)")
             #expect(one.json["orderId"] as? String == "DLQ-1")
             #expect(try await app.send(.get, "/api/dead-letters/999").status == .notFound)
+            let outOfRange = try await app.send(.get, "/api/dead-letters/9223372036854775808")
+            #expect(outOfRange.status == .badRequest)
+            #expect(outOfRange.fieldRules == ["parameters type"])
             let badJSON = try await app.send(.post, "/api/dead-letters/\(id)/replay", json: ["payload": "{not json"])
             #expect(badJSON.fieldRules == ["payload json"])
 

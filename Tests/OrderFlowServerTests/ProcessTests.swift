@@ -136,7 +136,12 @@ struct ServerProcess {
         try await launch(["simulate"] + arguments, port: port, environment: [:], ready: "/stats")
     }
 
+    /// Requests to a server killed mid-request write to a dead socket; that must be an error
+    /// for the request, not a SIGPIPE that ends the whole test run.
+    static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
+
     static func launch(_ arguments: [String], port: Int?, environment: [String: String], ready: String) async throws -> ServerProcess {
+        _ = ignoreBrokenPipes
         let port = try port ?? freePort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)

@@ -36,14 +36,16 @@ public final class Authenticator: RequestAuthenticator {
     }
 
     public func authenticate(_ request: Request, context: AppRequestContext) async throws -> Principal? {
-        if let key = request.headers[.apiKey] {
+        // Empty headers count as absent (some clients send every scheme's header, empty or not).
+        if let key = request.headers[.apiKey]?.trimmingSpaces(), !key.isEmpty {
             return try await principal(forKey: key)
         }
-        guard let authorization = request.headers[.authorization] else { return nil }
-        guard authorization.lowercased().hasPrefix("bearer ") else {
+        guard let authorization = request.headers[.authorization]?.trimmingSpaces(), !authorization.isEmpty else { return nil }
+        guard authorization.lowercased().hasPrefix("bearer") else {
             throw Self.unauthorized("use Authorization: Bearer <token> or x-api-key: <key>")
         }
-        let credential = String(authorization.dropFirst(7)).trimmingSpaces()
+        let credential = String(authorization.dropFirst(6)).trimmingSpaces()
+        if credential.isEmpty { return nil }
         if credential.hasPrefix(APIKeys.prefix) { return try await principal(forKey: credential) }
         return try await principal(forAccessToken: credential)
     }

@@ -121,6 +121,11 @@ public struct APIError: Error, Sendable, Equatable {
         case .valueNotFound(_, let context):
             return .invalid(path(context.codingPath), rule: "required", "must not be null")
         case .typeMismatch(let type, let context):
+            // The URI decoder (path and query parameters) reports an empty coding path; its
+            // messages start with "Failed to convert", which JSON decoding never says.
+            if context.codingPath.isEmpty, context.debugDescription.hasPrefix("Failed to convert") {
+                return .invalid("parameters", rule: "type", "a path or query parameter is not \(describe(type)) (or is out of range)")
+            }
             return .invalid(path(context.codingPath), rule: "type", "expected \(describe(type))")
         case .dataCorrupted(let context):
             let description = context.debugDescription
