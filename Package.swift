@@ -69,6 +69,23 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "OrderFlowMonitor",
+            dependencies: [
+                "OrderFlowDomain",
+                "OrderFlowStore",
+                "OrderFlowEngine",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "OrderFlowSimulator",
             dependencies: [
                 "OrderFlowDomain",
@@ -97,6 +114,7 @@ let package = Package(
                 "OrderFlowDomain",
                 "OrderFlowStore",
                 "OrderFlowEngine",
+                "OrderFlowMonitor",
                 "OrderFlowSimulator",
                 "OrderFlowAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -116,8 +134,10 @@ let package = Package(
         .executableTarget(
             name: "orderflow",
             dependencies: [
+                "OrderFlowDomain",
                 "OrderFlowServer",
                 "OrderFlowEngine",
+                "OrderFlowMonitor",
                 "OrderFlowSimulator",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -146,6 +166,19 @@ let package = Package(
             dependencies: [
                 "OrderFlowEngine", "OrderFlowSimulator", "OrderFlowTestSupport",
                 .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: tests
+        ),
+        .testTarget(
+            name: "OrderFlowMonitorTests",
+            dependencies: [
+                "OrderFlowMonitor", "OrderFlowEngine", "OrderFlowTestSupport",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),

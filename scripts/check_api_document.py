@@ -38,6 +38,10 @@ SEQUENCE = [
     "postShipEvent", "putDeliveryStatus", "listDeadLetters", "getDeadLetter", "replayDeadLetter", "discardDeadLetter",
     "listUsers", "createUser", "updateUser", "resetPassword",
     "listAPIKeys", "createAPIKey", "revokeAPIKey", "listAudit",
+    "seedMockData", "getRecentOrders", "getMonitorSummary", "searchTransmissions", "getOrderTrace", "listChannelHealth",
+    "postAcknowledgements", "listAckInconsistencies", "linkAcknowledgement",
+    "listAlertRules", "createAlertRule", "updateAlertRule", "listAlerts", "getAlert", "acknowledgeAlert", "resolveAlert", "deleteAlertRule",
+    "listSilences", "createSilence", "expireSilence", "exportOrders", "exportTransmissions",
 ]
 # Secrets and generated IDs cannot stand in the document: its examples name them in words, and
 # these fill them in from the running server (operation -> body field or path parameter -> source).
@@ -53,6 +57,14 @@ SUBSTITUTE = {
     ("getDeadLetter", "deadLetterId"): "dead_letter",
     ("replayDeadLetter", "deadLetterId"): "dead_letter",
     ("discardDeadLetter", "deadLetterId"): "second_dead_letter",
+    ("linkAcknowledgement", "ackId"): "unmatched_ack",
+    ("linkAcknowledgement", "transmissionId"): "commerce_transmission",
+    ("updateAlertRule", "ruleId"): "rule_id",
+    ("deleteAlertRule", "ruleId"): "rule_id",
+    ("getAlert", "alertId"): "alert_id",
+    ("acknowledgeAlert", "alertId"): "alert_id",
+    ("resolveAlert", "alertId"): "alert_id",
+    ("expireSilence", "silenceId"): "silence_id",
 }
 TIME_FIELDS = {"createdAt", "updatedAt", "at", "releasedAt"}
 
@@ -72,7 +84,10 @@ def request(method, url, body=None, headers=None, token=None):
         req.add_header("Authorization", "Bearer " + token)
     try:
         with urllib.request.urlopen(req, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"null")
+            raw = response.read()
+            if "json" not in response.headers.get("Content-Type", "json"):
+                return response.status, raw.decode()
+            return response.status, json.loads(raw or b"null")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
 
@@ -130,7 +145,7 @@ def main():
     log = open(os.path.join(workdir, "server.log"), "w")
     known = {"admin_password": secrets.token_urlsafe(18)}
     environment = dict(os.environ, ORDERFLOW_ADMIN_PASSWORD=known["admin_password"], ORDERFLOW_ALLOW_REGISTRATION="true",
-                       ORDERFLOW_RATE_LIMIT="0", ORDERFLOW_ANONYMOUS_RATE_LIMIT="0")
+                       ORDERFLOW_RATE_LIMIT="0", ORDERFLOW_ANONYMOUS_RATE_LIMIT="0", ORDERFLOW_ALERT_EVALUATION_SECONDS="1")
     simulator_port = free_port()
     server = subprocess.Popen(
         [binary, "demo", "--port", str(port), "--database", f"sqlite:{workdir}/demo.sqlite", "--simulator-port", str(simulator_port),
@@ -191,6 +206,20 @@ def main():
                 shipped = {"eventId": "prepare-shipped", "orderId": "ORD-20261122-0003", "type": "shipped", "trackingId": "TRK-7F3A9C2D10", "carrier": "grab"}
                 if request("post", base + "/api/fulfillment/ship-events", shipped, None, token)[0] != 200:
                     raise SystemExit("preparing ORD-20261122-0003: ship event refused")
+            if operation_id == "linkAcknowledgement":
+                unmatched = {"acknowledgements": [{"channel": "commerce", "reference": "CE-778900", "status": "accepted", "orderId": "X-99"}]}
+                status, answer = request("post", base + "/api/v1/acks", unmatched, None, token)
+                if status != 200:
+                    raise SystemExit(f"preparing an unmatched acknowledgement: {status} {answer}")
+                known["unmatched_ack"] = answer["results"][0]["id"]
+                items = request("get", base + "/api/v1/monitor/transmissions?channel=commerce&orderId=ORD-20261122-0002", None, None, token)[1]["items"]
+                known["commerce_transmission"] = items[-1]["id"]
+            if operation_id == "listAlerts":
+                # A rule that holds at once (there are dead letters by now), evaluated within seconds.
+                rule = {"name": "DeadLettersExist", "kind": "dead_letter_growth", "threshold": 0, "windowSeconds": 86400, "forSeconds": 0, "severity": "warning"}
+                if request("post", base + "/api/v1/alert-rules", rule, None, token)[0] != 201:
+                    raise SystemExit("preparing an alert rule failed")
+                known["alert_id"] = until("an alert", lambda: (request("get", base + "/api/v1/alerts", None, None, token)[1].get("items") or [{}])[0].get("id"), 60)
             if operation_id == "listDeadLetters":
                 # The simulated commerce engine refuses the events of a store it does not know.
                 request("post", f"http://127.0.0.1:{simulator_port}/control", {"commerceUnknownStores": ["QC-BKK-002"]})
@@ -235,9 +264,19 @@ def main():
                 known["user_id"] = payload["user"]["id"]
             if operation_id == "createAPIKey":
                 known["key_id"] = payload["apiKey"]["id"]
+            if operation_id == "createAlertRule":
+                known["rule_id"] = payload["id"]
+            if operation_id == "createSilence":
+                known["silence_id"] = payload["id"]
             response = resolve(operation["responses"][str(status)])
             if "content" not in response:
                 print(f"ok  {operation_id:18} {method.upper():6} {url_path} -> {status}")
+                continue
+            if "text/csv" in response["content"]:
+                header = response["content"]["text/csv"]["example"].splitlines()[0]
+                if payload.splitlines()[0] != header:
+                    raise SystemExit(f"{operation_id}: the CSV header differs from the document: {payload.splitlines()[0]}")
+                print(f"ok  {operation_id:18} {method.upper():6} {url_path} -> {status} ({len(payload.splitlines()) - 1} rows)")
                 continue
             media = response["content"]["application/json"]
             check_schema(media["schema"], payload, operation_id)

@@ -47,7 +47,9 @@ public final class OutboxRelay: Service, Sendable {
     public func channel(named name: String) -> Channel? { channels.first { $0.settings.name == name } }
 
     public func run() async throws {
-        await ready.wait()
+        // A shutdown before start-up finished must not hang on a gate that never opens.
+        try? await cancelWhenGracefulShutdown { await self.ready.wait() }
+        guard ready.isOpen else { return }
         let poll = Duration.milliseconds(Int(settings.pollSeconds * 1000))
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [self] in
@@ -149,6 +151,7 @@ public final class OutboxRelay: Service, Sendable {
         }
         do {
             let recorded = try await transmissions.finish(transmission, owner: owner, attempt: attempt, outcome: outcome, now: now)
+            if recorded { classified(transmission, outcome, now: now) }
             if !recorded {
                 logger.warning("transmission lease lost before its outcome was recorded", metadata: ["transmission_id": "\(transmission.id)"])
             } else if case .failed(_, let error) = outcome {
@@ -157,6 +160,19 @@ public final class OutboxRelay: Service, Sendable {
             }
         } catch {
             logger.error("recording a transmission failed; it will be sent again", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Counts the classification an outcome gives (a 2xx on an async channel decides nothing yet).
+    func classified(_ transmission: Transmission, _ outcome: Transmissions.Outcome, now: Timestamp) {
+        switch outcome {
+        case .delivered(_, acknowledged: true):
+            let status = TransmissionStatus.classify(deadline: transmission.ackDeadline, acknowledgedAt: now, failed: false, now: now)
+            metrics.classified(channel: transmission.channel, status: status, latencySeconds: Double(now.microseconds - transmission.createdAt.microseconds) / 1_000_000)
+        case .failed:
+            metrics.classified(channel: transmission.channel, status: .failed)
+        case .delivered, .retry:
+            break
         }
     }
 }

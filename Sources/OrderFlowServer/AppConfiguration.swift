@@ -1,6 +1,8 @@
 import Foundation
 import Logging
+import OrderFlowDomain
 import OrderFlowEngine
+import OrderFlowMonitor
 import OrderFlowStore
 
 /// Everything OrderFlow is told at start-up. Built from flags, then `ORDERFLOW_*` environment
@@ -21,6 +23,9 @@ public struct AppConfiguration: Sendable {
     public var version = "0.1.0"
     public var security = SecuritySettings()
     public var engine = EngineSettings()
+    public var monitor = MonitorSettings()
+    /// Lets anyone who may create orders call POST /api/v1/seed-mock-data (the demo).
+    public var demoSeeding = false
 
     public enum LogFormat: String, Sendable { case json, text }
 
@@ -93,6 +98,17 @@ public struct AppConfiguration: Sendable {
         ("ORDERFLOW_SMTP_FROM", "orders@orderflow.invalid", "sender address of customer email"),
         ("ORDERFLOW_SMS_URL", "(none)", "HTTP endpoint for customer SMS"),
         ("ORDERFLOW_SMS_TOKEN", "(none)", "bearer token for the SMS endpoint"),
+        ("ORDERFLOW_ALERT_EVALUATION_SECONDS", "5", "how often alert rules are evaluated"),
+        ("ORDERFLOW_ALERT_RULES", "(built-in rules)", "alert rules as a JSON array, seeded at start-up by name (see docs/monitoring.md)"),
+        ("ORDERFLOW_ALERT_RULES_FILE", "(none)", "the same, from a JSON file"),
+        ("ORDERFLOW_ALERT_NOTIFIERS", "(none)", "alert notifiers (email, webhook, slack, alertmanager) as a JSON array"),
+        ("ORDERFLOW_ALERT_NOTIFIERS_FILE", "(none)", "the same, from a JSON file"),
+        ("ORDERFLOW_ALERT_EMAIL_FROM", "alerts@orderflow.invalid", "sender address of alert email"),
+        ("ORDERFLOW_PUBLIC_URL", "(none)", "OrderFlow's address as people reach it, for links in alerts"),
+        ("ORDERFLOW_ACK_AMOUNT_WINDOW_SECONDS", "600", "acknowledgements matched by amount: how far from the event they may be"),
+        ("ORDERFLOW_ORDER_ID_PREFIXES", "ORDER,ORD,OMS,PHX,SO,PO,NO", "prefixes other systems put before order IDs (acknowledgement matching)"),
+        ("ORDERFLOW_ORDER_ID_SUFFIXES", "ACK,CE,OMS,COMMERCE,V1", "suffixes other systems put after order IDs"),
+        ("ORDERFLOW_RETENTION", "transmissions=30,acknowledgements=30,alerts=180,dead_letters=90,inbound_events=30", "days each kind of history is kept (0: for ever)"),
     ]
 
     public struct Invalid: Error, CustomStringConvertible {
@@ -142,6 +158,7 @@ public struct AppConfiguration: Sendable {
         }
         config.security.load(values, into: &problems)
         config.engine.load(values, into: &problems)
+        config.monitor.load(values, into: &problems)
         if !problems.isEmpty { throw Invalid(problems: problems) }
         return config
     }
@@ -248,5 +265,39 @@ extension EngineSettings {
         if let from = values["ORDERFLOW_SMTP_FROM"], !from.isEmpty { notifications.smtpFrom = from }
         if let url = values["ORDERFLOW_SMS_URL"], !url.isEmpty { notifications.smsURL = url }
         if let token = values["ORDERFLOW_SMS_TOKEN"], !token.isEmpty { notifications.smsToken = token }
+    }
+}
+
+extension MonitorSettings {
+    mutating func load(_ values: [String: String], into problems: inout [String]) {
+        func json(_ key: String) -> String? {
+            var text = values[key]
+            if let path = values[key + "_FILE"] {
+                do { text = try String(contentsOfFile: path, encoding: .utf8) } catch { problems.append("\(key)_FILE: cannot read \(path)") }
+            }
+            return text.flatMap { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : $0 }
+        }
+        if let text = values["ORDERFLOW_ALERT_EVALUATION_SECONDS"] {
+            if let value = Double(text), (0.2...3600).contains(value) { evaluationSeconds = value } else { problems.append("ORDERFLOW_ALERT_EVALUATION_SECONDS must be 0.2–3600") }
+        }
+        if let text = json("ORDERFLOW_ALERT_RULES") {
+            do { rules = try MonitorSettings.parseRules(text) } catch { problems.append("alert rules: \(error)") }
+        }
+        if let text = json("ORDERFLOW_ALERT_NOTIFIERS") {
+            do { notifiers = try MonitorSettings.parseNotifiers(text) } catch { problems.append("alert notifiers: \(error)") }
+        }
+        if let from = values["ORDERFLOW_ALERT_EMAIL_FROM"], !from.isEmpty { emailFrom = from }
+        if let url = values["ORDERFLOW_PUBLIC_URL"], !url.isEmpty { publicURL = url }
+        if let text = values["ORDERFLOW_ACK_AMOUNT_WINDOW_SECONDS"] {
+            if let value = Double(text), (1...86_400).contains(value) { correlation.amountWindowSeconds = value } else { problems.append("ORDERFLOW_ACK_AMOUNT_WINDOW_SECONDS must be 1–86400") }
+        }
+        func tokens(_ key: String) -> [String]? {
+            values[key].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+        }
+        if let prefixes = tokens("ORDERFLOW_ORDER_ID_PREFIXES") { correlation.normalizer = OrderReferenceNormalizer(prefixes: prefixes, suffixes: correlation.normalizer.suffixes) }
+        if let suffixes = tokens("ORDERFLOW_ORDER_ID_SUFFIXES") { correlation.normalizer = OrderReferenceNormalizer(prefixes: correlation.normalizer.prefixes, suffixes: suffixes) }
+        if let text = values["ORDERFLOW_RETENTION"] {
+            do { retention = try RetentionSettings.parse(text) } catch { problems.append("ORDERFLOW_RETENTION: \(error)") }
+        }
     }
 }

@@ -9,6 +9,7 @@ import OpenAPIRuntime
 import OrderFlowAPI
 import OrderFlowDomain
 import OrderFlowEngine
+import OrderFlowMonitor
 import OrderFlowStore
 import ServiceLifecycle
 
@@ -62,6 +63,7 @@ public struct BuiltApplication: Sendable {
     public let database: Database
     public let security: SecurityService
     public let engine: Engine
+    public let monitor: Monitor
 
     /// Runs until SIGTERM or SIGINT, then stops taking requests, lets in-flight ones finish and
     /// closes the database.
@@ -83,7 +85,8 @@ public func buildApplication(_ config: AppConfiguration, dependencies: AppDepend
     let engine = Engine(
         database: database, settings: config.engine, clock: dependencies.clock, logger: logger, metrics: dependencies.metrics.factory,
         payments: dependencies.payments, notifiers: dependencies.notifiers)
-    let router = try buildRouter(config, database: database, security: security, engine: engine, dependencies: dependencies)
+    let monitor = Monitor(database: database, settings: config.monitor, engine: engine, clock: dependencies.clock, logger: logger, metrics: dependencies.metrics.factory)
+    let router = try buildRouter(config, database: database, security: security, engine: engine, monitor: monitor, dependencies: dependencies)
     var app = Application(
         router: router,
         server: try serverBuilder(config.security),
@@ -91,7 +94,10 @@ public func buildApplication(_ config: AppConfiguration, dependencies: AppDepend
         logger: logger)
     // Stopped in reverse: the HTTP server first, then the pipeline, then the database.
     app.addServices(database)
-    if dependencies.runPipeline { app.addServices(engine.worker, engine.relay) }
+    if dependencies.runPipeline {
+        app.addServices(engine.worker, engine.relay)
+        app.addServices(monitor.services)
+    }
     app.addServices(dependencies.extraServices)
     app.beforeServerStarts {
         let applied = try await Migrator(database: database, logger: logger).migrate()
@@ -108,7 +114,7 @@ public func buildApplication(_ config: AppConfiguration, dependencies: AppDepend
         }
         engine.ready.open()
     }
-    return BuiltApplication(application: app, database: database, security: security, engine: engine)
+    return BuiltApplication(application: app, database: database, security: security, engine: engine, monitor: monitor)
 }
 
 /// Plain HTTP/1.1, or HTTPS when a certificate and key are configured.
@@ -120,7 +126,7 @@ func serverBuilder(_ settings: AppConfiguration.SecuritySettings) throws -> HTTP
     return try .tls(.http1(), tlsConfiguration: tls)
 }
 
-func buildRouter(_ config: AppConfiguration, database: Database, security: SecurityService, engine: Engine, dependencies: AppDependencies) throws -> Router<AppRequestContext> {
+func buildRouter(_ config: AppConfiguration, database: Database, security: SecurityService, engine: Engine, monitor: Monitor, dependencies: AppDependencies) throws -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     // Order matters: the outer layers see everything the inner ones produce.
     router.add(middleware: HTTPMetricsMiddleware(metrics: dependencies.metrics))
@@ -133,7 +139,7 @@ func buildRouter(_ config: AppConfiguration, database: Database, security: Secur
         authenticator: security.authenticator,
         perPrincipal: RateLimiter(rate: config.security.rateLimit, burst: config.security.rateLimit * 2, clock: dependencies.clock),
         perAddress: RateLimiter(rate: config.security.anonymousRateLimit, burst: config.security.anonymousRateLimit * 2, clock: dependencies.clock),
-        logger: dependencies.logger))
+        logger: dependencies.logger, demoSeeding: config.demoSeeding))
 
     let handlers = APIHandlers(
         orders: OrderRepository(database: database),
@@ -141,6 +147,7 @@ func buildRouter(_ config: AppConfiguration, database: Database, security: Secur
         inventory: InventoryRepository(database: database, clock: dependencies.clock),
         security: security,
         engine: engine,
+        monitor: monitor,
         database: database, metrics: dependencies.metrics, clock: dependencies.clock, configuration: config, startedAt: Date())
     try handlers.registerHandlers(on: router, configuration: APIDates.configuration)
 

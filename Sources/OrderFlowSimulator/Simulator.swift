@@ -35,6 +35,9 @@ public final class Simulator: Service, Sendable {
         public var deliveryFailureRate = 0.05
         /// Stores the commerce engine does not know: it refuses (422) their orders' events.
         public var commerceUnknownStores: Set<String> = []
+        /// When set, the commerce engine acknowledges each event later by calling OrderFlow's
+        /// POST /api/v1/acks after a delay in this range (an `async` channel); nil: no callbacks.
+        public var commerceAckDelayMilliseconds: ClosedRange<Int>?
 
         public init() {}
     }
@@ -46,6 +49,8 @@ public final class Simulator: Service, Sendable {
         /// Events delivered more than once (by event ID): the at-least-once cost.
         public var commerceDuplicates = 0
         public var commerceBadSignatures = 0
+        public var commerceAcksSent = 0
+        public var commerceAckErrors = 0
         public var fulfillmentReceived = 0
         public var fulfillmentDuplicates = 0
         public var charges = 0
@@ -148,6 +153,9 @@ public final class Simulator: Service, Sendable {
                 if let rate = body["ordersPerSecond"] as? Double { settings.ordersPerSecond = rate }
                 if let seconds = body["advanceSeconds"] as? Double { settings.advanceSeconds = seconds }
                 if let stores = body["commerceUnknownStores"] as? [String] { settings.commerceUnknownStores = Set(stores) }
+                if let delay = body["commerceAckDelayMilliseconds"] as? [Int], delay.count == 2, delay[0] <= delay[1], delay[0] >= 0 {
+                    settings.commerceAckDelayMilliseconds = delay[0]...delay[1]
+                }
             }
             if let down = body["commerceDown"] as? Bool { self.setCommerceDown(down) }
             if let down = body["paymentsDown"] as? Bool { self.state.withLock { $0.paymentsDown = down } }
@@ -183,7 +191,34 @@ public final class Simulator: Service, Sendable {
             state.stats.commerceEventIDs.append(eventID)
             state.stats.commerceEventsByOrder[order, default: []].append(type)
         }
+        if let delay = config.commerceAckDelayMilliseconds {
+            let total = (object["totals"] as? [String: Any])?["orderTotal"] as? String
+            Task { await self.acknowledge(eventID: eventID, order: order, total: total, after: delay) }
+        }
         return Self.json(["received": eventID])
+    }
+
+    /// The commerce engine's callback, written the ways real systems write them: mostly with our
+    /// event ID, sometimes only with the order ID in their own format, sometimes by amount.
+    func acknowledge(eventID: String, order: String, total: String?, after delay: ClosedRange<Int>) async {
+        try? await Task.sleep(for: .milliseconds(Int.random(in: delay)))
+        let reference = "CE-\(UInt32.random(in: 100_000...999_999))"
+        var ack: [String: Any] = ["channel": "commerce", "reference": reference, "status": "accepted"]
+        switch Int.random(in: 0..<10) {
+        case 0..<7: ack["eventId"] = eventID
+        case 7..<9: ack["orderId"] = " " + order.lowercased().replacingOccurrences(of: "-", with: " ") + " "
+        default:
+            ack["orderId"] = "ORD-" + order
+            if let total { ack["amount"] = total }
+        }
+        guard let key = apiKey() else { return }
+        var request = HTTPClientRequest(url: settings.withLock { $0.orderFlowURL } + "/api/v1/acks")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "x-api-key", value: key)
+        request.body = .bytes(ByteBuffer(data: (try? JSONSerialization.data(withJSONObject: ["acknowledgements": [ack]])) ?? Data()))
+        let ok = (try? await client.execute(request, timeout: .seconds(10)).status.code).map { (200..<300).contains($0) } ?? false
+        state.withLock { if ok { $0.stats.commerceAcksSent += 1 } else { $0.stats.commerceAckErrors += 1 } }
     }
 
     func fulfillmentEvent(_ request: Request) async throws -> Response {

@@ -32,6 +32,9 @@ public struct Transmission: Sendable, Hashable {
     public var acknowledgedAt: Timestamp?
     public var lastStatusCode: Int?
     public var lastError: String?
+    public var classification: TransmissionStatus
+    /// Event → acknowledgement, once acknowledged.
+    public var ackLatencyMicroseconds: Int64?
 }
 
 public struct TransmissionAttempt: Sendable, Hashable {
@@ -79,8 +82,12 @@ public struct ChannelSubscription: Sendable, Hashable {
 /// of the order is still unpublished.
 public struct Transmissions: Sendable {
     public let database: Database
+    let normalizer: OrderReferenceNormalizer
 
-    public init(database: Database) { self.database = database }
+    public init(database: Database, normalizer: OrderReferenceNormalizer = OrderReferenceNormalizer()) {
+        self.database = database
+        self.normalizer = normalizer
+    }
 
     /// Turns up to `limit` unpublished outbox events into one transmission per subscribed channel
     /// and marks them published, in one transaction. Returns the number of events handled.
@@ -95,12 +102,13 @@ public struct Transmissions: Sendable {
             for event in events {
                 let type = try event.decode(column: "event_type", as: String.self)
                 let created = try event.decode(column: "created_at", as: Int64.self)
+                let orderID = try event.decode(column: "order_id", as: String.self)
                 for subscription in subscriptions where subscription.takes(type) {
                     let deadline = created + Int64(subscription.ackThresholdSeconds * 1_000_000)
                     try await db.raw("""
-                        INSERT INTO transmissions (outbox_id, event_id, event_type, channel, order_id, state, attempts, next_attempt_at, created_at, ack_deadline)
+                        INSERT INTO transmissions (outbox_id, event_id, event_type, channel, order_id, order_key, state, attempts, next_attempt_at, created_at, ack_deadline)
                         VALUES (\(bind: try event.decode(column: "id", as: Int64.self)), \(bind: try event.decode(column: "event_id", as: String.self)),
-                                \(bind: type), \(bind: subscription.channel), \(bind: try event.decode(column: "order_id", as: String.self)),
+                                \(bind: type), \(bind: subscription.channel), \(bind: orderID), \(bind: normalizer.normalize(orderID)),
                                 'pending', 0, \(bind: now.microseconds), \(bind: created), \(bind: deadline))
                         ON CONFLICT (event_id, channel) DO NOTHING
                         """).run()
@@ -151,10 +159,18 @@ public struct Transmissions: Sendable {
             case .delivered(let code, let acknowledged):
                 statusCode = code
                 error = nil
+                let status = acknowledged
+                    ? TransmissionStatus.classify(deadline: transmission.ackDeadline, acknowledgedAt: now, failed: false, now: now)
+                    : nil
                 update = """
-                    UPDATE transmissions SET state = \(bind: acknowledged ? "acknowledged" : "sent"), sent_at = COALESCE(sent_at, \(bind: now.microseconds)),
-                        acknowledged_at = \(bind: acknowledged ? now.microseconds : nil), lease_owner = NULL, lease_expires_at = NULL,
-                        last_status_code = \(bind: code), last_error = NULL
+                    UPDATE transmissions SET
+                        state = CASE WHEN acknowledged_at IS NOT NULL THEN 'acknowledged' ELSE \(bind: acknowledged ? "acknowledged" : "sent") END,
+                        sent_at = COALESCE(sent_at, \(bind: now.microseconds)),
+                        acknowledged_at = COALESCE(acknowledged_at, \(bind: acknowledged ? now.microseconds : nil)),
+                        classification = CASE WHEN acknowledged_at IS NOT NULL THEN classification ELSE COALESCE(\(bind: status?.rawValue), classification) END,
+                        classified_at = CASE WHEN acknowledged_at IS NOT NULL THEN classified_at ELSE COALESCE(\(bind: acknowledged ? now.microseconds : nil), classified_at) END,
+                        ack_latency_us = COALESCE(ack_latency_us, \(bind: acknowledged ? now.microseconds - transmission.createdAt.microseconds : nil)),
+                        lease_owner = NULL, lease_expires_at = NULL, last_status_code = \(bind: code), last_error = NULL
                     WHERE id = \(bind: transmission.id) AND lease_owner = \(bind: owner) AND attempts = \(bind: transmission.attempts) RETURNING id
                     """
             case .retry(let at, let code, let message):
@@ -170,6 +186,7 @@ public struct Transmissions: Sendable {
                 error = message
                 update = """
                     UPDATE transmissions SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL,
+                        classification = 'failed', classified_at = \(bind: now.microseconds),
                         last_status_code = \(bind: code), last_error = \(bind: String(message.prefix(1_000)))
                     WHERE id = \(bind: transmission.id) AND lease_owner = \(bind: owner) AND attempts = \(bind: transmission.attempts) RETURNING id
                     """
@@ -192,11 +209,33 @@ public struct Transmissions: Sendable {
         }
     }
 
+    /// Turns every pending transmission whose deadline passed before `now` delayed, through the
+    /// deadline index (never a scan of all rows). Returns the channel of each one changed.
+    public func sweepDeadlines(now: Timestamp, limit: Int = 5_000) async throws -> [String] {
+        try await database.transaction { db in
+            try await db.raw("""
+                UPDATE transmissions SET classification = 'delayed', classified_at = \(bind: now.microseconds)
+                WHERE id IN (SELECT id FROM transmissions WHERE classification = 'pending' AND ack_deadline < \(bind: now.microseconds)
+                             ORDER BY ack_deadline LIMIT \(bind: limit))
+                RETURNING channel
+                """).all().map { try $0.decode(column: "channel", as: String.self) }
+        }
+    }
+
+    /// The earliest deadline of a pending transmission: when the next sweep has work.
+    public func nextDeadline() async throws -> Timestamp? {
+        try await database.read { db in
+            try await db.raw("SELECT MIN(ack_deadline) AS d FROM transmissions WHERE classification = 'pending'").first()?
+                .decode(column: "d", as: Int64?.self).map(Timestamp.init(microseconds:))
+        }
+    }
+
     /// Puts a failed transmission back in the queue (a dead-letter replay), optionally with a corrected body.
     static func requeue(_ id: Int64, payload: String?, at now: Timestamp, in db: any SQLDatabase) async throws {
         try await db.raw("""
             UPDATE transmissions SET state = 'pending', attempts = 0, next_attempt_at = \(bind: now.microseconds), lease_owner = NULL,
-                lease_expires_at = NULL, payload_override = COALESCE(\(bind: payload), payload_override)
+                lease_expires_at = NULL, payload_override = COALESCE(\(bind: payload), payload_override),
+                classification = CASE WHEN ack_deadline < \(bind: now.microseconds) THEN 'delayed' ELSE 'pending' END, classified_at = \(bind: now.microseconds)
             WHERE id = \(bind: id)
             """).run()
     }
@@ -248,12 +287,13 @@ public struct Transmissions: Sendable {
         let rows = try await db.raw("""
             SELECT t.id, t.outbox_id, t.event_id, t.event_type, t.channel, t.order_id, t.state, t.attempts, t.next_attempt_at,
                    COALESCE(t.payload_override, o.payload) AS payload, t.created_at, t.ack_deadline, t.sent_at, t.acknowledged_at,
-                   t.last_status_code, t.last_error
+                   t.last_status_code, t.last_error, t.classification, t.ack_latency_us
             FROM transmissions t JOIN outbox o ON o.id = t.outbox_id
             WHERE t.id IN (\(binds: ids))
             """).all()
         return try rows.map { row in
             let state = try row.decode(column: "state", as: String.self)
+            let classification = try row.decode(column: "classification", as: String.self)
             return Transmission(
                 id: try row.decode(column: "id", as: Int64.self), outboxID: try row.decode(column: "outbox_id", as: Int64.self),
                 eventID: try row.decode(column: "event_id", as: String.self), eventType: try row.decode(column: "event_type", as: String.self),
@@ -268,7 +308,9 @@ public struct Transmissions: Sendable {
                 sentAt: try row.decode(column: "sent_at", as: Int64?.self).map(Timestamp.init(microseconds:)),
                 acknowledgedAt: try row.decode(column: "acknowledged_at", as: Int64?.self).map(Timestamp.init(microseconds:)),
                 lastStatusCode: try row.decode(column: "last_status_code", as: Int?.self),
-                lastError: try row.decode(column: "last_error", as: String?.self))
+                lastError: try row.decode(column: "last_error", as: String?.self),
+                classification: try OrderRow.decode(TransmissionStatus(rawValue: classification), "classification", classification),
+                ackLatencyMicroseconds: try row.decode(column: "ack_latency_us", as: Int64?.self))
         }
     }
 }

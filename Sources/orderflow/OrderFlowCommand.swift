@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
+import OrderFlowDomain
 import OrderFlowEngine
+import OrderFlowMonitor
 import OrderFlowServer
 import OrderFlowSimulator
 import OrderFlowStore
@@ -62,6 +64,8 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Seconds between the fulfilment and delivery steps of a released order.") var advanceSeconds: Double = 4
     @Option(help: "Share of card payments the simulated provider declines.") var declineRate: Double = 0.1
     @Option(help: "Share of events the simulated commerce engine refuses with 503.") var commerceFailureRate: Double = 0.02
+    @Option(help: "Seconds the simulated commerce engine takes to acknowledge an event, as MIN-MAX (its channel is async; over 30 s is delayed).")
+    var commerceAckSeconds: String = "0.05-1.5"
 
     func run() async throws {
         var base = AppConfiguration()
@@ -76,7 +80,7 @@ struct Demo: AsyncParsableCommand {
         let secret = UUID().uuidString + UUID().uuidString
         if config.engine.channels.isEmpty {
             config.engine.channels = [
-                ChannelSettings(name: "commerce", url: "\(simulatorURL)/commerce/events", events: ["order.*"], secret: secret),
+                ChannelSettings(name: "commerce", url: "\(simulatorURL)/commerce/events", events: ["order.*"], secret: secret, ackMode: .async),
                 ChannelSettings(name: "fulfillment", url: "\(simulatorURL)/fulfillment/events", events: ["order.released", "order.cancelled"], secret: secret),
             ]
         }
@@ -94,6 +98,24 @@ struct Demo: AsyncParsableCommand {
         simulatorSettings.advanceSeconds = advanceSeconds
         simulatorSettings.declineRate = declineRate
         simulatorSettings.commerceFailureRate = commerceFailureRate
+        let ackRange = commerceAckSeconds.split(separator: "-").compactMap { Double($0) }
+        guard ackRange.count == 2, ackRange[0] >= 0, ackRange[0] <= ackRange[1] else {
+            throw ValidationError("--commerce-ack-seconds must be MIN-MAX seconds, such as 0.05-1.5")
+        }
+        simulatorSettings.commerceAckDelayMilliseconds = Int(ackRange[0] * 1000)...Int(ackRange[1] * 1000)
+        config.demoSeeding = true
+        if config.monitor.rules == MonitorSettings.defaultRules {
+            // Quicker verdicts, so forcing a failure shows an alert within seconds.
+            config.monitor.rules = MonitorSettings.defaultRules.map { rule in
+                var rule = rule
+                switch rule.kind {
+                case .channelDown: rule.windowSeconds = 30; rule.forSeconds = 10
+                case .noNewOrders: rule.windowSeconds = 120; rule.forSeconds = 60
+                default: rule.forSeconds = min(rule.forSeconds, 30)
+                }
+                return rule
+            }
+        }
         print("""
             OrderFlow demo: \(config.database) on http://\(config.host):\(config.port)
               simulated commerce engine, fulfilment, payments and SMS on \(simulatorURL) (GET /stats, POST /control)

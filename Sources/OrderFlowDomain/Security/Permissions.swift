@@ -17,6 +17,13 @@ public enum Permission: String, Sendable, CaseIterable, Comparable {
     case apiKeysManage = "apikeys.manage"
     case auditRead = "audit.read"
     case metricsRead = "metrics.read"
+    case monitorRead = "monitor.read"
+    case acksWrite = "acks.write"
+    case acksLink = "acks.link"
+    case alertsManage = "alerts.manage"
+    case alertRulesManage = "alertrules.manage"
+    case reportsExport = "reports.export"
+    case mockSeed = "mock.seed"
 
     public static func < (lhs: Permission, rhs: Permission) -> Bool { lhs.rawValue < rhs.rawValue }
 
@@ -39,6 +46,13 @@ public enum Permission: String, Sendable, CaseIterable, Comparable {
         case .apiKeysManage: "create, list and revoke API keys"
         case .auditRead: "read the audit log"
         case .metricsRead: "scrape /metrics"
+        case .monitorRead: "read transmission status, summaries, traces, channel health, alerts, rules and silences"
+        case .acksWrite: "post acknowledgements from downstream systems"
+        case .acksLink: "link unmatched acknowledgements to transmissions by hand"
+        case .alertsManage: "acknowledge and resolve alerts, create and end silences"
+        case .alertRulesManage: "create, change and delete alert rules"
+        case .reportsExport: "export orders as CSV (within the caller's scope)"
+        case .mockSeed: "create demonstration orders (POST /api/v1/seed-mock-data; in the demo, anyone with orders.create)"
         }
     }
 }
@@ -65,18 +79,19 @@ public enum Role: String, Sendable, CaseIterable, Comparable {
         case .operations:
             [.ordersRead, .ordersCreate, .ordersCancel, .ordersChange, .catalogRead, .catalogWrite,
              .inventoryRead, .inventoryWrite, .inventoryReserve, .fulfillmentWrite, .deadLettersRead, .deadLettersManage,
-             .profile, .metricsRead]
+             .profile, .metricsRead, .monitorRead, .acksLink, .alertsManage, .reportsExport]
         case .developer:
-            [.ordersRead, .catalogRead, .inventoryRead, .deadLettersRead, .deadLettersManage, .profile, .auditRead, .metricsRead]
+            [.ordersRead, .catalogRead, .inventoryRead, .deadLettersRead, .deadLettersManage, .profile, .auditRead, .metricsRead,
+             .monitorRead, .acksLink, .alertsManage, .alertRulesManage, .reportsExport]
         case .management:
-            [.ordersRead, .catalogRead, .inventoryRead, .profile]
+            [.ordersRead, .catalogRead, .inventoryRead, .profile, .monitorRead, .reportsExport]
         case .storeManager:
             [.ordersRead, .ordersCreate, .ordersCancel, .ordersChange, .catalogRead, .inventoryRead,
-             .inventoryWrite, .inventoryReserve, .fulfillmentWrite, .profile]
+             .inventoryWrite, .inventoryReserve, .fulfillmentWrite, .profile, .reportsExport]
         case .regionalCoordinator:
-            [.ordersRead, .ordersCancel, .catalogRead, .inventoryRead, .profile]
+            [.ordersRead, .ordersCancel, .catalogRead, .inventoryRead, .profile, .reportsExport]
         case .integration:
-            [.ordersRead, .ordersCreate, .catalogRead, .inventoryRead, .inventoryReserve, .fulfillmentWrite, .metricsRead]
+            [.ordersRead, .ordersCreate, .catalogRead, .inventoryRead, .inventoryReserve, .fulfillmentWrite, .metricsRead, .acksWrite]
         case .customer:
             [.ordersRead, .ordersCreate, .ordersCancel, .catalogRead, .profile]
         }

@@ -8,6 +8,7 @@ import OpenAPIRuntime
 import OrderFlowAPI
 import OrderFlowDomain
 import OrderFlowEngine
+import OrderFlowMonitor
 import OrderFlowStore
 
 /// The handlers of the API document (`OrderFlowAPI/openapi.yaml`); the generated server decodes
@@ -18,6 +19,7 @@ struct APIHandlers: APIProtocol {
     let inventory: InventoryRepository
     let security: SecurityService
     let engine: Engine
+    let monitor: Monitor
     let database: Database
     let metrics: AppMetrics
     let clock: any WallClock

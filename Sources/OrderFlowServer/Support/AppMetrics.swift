@@ -18,6 +18,9 @@ public final class AppMetrics: Sendable {
         self.registry = registry
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5].map { Duration.milliseconds($0 * 1000) }
+        // Acknowledgements take seconds, and the 30 s threshold must fall on a bucket edge.
+        factory.durationHistogramBuckets["o2o_transmission_ack_latency_seconds"] =
+            [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300].map { Duration.milliseconds($0 * 1000) }
         self.factory = factory
         ordersIngested = CoreMetrics.Counter(label: "o2o_orders_ingested_total", factory: factory)
         ordersRejected = CoreMetrics.Counter(label: "o2o_orders_rejected_total", factory: factory)

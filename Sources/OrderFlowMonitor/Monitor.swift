@@ -1,0 +1,132 @@
+import Foundation
+import Logging
+import Metrics
+import OrderFlowDomain
+import OrderFlowEngine
+import OrderFlowStore
+import ServiceLifecycle
+
+/// Monitoring as one piece: the deadline sweep that turns late transmissions delayed, the rule
+/// evaluator with alert notifications, and retention. `services` are run with the application.
+public struct Monitor: Sendable {
+    public let settings: MonitorSettings
+    public let sweeper: DeadlineSweeper
+    public let evaluator: AlertEvaluator
+    public let retention: Retention
+    public let acknowledgements: Acknowledgements
+    public let alerts: AlertStore
+    public let queries: MonitoringQueries
+    public let metrics: MonitorMetrics
+
+    public init(database: Database, settings: MonitorSettings, engine: Engine, clock: any WallClock, logger: Logger, metrics: any MetricsFactory, owner: String = JobWorker.instanceName()) {
+        self.settings = settings
+        let monitorMetrics = MonitorMetrics(factory: metrics)
+        self.metrics = monitorMetrics
+        var logger = logger
+        logger[metadataKey: "component"] = "monitor"
+        let notifiers = settings.notifiers.compactMap { $0.makeNotifier(emailFrom: settings.emailFrom, publicURL: settings.publicURL) }
+        sweeper = DeadlineSweeper(database: database, relay: engine.relay, clock: clock, logger: logger, metrics: monitorMetrics, ready: engine.ready)
+        evaluator = AlertEvaluator(
+            database: database, settings: settings, channels: engine.settings.channels.map(\.name), notifiers: notifiers, clock: clock, logger: logger,
+            metrics: monitorMetrics, owner: owner, ready: engine.ready)
+        retention = Retention(database: database, settings: settings.retention, clock: clock, logger: logger, ready: engine.ready)
+        acknowledgements = Acknowledgements(database: database, settings: settings.correlation)
+        alerts = AlertStore(database: database)
+        queries = MonitoringQueries(database: database)
+    }
+
+    public var services: [any Service] { [sweeper, evaluator, retention] }
+
+    /// Counts what a batch of acknowledgements decided.
+    public func count(_ records: [AcknowledgementRecord]) {
+        for record in records where record.outcome == .matched || record.outcome == .linked {
+            guard let status = record.classification else { continue }
+            metrics.pipeline.classified(channel: record.acknowledgement.channel, status: status, latencySeconds: record.latencySeconds)
+        }
+    }
+}
+
+/// Turns pending transmissions delayed as their deadlines pass (within a second of each), through
+/// the deadline index, and samples the monitoring gauges.
+public final class DeadlineSweeper: Service, Sendable {
+    let transmissions: Transmissions
+    let jobs: JobQueue
+    let deadLetters: DeadLetters
+    let alerts: AlertStore
+    let relay: OutboxRelay
+    let clock: any WallClock
+    let logger: Logger
+    let metrics: MonitorMetrics
+    let ready: StartGate
+    /// The longest the sweep sleeps: a deadline is noticed at most this late.
+    let interval: Double = 0.25
+    let gaugeInterval: Double = 2
+
+    init(database: Database, relay: OutboxRelay, clock: any WallClock, logger: Logger, metrics: MonitorMetrics, ready: StartGate) {
+        transmissions = Transmissions(database: database)
+        jobs = JobQueue(database: database)
+        deadLetters = DeadLetters(database: database)
+        alerts = AlertStore(database: database)
+        self.relay = relay
+        self.clock = clock
+        self.logger = logger
+        self.metrics = metrics
+        self.ready = ready
+    }
+
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            await self.ready.wait()
+            try await self.loop()
+        }
+    }
+
+    func loop() async throws {
+        var lastGauges = Timestamp(microseconds: 0)
+        while !Task.isCancelled {
+            do {
+                try await sweep()
+                let now = clock.now()
+                if now.microseconds - lastGauges.microseconds >= Int64(gaugeInterval * 1_000_000) {
+                    try await sampleGauges()
+                    lastGauges = now
+                }
+            } catch {
+                if !Task.isCancelled { logger.error("deadline sweep failed", metadata: ["error": "\(error)"]) }
+            }
+            try? await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+        }
+    }
+
+    /// Classifies every transmission whose deadline has passed; returns how many turned delayed.
+    @discardableResult
+    public func sweep() async throws -> Int {
+        var total = 0
+        while true {
+            let channels = try await transmissions.sweepDeadlines(now: clock.now())
+            for channel in channels { metrics.pipeline.classified(channel: channel, status: .delayed) }
+            total += channels.count
+            if channels.count < 5_000 { return total }
+        }
+    }
+
+    /// Pending and delayed per channel, channel circuits, job queue, dead letters, firing alerts.
+    public func sampleGauges() async throws {
+        let now = clock.now()
+        let activity = try await MonitoringQueries(database: transmissions.database).channelActivity(since: now.adding(seconds: -300))
+        for channel in relay.channels {
+            let name = channel.settings.name
+            metrics.gauge("o2o_transmissions_pending", [("channel", name)], Double(activity[name]?.pending ?? 0))
+            metrics.gauge("o2o_transmissions_delayed", [("channel", name)], Double(activity[name]?.delayed ?? 0))
+            metrics.gauge("o2o_channel_up", [("channel", name)], channel.breaker.state == .open ? 0 : 1)
+        }
+        let depth = try await jobs.depth(now: now)
+        metrics.gauge("orderflow_jobs_queue_depth", [], Double(depth.count))
+        metrics.gauge("orderflow_jobs_oldest_age_seconds", [], depth.oldestDueSeconds)
+        metrics.gauge("orderflow_dead_letters_open", [], Double(try await deadLetters.count(state: .open)))
+        let active = try await alerts.active()
+        for severity in AlertSeverity.allCases {
+            metrics.gauge("o2o_alerts_firing", [("severity", severity.rawValue)], Double(active.filter { $0.state == .firing && $0.severity == severity }.count))
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Logging
+import OrderFlowDomain
+import OrderFlowEngine
+import OrderFlowStore
+import ServiceLifecycle
+
+/// Runs the retention policy on a timer: each kind of history older than its configured days goes.
+public final class Retention: Service, Sendable {
+    let policy: RetentionPolicy
+    let settings: RetentionSettings
+    let clock: any WallClock
+    let logger: Logger
+    let ready: StartGate
+
+    init(database: Database, settings: RetentionSettings, clock: any WallClock, logger: Logger, ready: StartGate) {
+        policy = RetentionPolicy(database: database)
+        self.settings = settings
+        self.clock = clock
+        self.logger = logger
+        self.ready = ready
+    }
+
+    public func run() async throws {
+        // Sleeps for an hour between passes: stops at once on shutdown rather than after the nap.
+        try await cancelWhenGracefulShutdown {
+            await self.ready.wait()
+            try await self.loop()
+        }
+    }
+
+    func loop() async throws {
+        while !Task.isCancelled {
+            do {
+                let removed = try await runOnce()
+                if removed.values.contains(where: { $0 > 0 }) { logger.info("old history removed", metadata: ["removed": "\(removed)"]) }
+            } catch {
+                if !Task.isCancelled { logger.error("retention failed", metadata: ["error": "\(error)"]) }
+            }
+            try? await Task.sleep(for: .seconds(settings.intervalSeconds))
+        }
+    }
+
+    /// One pass over every kind; returns the rows removed per kind.
+    @discardableResult
+    public func runOnce() async throws -> [RetentionPolicy.Kind: Int] {
+        let days: [(RetentionPolicy.Kind, Int)] = [
+            (.acknowledgements, settings.acknowledgementDays), (.transmissions, settings.transmissionDays), (.alerts, settings.alertDays),
+            (.deadLetters, settings.deadLetterDays), (.inboundEvents, settings.inboundEventDays),
+        ]
+        var removed: [RetentionPolicy.Kind: Int] = [:]
+        for (kind, days) in days where days > 0 {
+            let cutoff = clock.now().adding(seconds: -Double(days) * 86_400)
+            while true {
+                let n = try await policy.purge(kind, before: cutoff)
+                removed[kind, default: 0] += n
+                if n < 1_000 || Task.isCancelled { break }
+            }
+        }
+        return removed
+    }
+}

@@ -1,0 +1,297 @@
+import Foundation
+import OrderFlowDomain
+import SQLKit
+
+/// Which transmissions a monitoring query looks at: created in [from, to), optionally one
+/// channel, one classification, one order type, one order.
+public struct TransmissionFilter: Sendable, Hashable {
+    public var from: Timestamp
+    public var to: Timestamp
+    public var channel: String?
+    public var status: TransmissionStatus?
+    public var orderType: OrderType?
+    public var orderID: OrderID?
+
+    public init(from: Timestamp, to: Timestamp, channel: String? = nil, status: TransmissionStatus? = nil, orderType: OrderType? = nil, orderID: OrderID? = nil) {
+        self.from = from
+        self.to = to
+        self.channel = channel
+        self.status = status
+        self.orderType = orderType
+        self.orderID = orderID
+    }
+
+    var condition: SQLQueryString {
+        var sql: SQLQueryString = "t.created_at >= \(bind: from.microseconds) AND t.created_at < \(bind: to.microseconds)"
+        if let channel { sql = sql + " AND t.channel = \(bind: channel)" }
+        if let status { sql = sql + " AND t.classification = \(bind: status.rawValue)" }
+        if let orderType { sql = sql + " AND o.order_type = \(bind: orderType.rawValue)" }
+        if let orderID { sql = sql + " AND t.order_id = \(bind: orderID.rawValue)" }
+        return sql
+    }
+}
+
+/// Counts, ratios, latency percentiles and a per-minute series over a window.
+public struct MonitoringSummary: Sendable, Hashable {
+    public var from: Timestamp
+    public var to: Timestamp
+    public var counts: [TransmissionStatus: Int]
+    public var byChannel: [String: [TransmissionStatus: Int]]
+    public var total: Int
+    /// Of the decided (everything but pending): acknowledged (late or not) ÷ decided.
+    public var successRate: Double?
+    public var failedRatio: Double?
+    /// Delayed now or acknowledged late ÷ decided.
+    public var delayedRatio: Double?
+    /// Event → acknowledgement, seconds.
+    public var latencyP50: Double?
+    public var latencyP95: Double?
+    public var latencyP99: Double?
+    public var series: [Minute]
+
+    public struct Minute: Sendable, Hashable {
+        public var start: Timestamp
+        public var counts: [TransmissionStatus: Int]
+    }
+
+    static func ratios(_ counts: [TransmissionStatus: Int]) -> (success: Double?, failed: Double?, delayed: Double?) {
+        let decided = counts.filter { $0.key != .pending }.values.reduce(0, +)
+        guard decided > 0 else { return (nil, nil, nil) }
+        let d = Double(decided)
+        return (Double(counts.filter { $0.key.isSuccess }.values.reduce(0, +)) / d,
+                Double(counts[.failed, default: 0]) / d,
+                Double(counts.filter { $0.key.wasDelayed }.values.reduce(0, +)) / d)
+    }
+}
+
+/// A transmission with its order's type, for lists.
+public struct TransmissionListItem: Sendable, Hashable {
+    public var transmission: Transmission
+    public var orderType: OrderType?
+}
+
+/// One downstream channel's state, from the database.
+public struct ChannelActivity: Sendable, Hashable {
+    public var channel: String
+    public var lastSuccessAt: Timestamp?
+    public var lastAttemptAt: Timestamp?
+    public var attempts: Int
+    public var failedAttempts: Int
+    public var pending: Int
+    public var delayed: Int
+}
+
+/// An order as seed 001's `/api/v1/monitor/recent` lists it.
+public struct RecentOrder: Sendable, Hashable {
+    public var orderID: OrderID
+    public var customerID: String?
+    public var customerName: String
+    public var status: OrderStatus
+    public var orderType: String
+    public var total: Money
+    public var updatedAt: Timestamp
+    public var itemName: String?
+    public var itemDetail: String?
+}
+
+/// Read-side queries for monitoring: summaries, transmission search, channel activity, rule
+/// measurements and seed 001's recent-orders view.
+public struct MonitoringQueries: Sendable {
+    public let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    public func summary(_ filter: TransmissionFilter, latencySampleLimit: Int = 200_000) async throws -> MonitoringSummary {
+        try await database.read { db in
+            let join: SQLQueryString = filter.orderType == nil ? "" : "JOIN orders o ON o.order_id = t.order_id"
+            var byChannel: [String: [TransmissionStatus: Int]] = [:]
+            var counts: [TransmissionStatus: Int] = [:]
+            for row in try await db.raw("""
+                SELECT t.channel, t.classification, COUNT(*) AS n FROM transmissions t \(join)
+                WHERE \(filter.condition) GROUP BY t.channel, t.classification
+                """).all() {
+                let status = TransmissionStatus(rawValue: try row.decode(column: "classification", as: String.self)) ?? .pending
+                let n = try row.decode(column: "n", as: Int.self)
+                byChannel[try row.decode(column: "channel", as: String.self), default: [:]][status, default: 0] += n
+                counts[status, default: 0] += n
+            }
+            let latencies = try await db.raw("""
+                SELECT t.ack_latency_us FROM transmissions t \(join)
+                WHERE \(filter.condition) AND t.ack_latency_us IS NOT NULL ORDER BY t.ack_latency_us LIMIT \(bind: latencySampleLimit)
+                """).all().map { Double(try $0.decode(column: "ack_latency_us", as: Int64.self)) / 1_000_000 }
+            var minutes: [Int64: [TransmissionStatus: Int]] = [:]
+            for row in try await db.raw("""
+                SELECT t.created_at / 60000000 AS minute, t.classification, COUNT(*) AS n FROM transmissions t \(join)
+                WHERE \(filter.condition) GROUP BY t.created_at / 60000000, t.classification
+                """).all() {
+                let status = TransmissionStatus(rawValue: try row.decode(column: "classification", as: String.self)) ?? .pending
+                minutes[try row.decode(column: "minute", as: Int64.self), default: [:]][status] = try row.decode(column: "n", as: Int.self)
+            }
+            // Every minute of the window, empty ones included, so a chart has no gaps (at most a day of them).
+            let first = filter.from.microseconds / 60_000_000
+            let last = max(first, (filter.to.microseconds - 1) / 60_000_000)
+            let series = (max(first, last - 1_439)...last).map { MonitoringSummary.Minute(start: Timestamp(microseconds: $0 * 60_000_000), counts: minutes[$0] ?? [:]) }
+            let ratios = MonitoringSummary.ratios(counts)
+            return MonitoringSummary(
+                from: filter.from, to: filter.to, counts: counts, byChannel: byChannel, total: counts.values.reduce(0, +),
+                successRate: ratios.success, failedRatio: ratios.failed, delayedRatio: ratios.delayed,
+                latencyP50: Percentile.of(sorted: latencies, 0.5), latencyP95: Percentile.of(sorted: latencies, 0.95),
+                latencyP99: Percentile.of(sorted: latencies, 0.99), series: series)
+        }
+    }
+
+    /// Newest first, `limit` at a time; `beforeID` continues a previous page.
+    public func transmissions(_ filter: TransmissionFilter, beforeID: Int64?, limit: Int) async throws -> (items: [TransmissionListItem], nextBeforeID: Int64?) {
+        try await database.read { db in
+            var condition = filter.condition
+            if let beforeID { condition = condition + " AND t.id < \(bind: beforeID)" }
+            let rows = try await db.raw("""
+                SELECT t.id, o.order_type FROM transmissions t LEFT JOIN orders o ON o.order_id = t.order_id
+                WHERE \(condition) ORDER BY t.id DESC LIMIT \(bind: limit + 1)
+                """).all()
+            let ids = try rows.prefix(limit).map { try $0.decode(column: "id", as: Int64.self) }
+            var types: [Int64: OrderType] = [:]
+            for row in rows { types[try row.decode(column: "id", as: Int64.self)] = try row.decode(column: "order_type", as: String?.self).flatMap(OrderType.init(rawValue:)) }
+            let loaded = try await Transmissions.load(ids: ids, in: db).sorted { $0.id > $1.id }
+            return (loaded.map { TransmissionListItem(transmission: $0, orderType: types[$0.id]) }, rows.count > limit ? ids.last : nil)
+        }
+    }
+
+    /// Per channel: last success, attempts and failures since `since`, pending and delayed now.
+    public func channelActivity(since: Timestamp) async throws -> [String: ChannelActivity] {
+        try await database.read { db in
+            var result: [String: ChannelActivity] = [:]
+            func entry(_ channel: String) -> ChannelActivity {
+                result[channel] ?? ChannelActivity(channel: channel, attempts: 0, failedAttempts: 0, pending: 0, delayed: 0)
+            }
+            for row in try await db.raw("""
+                SELECT t.channel, COUNT(*) AS n,
+                       SUM(CASE WHEN a.http_status >= 200 AND a.http_status < 300 THEN 0 ELSE 1 END) AS failed,
+                       MAX(a.started_at) AS last_attempt
+                FROM transmission_attempts a JOIN transmissions t ON t.id = a.transmission_id
+                WHERE a.started_at >= \(bind: since.microseconds) GROUP BY t.channel
+                """).all() {
+                let channel = try row.decode(column: "channel", as: String.self)
+                var activity = entry(channel)
+                activity.attempts = try row.decode(column: "n", as: Int.self)
+                activity.failedAttempts = try row.decode(column: "failed", as: Int?.self) ?? 0
+                activity.lastAttemptAt = try row.decode(column: "last_attempt", as: Int64?.self).map(Timestamp.init(microseconds:))
+                result[channel] = activity
+            }
+            for row in try await db.raw("""
+                SELECT t.channel, MAX(a.started_at + a.duration_us) AS last_success
+                FROM transmission_attempts a JOIN transmissions t ON t.id = a.transmission_id
+                WHERE a.http_status >= 200 AND a.http_status < 300 GROUP BY t.channel
+                """).all() {
+                let channel = try row.decode(column: "channel", as: String.self)
+                var activity = entry(channel)
+                activity.lastSuccessAt = try row.decode(column: "last_success", as: Int64?.self).map(Timestamp.init(microseconds:))
+                result[channel] = activity
+            }
+            for row in try await db.raw("""
+                SELECT channel, classification, COUNT(*) AS n FROM transmissions WHERE classification IN ('pending', 'delayed') GROUP BY channel, classification
+                """).all() {
+                let channel = try row.decode(column: "channel", as: String.self)
+                var activity = entry(channel)
+                let n = try row.decode(column: "n", as: Int.self)
+                if try row.decode(column: "classification", as: String.self) == "pending" { activity.pending = n } else { activity.delayed = n }
+                result[channel] = activity
+            }
+            return result
+        }
+    }
+
+    // MARK: Rule measurements
+
+    /// Classifications of transmissions created in the window, per channel.
+    public func classificationCounts(since: Timestamp, until: Timestamp) async throws -> [String: [TransmissionStatus: Int]] {
+        try await summary(TransmissionFilter(from: since, to: until), latencySampleLimit: 0).byChannel
+    }
+
+    /// Sorted acknowledgement latencies (seconds) of transmissions acknowledged in the window, per channel.
+    public func latencies(since: Timestamp, until: Timestamp, limitPerChannel: Int = 100_000) async throws -> [String: [Double]] {
+        try await database.read { db in
+            var result: [String: [Double]] = [:]
+            for row in try await db.raw("""
+                SELECT channel, ack_latency_us FROM transmissions
+                WHERE acknowledged_at >= \(bind: since.microseconds) AND acknowledged_at < \(bind: until.microseconds) AND ack_latency_us IS NOT NULL
+                ORDER BY ack_latency_us LIMIT \(bind: limitPerChannel * 8)
+                """).all() {
+                result[try row.decode(column: "channel", as: String.self), default: []].append(Double(try row.decode(column: "ack_latency_us", as: Int64.self)) / 1_000_000)
+            }
+            return result
+        }
+    }
+
+    /// The channel's latest `limit` delivery attempts, newest first: whether each succeeded (2xx), and when.
+    public func latestAttempts(channel: String, limit: Int) async throws -> [(succeeded: Bool, at: Timestamp)] {
+        try await database.read { db in
+            try await db.raw("""
+                SELECT a.http_status, a.started_at FROM transmission_attempts a JOIN transmissions t ON t.id = a.transmission_id
+                WHERE t.channel = \(bind: channel) ORDER BY a.id DESC LIMIT \(bind: limit)
+                """).all().map { row in
+                    let status = try row.decode(column: "http_status", as: Int?.self)
+                    return ((200..<300).contains(status ?? 0), Timestamp(microseconds: try row.decode(column: "started_at", as: Int64.self)))
+                }
+        }
+    }
+
+    /// Transmissions delayed right now, per channel.
+    public func delayedNow() async throws -> [String: Int] {
+        try await database.read { db in
+            var result: [String: Int] = [:]
+            for row in try await db.raw("SELECT channel, COUNT(*) AS n FROM transmissions WHERE classification = 'delayed' GROUP BY channel").all() {
+                result[try row.decode(column: "channel", as: String.self)] = try row.decode(column: "n", as: Int.self)
+            }
+            return result
+        }
+    }
+
+    public func ordersCreated(since: Timestamp, until: Timestamp) async throws -> Int {
+        try await database.read { db in
+            try await db.raw("SELECT COUNT(*) AS n FROM orders WHERE created_at >= \(bind: since.microseconds) AND created_at < \(bind: until.microseconds)")
+                .first()!.decode(column: "n", as: Int.self)
+        }
+    }
+
+    public func deadLettersOpened(since: Timestamp, until: Timestamp) async throws -> Int {
+        try await database.read { db in
+            try await db.raw("SELECT COUNT(*) AS n FROM dead_letters WHERE created_at >= \(bind: since.microseconds) AND created_at < \(bind: until.microseconds)")
+                .first()!.decode(column: "n", as: Int.self)
+        }
+    }
+
+    // MARK: Seed 001's view
+
+    /// Orders updated in [since, now), newest first, with status counts over all of them.
+    public func recentOrders(since: Timestamp, limit: Int) async throws -> (total: Int, statusCounts: [OrderStatus: Int], orders: [RecentOrder]) {
+        try await database.read { db in
+            var counts: [OrderStatus: Int] = [:]
+            for row in try await db.raw("SELECT status, COUNT(*) AS n FROM orders WHERE updated_at >= \(bind: since.microseconds) GROUP BY status").all() {
+                if let status = OrderStatus(rawValue: try row.decode(column: "status", as: Int.self)) { counts[status] = try row.decode(column: "n", as: Int.self) }
+            }
+            let rows = try await db.raw("""
+                SELECT o.order_id, o.customer_id, o.customer_name, o.status, o.order_type, o.order_total, o.updated_at, o.line_count,
+                       l.short_description, l.sku, l.quantity
+                FROM orders o LEFT JOIN order_lines l ON l.order_id = o.order_id AND l.line_number = 1
+                WHERE o.updated_at >= \(bind: since.microseconds)
+                ORDER BY o.updated_at DESC, o.seq DESC LIMIT \(bind: limit)
+                """).all()
+            let orders = try rows.map { row in
+                let lineCount = try row.decode(column: "line_count", as: Int.self)
+                let sku = try row.decode(column: "sku", as: String?.self)
+                let quantity = try row.decode(column: "quantity", as: Int?.self)
+                let detail = sku.map { "\($0) × \(quantity ?? 1)" + (lineCount > 1 ? " (+\(lineCount - 1) more line\(lineCount > 2 ? "s" : ""))" : "") }
+                return RecentOrder(
+                    orderID: OrderID(try row.decode(column: "order_id", as: String.self)), customerID: try row.decode(column: "customer_id", as: String?.self),
+                    customerName: try row.decode(column: "customer_name", as: String.self),
+                    status: OrderStatus(rawValue: try row.decode(column: "status", as: Int.self)) ?? .open,
+                    orderType: try row.decode(column: "order_type", as: String.self),
+                    total: Money(units: try row.decode(column: "order_total", as: Int64.self)),
+                    updatedAt: Timestamp(microseconds: try row.decode(column: "updated_at", as: Int64.self)),
+                    itemName: try row.decode(column: "short_description", as: String?.self) ?? sku, itemDetail: detail)
+            }
+            return (counts.values.reduce(0, +), counts, orders)
+        }
+    }
+}
