@@ -18,7 +18,7 @@
    the recorder (and short group timings); `orderflow demo` whose simulated commerce engine
    answers 503 to everything; Prometheus with the shipped orderflow job aimed at the demo, 1 s
    scrape and evaluation intervals, and the very rule files that are shipped. It waits until
-   Prometheus fires TransmissionErrorRatioHigh{channel="commerce"} and Alertmanager delivers it
+   Prometheus fires ChannelDown{channel="commerce"} and Alertmanager delivers it
    to the recorder (or, when a ChannelDown alert of the same channel is firing, until that
    ChannelDown is delivered and the shipped inhibit rule holds TransmissionErrorRatioHigh back).
    Every query of the dashboard must then be valid PromQL against that Prometheus.
@@ -82,7 +82,9 @@ DASHBOARDS_YML = os.path.join(STACK, "grafana", "provisioning", "dashboards", "d
 COMPOSE_YML = os.path.join(STACK, "docker-compose.yml")
 
 RULE_GROUP = "o2o.rules"
-E2E_ALERT = "TransmissionErrorRatioHigh"
+# ChannelDown fires in about a minute (its `for`); TransmissionErrorRatioHigh needs 10 attempts in
+# 5 minutes, which an open circuit (one probe per cooldown) takes minutes to make.
+E2E_ALERT = "ChannelDown"
 E2E_CHANNEL = "commerce"
 SEVERITIES = {"critical", "warning", "info"}
 
@@ -741,7 +743,8 @@ def e2e_delivery_check(recorder, alertmanager_url, fired):
     def check():
         if not fired.get("at"):
             return None
-        found = recorder.find(alertname=E2E_ALERT, channel=E2E_CHANNEL)
+        # Prometheus's alert, not OrderFlow's own of the same name (that one carries source=orderflow).
+        found = recorder.find(alertname=E2E_ALERT, channel=E2E_CHANNEL, source=None)
         if found:
             return f"delivered to the webhook {found[0] - fired['at']:.1f} s after firing"
         alerts = alertmanager_alerts(alertmanager_url)
@@ -945,7 +948,7 @@ def end_to_end(args, tools, rule_names, dashboard, tmp):
 
 def interrupted(signum, frame):
     """SIGTERM is handled like Ctrl-C, so the finally blocks stop what was started."""
-    raise KeyboardInterrupt()
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def parse_args():
@@ -982,8 +985,8 @@ def main():
     except CheckFailed as failure:
         say(f"\nFAILED: {failure}", sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        say("\ninterrupted", sys.stderr)
+    except KeyboardInterrupt as interruption:
+        say(f"\ninterrupted ({interruption.args[0] if interruption.args else 'SIGINT'})", sys.stderr)
         return 130
     finally:
         if args.keep_temp:

@@ -118,7 +118,7 @@ public final class DeadlineSweeper: Service, Sendable {
             let name = channel.settings.name
             metrics.gauge("o2o_transmissions_pending", [("channel", name)], Double(activity[name]?.pending ?? 0))
             metrics.gauge("o2o_transmissions_delayed", [("channel", name)], Double(activity[name]?.delayed ?? 0))
-            metrics.gauge("o2o_channel_up", [("channel", name)], channel.breaker.state == .open ? 0 : 1)
+            metrics.gauge("o2o_channel_up", [("channel", name)], channel.breaker.state == .closed ? 1 : 0)
         }
         let depth = try await jobs.depth(now: now)
         metrics.gauge("orderflow_jobs_queue_depth", [], Double(depth.count))
