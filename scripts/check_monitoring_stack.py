@@ -18,9 +18,9 @@
    the recorder (and short group timings); `orderflow demo` whose simulated commerce engine
    answers 503 to everything; Prometheus with the shipped orderflow job aimed at the demo, 1 s
    scrape and evaluation intervals, and the very rule files that are shipped. It waits until
-   Prometheus fires ChannelDown{channel="commerce"} and Alertmanager delivers it
-   to the recorder (or, when a ChannelDown alert of the same channel is firing, until that
-   ChannelDown is delivered and the shipped inhibit rule holds TransmissionErrorRatioHigh back).
+   Prometheus fires ChannelDown{channel="commerce"} (the commerce circuit stays open) and
+   Alertmanager delivers it to the recorder (E2E_ALERT names the alert; were it one that a
+   ChannelDown inhibits, being held back by a delivered ChannelDown of the channel counts too).
    Every query of the dashboard must then be valid PromQL against that Prometheus.
 
 3. OrderFlow's own alert notifiers (skip with --skip-orderflow-notifiers): an SMTP sink
@@ -32,8 +32,7 @@
 Exits 0 only when every enabled check passed. Everything it starts is stopped on the way out,
 Ctrl-C included; on failure the end of each program's log is printed.
 
-Usage (parts 2 and 3 take about 5 minutes: the rule wants 10 attempts in 5 minutes, then 2
-minutes of firing, and the demo's open circuit lets an attempt through about every 15 s):
+Usage (parts 2 and 3 take about 1.5 minutes: ChannelDown fires a minute after the circuit opens):
   scripts/check_monitoring_stack.py [--binary .build/debug/orderflow]
       [--static-only] [--skip-orderflow-notifiers] [--timeout SECONDS]
       [--notifier-timeout SECONDS] [--require-all-metrics] [--keep-temp]
@@ -746,7 +745,7 @@ def e2e_delivery_check(recorder, alertmanager_url, fired):
         # Prometheus's alert, not OrderFlow's own of the same name (that one carries source=orderflow).
         found = recorder.find(alertname=E2E_ALERT, channel=E2E_CHANNEL, source=None)
         if found:
-            return f"delivered to the webhook {found[0] - fired['at']:.1f} s after firing"
+            return f"delivered to the webhook {max(0.0, found[0] - fired['at']):.1f} s after firing"
         alerts = alertmanager_alerts(alertmanager_url)
         target = next((a for a in alerts if a["labels"].get("alertname") == E2E_ALERT
                        and a["labels"].get("channel") == E2E_CHANNEL), None)
@@ -765,6 +764,14 @@ def e2e_delivery_check(recorder, alertmanager_url, fired):
     return check
 
 
+def rule_summary(name):
+    """`expr for DURATION` of a shipped rule, to say what it waited for."""
+    for rule in load_yaml(ALERTS_YML)["groups"][0]["rules"]:
+        if rule.get("alert") == name:
+            return f"the rule is `{' '.join(rule['expr'].split())}` for {rule.get('for', '0s')}"
+    return f"alerts.yml has no rule {name}"
+
+
 def progress_line(prometheus, alertmanager_url, recorder, sink):
     channel = f'channel="{E2E_CHANNEL}"'
     attempts = {r["metric"].get("outcome", "?"): int(float(r["value"][1]))
@@ -780,7 +787,8 @@ def progress_line(prometheus, alertmanager_url, recorder, sink):
         f"not delivered 5m {ratio:.0%}" if ratio is not None else "not delivered 5m n/a",
         f"attempts 5m {volume:.1f}" if volume is not None else "attempts 5m n/a",
         f"{E2E_ALERT}: {alert['state'] if alert else 'inactive'}",
-        f"channel_up {'n/a' if up is None else int(up)}, ChannelDown: {channel_down['state'] if channel_down else 'inactive'}",
+        f"channel_up {'n/a' if up is None else int(up)}"
+        + ("" if E2E_ALERT == "ChannelDown" else f", ChannelDown: {channel_down['state'] if channel_down else 'inactive'}"),
         f"webhook alerts {len(recorder.alerts())}",
     ]
     if sink is not None:
@@ -819,7 +827,7 @@ def watch(expectations, prometheus, alertmanager_url, recorder, sink, peers, ord
 def check_dashboard_queries(prometheus, dashboard, require_all_metrics):
     """Every dashboard query is valid PromQL here; reports the expected metrics this OrderFlow
     does not export (yet)."""
-    problems, with_data = [], 0
+    problems, with_data, without = [], 0, []
     for title, expr in dashboard_queries(dashboard):
         runnable = expr
         for variable, value in DASHBOARD_SUBSTITUTIONS.items():
@@ -829,11 +837,14 @@ def check_dashboard_queries(prometheus, dashboard, require_all_metrics):
             problems.append(f"{title}: {runnable}\n    -> {status}: {body[:200]}")
         elif json.loads(body)["data"]["result"]:
             with_data += 1
+        else:
+            without.append(title)
     if problems:
         raise CheckFailed("dashboard queries Prometheus refuses:\n  " + "\n  ".join(problems))
     names = set(http_json(f"{prometheus.url}/api/v1/label/__name__/values")["data"])
     missing = [m for m in EXPECTED_METRICS if m not in names]
-    log(f"ok: all {len(dashboard_queries(dashboard))} dashboard queries are valid; {with_data} have data now")
+    log(f"ok: all {len(dashboard_queries(dashboard))} dashboard queries are valid; {with_data} have data now"
+        + (f" (not yet: {', '.join(sorted(set(without)))})" if without else ""))
     if missing:
         message = f"metrics the stack uses that this OrderFlow does not export: {', '.join(missing)}"
         if require_all_metrics:
@@ -873,7 +884,7 @@ def end_to_end(args, tools, rule_names, dashboard, tmp):
 
         fired = {}
         # Until the alert fires, delivery shares its deadline; then it has 90 s more.
-        delivery = Expectation("Alertmanager delivers it", prometheus_started + args.timeout,
+        delivery = Expectation("Alertmanager handles it", prometheus_started + args.timeout,
                                e2e_delivery_check(recorder, alertmanager_url, fired),
                                "see the webhook notifications and Alertmanager's log below")
 
@@ -887,8 +898,7 @@ def end_to_end(args, tools, rule_names, dashboard, tmp):
 
         expectations = [
             Expectation(f'Prometheus fires {E2E_ALERT}{{channel="{E2E_CHANNEL}"}}',
-                        prometheus_started + args.timeout, firing,
-                        "the rule needs >= 10 attempts in 5 minutes, > 20% of them not delivered, for 2 minutes"),
+                        prometheus_started + args.timeout, firing, rule_summary(E2E_ALERT)),
             delivery,
         ]
         if sink is not None:
@@ -958,8 +968,8 @@ def parse_args():
     parser.add_argument("--static-only", action="store_true", help="part 1 only: start nothing")
     parser.add_argument("--skip-orderflow-notifiers", action="store_true",
                         help="skip part 3 (OrderFlow's own e-mail and Alertmanager notifiers)")
-    parser.add_argument("--timeout", type=float, default=360,
-                        help="seconds for Prometheus to fire the end-to-end alert (default 360)")
+    parser.add_argument("--timeout", type=float, default=240,
+                        help="seconds for Prometheus to fire the end-to-end alert (default 240)")
     parser.add_argument("--notifier-timeout", type=float, default=150,
                         help="seconds from the demo's start for OrderFlow's own notifications (default 150)")
     parser.add_argument("--require-all-metrics", action="store_true",
