@@ -64,6 +64,15 @@ public final class Database: Service, Sendable {
         try await backend.transaction(body)
     }
 
+    /// Runs `body` on a connection of its own, outside any transaction, for statements that refuse
+    /// to run inside one (SQLite's `VACUUM INTO`) or that manage their own.
+    ///
+    /// On SQLite this is the writer connection under the writer lock: nothing else in this process
+    /// uses it meanwhile, and SQLite refuses `VACUUM` while other statements run on a connection.
+    func outsideTransaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await backend.outsideTransaction(body)
+    }
+
     /// A cheap round trip, for health checks.
     public func ping() async throws {
         try await read { db in _ = try await db.raw("SELECT 1 AS one").all() }
@@ -74,6 +83,7 @@ protocol DatabaseBackend: Sendable {
     func run() async throws
     func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+    func outsideTransaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
 }
 
 extension SQLDatabase {
@@ -130,17 +140,22 @@ final class SQLiteBackend: DatabaseBackend {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let sync = ["full", "normal", "off", "extra"].contains(options.sqliteSynchronous.lowercased()) ? options.sqliteSynchronous.uppercased() : "FULL"
-        func connect() async throws -> SQLiteConnection {
-            let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-            for pragma in ["PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = \(sync)", "PRAGMA foreign_keys = ON"] {
-                _ = try await connection.query(pragma)
+        // A connection must be closed before it is released, also when the file turns out not to
+        // be a database (a damaged one, say) and a pragma fails.
+        var opened: [SQLiteConnection] = []
+        do {
+            for _ in 0...max(1, options.sqliteReaders) {
+                let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+                opened.append(connection)
+                for pragma in ["PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = \(sync)", "PRAGMA foreign_keys = ON"] {
+                    _ = try await connection.query(pragma)
+                }
             }
-            return connection
+        } catch {
+            for connection in opened { try? await connection.close() }
+            throw error
         }
-        let writer = try await connect()
-        var readers: [SQLiteConnection] = []
-        for _ in 0..<max(1, options.sqliteReaders) { readers.append(try await connect()) }
-        return SQLiteBackend(writer: writer, readers: readers, logger: logger)
+        return SQLiteBackend(writer: opened[0], readers: Array(opened.dropFirst()), logger: logger)
     }
 
     func run() async throws {
@@ -164,6 +179,12 @@ final class SQLiteBackend: DatabaseBackend {
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await writeLock.withLock {
             try await writer.sql(queryLogLevel: nil).inTransaction(begin: "BEGIN IMMEDIATE", body)
+        }
+    }
+
+    func outsideTransaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await writeLock.withLock {
+            try await body(writer.sql(queryLogLevel: nil))
         }
     }
 }
@@ -199,6 +220,12 @@ final class PostgresBackend: DatabaseBackend {
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await client.withConnection { connection in
             try await connection.sql(queryLogLevel: nil).inTransaction(begin: "BEGIN", body)
+        }
+    }
+
+    func outsideTransaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await client.withConnection { connection in
+            try await body(connection.sql(queryLogLevel: nil))
         }
     }
 }

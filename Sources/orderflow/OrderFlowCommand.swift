@@ -17,7 +17,7 @@ struct OrderFlowCommand: AsyncParsableCommand {
         abstract: "An order management system that watches its own order flow.",
         discussion: "Settings come from flags, then ORDERFLOW_* environment variables, then --config FILE (KEY=value lines), then defaults.\n\n"
             + AppConfiguration.settings.map { "  \($0.key) (default \($0.defaultValue)): \($0.meaning)" }.joined(separator: "\n"),
-        subcommands: [Serve.self, Demo.self, Migrate.self, Simulate.self, Permissions.self])
+        subcommands: [Serve.self, Demo.self, Migrate.self, BackupCommand.self, RestoreCommand.self, Simulate.self, Permissions.self])
 }
 
 /// The flags every subcommand shares; each maps to an `ORDERFLOW_*` setting.
@@ -156,6 +156,83 @@ struct Migrate: AsyncParsableCommand {
             }
         }
     }
+}
+
+struct BackupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Copy the database to a file while OrderFlow keeps running.",
+        discussion: "SQLite: a consistent, compacted copy (VACUUM INTO), checked with PRAGMA integrity_check. PostgreSQL: pg_dump --format=custom of one snapshot; needs pg_dump of the server's major version or newer. docs/backup.md has the details.")
+    @OptionGroup var settings: SettingsOptions
+    @Option(name: .customLong("to"), help: ArgumentHelp("The backup file to write.", valueName: "file")) var file: String
+    @Flag(help: "Replace the file if it exists.") var overwrite = false
+
+    func run() async throws {
+        let config = try settings.load()
+        ProcessBootstrap.logging(config)
+        let logger = Logger(label: "orderflow.backup")
+        let started = ContinuousClock.now
+        // Opening a missing SQLite file would create an empty database and back that up.
+        if case .sqlite(let path) = config.database, !FileManager.default.fileExists(atPath: path) {
+            throw BackupError.databaseMissing(path)
+        }
+        let database = try await Database.open(config.database, options: config.databaseOptions, logger: logger)
+        let summary = try await database.withRunning { database in
+            try await Backup.backup(database: database, to: file, overwrite: overwrite, logger: logger)
+        }
+        print("backed up \(config.database) to \(summary.path): \(summary) in \(seconds(since: started))")
+    }
+}
+
+struct RestoreCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore",
+        abstract: "Replace the database with a backup. Stop every orderflow serve using the database first.",
+        discussion: "The file is checked first (readable, OrderFlow's, of the database's kind); a refused file changes nothing. PostgreSQL: the database must exist (createdb). docs/backup.md has the details.")
+    @OptionGroup var settings: SettingsOptions
+    @Option(name: .customLong("from"), help: ArgumentHelp("The backup file to restore.", valueName: "file")) var file: String
+    @Flag(help: "Go ahead even though the database holds orders (they are replaced by the backup's).") var yes = false
+
+    func run() async throws {
+        let config = try settings.load()
+        ProcessBootstrap.logging(config)
+        let logger = Logger(label: "orderflow.restore")
+        let started = ContinuousClock.now
+        // A damaged database is what restores are for: not being able to count its orders only
+        // means asking for --yes.
+        let existing: Result<Int, any Error>
+        do {
+            existing = .success(try await Backup.orderCount(at: config.database, logger: logger))
+        } catch let error as BackupError {
+            throw error  // the server cannot be reached: --yes would not help
+        } catch {
+            existing = .failure(error)
+        }
+        switch existing {
+        case .success(let orders) where orders > 0 && !yes:
+            throw RestoreRefused(message: "\(config.database) holds \(orders) orders")
+        case .failure(let error) where !yes:
+            throw RestoreRefused(message: "the orders in \(config.database) could not be counted (\(error))")
+        default:
+            break
+        }
+        let summary = try await Backup.restore(from: file, to: config.database, logger: logger)
+        let replaced = (try? existing.get()).map { "\($0) orders" } ?? "a database whose orders could not be counted"
+        print("restored \(config.database) from \(summary.path): \(summary) (replaced \(replaced)) in \(seconds(since: started))")
+    }
+
+    struct RestoreRefused: Error, CustomStringConvertible {
+        var message: String
+        var description: String {
+            "\(message); restoring replaces them, and everything else in it, with the backup's. Nothing was changed. Run again with --yes to go ahead."
+        }
+    }
+}
+
+private func seconds(since start: ContinuousClock.Instant) -> String {
+    let elapsed = start.duration(to: .now)
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    return String(format: "%.1f s", seconds)
 }
 
 struct Permissions: ParsableCommand {
