@@ -105,3 +105,30 @@ public final class StartGate: Sendable {
         }
     }
 }
+
+extension StartGate {
+    /// Waits for the gate, or for a graceful shutdown (one before start-up finished must not hang
+    /// on a gate that will never open); true when the gate opened.
+    public func waitUnlessShuttingDown() async -> Bool {
+        try? await cancelWhenGracefulShutdown { await self.wait() }
+        return isOpen
+    }
+
+    /// Once the gate opens, runs `pass` and then again every `seconds`, until graceful shutdown,
+    /// which also cuts a wait short. A failed pass is logged; the next one runs on time.
+    public func repeatUntilShutdown(
+        every seconds: Double, logger: Logger, failure: String, _ pass: @escaping @Sendable () async throws -> Void
+    ) async throws {
+        guard await waitUnlessShuttingDown() else { return }
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await pass()
+                } catch {
+                    if !Task.isCancelled { logger.error("\(failure)", metadata: ["error": "\(error)"]) }
+                }
+                try? await Task.sleep(for: .seconds(seconds))
+            }
+        }
+    }
+}

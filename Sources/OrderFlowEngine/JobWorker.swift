@@ -43,9 +43,7 @@ public final class JobWorker: Service, Sendable {
     public func wake() { wakeup.signal() }
 
     public func run() async throws {
-        // A shutdown before start-up finished must not hang on a gate that never opens.
-        try? await cancelWhenGracefulShutdown { await self.ready.wait() }
-        guard ready.isOpen else { return }
+        guard await ready.waitUnlessShuttingDown() else { return }
         let slots = Semaphore(settings.workerConcurrency)
         await withTaskGroup(of: Void.self) { group in
             // Stop claiming at graceful shutdown; the group then waits for the steps under way.

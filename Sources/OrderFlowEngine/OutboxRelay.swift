@@ -47,9 +47,7 @@ public final class OutboxRelay: Service, Sendable {
     public func channel(named name: String) -> Channel? { channels.first { $0.settings.name == name } }
 
     public func run() async throws {
-        // A shutdown before start-up finished must not hang on a gate that never opens.
-        try? await cancelWhenGracefulShutdown { await self.ready.wait() }
-        guard ready.isOpen else { return }
+        guard await ready.waitUnlessShuttingDown() else { return }
         let poll = Duration.milliseconds(Int(settings.pollSeconds * 1000))
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [self] in

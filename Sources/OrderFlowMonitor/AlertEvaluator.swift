@@ -4,6 +4,7 @@ import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowStore
 import ServiceLifecycle
+import Synchronization
 
 /// Evaluates the alert rules every few seconds, moves alerts through their lifecycle, and sends
 /// their notifications. On a shared database only the instance holding the `alert-evaluator`
@@ -38,30 +39,17 @@ public final class AlertEvaluator: Service, Sendable {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            await self.ready.wait()
-            guard !Task.isCancelled else { return }
-            do {
-                let added = try await self.store.seed(self.settings.rules, now: self.clock.now())
-                if added > 0 { self.logger.info("alert rules seeded from configuration", metadata: ["rules": "\(added)"]) }
-            } catch {
-                self.logger.error("seeding alert rules failed", metadata: ["error": "\(error)"])
+        let seeded = Mutex(false)
+        try await ready.repeatUntilShutdown(every: settings.evaluationSeconds, logger: logger, failure: "alert evaluation failed") { [self] in
+            if !seeded.withLock({ $0 }) {
+                let added = try await store.seed(settings.rules, now: clock.now())
+                if added > 0 { logger.info("alert rules seeded from configuration", metadata: ["rules": "\(added)"]) }
+                seeded.withLock { $0 = true }
             }
-            try await self.loop()
-        }
-    }
-
-    func loop() async throws {
-        while !Task.isCancelled {
-            do {
-                if try await store.acquireLease("alert-evaluator", owner: owner, seconds: max(15, settings.evaluationSeconds * 3), now: clock.now()) {
-                    try await evaluate()
-                    await dispatch()
-                }
-            } catch {
-                if !Task.isCancelled { logger.error("alert evaluation failed", metadata: ["error": "\(error)"]) }
+            if try await store.acquireLease("alert-evaluator", owner: owner, seconds: max(15, settings.evaluationSeconds * 3), now: clock.now()) {
+                try await evaluate()
+                await dispatch()
             }
-            try? await Task.sleep(for: .milliseconds(Int(settings.evaluationSeconds * 1000)))
         }
     }
 
@@ -99,8 +87,7 @@ public final class AlertEvaluator: Service, Sendable {
     }
 
     func apply(_ rule: AlertRule, channel: String?, measurement: RuleMeasurement, alert: Alert?, silences: [Silence], now: Timestamp) async throws {
-        var labels = ["alertname": rule.name, "severity": rule.severity.rawValue, "kind": rule.kind.rawValue, "source": "orderflow"]
-        if let channel { labels["channel"] = channel }
+        let labels = Alert.labels(rule: rule.name, kind: rule.kind, severity: rule.severity, channel: channel)
         let silenced = silences.contains { SilenceMatcher.matches($0.matchers, labels: labels) }
         let value: Double? = if case .value(let v, _) = measurement { v } else { nil }
         let summary = value.map { Self.summary(rule, channel: channel, value: $0) }
@@ -200,8 +187,7 @@ struct Measurements {
     let queries: MonitoringQueries
     let now: Timestamp
     var counts: [Int: [String: [TransmissionStatus: Int]]] = [:]
-    var latencies: [Int: [String: [Double]]] = [:]
-    var delayed: [String: Int]?
+    var unacknowledged: [String: (pending: Int, delayed: Int)]?
 
     init(queries: MonitoringQueries, now: Timestamp) {
         self.queries = queries
@@ -232,13 +218,12 @@ struct Measurements {
             let bad = rule.kind == .failureRatio ? counts[.failed, default: 0] : counts.filter { $0.key.wasDelayed }.values.reduce(0, +)
             return judged(Double(bad) / Double(decided))
         case .delayedCount:
-            if delayed == nil { delayed = try await queries.delayedNow() }
-            return judged(Double(delayed?[channel ?? ""] ?? 0))
+            if unacknowledged == nil { unacknowledged = try await queries.unacknowledged() }
+            return judged(Double(unacknowledged?[channel ?? ""]?.delayed ?? 0))
         case .latencyP95:
-            if latencies[rule.windowSeconds] == nil { latencies[rule.windowSeconds] = try await queries.latencies(since: since(rule.windowSeconds), until: now.adding(seconds: 0.000001)) }
-            let values = latencies[rule.windowSeconds]?[channel ?? ""] ?? []
-            guard values.count >= minimum, let p95 = Percentile.of(sorted: values, 0.95) else { return .noData }
-            return judged(p95)
+            let p95 = try await queries.latencyPercentile(0.95, channel: channel ?? "", since: since(rule.windowSeconds), until: now.adding(seconds: 0.000001))
+            guard p95.count >= minimum, let value = p95.value else { return .noData }
+            return judged(value)
         case .channelDown:
             // The latest attempts, however far apart (an open circuit only probes now and then),
             // as long as the newest is recent: all failed is down, any success is up.

@@ -5,6 +5,7 @@ import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowStore
 import ServiceLifecycle
+import Synchronization
 
 /// Monitoring as one piece: the deadline sweep that turns late transmissions delayed, the rule
 /// evaluator with alert notifications, and retention. `services` are run with the application.
@@ -75,26 +76,14 @@ public final class DeadlineSweeper: Service, Sendable {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            await self.ready.wait()
-            try await self.loop()
-        }
-    }
-
-    func loop() async throws {
-        var lastGauges = Timestamp(microseconds: 0)
-        while !Task.isCancelled {
-            do {
-                try await sweep()
-                let now = clock.now()
-                if now.microseconds - lastGauges.microseconds >= Int64(gaugeInterval * 1_000_000) {
-                    try await sampleGauges()
-                    lastGauges = now
-                }
-            } catch {
-                if !Task.isCancelled { logger.error("deadline sweep failed", metadata: ["error": "\(error)"]) }
+        let lastGauges = Mutex(Timestamp(microseconds: 0))
+        try await ready.repeatUntilShutdown(every: interval, logger: logger, failure: "deadline sweep failed") { [self] in
+            try await sweep()
+            let now = clock.now()
+            if now.microseconds - lastGauges.withLock({ $0 }).microseconds >= Int64(gaugeInterval * 1_000_000) {
+                try await sampleGauges()
+                lastGauges.withLock { $0 = now }
             }
-            try? await Task.sleep(for: .milliseconds(Int(interval * 1000)))
         }
     }
 
@@ -113,11 +102,11 @@ public final class DeadlineSweeper: Service, Sendable {
     /// Pending and delayed per channel, channel circuits, job queue, dead letters, firing alerts.
     public func sampleGauges() async throws {
         let now = clock.now()
-        let activity = try await MonitoringQueries(database: transmissions.database).channelActivity(since: now.adding(seconds: -300))
+        let open = try await MonitoringQueries(database: transmissions.database).unacknowledged()
         for channel in relay.channels {
             let name = channel.settings.name
-            metrics.gauge("o2o_transmissions_pending", [("channel", name)], Double(activity[name]?.pending ?? 0))
-            metrics.gauge("o2o_transmissions_delayed", [("channel", name)], Double(activity[name]?.delayed ?? 0))
+            metrics.gauge("o2o_transmissions_pending", [("channel", name)], Double(open[name]?.pending ?? 0))
+            metrics.gauge("o2o_transmissions_delayed", [("channel", name)], Double(open[name]?.delayed ?? 0))
             metrics.gauge("o2o_channel_up", [("channel", name)], channel.breaker.state == .closed ? 1 : 0)
         }
         let depth = try await jobs.depth(now: now)

@@ -22,22 +22,9 @@ public final class Retention: Service, Sendable {
     }
 
     public func run() async throws {
-        // Sleeps for an hour between passes: stops at once on shutdown rather than after the nap.
-        try await cancelWhenGracefulShutdown {
-            await self.ready.wait()
-            try await self.loop()
-        }
-    }
-
-    func loop() async throws {
-        while !Task.isCancelled {
-            do {
-                let removed = try await runOnce()
-                if removed.values.contains(where: { $0 > 0 }) { logger.info("old history removed", metadata: ["removed": "\(removed)"]) }
-            } catch {
-                if !Task.isCancelled { logger.error("retention failed", metadata: ["error": "\(error)"]) }
-            }
-            try? await Task.sleep(for: .seconds(settings.intervalSeconds))
+        try await ready.repeatUntilShutdown(every: settings.intervalSeconds, logger: logger, failure: "retention failed") { [self] in
+            let removed = try await runOnce()
+            if removed.values.contains(where: { $0 > 0 }) { logger.info("old history removed", metadata: ["removed": "\(removed)"]) }
         }
     }
 

@@ -141,10 +141,7 @@ public struct Acknowledgements: Sendable {
             record.orderID = OrderID(candidate.orderID)
             record.method = method
             record.confidence = method.confidence
-            (record.outcome, record.detail, record.classification) = try await apply(ack, to: candidate, checkAmount: method != .amountWindow, now: now, in: db)
-            if record.outcome == .matched, record.classification?.isSuccess == true {
-                record.latencySeconds = Double(min(max(ack.occurredAt, candidate.createdAt), now).microseconds - candidate.createdAt.microseconds) / 1_000_000
-            }
+            try await apply(ack, to: candidate, checkAmount: method != .amountWindow, recordingIn: &record, now: now, in: db)
         }
         record.id = try await insert(record, in: db)
         return record
@@ -160,19 +157,14 @@ public struct Acknowledgements: Sendable {
             guard candidate.channel == record.acknowledgement.channel else {
                 throw AcknowledgementError.channelMismatch(acknowledgement: record.acknowledgement.channel, transmission: candidate.channel)
             }
-            let (outcome, detail, classification) = try await apply(record.acknowledgement, to: candidate, checkAmount: false, now: now, in: db)
+            try await apply(record.acknowledgement, to: candidate, checkAmount: false, recordingIn: &record, now: now, in: db)
             record.transmissionID = candidate.id
             record.orderID = OrderID(candidate.orderID)
             record.method = .manual
             record.confidence = 1
-            record.outcome = outcome == .matched ? .linked : outcome
-            record.detail = detail ?? record.detail
-            record.classification = classification
+            if record.outcome == .matched { record.outcome = .linked }
             record.linkedBy = actor
             record.linkedAt = now
-            if record.outcome == .linked, classification?.isSuccess == true {
-                record.latencySeconds = Double(min(max(record.acknowledgement.occurredAt, candidate.createdAt), now).microseconds - candidate.createdAt.microseconds) / 1_000_000
-            }
             try await db.raw("""
                 UPDATE acknowledgements SET transmission_id = \(bind: candidate.id), match_method = 'manual', confidence = 1,
                     outcome = \(bind: record.outcome.rawValue), detail = \(bind: record.detail), linked_by = \(bind: actor), linked_at = \(bind: now.microseconds)
@@ -181,10 +173,6 @@ public struct Acknowledgements: Sendable {
             try await AuditLog.append(audit, into: db)
             return record
         }
-    }
-
-    public func find(_ id: Int64) async throws -> AcknowledgementRecord? {
-        try await database.read { db in try await Self.load(where: "a.id = \(bind: id)", limit: 1, in: db).first }
     }
 
     /// Acknowledgements a person should look at (unmatched, ambiguous, contradicting), newest first.
@@ -289,29 +277,37 @@ public struct Acknowledgements: Sendable {
             }
     }
 
-    /// Applies an acknowledgement to its transmission, unless it repeats or contradicts what is known.
-    func apply(_ ack: IncomingAcknowledgement, to candidate: Candidate, checkAmount: Bool, now: Timestamp, in db: any SQLDatabase)
-        async throws -> (AcknowledgementRecord.Outcome, String?, TransmissionStatus?)
-    {
+    /// Applies an acknowledgement to its transmission, unless it repeats or contradicts what is
+    /// known; sets the record's outcome, detail, classification and latency.
+    func apply(
+        _ ack: IncomingAcknowledgement, to candidate: Candidate, checkAmount: Bool, recordingIn record: inout AcknowledgementRecord, now: Timestamp,
+        in db: any SQLDatabase
+    ) async throws {
+        record.classification = candidate.classification
         if checkAmount, let amount = ack.amount, let total = candidate.orderTotal, amount.units != total {
-            return (.contradiction, "amount \(amount) differs from the order total \(Money(units: total))", candidate.classification)
+            (record.outcome, record.detail) = (.contradiction, "amount \(amount) differs from the order total \(Money(units: total))")
+            return
         }
         let priorStatus: IncomingAcknowledgement.Status? = candidate.acknowledgedAt != nil ? .accepted : (candidate.state == .failed ? .rejected : nil)
         if let priorStatus {
-            if priorStatus == ack.status { return (.duplicate, "already \(priorStatus == .accepted ? "acknowledged" : "failed")", candidate.classification) }
-            return (.contradiction, "the transmission is already \(priorStatus == .accepted ? "acknowledged" : "failed"); this says \(ack.status.rawValue)", candidate.classification)
+            let prior = priorStatus == .accepted ? "acknowledged" : "failed"
+            (record.outcome, record.detail) = priorStatus == ack.status
+                ? (.duplicate, "already \(prior)") : (.contradiction, "the transmission is already \(prior); this says \(ack.status.rawValue)")
+            return
         }
+        record.outcome = .matched
         switch ack.status {
         case .accepted:
             // Their clock decides when, kept between our send and now.
             let at = min(max(ack.occurredAt, candidate.createdAt), now)
+            let latency = at.microseconds - candidate.createdAt.microseconds
             let status = TransmissionStatus.classify(deadline: candidate.deadline, acknowledgedAt: at, failed: false, now: now)
             try await db.raw("""
                 UPDATE transmissions SET state = 'acknowledged', acknowledged_at = \(bind: at.microseconds), classification = \(bind: status.rawValue),
-                    classified_at = \(bind: now.microseconds), ack_latency_us = \(bind: at.microseconds - candidate.createdAt.microseconds)
+                    classified_at = \(bind: now.microseconds), ack_latency_us = \(bind: latency)
                 WHERE id = \(bind: candidate.id)
                 """).run()
-            return (.matched, nil, status)
+            (record.classification, record.latencySeconds, record.detail) = (status, Double(latency) / 1_000_000, nil)
         case .rejected:
             let reason = "rejected by \(candidate.channel): \(ack.reason ?? "no reason given")"
             try await db.raw("""
@@ -324,7 +320,7 @@ public struct Acknowledgements: Sendable {
                     source: .transmission, sourceID: candidate.id, orderID: OrderID(candidate.orderID), channel: candidate.channel,
                     eventID: candidate.eventID, kind: candidate.eventType, payload: candidate.payload, error: reason, attempts: candidate.attempts),
                 at: now, in: db)
-            return (.matched, reason, .failed)
+            (record.classification, record.detail) = (.failed, reason)
         }
     }
 

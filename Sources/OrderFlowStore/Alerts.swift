@@ -28,8 +28,10 @@ public struct Alert: Sendable, Hashable {
     public var lastEvaluatedAt: Timestamp
 
     /// The labels silences match and notifications carry.
-    public var labels: [String: String] {
-        var labels = ["alertname": ruleName, "severity": severity.rawValue, "kind": kind.rawValue, "source": "orderflow"]
+    public var labels: [String: String] { Self.labels(rule: ruleName, kind: kind, severity: severity, channel: channel) }
+
+    public static func labels(rule: String, kind: AlertRuleKind, severity: AlertSeverity, channel: String?) -> [String: String] {
+        var labels = ["alertname": rule, "severity": severity.rawValue, "kind": kind.rawValue, "source": "orderflow"]
         if let channel { labels["channel"] = channel }
         return labels
     }
@@ -96,10 +98,6 @@ public struct AlertStore: Sendable {
 
     public func rules() async throws -> [AlertRule] {
         try await database.read { db in try await Self.rules(where: "1 = 1", in: db) }
-    }
-
-    public func rule(_ id: Int64) async throws -> AlertRule? {
-        try await database.read { db in try await Self.rules(where: "id = \(bind: id)", in: db).first }
     }
 
     /// Inserts `rules` that do not exist by name yet (configuration seeds them at start-up; a rule

@@ -29,6 +29,9 @@ public struct TransmissionFilter: Sendable, Hashable {
         if let orderID { sql = sql + " AND t.order_id = \(bind: orderID.rawValue)" }
         return sql
     }
+
+    /// The join `condition` needs (orders, for the order type).
+    var join: SQLQueryString { orderType == nil ? "" : "JOIN orders o ON o.order_id = t.order_id" }
 }
 
 /// Counts, ratios, latency percentiles and a per-minute series over a window.
@@ -101,24 +104,14 @@ public struct MonitoringQueries: Sendable {
 
     public init(database: Database) { self.database = database }
 
-    public func summary(_ filter: TransmissionFilter, latencySampleLimit: Int = 200_000) async throws -> MonitoringSummary {
+    public func summary(_ filter: TransmissionFilter) async throws -> MonitoringSummary {
         try await database.read { db in
-            let join: SQLQueryString = filter.orderType == nil ? "" : "JOIN orders o ON o.order_id = t.order_id"
-            var byChannel: [String: [TransmissionStatus: Int]] = [:]
+            let join = filter.join
+            let byChannel = try await Self.classificationCounts(filter, in: db)
             var counts: [TransmissionStatus: Int] = [:]
-            for row in try await db.raw("""
-                SELECT t.channel, t.classification, COUNT(*) AS n FROM transmissions t \(join)
-                WHERE \(filter.condition) GROUP BY t.channel, t.classification
-                """).all() {
-                let status = TransmissionStatus(rawValue: try row.decode(column: "classification", as: String.self)) ?? .pending
-                let n = try row.decode(column: "n", as: Int.self)
-                byChannel[try row.decode(column: "channel", as: String.self), default: [:]][status, default: 0] += n
-                counts[status, default: 0] += n
-            }
-            let latencies = try await db.raw("""
-                SELECT t.ack_latency_us FROM transmissions t \(join)
-                WHERE \(filter.condition) AND t.ack_latency_us IS NOT NULL ORDER BY t.ack_latency_us LIMIT \(bind: latencySampleLimit)
-                """).all().map { Double(try $0.decode(column: "ack_latency_us", as: Int64.self)) / 1_000_000 }
+            for perChannel in byChannel.values { counts.merge(perChannel, uniquingKeysWith: +) }
+            let latency: SQLQueryString = "SELECT t.ack_latency_us AS v FROM transmissions t \(join) WHERE \(filter.condition) AND t.ack_latency_us IS NOT NULL"
+            let percentiles = try await Self.percentiles([0.5, 0.95, 0.99], of: latency, in: db).map { $0.map { $0 / 1_000_000 } }
             var minutes: [Int64: [TransmissionStatus: Int]] = [:]
             for row in try await db.raw("""
                 SELECT t.created_at / 60000000 AS minute, t.classification, COUNT(*) AS n FROM transmissions t \(join)
@@ -135,9 +128,37 @@ public struct MonitoringQueries: Sendable {
             return MonitoringSummary(
                 from: filter.from, to: filter.to, counts: counts, byChannel: byChannel, total: counts.values.reduce(0, +),
                 successRate: ratios.success, failedRatio: ratios.failed, delayedRatio: ratios.delayed,
-                latencyP50: Percentile.of(sorted: latencies, 0.5), latencyP95: Percentile.of(sorted: latencies, 0.95),
-                latencyP99: Percentile.of(sorted: latencies, 0.99), series: series)
+                latencyP50: percentiles[0], latencyP95: percentiles[1], latencyP99: percentiles[2], series: series)
         }
+    }
+
+    /// Transmissions matching `filter`, per channel and classification.
+    static func classificationCounts(_ filter: TransmissionFilter, in db: any SQLDatabase) async throws -> [String: [TransmissionStatus: Int]] {
+        var byChannel: [String: [TransmissionStatus: Int]] = [:]
+        for row in try await db.raw("""
+            SELECT t.channel, t.classification, COUNT(*) AS n FROM transmissions t \(filter.join)
+            WHERE \(filter.condition) GROUP BY t.channel, t.classification
+            """).all() {
+            let status = TransmissionStatus(rawValue: try row.decode(column: "classification", as: String.self)) ?? .pending
+            byChannel[try row.decode(column: "channel", as: String.self), default: [:]][status, default: 0] += try row.decode(column: "n", as: Int.self)
+        }
+        return byChannel
+    }
+
+    /// Nearest-rank percentiles of column `v` of `values` (an SQL query), exact, without loading
+    /// the values: a count, then one row per percentile read at its rank.
+    static func percentiles(_ qs: [Double], of values: SQLQueryString, in db: any SQLDatabase) async throws -> [Double?] {
+        let count = try await db.raw("SELECT COUNT(*) AS n FROM (\(values)) x").first()?.decode(column: "n", as: Int.self) ?? 0
+        var result: [Double?] = []
+        for q in qs {
+            guard let rank = Percentile.rank(q, of: count) else {
+                result.append(nil)
+                continue
+            }
+            let row = try await db.raw("SELECT v FROM (\(values)) x ORDER BY v LIMIT 1 OFFSET \(bind: rank - 1)").first()
+            result.append(try row.map { Double(try $0.decode(column: "v", as: Int64.self)) })
+        }
+        return result
     }
 
     /// Newest first, `limit` at a time; `beforeID` continues a previous page.
@@ -188,13 +209,9 @@ public struct MonitoringQueries: Sendable {
                 activity.lastSuccessAt = try row.decode(column: "last_success", as: Int64?.self).map(Timestamp.init(microseconds:))
                 result[channel] = activity
             }
-            for row in try await db.raw("""
-                SELECT channel, classification, COUNT(*) AS n FROM transmissions WHERE classification IN ('pending', 'delayed') GROUP BY channel, classification
-                """).all() {
-                let channel = try row.decode(column: "channel", as: String.self)
+            for (channel, open) in try await Self.unacknowledged(in: db) {
                 var activity = entry(channel)
-                let n = try row.decode(column: "n", as: Int.self)
-                if try row.decode(column: "classification", as: String.self) == "pending" { activity.pending = n } else { activity.delayed = n }
+                (activity.pending, activity.delayed) = (open.pending, open.delayed)
                 result[channel] = activity
             }
             return result
@@ -205,22 +222,39 @@ public struct MonitoringQueries: Sendable {
 
     /// Classifications of transmissions created in the window, per channel.
     public func classificationCounts(since: Timestamp, until: Timestamp) async throws -> [String: [TransmissionStatus: Int]] {
-        try await summary(TransmissionFilter(from: since, to: until), latencySampleLimit: 0).byChannel
+        try await database.read { db in try await Self.classificationCounts(TransmissionFilter(from: since, to: until), in: db) }
     }
 
-    /// Sorted acknowledgement latencies (seconds) of transmissions acknowledged in the window, per channel.
-    public func latencies(since: Timestamp, until: Timestamp, limitPerChannel: Int = 100_000) async throws -> [String: [Double]] {
+    /// A percentile (nearest rank) of acknowledgement latency, in seconds, of the channel's
+    /// transmissions acknowledged in the window, and how many there were.
+    public func latencyPercentile(_ q: Double, channel: String, since: Timestamp, until: Timestamp) async throws -> (value: Double?, count: Int) {
         try await database.read { db in
-            var result: [String: [Double]] = [:]
-            for row in try await db.raw("""
-                SELECT channel, ack_latency_us FROM transmissions
-                WHERE acknowledged_at >= \(bind: since.microseconds) AND acknowledged_at < \(bind: until.microseconds) AND ack_latency_us IS NOT NULL
-                ORDER BY ack_latency_us LIMIT \(bind: limitPerChannel * 8)
-                """).all() {
-                result[try row.decode(column: "channel", as: String.self), default: []].append(Double(try row.decode(column: "ack_latency_us", as: Int64.self)) / 1_000_000)
-            }
-            return result
+            let values: SQLQueryString = """
+                SELECT ack_latency_us AS v FROM transmissions WHERE channel = \(bind: channel) AND ack_latency_us IS NOT NULL
+                AND acknowledged_at >= \(bind: since.microseconds) AND acknowledged_at < \(bind: until.microseconds)
+                """
+            let count = try await db.raw("SELECT COUNT(*) AS n FROM (\(values)) x").first()?.decode(column: "n", as: Int.self) ?? 0
+            let value = try await Self.percentiles([q], of: values, in: db)[0]
+            return (value.map { $0 / 1_000_000 }, count)
         }
+    }
+
+    /// Per channel, transmissions waiting for an acknowledgement: pending, and delayed (past their deadline).
+    public func unacknowledged() async throws -> [String: (pending: Int, delayed: Int)] {
+        try await database.read { db in try await Self.unacknowledged(in: db) }
+    }
+
+    static func unacknowledged(in db: any SQLDatabase) async throws -> [String: (pending: Int, delayed: Int)] {
+        var result: [String: (pending: Int, delayed: Int)] = [:]
+        // Served by the index on (classification, ack_deadline).
+        for row in try await db.raw("""
+            SELECT channel, classification, COUNT(*) AS n FROM transmissions WHERE classification IN ('pending', 'delayed') GROUP BY channel, classification
+            """).all() {
+            let channel = try row.decode(column: "channel", as: String.self)
+            let n = try row.decode(column: "n", as: Int.self)
+            if try row.decode(column: "classification", as: String.self) == "pending" { result[channel, default: (0, 0)].pending = n } else { result[channel, default: (0, 0)].delayed = n }
+        }
+        return result
     }
 
     /// The channel's latest `limit` delivery attempts, newest first: whether each succeeded (2xx), and when.
@@ -233,17 +267,6 @@ public struct MonitoringQueries: Sendable {
                     let status = try row.decode(column: "http_status", as: Int?.self)
                     return ((200..<300).contains(status ?? 0), Timestamp(microseconds: try row.decode(column: "started_at", as: Int64.self)))
                 }
-        }
-    }
-
-    /// Transmissions delayed right now, per channel.
-    public func delayedNow() async throws -> [String: Int] {
-        try await database.read { db in
-            var result: [String: Int] = [:]
-            for row in try await db.raw("SELECT channel, COUNT(*) AS n FROM transmissions WHERE classification = 'delayed' GROUP BY channel").all() {
-                result[try row.decode(column: "channel", as: String.self)] = try row.decode(column: "n", as: Int.self)
-            }
-            return result
         }
     }
 

@@ -222,14 +222,6 @@ public struct Transmissions: Sendable {
         }
     }
 
-    /// The earliest deadline of a pending transmission: when the next sweep has work.
-    public func nextDeadline() async throws -> Timestamp? {
-        try await database.read { db in
-            try await db.raw("SELECT MIN(ack_deadline) AS d FROM transmissions WHERE classification = 'pending'").first()?
-                .decode(column: "d", as: Int64?.self).map(Timestamp.init(microseconds:))
-        }
-    }
-
     /// Puts a failed transmission back in the queue (a dead-letter replay), optionally with a corrected body.
     static func requeue(_ id: Int64, payload: String?, at now: Timestamp, in db: any SQLDatabase) async throws {
         try await db.raw("""
@@ -261,24 +253,6 @@ public struct Transmissions: Sendable {
                         httpStatus: try row.decode(column: "http_status", as: Int?.self), error: try row.decode(column: "error", as: String?.self),
                         responseExcerpt: try row.decode(column: "response_excerpt", as: String?.self))
                 }
-        }
-    }
-
-    /// Transmissions per channel and state (for metrics and tests).
-    public func counts() async throws -> [String: [Transmission.State: Int]] {
-        try await database.read { db in
-            var counts: [String: [Transmission.State: Int]] = [:]
-            for row in try await db.raw("SELECT channel, state, COUNT(*) AS n FROM transmissions GROUP BY channel, state").all() {
-                let state = Transmission.State(rawValue: try row.decode(column: "state", as: String.self)) ?? .pending
-                counts[try row.decode(column: "channel", as: String.self), default: [:]][state] = try row.decode(column: "n", as: Int.self)
-            }
-            return counts
-        }
-    }
-
-    public func unpublishedCount() async throws -> Int {
-        try await database.read { db in
-            try await db.raw("SELECT COUNT(*) AS n FROM outbox WHERE published_at IS NULL").first()!.decode(column: "n", as: Int.self)
         }
     }
 

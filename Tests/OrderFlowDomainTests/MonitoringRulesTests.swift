@@ -62,11 +62,11 @@ struct MonitoringRulesTests {
     }
 
     @Test func percentilesUseTheNearestRank() {
-        let values = (1...100).map(Double.init)
-        #expect(Percentile.of(sorted: values, 0.5) == 50)
-        #expect(Percentile.of(sorted: values, 0.95) == 95)
-        #expect(Percentile.of(sorted: values, 0.99) == 99)
-        #expect(Percentile.of(sorted: [7], 0.99) == 7)
-        #expect(Percentile.of(sorted: [], 0.5) == nil)
+        #expect(Percentile.rank(0.5, of: 100) == 50)
+        #expect(Percentile.rank(0.95, of: 100) == 95)
+        #expect(Percentile.rank(0.99, of: 100) == 99)
+        #expect(Percentile.rank(0.95, of: 21) == 20)
+        #expect(Percentile.rank(0.99, of: 1) == 1)
+        #expect(Percentile.rank(0.5, of: 0) == nil)
     }
 }

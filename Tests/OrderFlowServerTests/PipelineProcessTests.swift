@@ -87,8 +87,8 @@ struct PipelineProcessTests {
         }
 
         func stop() {
-            for server in servers where server.process.isRunning { server.process.terminate() }
-            if simulator.process.isRunning { simulator.process.terminate() }
+            for server in servers { server.stop() }
+            simulator.stop()
         }
     }
 

@@ -19,7 +19,7 @@ struct ProcessTests {
         let database = ServerProcess.argument(for: location)
 
         var first = try await ServerProcess.start(database: database)
-        defer { first.process.terminate() }
+        defer { first.stop() }
         // First start: an administrator with a generated password, printed once.
         let banner = first.output()
         let password = try #require(banner.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.count == 20 && !$0.contains(" ") })
@@ -37,7 +37,7 @@ struct ProcessTests {
         first.kill(signal: SIGKILL)
 
         var second = try await ServerProcess.start(database: database)
-        defer { if second.process.isRunning { second.process.terminate() } }
+        defer { second.stop() }
         #expect(!second.output().contains("administrator"), "the password is printed at the first start only")
         try await second.signIn(password: password)
         let (readStatus, read) = try await second.send("GET", "/api/orders/KILL-1")
@@ -159,6 +159,19 @@ struct ServerProcess {
         }
         process.terminate()
         throw ProcessError(message: "orderflow \(arguments[0]) did not become ready on port \(port)")
+    }
+
+    /// SIGTERM, and SIGKILL if it has not ended 20 s later: a server that fails to stop must fail
+    /// loudly here rather than outlive the test and keep the test run's output open.
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        for _ in 0..<200 where process.isRunning { usleep(100_000) }
+        if process.isRunning {
+            print("orderflow (pid \(process.processIdentifier)) ignored SIGTERM for 20 s; killed")
+            Glibc.kill(process.processIdentifier, SIGKILL)
+        }
+        process.waitUntilExit()
     }
 
     /// Sends a signal and waits for the process to end; returns its exit status.

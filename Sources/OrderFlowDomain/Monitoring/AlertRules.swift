@@ -205,12 +205,12 @@ public struct SilenceMatcher: Sendable, Hashable, Codable {
     }
 }
 
-/// Percentiles by the nearest-rank method over sorted values: p(q) is the smallest value with at
-/// least q of all values at or below it.
+/// Percentiles by the nearest-rank method: p(q) is the smallest value with at least q of all
+/// values at or below it.
 public enum Percentile {
-    public static func of(sorted values: [Double], _ q: Double) -> Double? {
-        guard !values.isEmpty else { return nil }
-        let rank = Int((q * Double(values.count)).rounded(.up))
-        return values[min(max(rank, 1), values.count) - 1]
+    /// The 1-based rank of p(q) among `count` sorted values; nil when there are none.
+    public static func rank(_ q: Double, of count: Int) -> Int? {
+        guard count > 0 else { return nil }
+        return min(max(Int((q * Double(count)).rounded(.up)), 1), count)
     }
 }

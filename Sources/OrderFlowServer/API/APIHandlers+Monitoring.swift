@@ -1,4 +1,3 @@
-import CoreMetrics
 import Foundation
 import HTTPTypes
 import OpenAPIRuntime
@@ -42,6 +41,7 @@ extension APIHandlers {
         let stamp = Timestamp.rfc3339(now.microseconds, fractionDigits: 0).filter(\.isNumber).prefix(14)
         let batch = String(UInt16.random(in: 0...UInt16.max), radix: 36).uppercased()
         var created: [String] = []
+        var snapshots: [LocationID: CatalogSnapshot] = [:]
         for index in 1...count {
             let product = products[(index - 1) % products.count]
             var draft = OrderDraft(
@@ -51,11 +51,13 @@ extension APIHandlers {
                 deliveryAddress: AddressDraft(line1: "\(index) Mock Street", city: "Bangkok", postalCode: "10110", country: "TH"),
                 lines: [LineDraft(sku: product.sku.rawValue, quantity: 1 + index % 3)])
             try await checkPlacement(&draft)
-            let snapshot = try await catalog.snapshot(location: LocationID(draft.shipFromLocationID), skus: [product.sku], defaultImageURL: configuration.defaultImageURL)
-            let order = try OrderIntake.prepare(draft, catalog: snapshot, at: now)
+            let location = LocationID(draft.shipFromLocationID)
+            if snapshots[location] == nil {
+                snapshots[location] = try await catalog.snapshot(location: location, skus: products.map(\.sku), defaultImageURL: configuration.defaultImageURL)
+            }
+            let order = try OrderIntake.prepare(draft, catalog: snapshots[location]!, at: now)
             let history = StatusChange(status: order.status, paymentStatus: order.paymentStatus, at: now, reason: "seed-mock-data", actor: actor)
-            _ = try await orders.create(order, history: history, event: .forOrder("order.created", order, at: now), idempotency: nil, jobs: [engine.pipeline.firstJob(for: order, at: now)])
-            metrics.ordersIngested.increment()
+            _ = try await accept(order, history: history, idempotency: nil)
             created.append(order.id.rawValue)
         }
         engine.wake()

@@ -96,18 +96,24 @@ extension APIHandlers {
                 scope: idempotencyScope, key: try Self.checkedIdempotencyKey(key), requestHash: try Self.fingerprint(body),
                 statusCode: 201, responseBody: String(decoding: try APIDates.encoder.encode(response), as: UTF8.self))
         }
-        let outcome = try await orders.create(
-            order, history: history, event: .forOrder("order.created", order, at: now), idempotency: claim,
-            jobs: [engine.pipeline.firstJob(for: order, at: now)])
-        switch outcome {
+        switch try await accept(order, history: history, idempotency: claim) {
         case .created:
-            metrics.ordersIngested.increment()
             engine.wake()
             return .created(.init(body: .json(response)))
         case .replayed(_, let stored):
             let earlier = try APIDates.decoder.decode(Components.Schemas.Order.self, from: Data(stored.utf8))
             return .created(.init(headers: .init(idempotentReplayed: "true"), body: .json(earlier)))
         }
+    }
+
+    /// Writes an accepted order with its first history row, its `order.created` event and its
+    /// first pipeline job in one transaction, and counts it (`o2o_orders_ingested_total`).
+    func accept(_ order: Order, history: StatusChange, idempotency: IdempotencyClaim?) async throws -> CreateOutcome {
+        let outcome = try await orders.create(
+            order, history: history, event: .forOrder("order.created", order, at: history.at), idempotency: idempotency,
+            jobs: [engine.pipeline.firstJob(for: order, at: history.at)])
+        if case .created = outcome { metrics.ordersIngested.increment() }
+        return outcome
     }
 
     func getOrder(_ input: Operations.GetOrder.Input) async throws -> Operations.GetOrder.Output {
