@@ -16,9 +16,8 @@ extension Backup {
         guard pgDump.major >= server else {
             throw BackupError.toolTooOld("pg_dump", path: pgDump.path, version: pgDump.version, serverVersion: server)
         }
-        let partial = partialPath(for: path)
-        do {
-            let contents = try await database.outsideTransaction { db in
+        return try await writeBackup(to: path, overwrite: overwrite) { partial in
+            try await database.outsideTransaction { db in
                 try await db.inTransaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY") { db in
                     guard let snapshot = try await db.raw("SELECT pg_export_snapshot() AS id").first()?.decode(column: "id", as: String.self) else {
                         throw BackupError.dumpFailed("pg_export_snapshot()", status: 1, message: "PostgreSQL returned no snapshot")
@@ -29,13 +28,6 @@ extension Backup {
                     return contents
                 }
             }
-            try restrictToOwner(partial)
-            try sync(partial)
-            try publish(partial, as: path, overwrite: overwrite)
-            return Summary(path: path, bytes: fileSize(path), tables: contents.tables.count, orders: contents.orders, schemaVersion: contents.schemaVersion)
-        } catch {
-            try? FileManager.default.removeItem(atPath: partial)
-            throw error
         }
     }
 

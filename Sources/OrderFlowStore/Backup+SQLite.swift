@@ -5,20 +5,12 @@ import SQLiteKit
 
 extension Backup {
     static func backupSQLite(_ database: Database, to path: String, overwrite: Bool, logger: Logger) async throws -> Summary {
-        let partial = partialPath(for: path)
-        do {
+        try await writeBackup(to: path, overwrite: overwrite) { partial in
             // VACUUM refuses to run inside a transaction; its read of the source is one snapshot.
             try await database.outsideTransaction { db in
                 try await db.raw("VACUUM INTO \(bind: partial)").run()
             }
-            let contents = try await checkedSQLite(partial, reportedAs: path, requireOrderFlow: false, logger: logger)
-            try restrictToOwner(partial)
-            try sync(partial)
-            try publish(partial, as: path, overwrite: overwrite)
-            return Summary(path: path, bytes: fileSize(path), tables: contents.tables.count, orders: contents.orders, schemaVersion: contents.schemaVersion)
-        } catch {
-            try? FileManager.default.removeItem(atPath: partial)
-            throw error
+            return try await checkedSQLite(partial, reportedAs: path, requireOrderFlow: false, logger: logger)
         }
     }
 

@@ -210,6 +210,23 @@ extension Backup {
         return url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(UUID().uuidString.prefix(8))").path
     }
 
+    /// Writes a backup under a temporary name beside `path` (`write` fills it and says what it
+    /// holds), then makes it owner-only, flushes it and renames it into place; a failure leaves
+    /// no partial file behind.
+    static func writeBackup(to path: String, overwrite: Bool, _ write: (String) async throws -> Contents) async throws -> Summary {
+        let partial = partialPath(for: path)
+        do {
+            let contents = try await write(partial)
+            try restrictToOwner(partial)
+            try sync(partial)
+            try publish(partial, as: path, overwrite: overwrite)
+            return Summary(path: path, bytes: fileSize(path), tables: contents.tables.count, orders: contents.orders, schemaVersion: contents.schemaVersion)
+        } catch {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw error
+        }
+    }
+
     static func fileSize(_ path: String) -> Int64 {
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
     }

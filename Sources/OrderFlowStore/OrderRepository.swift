@@ -126,6 +126,23 @@ public struct OrderRepository: Sendable {
         }
     }
 
+    /// Writes several new orders, each with its first history row, `order.created` event and jobs,
+    /// in one transaction: all or none (a batch of demonstration orders, say).
+    public func createAll(_ batch: [(order: Order, history: StatusChange, jobs: [NewJob])]) async throws {
+        do {
+            try await database.transaction { db in
+                for (order, history, jobs) in batch {
+                    try await Self.insert(order, into: db)
+                    try await Self.insert(history, of: order.id, into: db)
+                    try await Self.insert([.forOrder("order.created", order, at: history.at)], into: db)
+                    try await JobQueue.enqueue(jobs, in: db)
+                }
+            }
+        } catch where ConstraintViolation.isUnique(error) {
+            throw DomainError.conflict(code: "duplicate_order", message: "an order of the batch exists already; nothing was written")
+        }
+    }
+
     private static func storedResponse(for claim: IdempotencyClaim, in db: any SQLDatabase) async throws -> CreateOutcome? {
         guard let row = try await db.raw("""
             SELECT request_hash, status_code, response_body FROM idempotency_keys

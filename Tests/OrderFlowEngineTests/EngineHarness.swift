@@ -92,7 +92,9 @@ struct EngineHarness {
             var settings = EngineSettings()
             settings.backoffSeconds = 1
             settings.maxAttempts = 3
-            settings.stepTimeoutSeconds = 2
+            // Real time, not the manual clock: generous, so a step on a loaded machine (the whole
+            // suite runs in parallel on 2 cores) never times out by accident. The timeout test sets its own.
+            settings.stepTimeoutSeconds = 30
             settings.channels = [
                 ChannelSettings(name: "commerce", url: "\(base)/commerce/events", events: ["order.*"], timeoutSeconds: 2, maxAttempts: 5,
                                 backoffSeconds: 1, maxBackoffSeconds: 8, secret: secret, circuitFailures: 3, circuitCooldownSeconds: 10),

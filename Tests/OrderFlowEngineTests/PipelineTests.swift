@@ -125,8 +125,8 @@ struct PipelineTests {
     }
 
     @Test func aStepThatRunsTooLongIsAbandonedAndRetried() async throws {
-        let payments = FakePayments(.slow(1.0))
-        try await EngineHarness.run(stock: 10, payments: payments, configure: { $0.stepTimeoutSeconds = 0.5 }) { h in
+        let payments = FakePayments(.slow(4.0))
+        try await EngineHarness.run(stock: 10, payments: payments, configure: { $0.stepTimeoutSeconds = 2 }) { h in
             try await h.place("ORD-6", store: Samples.warehouse) { $0.paymentMethod = .card }
             // On a loaded machine an ordinary step may also overrun this short limit; it is retried too.
             var payTimedOut = false
