@@ -6,8 +6,8 @@
      file, since the real one is a secret that is not committed), and again with the block of
      prometheus/remote-write.example.yml merged in;
    - `promtool check rules` and `promtool test rules` on prometheus/rules/;
-   - every rule has a severity, summary, description and runbook_url, and unit tests in which it
-     fires and in which it stays silent;
+   - every rule has a severity, summary, description and a runbook_url whose anchor is a heading
+     of docs/monitoring.md, and unit tests in which it fires and in which it stays silent;
    - `amtool check-config` on alertmanager/config.yml, and routing of a critical channel alert;
    - the Grafana dashboard JSON loads, uses the ${datasource} variable everywhere and has its
      variables; the provisioning files and docker-compose.yml parse (Grafana's admin password
@@ -73,6 +73,7 @@ PROMETHEUS_YML = os.path.join(PROMETHEUS_DIR, "prometheus.yml")
 REMOTE_WRITE_EXAMPLE = os.path.join(PROMETHEUS_DIR, "remote-write.example.yml")
 RULES_DIR = os.path.join(PROMETHEUS_DIR, "rules")
 ALERTS_YML = os.path.join(RULES_DIR, "alerts.yml")
+MONITORING_DOC = os.path.join(ROOT, "docs", "monitoring.md")
 ALERTS_TEST_YML = os.path.join(RULES_DIR, "alerts.test.yml")
 ALERTMANAGER_YML = os.path.join(STACK, "alertmanager", "config.yml")
 DASHBOARD_JSON = os.path.join(STACK, "grafana", "dashboards", "orderflow-overview.json")
@@ -228,8 +229,27 @@ def check_rules(tools):
     run_tool([tools["promtool"], "test", "rules", os.path.basename(ALERTS_TEST_YML)], cwd=RULES_DIR)
 
 
+def markdown_anchors(path):
+    """The anchors GitHub gives the headings of a Markdown file (lower case, punctuation dropped,
+    spaces to hyphens, repeats numbered)."""
+    anchors, seen, fenced = set(), {}, False
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("```"):
+                fenced = not fenced
+            match = None if fenced else re.match(r"#{1,6}\s+(.*?)\s*#*\s*$", line)
+            if not match:
+                continue
+            slug = re.sub(r"[^\w\- ]", "", match.group(1).strip().lower()).replace(" ", "-")
+            count = seen.get(slug, 0)
+            seen[slug] = count + 1
+            anchors.add(slug if count == 0 else f"{slug}-{count}")
+    return anchors
+
+
 def lint_rules():
     """Every rule carries what Alertmanager and people need, and has tests both ways."""
+    anchors = markdown_anchors(MONITORING_DOC)
     groups = load_yaml(ALERTS_YML)["groups"]
     if [g["name"] for g in groups] != [RULE_GROUP]:
         raise CheckFailed(f"alerts.yml must have exactly one group, {RULE_GROUP}")
@@ -246,8 +266,11 @@ def lint_rules():
         for key in ("summary", "description", "runbook_url"):
             if not annotations.get(key):
                 problems.append(f"{name}: no annotations.{key}")
-        if "docs/monitoring.md#" not in annotations.get("runbook_url", ""):
+        runbook = annotations.get("runbook_url", "")
+        if "docs/monitoring.md#" not in runbook:
             problems.append(f"{name}: runbook_url should point into docs/monitoring.md#…")
+        elif runbook.split("#", 1)[1] not in anchors:
+            problems.append(f"{name}: runbook_url's anchor #{runbook.split('#', 1)[1]} is no heading of docs/monitoring.md")
     if len(set(names)) != len(names):
         problems.append("alert names repeat")
 

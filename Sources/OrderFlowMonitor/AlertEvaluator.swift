@@ -158,6 +158,9 @@ public final class AlertEvaluator: Service, Sendable {
                 do {
                     try await notifier.send(group.map(\.1), event: first.event, now: now)
                 } catch {
+                    // Shutting down: the send was cut short, not refused. Leave it due, uncounted;
+                    // the next start sends it.
+                    if Task.isCancelled { return }
                     failure = "\(error)"
                 }
             } else {

@@ -40,21 +40,26 @@ struct PipelineProcessTests {
                 "ORDERFLOW_SQLITE_SYNCHRONOUS": "normal", "ORDERFLOW_BCRYPT_COST": "4",
             ]
             var servers: [ServerProcess] = []
-            for _ in 0..<instances { servers.append(try await ServerProcess.start(database: database, environment: environment)) }
-            for index in servers.indices { try await servers[index].signIn(password: adminPassword) }
-            let admin = servers[0]
-            _ = try await admin.send("POST", "/api/locations", ["id": "QC-C-001", "name": "Crash QC", "region": "BKK", "format": "qc_smf"])
-            _ = try await admin.send("POST", "/api/locations", ["id": "STD-C-001", "name": "Crash DC", "region": "BKK", "format": "standard"])
-            for sku in ["C-COFFEE", "C-WATER"] {
-                _ = try await admin.send("POST", "/api/products", ["sku": sku, "name": sku, "category": "test", "unitPrice": "10.50", "taxRate": "7"])
-                for store in ["QC-C-001", "STD-C-001"] { _ = try await admin.send("PUT", "/api/inventory/\(sku)/locations/\(store)", ["onHand": 100_000]) }
+            do {
+                for _ in 0..<instances { servers.append(try await ServerProcess.start(database: database, environment: environment)) }
+                for index in servers.indices { try await servers[index].signIn(password: adminPassword) }
+                let admin = servers[0]
+                _ = try await admin.send("POST", "/api/locations", ["id": "QC-C-001", "name": "Crash QC", "region": "BKK", "format": "qc_smf"])
+                _ = try await admin.send("POST", "/api/locations", ["id": "STD-C-001", "name": "Crash DC", "region": "BKK", "format": "standard"])
+                for sku in ["C-COFFEE", "C-WATER"] {
+                    _ = try await admin.send("POST", "/api/products", ["sku": sku, "name": sku, "category": "test", "unitPrice": "10.50", "taxRate": "7"])
+                    for store in ["QC-C-001", "STD-C-001"] { _ = try await admin.send("PUT", "/api/inventory/\(sku)/locations/\(store)", ["onHand": 100_000]) }
+                }
+                let (_, created) = try await admin.send("POST", "/api/api-keys", ["name": "simulator", "roles": ["integration"]])
+                let key = try #require(created["key"] as? String)
+                let simulator = try await ServerProcess.simulator(
+                    ["--orderflow-url", "http://127.0.0.1:\(servers[0].port)", "--api-key", key, "--secret", secret, "--advance-seconds", "0.05",
+                     "--decline-rate", "0.1", "--delivery-failure-rate", "0"], port: simulatorPort)
+                return Rig(servers: servers, simulator: simulator, database: database, environment: environment, key: key)
+            } catch {
+                for server in servers { server.stop() }  // none outlives a failed start
+                throw error
             }
-            let (_, created) = try await admin.send("POST", "/api/api-keys", ["name": "simulator", "roles": ["integration"]])
-            let key = try #require(created["key"] as? String)
-            let simulator = try await ServerProcess.simulator(
-                ["--orderflow-url", "http://127.0.0.1:\(servers[0].port)", "--api-key", key, "--secret", secret, "--advance-seconds", "0.05",
-                 "--decline-rate", "0.1", "--delivery-failure-rate", "0"], port: simulatorPort)
-            return Rig(servers: servers, simulator: simulator, database: database, environment: environment, key: key)
         }
 
         func body(_ index: Int) -> [String: Any] {
@@ -158,6 +163,7 @@ struct PipelineProcessTests {
         try await Task.sleep(for: .milliseconds(300))
         let (database, environment) = rig.withLock { ($0.database, $0.environment) }
         var restarted = try await ServerProcess.start(database: database, port: victim.port, environment: environment)
+        rig.withLock { [restarted] in $0.servers = [restarted] }  // the rig stops it, whatever fails next
         try await restarted.signIn(password: Self.adminPassword)
         let reader = restarted
         rig.withLock { $0.servers = [reader] }

@@ -147,10 +147,15 @@ struct ServerProcess {
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments + ["--port", String(port)]
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        // Both streams into pipes of ours: a server left running by a failed test must not hold
+        // the test run's own output open (the run would never end).
         let stdout = Pipe()
         let printed = OutputBuffer()
         stdout.fileHandleForReading.readabilityHandler = { handle in printed.append(handle.availableData) }
         process.standardOutput = stdout
+        let stderr = Pipe()
+        stderr.fileHandleForReading.readabilityHandler = { handle in FileHandle.standardError.write(handle.availableData) }
+        process.standardError = stderr
         try process.run()
         let server = ServerProcess(process: process, port: port, printed: printed)
         for _ in 0..<300 {
