@@ -110,7 +110,7 @@ extension StartGate {
     /// Waits for the gate, or for a graceful shutdown (one before start-up finished must not hang
     /// on a gate that will never open); true when the gate opened.
     public func waitUnlessShuttingDown() async -> Bool {
-        try? await cancelWhenGracefulShutdown { await self.wait() }
+        await cancelWhenGracefulShutdown { await self.wait() }
         return isOpen
     }
 
@@ -120,7 +120,7 @@ extension StartGate {
         every seconds: Double, logger: Logger, failure: String, _ pass: @escaping @Sendable () async throws -> Void
     ) async throws {
         guard await waitUnlessShuttingDown() else { return }
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
                     try await pass()

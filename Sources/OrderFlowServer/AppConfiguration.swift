@@ -70,6 +70,8 @@ public struct AppConfiguration: Sendable {
         ("ORDERFLOW_MAX_BODY_BYTES", "1048576", "largest request body accepted"),
         ("ORDERFLOW_DEFAULT_IMAGE_URL", "(none)", "image for order lines whose product has none"),
         ("ORDERFLOW_SQLITE_SYNCHRONOUS", "full", "full (survives power loss) or normal (survives a crash of the process)"),
+        ("ORDERFLOW_GROUP_COMMIT_MAX_BATCH", "64", "most new orders written in one transaction when requests arrive together (1: one each)"),
+        ("ORDERFLOW_GROUP_COMMIT_LANES", "4", "PostgreSQL: intake transactions in flight at once (SQLite: always 1)"),
         ("ORDERFLOW_JWT_SECRET", "(generated, kept in the database)", "key that signs access tokens, at least 32 characters; set it in production"),
         ("ORDERFLOW_ACCESS_TOKEN_SECONDS", "28800", "lifetime of access tokens"),
         ("ORDERFLOW_REFRESH_TOKEN_SECONDS", "2592000", "lifetime of refresh tokens"),
@@ -84,7 +86,7 @@ public struct AppConfiguration: Sendable {
         ("ORDERFLOW_TLS_CERT", "(none)", "PEM certificate chain; with ORDERFLOW_TLS_KEY, serves HTTPS (and sends HSTS)"),
         ("ORDERFLOW_TLS_KEY", "(none)", "PEM private key for ORDERFLOW_TLS_CERT"),
         ("ORDERFLOW_TRUST_FORWARDED_FOR", "false", "take the client address from the last X-Forwarded-For entry (behind a proxy)"),
-        ("ORDERFLOW_WORKERS", "8", "pipeline jobs run at once per instance"),
+        ("ORDERFLOW_WORKERS", "8", "pipeline jobs run at once per instance; 0: this instance only takes orders in (others on the same PostgreSQL run the pipeline and deliver events)"),
         ("ORDERFLOW_JOB_MAX_ATTEMPTS", "8", "attempts before a job becomes a dead letter"),
         ("ORDERFLOW_JOB_BACKOFF_SECONDS", "1", "first retry delay, doubling per attempt (with jitter) up to 300 s"),
         ("ORDERFLOW_STEP_TIMEOUT_SECONDS", "20", "a pipeline step that runs longer is abandoned and retried"),
@@ -155,6 +157,12 @@ public struct AppConfiguration: Sendable {
         if let text = values["ORDERFLOW_DEFAULT_IMAGE_URL"] { config.defaultImageURL = text.isEmpty ? nil : text }
         if let text = values["ORDERFLOW_SQLITE_SYNCHRONOUS"] {
             if ["full", "normal"].contains(text.lowercased()) { config.databaseOptions.sqliteSynchronous = text.lowercased() } else { problems.append("ORDERFLOW_SQLITE_SYNCHRONOUS must be full or normal") }
+        }
+        if let text = values["ORDERFLOW_GROUP_COMMIT_MAX_BATCH"] {
+            if let size = Int(text), (1...1_000).contains(size) { config.databaseOptions.groupCommitMaxBatch = size } else { problems.append("ORDERFLOW_GROUP_COMMIT_MAX_BATCH must be a number from 1 to 1000") }
+        }
+        if let text = values["ORDERFLOW_GROUP_COMMIT_LANES"] {
+            if let lanes = Int(text), (1...64).contains(lanes) { config.databaseOptions.groupCommitLanes = lanes } else { problems.append("ORDERFLOW_GROUP_COMMIT_LANES must be a number from 1 to 64") }
         }
         config.security.load(values, into: &problems)
         config.engine.load(values, into: &problems)
@@ -243,7 +251,7 @@ extension EngineSettings {
                 problems.append("\(key) must be a number from \(range.lowerBound) to \(range.upperBound)")
             }
         }
-        number("ORDERFLOW_WORKERS", 1...512) { workerConcurrency = Int($0) }
+        number("ORDERFLOW_WORKERS", 0...512) { workerConcurrency = Int($0) }
         number("ORDERFLOW_JOB_MAX_ATTEMPTS", 1...100) { maxAttempts = Int($0) }
         number("ORDERFLOW_JOB_BACKOFF_SECONDS", 0.01...3600) { backoffSeconds = $0 }
         number("ORDERFLOW_STEP_TIMEOUT_SECONDS", 0.1...3600) { stepTimeoutSeconds = $0 }

@@ -19,11 +19,17 @@ public final class Database: Service, Sendable {
     public let kind: Kind
     public let location: DatabaseLocation
     private let backend: any DatabaseBackend
+    /// New orders, written with group commit; here so every `OrderRepository` shares it.
+    let orderIntake: GroupCommit<OrderRepository.NewOrder, CreateOutcome>
 
-    private init(kind: Kind, location: DatabaseLocation, backend: any DatabaseBackend) {
+    private init(kind: Kind, location: DatabaseLocation, backend: any DatabaseBackend, options: DatabaseOptions) {
         self.kind = kind
         self.location = location
         self.backend = backend
+        orderIntake = GroupCommit(
+            maxBatch: options.groupCommitMaxBatch, lanes: kind == .sqlite ? 1 : options.groupCommitLanes,
+            writeBatch: { batch, db in try await OrderRepository.write(batch, into: db) },
+            writeOne: { new, db in try await OrderRepository.write([new], into: db)[0] })
     }
 
     /// Opens the database (for SQLite: creates the file and its folder if needed).
@@ -31,9 +37,9 @@ public final class Database: Service, Sendable {
         switch location {
         case .sqlite(let path):
             let backend = try await SQLiteBackend.open(path: path, options: options, logger: logger)
-            return Database(kind: .sqlite, location: location, backend: backend)
+            return Database(kind: .sqlite, location: location, backend: backend, options: options)
         case .postgres(let settings):
-            return Database(kind: .postgres, location: location, backend: try PostgresBackend(settings: settings, logger: logger))
+            return Database(kind: .postgres, location: location, backend: try PostgresBackend(settings: settings, logger: logger), options: options)
         }
     }
 

@@ -83,8 +83,15 @@ public struct DatabaseOptions: Sendable {
     /// SQLite read connections (reads run in parallel with the single writer under WAL).
     public var sqliteReaders: Int
 
-    public init(sqliteSynchronous: String = "full", sqliteReaders: Int = 4) {
+    /// The most new orders one intake transaction writes (group commit; 1 turns it off).
+    public var groupCommitMaxBatch: Int
+    /// Intake transactions in flight at once on PostgreSQL (SQLite has one writer: always 1).
+    public var groupCommitLanes: Int
+
+    public init(sqliteSynchronous: String = "full", sqliteReaders: Int = 4, groupCommitMaxBatch: Int = 64, groupCommitLanes: Int = 4) {
         self.sqliteSynchronous = sqliteSynchronous
         self.sqliteReaders = sqliteReaders
+        self.groupCommitMaxBatch = groupCommitMaxBatch
+        self.groupCommitLanes = groupCommitLanes
     }
 }

@@ -61,14 +61,16 @@ public struct JobQueue: Sendable {
     /// Enqueues inside a caller's transaction, so the job exists if and only if the change that
     /// asked for it committed.
     public static func enqueue(_ jobs: [NewJob], in db: any SQLDatabase) async throws {
+        guard !jobs.isEmpty else { return }
+        let insert = db.insert(into: "jobs")
+            .columns("kind", "order_id", "dedupe_key", "payload", "attempt", "max_attempts", "run_at", "created_at")
+            .ignoringConflicts(with: ["dedupe_key"])
         for job in jobs {
-            try await db.raw("""
-                INSERT INTO jobs (kind, order_id, dedupe_key, payload, attempt, max_attempts, run_at, created_at)
-                VALUES (\(bind: job.kind), \(bind: job.orderID?.rawValue), \(bind: job.dedupeKey), \(bind: job.payload), 0,
-                        \(bind: job.maxAttempts), \(bind: job.runAt.microseconds), \(bind: job.runAt.microseconds))
-                ON CONFLICT (dedupe_key) DO NOTHING
-                """).run()
+            insert.values(
+                SQLBind(job.kind), SQLBind(job.orderID?.rawValue), SQLBind(job.dedupeKey), SQLBind(job.payload), SQLBind(0),
+                SQLBind(job.maxAttempts), SQLBind(job.runAt.microseconds), SQLBind(job.runAt.microseconds))
         }
+        try await insert.run()
     }
 
     /// Leases up to `limit` due jobs to `owner` for `lease` seconds.

@@ -93,30 +93,16 @@ public struct OrderRepository: Sendable {
 
     public init(database: Database) { self.database = database }
 
-    /// Writes a new order, its first history row, its event and (optionally) its idempotency
-    /// record in one transaction.
+    /// Writes a new order, its first history row, its event, its jobs and (optionally) its
+    /// idempotency record in one transaction — shared with concurrent intake (group commit, see
+    /// `GroupCommit`); this returns once that transaction committed.
     ///
     /// - Throws: `DomainError.duplicateOrder` if the ID exists, `DomainError.conflict` if the
     ///   idempotency key was used with another body.
     public func create(_ order: Order, history: StatusChange, event: OutboxEvent, idempotency: IdempotencyClaim?, jobs: [NewJob] = []) async throws -> CreateOutcome {
         do {
-            return try await database.transaction { db in
-                if let claim = idempotency, let earlier = try await Self.storedResponse(for: claim, in: db) {
-                    return earlier
-                }
-                try await Self.insert(order, into: db)
-                try await Self.insert(history, of: order.id, into: db)
-                try await Self.insert([event], into: db)
-                try await JobQueue.enqueue(jobs, in: db)
-                if let claim = idempotency {
-                    try await db.raw("""
-                        INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, status_code, response_body, created_at)
-                        VALUES (\(bind: claim.scope), \(bind: claim.key), \(bind: claim.requestHash), \(bind: claim.statusCode),
-                                \(bind: claim.responseBody), \(bind: order.createdAt.microseconds))
-                        """).run()
-                }
-                return .created
-            }
+            return try await database.orderIntake.submit(
+                NewOrder(order: order, history: history, event: event, idempotency: idempotency, jobs: jobs), to: database)
         } catch where ConstraintViolation.isUnique(error) {
             // A concurrent request won the race: answer as it was answered, if it was the same request.
             if let claim = idempotency, let earlier = try await database.read({ db in try await Self.storedResponse(for: claim, in: db) }) {
@@ -126,16 +112,55 @@ public struct OrderRepository: Sendable {
         }
     }
 
+    /// How new orders were grouped into transactions since the database was opened.
+    public var intakeStatistics: GroupCommitStatistics { database.orderIntake.statistics }
+
+    /// What `create` writes for one order.
+    struct NewOrder: Sendable {
+        var order: Order
+        var history: StatusChange
+        var event: OutboxEvent
+        var idempotency: IdempotencyClaim?
+        var jobs: [NewJob]
+    }
+
+    /// Several orders (or one) with one statement per table. Throws if any is refused (a duplicate
+    /// ID or idempotency key); `GroupCommit` then writes them one by one.
+    static func write(_ batch: [NewOrder], into db: any SQLDatabase) async throws -> [CreateOutcome] {
+        var outcomes = [CreateOutcome](repeating: .created, count: batch.count)
+        for (index, new) in batch.enumerated() {
+            if let claim = new.idempotency, let earlier = try await storedResponse(for: claim, in: db) { outcomes[index] = earlier }
+        }
+        let fresh = batch.indices.filter { outcomes[$0] == .created }.map { batch[$0] }
+        guard !fresh.isEmpty else { return outcomes }
+        try await db.insert(into: "orders", rows: try fresh.map { try OrderRow($0.order).columnValues })
+        try await db.insert(into: "order_lines", rows: try fresh.flatMap { new in try new.order.lines.map { try OrderLineRow($0, of: new.order.id).columnValues } })
+        try await db.insert(into: "order_status_history", rows: fresh.map { StatusHistoryRow($0.history, of: $0.order.id).columnValues })
+        try await insert(fresh.map(\.event), into: db)
+        try await JobQueue.enqueue(fresh.flatMap(\.jobs), in: db)
+        let claims = fresh.compactMap { new in new.idempotency.map { ($0, new.order.createdAt) } }
+        if !claims.isEmpty { try await insertIdempotency(claims, into: db) }
+        return outcomes
+    }
+
+    private static func insertIdempotency(_ claims: [(IdempotencyClaim, Timestamp)], into db: any SQLDatabase) async throws {
+        let insert = db.insert(into: "idempotency_keys")
+            .columns("scope", "idempotency_key", "request_hash", "status_code", "response_body", "created_at")
+        for (claim, at) in claims {
+            insert.values(SQLBind(claim.scope), SQLBind(claim.key), SQLBind(claim.requestHash), SQLBind(claim.statusCode), SQLBind(claim.responseBody), SQLBind(at.microseconds))
+        }
+        try await insert.run()
+    }
+
     /// Writes several new orders, each with its first history row, `order.created` event and jobs,
     /// in one transaction: all or none (a batch of demonstration orders, say).
     public func createAll(_ batch: [(order: Order, history: StatusChange, jobs: [NewJob])]) async throws {
         do {
+            let orders = batch.map { NewOrder(order: $0.order, history: $0.history, event: .forOrder("order.created", $0.order, at: $0.history.at), idempotency: nil, jobs: $0.jobs) }
             try await database.transaction { db in
-                for (order, history, jobs) in batch {
-                    try await Self.insert(order, into: db)
-                    try await Self.insert(history, of: order.id, into: db)
-                    try await Self.insert([.forOrder("order.created", order, at: history.at)], into: db)
-                    try await JobQueue.enqueue(jobs, in: db)
+                // In slices, so no statement outgrows the databases' limits on bound values.
+                for start in stride(from: 0, to: orders.count, by: 64) {
+                    _ = try await Self.write(Array(orders[start..<min(start + 64, orders.count)]), into: db)
                 }
             }
         } catch where ConstraintViolation.isUnique(error) {
@@ -262,30 +287,22 @@ public struct OrderRepository: Sendable {
         return escaped
     }
 
-    static func insert(_ order: Order, into db: any SQLDatabase) async throws {
-        try await db.insert(into: "orders").model(try OrderRow(order), with: Rows.encoder).run()
-        let lines = try order.lines.map { try OrderLineRow($0, of: order.id) }
-        if !lines.isEmpty {
-            try await db.insert(into: "order_lines").models(lines, with: Rows.encoder).run()
-        }
-    }
-
     /// A history row without a change to the order itself (compensation notes, say).
     public static func appendHistory(_ change: StatusChange, of order: OrderID, in db: any SQLDatabase) async throws {
         try await insert(change, of: order, into: db)
     }
 
     static func insert(_ change: StatusChange, of order: OrderID, into db: any SQLDatabase) async throws {
-        try await db.insert(into: "order_status_history").model(StatusHistoryRow(change, of: order), with: Rows.encoder).run()
+        try await db.insert(into: "order_status_history", rows: [StatusHistoryRow(change, of: order).columnValues])
     }
 
     static func insert(_ events: [OutboxEvent], into db: any SQLDatabase) async throws {
+        guard !events.isEmpty else { return }
+        let insert = db.insert(into: "outbox").columns("event_id", "event_type", "order_id", "payload", "created_at")
         for event in events {
-            try await db.raw("""
-                INSERT INTO outbox (event_id, event_type, order_id, payload, created_at)
-                VALUES (\(bind: event.eventID), \(bind: event.type), \(bind: event.orderID.rawValue), \(bind: event.payload), \(bind: event.createdAt.microseconds))
-                """).run()
+            insert.values(SQLBind(event.eventID), SQLBind(event.type), SQLBind(event.orderID.rawValue), SQLBind(event.payload), SQLBind(event.createdAt.microseconds))
         }
+        try await insert.run()
     }
 
     /// Outbox events of one order, oldest first (the pipeline consumes them; tests read them).

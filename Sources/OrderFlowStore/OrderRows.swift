@@ -1,6 +1,7 @@
 import Foundation
 import OrderFlowDomain
 import SQLKit
+import Synchronization
 
 /// `orders` as stored. Money in units of 0.0001, times in UTC microseconds.
 struct OrderRow: Codable {
@@ -119,6 +120,50 @@ struct OrderRow: Codable {
     }
 }
 
+extension OrderRow {
+    /// Column names and values in one list, for INSERTs without a Codable pass per row (the
+    /// intake writes these for every order).
+    var columnValues: [(column: String, value: any Encodable & Sendable)] {
+        [
+            ("order_id", orderId),
+            ("location_id", locationId),
+            ("order_type", orderType),
+            ("channel", channel),
+            ("is_force_allocation", isForceAllocation),
+            ("payment_method", paymentMethod),
+            ("payment_status", paymentStatus),
+            ("status", status),
+            ("customer_id", customerId),
+            ("customer_name", customerName),
+            ("customer_search", customerSearch),
+            ("customer_email", customerEmail),
+            ("customer_phone", customerPhone),
+            ("delivery_address", deliveryAddress),
+            ("t1_membership_id", t1MembershipId),
+            ("t1_number", t1Number),
+            ("cust_ref", custRef),
+            ("charges", charges),
+            ("sub_total", subTotal),
+            ("total_discount", totalDiscount),
+            ("total_taxes", totalTaxes),
+            ("informational_taxes", informationalTaxes),
+            ("total_fees", totalFees),
+            ("total_charge", totalCharge),
+            ("order_total", orderTotal),
+            ("rounding_adjustment", roundingAdjustment),
+            ("line_count", lineCount),
+            ("created_at", createdAt),
+            ("updated_at", updatedAt),
+            ("version", version),
+            ("tracking_id", trackingId),
+            ("carrier", carrier),
+            ("reservation_id", reservationId),
+            ("payment_reference", paymentReference),
+            ("failure_reason", failureReason),
+        ]
+    }
+}
+
 struct OrderLineRow: Codable {
     var orderId: String
     var lineNumber: Int
@@ -175,6 +220,32 @@ struct OrderLineRow: Codable {
     }
 }
 
+extension OrderLineRow {
+    /// Column names and values in one list, for INSERTs without a Codable pass per row (the
+    /// intake writes these for every order).
+    var columnValues: [(column: String, value: any Encodable & Sendable)] {
+        [
+            ("order_id", orderId),
+            ("line_number", lineNumber),
+            ("sku", sku),
+            ("quantity", quantity),
+            ("unit_price", unitPrice),
+            ("original_unit_price", originalUnitPrice),
+            ("discounts", discounts),
+            ("taxes", taxes),
+            ("short_description", shortDescription),
+            ("image_url", imageUrl),
+            ("bundle_ref", bundleRef),
+            ("gross", gross),
+            ("discount", discount),
+            ("net", net),
+            ("tax", tax),
+            ("included_tax", includedTax),
+            ("total", total),
+        ]
+    }
+}
+
 struct StatusHistoryRow: Codable {
     var orderId: String
     var status: Int
@@ -199,6 +270,21 @@ struct StatusHistoryRow: Codable {
                 paymentStatus: try OrderRow.decode(PaymentStatus(rawValue: paymentStatus), "payment_status", paymentStatus),
                 at: Timestamp(microseconds: at), reason: reason, actor: actor)
         }
+    }
+}
+
+extension StatusHistoryRow {
+    /// Column names and values in one list, for INSERTs without a Codable pass per row (the
+    /// intake writes these for every order).
+    var columnValues: [(column: String, value: any Encodable & Sendable)] {
+        [
+            ("order_id", orderId),
+            ("status", status),
+            ("payment_status", paymentStatus),
+            ("reason", reason),
+            ("actor", actor),
+            ("at", at),
+        ]
     }
 }
 
@@ -247,8 +333,48 @@ public enum StoreError: Error, CustomStringConvertible {
 }
 
 enum Rows {
-    static let decoder = SQLRowDecoder(keyDecodingStrategy: .convertFromSnakeCase)
-    static let encoder = SQLQueryEncoder(keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil)
+    // Row properties are camelCase, columns snake_case. SQLKit's own snake-case strategies convert
+    // every key of every row again (a tenth of the intake's CPU time when measured); these ask
+    // `ColumnNames`, which converts each key once.
+    static let decoder = SQLRowDecoder(keyDecodingStrategy: .custom { path in SomeCodingKey(stringValue: ColumnNames.column(for: path.last!.stringValue)) })
+    static let encoder = SQLQueryEncoder(
+        keyEncodingStrategy: .custom { path in SomeCodingKey(stringValue: ColumnNames.column(for: path.last!.stringValue)) },
+        nilEncodingStrategy: .asNil)
+}
+
+/// camelCase property names to snake_case column names (`t1MembershipId` → `t1_membership_id`,
+/// `isForceAllocation` → `is_force_allocation`), each converted once and then remembered.
+enum ColumnNames {
+    private static let known = Mutex<[String: String]>([:])
+
+    static func column(for key: String) -> String {
+        if let column = known.withLock({ $0[key] }) { return column }
+        let column = snakeCase(key)
+        known.withLock { $0[key] = column }
+        return column
+    }
+
+    /// A word starts at an upper-case letter after a lower-case letter or a digit, and at the last
+    /// capital of a run followed by a lower-case letter (`HTTPStatus` → `http_status`).
+    static func snakeCase(_ key: String) -> String {
+        let characters = Array(key)
+        var column = ""
+        for (index, character) in characters.enumerated() {
+            guard character.isUppercase else {
+                column.append(character)
+                continue
+            }
+            if index > 0 {
+                let previous = characters[index - 1]
+                let next = index + 1 < characters.count ? characters[index + 1] : nil
+                if previous.isLowercase || previous.isNumber || (previous.isUppercase && next?.isLowercase == true) {
+                    column.append("_")
+                }
+            }
+            column += character.lowercased()
+        }
+        return column
+    }
 }
 
 /// Recognises constraint violations from either driver.
@@ -266,3 +392,13 @@ enum ConstraintViolation {
 
 import PostgresKit
 import SQLiteKit
+
+extension SQLDatabase {
+    /// One multi-row INSERT of rows given as `columnValues` (all with the same columns).
+    func insert(into table: String, rows: [[(column: String, value: any Encodable & Sendable)]]) async throws {
+        guard let first = rows.first else { return }
+        let insert = self.insert(into: table).columns(first.map(\.column))
+        for row in rows { insert.values(row.map { SQLBind($0.value) }) }
+        try await insert.run()
+    }
+}

@@ -207,3 +207,54 @@ struct OrderRepositoryTests {
         }
     }
 }
+
+extension OrderRepositoryTests {
+    /// Group commit: concurrent orders share transactions; a refused order fails alone; each
+    /// caller hears back only once its order is committed.
+    @Test(arguments: TestDatabase.kinds)
+    func concurrentOrdersShareTransactionsAndARefusedOneFailsAlone(kind: Database.Kind) async throws {
+        try await TestDatabase.with(kind) { database in
+            try await Samples.seed(database)
+            let repository = OrderRepository(database: database)
+            for index in 0..<10 { try await Samples.create(try Samples.order("DUP-\(index)", at: Self.start), in: repository) }
+            let before = repository.intakeStatistics
+            let claim = IdempotencyClaim(scope: "caller", key: "retry-1", requestHash: "h", statusCode: 201, responseBody: #"{"orderId":"RETRY-1"}"#)
+
+            enum Answer: Equatable { case created, replayed, duplicate, other(String) }
+            // 100 new orders, 10 that exist already, and one request sent twice with its Idempotency-Key.
+            let requests: [(id: String, claim: IdempotencyClaim?)] =
+                (0..<100).map { ("NEW-\($0)", nil) } + (0..<10).map { ("DUP-\($0)", nil) } + [("RETRY-1", claim), ("RETRY-1", claim)]
+            let answers = try await withThrowingTaskGroup(of: (String, Answer).self) { group in
+                for (index, request) in requests.enumerated() {
+                    group.addTask {
+                        let order = try Samples.order(request.id, customer: "Customer \(index)", at: Self.start.adding(seconds: Double(index)))
+                        do {
+                            let outcome = try await Samples.create(order, in: repository, idempotency: request.claim)
+                            // Answered after the commit: a reader connection sees the order.
+                            #expect(try await repository.find(order.id) != nil)
+                            return (request.id, outcome == .created ? .created : .replayed)
+                        } catch DomainError.duplicateOrder {
+                            return (request.id, .duplicate)
+                        } catch {
+                            return (request.id, .other("\(error)"))
+                        }
+                    }
+                }
+                return try await group.reduce(into: [(String, Answer)]()) { $0.append($1) }
+            }
+            #expect(answers.filter { $0.0.hasPrefix("NEW-") }.allSatisfy { $0.1 == .created })
+            #expect(answers.filter { $0.0.hasPrefix("DUP-") }.allSatisfy { $0.1 == .duplicate })
+            #expect(answers.filter { $0.0 == "RETRY-1" }.map(\.1).sorted { "\($0)" < "\($1)" } == [.created, .replayed])
+            #expect(try await database.count("orders") == 10 + 100 + 1)
+            #expect(try await database.count("order_lines") == 2 * 111)
+            #expect(try await database.count("order_status_history") == 111)
+            #expect(try await database.count("outbox") == 111)
+            #expect(try await database.count("idempotency_keys") == 1)
+
+            let after = repository.intakeStatistics
+            #expect(after.items - before.items >= requests.count)
+            #expect(after.batches - before.batches < requests.count, "concurrent orders were grouped")
+            #expect(after.largestBatch > 1)
+        }
+    }
+}

@@ -272,7 +272,7 @@ extension APIHandlers {
     /// A hash of the request body's meaning: the same JSON with other spacing or key order matches.
     static func fingerprint(_ body: some Encodable) throws -> String {
         let canonical = try APIDates.encoder.encode(body)
-        return SHA256.hash(data: canonical).map { String(format: "%02x", $0) }.joined()
+        return TokenService.hex(SHA256.hash(data: canonical))
     }
 
     static func checkedLimit(_ limit: Int?) throws -> Int {

@@ -92,9 +92,23 @@ public final class TokenService: Sendable {
         return String((0..<20).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
     }
 
-    /// SHA-256 in hex: how refresh tokens and API keys are stored and looked up.
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// SHA-256 in hex: how refresh tokens and API keys are stored and looked up (on every request
+    /// that sends a key, so without a formatter per byte).
     public static func hash(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        hex(SHA256.hash(data: Data(secret.utf8)))
+    }
+
+    /// Lower-case hex of a digest.
+    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        var hex = [UInt8]()
+        hex.reserveCapacity(64)
+        for byte in bytes {
+            hex.append(hexDigits[Int(byte >> 4)])
+            hex.append(hexDigits[Int(byte & 0x0F)])
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     static func randomBytes(_ count: Int) -> Data {
