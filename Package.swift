@@ -12,6 +12,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "orderflow", targets: ["orderflow"]),
+        // For the micro-benchmarks in Benchmarks/, a package of their own (scripts/bench).
+        .library(name: "OrderFlowDomain", targets: ["OrderFlowDomain"]),
+        .library(name: "OrderFlowAPI", targets: ["OrderFlowAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
@@ -31,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         .target(
@@ -131,6 +135,21 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "OrderFlowLoad",
+            dependencies: [
+                "OrderFlowSimulator",
+                "OrderFlowStore",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "orderflow",
             dependencies: [
@@ -139,6 +158,7 @@ let package = Package(
                 "OrderFlowEngine",
                 "OrderFlowMonitor",
                 "OrderFlowSimulator",
+                "OrderFlowLoad",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -184,6 +204,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            swiftSettings: tests
+        ),
+        .testTarget(
+            name: "OrderFlowLoadTests",
+            dependencies: ["OrderFlowLoad"],
             swiftSettings: tests
         ),
         .testTarget(

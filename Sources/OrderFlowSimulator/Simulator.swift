@@ -82,7 +82,7 @@ public final class Simulator: Service, Sendable {
         var fulfillmentSeen: Set<String> = []
         var charges: [String: [String: String]] = [:]
         var advancing: [String: Int] = [:]
-        var catalog: (locations: [(id: String, qc: Bool)], skus: [String])?
+        var catalog: OrderGenerator?
         var commerceDown = false
         var paymentsDown = false
     }
@@ -344,8 +344,6 @@ public final class Simulator: Service, Sendable {
 
     // MARK: Order generator
 
-    static let customers = ["Somchai Jaidee", "Malee Srisuk", "Anan Chaiyaporn", "Kanya Boonmee", "Prasert Wongsa", "Ratana Kaewmanee", "Niran Thongdee", "Siriporn Rattana"]
-
     func generateOrders() async {
         var sequence = 0
         let prefix = String(Int(Date().timeIntervalSince1970) % 100_000)
@@ -380,30 +378,9 @@ public final class Simulator: Service, Sendable {
         if state.withLock({ $0.catalog == nil }) {
             let (_, locations) = try await call(.GET, "/api/locations")
             let (_, products) = try await call(.GET, "/api/products?limit=200")
-            let places = (locations["items"] as? [[String: Any]] ?? []).map { (id: $0["id"] as? String ?? "", qc: $0["format"] as? String == "qc_smf") }
-            let skus = (products["items"] as? [[String: Any]] ?? []).compactMap { $0["sku"] as? String }
-            guard !places.isEmpty, !skus.isEmpty else { return nil }
-            state.withLock { $0.catalog = (places, skus) }
+            guard let generator = OrderGenerator(locations: locations, products: products) else { return nil }
+            state.withLock { $0.catalog = generator }
         }
-        guard let catalog = state.withLock({ $0.catalog }), let location = catalog.locations.randomElement() else { return nil }
-        let qc = location.qc
-        let name = Self.customers.randomElement()!
-        let customerNumber = Int.random(in: 1000...1099)
-        let lines: [[String: Any]] = catalog.skus.shuffled().prefix(Int.random(in: 1...4)).map { ["sku": $0, "quantity": Int.random(in: 1...3)] }
-        var body: [String: Any] = [
-            "orderId": id, "shipFromLocationId": location.id, "channel": ["app", "web", "store", "marketplace"].randomElement()!,
-            "isForceAllocation": qc, "paymentMethod": qc || Bool.random() ? "cod" : "card",
-            "customer": ["id": "CUST-\(customerNumber)", "name": name, "phone": "+6681\(Int.random(in: 1_000_000...9_999_999))",
-                         "email": "\(name.split(separator: " ").first!.lowercased())\(customerNumber)@example.com"],
-            "lines": lines,
-        ]
-        if Double.random(in: 0..<1) < 0.8 {
-            body["orderType"] = "delivery"
-            body["deliveryAddress"] = ["line1": "\(Int.random(in: 1...999)) Sukhumvit Soi \(Int.random(in: 1...71))", "city": "Bangkok", "postalCode": "10110", "country": "TH"]
-            body["charges"] = [["type": "delivery", "amount": "25.00"]]
-        } else {
-            body["orderType"] = "pickup"
-        }
-        return body
+        return state.withLock { $0.catalog }?.order(id: id)
     }
 }

@@ -17,7 +17,7 @@ struct OrderFlowCommand: AsyncParsableCommand {
         abstract: "An order management system that watches its own order flow.",
         discussion: "Settings come from flags, then ORDERFLOW_* environment variables, then --config FILE (KEY=value lines), then defaults.\n\n"
             + AppConfiguration.settings.map { "  \($0.key) (default \($0.defaultValue)): \($0.meaning)" }.joined(separator: "\n"),
-        subcommands: [Serve.self, Demo.self, Migrate.self, BackupCommand.self, RestoreCommand.self, Simulate.self, Permissions.self])
+        subcommands: [Serve.self, Demo.self, Migrate.self, BackupCommand.self, RestoreCommand.self, Simulate.self, LoadCommand.self, Permissions.self])
 }
 
 /// The flags every subcommand shares; each maps to an `ORDERFLOW_*` setting.

@@ -38,7 +38,10 @@ start_postgres() {
   PG_DIR=$(mktemp -d /tmp/orderflow-pg.XXXXXX)
   [[ $(id -u) -eq 0 ]] && { id postgres >/dev/null 2>&1 || as_pg_user true; chown postgres "$PG_DIR"; }
   as_pg_user "'$bin/initdb' -D '$PG_DIR/data' -A trust -U postgres -E UTF8 --no-locale" >/dev/null
-  as_pg_user "'$bin/pg_ctl' -D '$PG_DIR/data' -l '$PG_DIR/log' -w -o \"-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$PG_DIR' -c fsync=off -c synchronous_commit=off -c max_connections=300\" start" >/dev/null
+  # Tests trade durability for speed; benchmarks (PG_DURABLE=1) keep PostgreSQL's defaults.
+  local speed="-c fsync=off -c synchronous_commit=off"
+  [[ "${PG_DURABLE:-0}" == 1 ]] && speed=""
+  as_pg_user "'$bin/pg_ctl' -D '$PG_DIR/data' -l '$PG_DIR/log' -w -o \"-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$PG_DIR' $speed -c max_connections=300\" start" >/dev/null
   PG_BIN=$bin
   PG_PORT=$port
   PG_URL="postgres://postgres@127.0.0.1:$port/postgres"
