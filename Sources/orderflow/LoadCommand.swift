@@ -39,7 +39,7 @@ struct LoadOptions: ParsableArguments {
     }
 
     /// A warm-up, then the measured run, with order IDs unique to this invocation.
-    func run(mode: String) async throws -> (OrderLoad, String, RunResult) {
+    func run() async throws -> (OrderLoad, String, RunResult) {
         let runID = String(UInt64(Date().timeIntervalSince1970 * 1_000) % 100_000_000)
         let load = try await OrderLoad.prepare(try target, runID: runID)
         if warmupSeconds > 0 {
@@ -85,7 +85,7 @@ struct OrdersLoad: AsyncParsableCommand {
     @OptionGroup var options: LoadOptions
 
     func run() async throws {
-        let (load, _, result) = try await options.run(mode: "orders")
+        let (load, _, result) = try await options.run()
         await load.shutdown()
         try options.emit(RunReport(mode: "orders", targetRate: options.rate, result: result))
         if result.ok == 0 { throw ExitCode(1) }
@@ -103,7 +103,7 @@ struct EndToEndLoad: AsyncParsableCommand {
     @Option(help: "Seconds to wait after the last order for the rest to finish.") var waitSeconds: Double = 120
 
     func run() async throws {
-        let (load, prefix, result) = try await options.run(mode: "e2e")
+        let (load, prefix, result) = try await options.run()
         await load.shutdown()
         LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
         let location = try DatabaseLocation(parsing: database)

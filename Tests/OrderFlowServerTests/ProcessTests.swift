@@ -227,3 +227,44 @@ final class OutputBuffer: @unchecked Sendable {
     func append(_ more: Data) { lock.withLock { data.append(more) } }
     var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
 }
+
+extension ProcessTests {
+    /// `orderflow load orders` against a real server: every scheduled request is sent once, each
+    /// creates an order, and the JSON report says so (no timing is asserted).
+    @Test func loadToolSendsEveryScheduledOrderAndReportsIt() async throws {
+        let (location, drop) = try await TestDatabase.create(.sqlite)
+        defer { Task { await drop() } }
+        let password = "load-test-\(UUID().uuidString.prefix(8))"
+        var server = try await ServerProcess.start(
+            database: ServerProcess.argument(for: location),
+            environment: ["ORDERFLOW_ADMIN_PASSWORD": password, "ORDERFLOW_RATE_LIMIT": "0", "ORDERFLOW_BCRYPT_COST": "4"])
+        defer { server.stop() }
+        try await server.signIn(password: password)
+        _ = try await server.send("POST", "/api/locations", ["id": "QC-L-001", "name": "Load test", "region": "BKK", "format": "qc_smf"])
+        _ = try await server.send("POST", "/api/products", ["sku": "L-1", "name": "Load test item", "category": "test", "unitPrice": "10.00", "taxRate": "7"])
+        let (_, created) = try await server.send("POST", "/api/api-keys", ["name": "load", "roles": ["integration"]])
+        let key = try #require(created["key"] as? String)
+
+        let report = FileManager.default.temporaryDirectory.appendingPathComponent("load-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: report) }
+        let load = Process()
+        load.executableURL = URL(fileURLWithPath: ServerProcess.binary)
+        load.arguments = ["load", "orders", "--url", "http://127.0.0.1:\(server.port)", "--api-key", key,
+                          "--rate", "40", "--seconds", "1", "--warmup-seconds", "0", "--connections", "4", "--json", report.path]
+        load.standardOutput = FileHandle.nullDevice
+        try load.run()
+        load.waitUntilExit()
+        #expect(load.terminationStatus == 0)
+
+        let line = try String(contentsOf: report, encoding: .utf8).split(separator: "\n").last.map(String.init) ?? ""
+        let figures = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(figures["sent"] as? Int == 40)
+        #expect(figures["ok"] as? Int == 40)
+        #expect((figures["errors"] as? [String: Any])?.isEmpty == true)
+        #expect((figures["latency"] as? [String: Any])?["count"] as? Int == 40)
+        // Each request created its own order.
+        let (status, page) = try await server.send("GET", "/api/orders/search?q=LOAD-&limit=100")
+        #expect(status == 200)
+        #expect((page["items"] as? [Any])?.count == 40)
+    }
+}
