@@ -7,7 +7,7 @@ import ServiceLifecycle
 import Synchronization
 
 /// The pipeline as one piece: the saga, the job worker, the outbox relay and the fulfilment
-/// event handling, built from settings. The worker and relay are services to run.
+/// event handling, built from settings. `services` are the ones to run (worker and relay).
 public struct Engine: Sendable {
     public let pipeline: OrderPipeline
     public let worker: JobWorker
@@ -43,6 +43,13 @@ public struct Engine: Sendable {
         if let url = settings.smtpURL, let smtp = SMTPSender(url: url, from: settings.smtpFrom) { senders.append(smtp) }
         if let url = settings.smsURL { senders.append(HTTPSMSSender(url: url, token: settings.smsToken)) }
         return senders
+    }
+
+    /// The background services to run: the job worker and the outbox relay, or none when
+    /// `workerConcurrency` is 0 (an instance that only takes orders in; others on the same
+    /// database run the pipeline and deliver events).
+    public var services: [any Service] {
+        settings.workerConcurrency > 0 ? [worker, relay] : []
     }
 
     /// New work was committed: run it now rather than at the next poll.

@@ -44,11 +44,6 @@ public final class JobWorker: Service, Sendable {
 
     public func run() async throws {
         guard await ready.waitUnlessShuttingDown() else { return }
-        // No workers: this instance takes orders in and leaves the pipeline to the others.
-        guard settings.workerConcurrency > 0 else {
-            try? await gracefulShutdown()
-            return
-        }
         let slots = Semaphore(settings.workerConcurrency)
         await withTaskGroup(of: Void.self) { group in
             // Stop claiming at graceful shutdown; the group then waits for the steps under way.

@@ -48,11 +48,6 @@ public final class OutboxRelay: Service, Sendable {
 
     public func run() async throws {
         guard await ready.waitUnlessShuttingDown() else { return }
-        // An instance without workers only takes orders in; the others publish and deliver.
-        guard settings.workerConcurrency > 0 else {
-            try? await gracefulShutdown()
-            return
-        }
         let poll = Duration.milliseconds(Int(settings.pollSeconds * 1000))
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [self] in

@@ -95,7 +95,7 @@ public func buildApplication(_ config: AppConfiguration, dependencies: AppDepend
     // Stopped in reverse: the HTTP server first, then the pipeline, then the database.
     app.addServices(database)
     if dependencies.runPipeline {
-        app.addServices(engine.worker, engine.relay)
+        app.addServices(engine.services)
         app.addServices(monitor.services)
     }
     app.addServices(dependencies.extraServices)

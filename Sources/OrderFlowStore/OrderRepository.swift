@@ -144,12 +144,10 @@ public struct OrderRepository: Sendable {
     }
 
     private static func insertIdempotency(_ claims: [(IdempotencyClaim, Timestamp)], into db: any SQLDatabase) async throws {
-        let insert = db.insert(into: "idempotency_keys")
-            .columns("scope", "idempotency_key", "request_hash", "status_code", "response_body", "created_at")
-        for (claim, at) in claims {
-            insert.values(SQLBind(claim.scope), SQLBind(claim.key), SQLBind(claim.requestHash), SQLBind(claim.statusCode), SQLBind(claim.responseBody), SQLBind(at.microseconds))
-        }
-        try await insert.run()
+        try await db.insert(into: "idempotency_keys", rows: claims.map { claim, at in
+            [("scope", claim.scope), ("idempotency_key", claim.key), ("request_hash", claim.requestHash),
+             ("status_code", claim.statusCode), ("response_body", claim.responseBody), ("created_at", at.microseconds)]
+        })
     }
 
     /// Writes several new orders, each with its first history row, `order.created` event and jobs,
@@ -297,12 +295,10 @@ public struct OrderRepository: Sendable {
     }
 
     static func insert(_ events: [OutboxEvent], into db: any SQLDatabase) async throws {
-        guard !events.isEmpty else { return }
-        let insert = db.insert(into: "outbox").columns("event_id", "event_type", "order_id", "payload", "created_at")
-        for event in events {
-            insert.values(SQLBind(event.eventID), SQLBind(event.type), SQLBind(event.orderID.rawValue), SQLBind(event.payload), SQLBind(event.createdAt.microseconds))
-        }
-        try await insert.run()
+        try await db.insert(into: "outbox", rows: events.map { event in
+            [("event_id", event.eventID), ("event_type", event.type), ("order_id", event.orderID.rawValue),
+             ("payload", event.payload), ("created_at", event.createdAt.microseconds)]
+        })
     }
 
     /// Outbox events of one order, oldest first (the pipeline consumes them; tests read them).

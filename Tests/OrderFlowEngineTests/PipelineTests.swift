@@ -205,3 +205,18 @@ struct PipelineTests {
         }
     }
 }
+
+extension PipelineTests {
+    /// `ORDERFLOW_WORKERS=0`: an instance that only takes orders in runs neither the job worker
+    /// nor the outbox relay; any other count runs both.
+    @Test func anInstanceWithoutWorkersRunsNoPipelineServices() async throws {
+        try await EngineHarness.run(configure: { $0.workerConcurrency = 0 }) { h in
+            #expect(h.engine.services.isEmpty)
+        }
+        try await EngineHarness.run { h in
+            #expect(h.engine.services.count == 2)
+            #expect(h.engine.services.contains { $0 is JobWorker })
+            #expect(h.engine.services.contains { $0 is OutboxRelay })
+        }
+    }
+}

@@ -1,4 +1,5 @@
 import OrderFlowLoad
+import Synchronization
 import Testing
 
 @Suite("The load generator's schedule and accounting")
@@ -26,11 +27,15 @@ struct OpenLoopTests {
         #expect(schedule.intended(167) == 1_000_000_000)
     }
 
-    @Test func runCountsEveryRequestAndChargesLatencyFromTheIntendedTime() async {
-        // 50 requests at 1,000/s against a "server" that answers the first 45 and refuses the rest.
+    @Test func runSendsEveryRequestOnceAndCountsEachOutcome() async {
+        // 50 requests at 1,000/s against a "server" that answers the first 45 and refuses the rest;
+        // every index must be sent exactly once.
+        let seen = Mutex<[Int]>([])
         let result = await OpenLoop(schedule: Schedule(rate: 1_000, seconds: 0.05)).run { index in
-            index < 45 ? .ok : .status(503)
+            seen.withLock { $0.append(index) }
+            return index < 45 ? .ok : .status(503)
         }
+        #expect(seen.withLock { $0.sorted() } == Array(0..<50))
         #expect(result.sent == 50)
         #expect(result.ok == 45)
         #expect(result.errors == ["HTTP 503": 5])
