@@ -208,7 +208,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OrderFlowLoadTests",
-            dependencies: ["OrderFlowLoad"],
+            dependencies: ["OrderFlowLoad", "OrderFlowDomain"],
             swiftSettings: tests
         ),
         .testTarget(
@@ -216,6 +216,9 @@ let package = Package(
             dependencies: [
                 "OrderFlowServer",
                 "OrderFlowTestSupport",
+                // Its event-stream client reads GET /api/v1/stream in the stream tests.
+                "OrderFlowLoad",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: tests

@@ -6,9 +6,12 @@
    database, and must get a 2xx whose body matches the documented response schema.
 3. The documented order example is what the order request example really produces (every field
    but the times), so the numbers in the document are true.
+4. The event stream answers its documented query with the frames the document shows: a reset
+   for an ID from another run, then a new order's event with the documented event's members.
 
 Usage: check_api_document.py PATH-TO-ORDERFLOW-BINARY
 """
+import http.client
 import json
 import os
 import secrets
@@ -41,7 +44,7 @@ SEQUENCE = [
     "seedMockData", "getRecentOrders", "getMonitorSummary", "searchTransmissions", "getOrderTrace", "listChannelHealth",
     "postAcknowledgements", "listAckInconsistencies", "linkAcknowledgement",
     "listAlertRules", "createAlertRule", "updateAlertRule", "listAlerts", "getAlert", "acknowledgeAlert", "resolveAlert", "deleteAlertRule",
-    "listSilences", "createSilence", "expireSilence", "exportOrders", "exportTransmissions",
+    "listSilences", "createSilence", "expireSilence", "exportOrders", "exportTransmissions", "streamEvents",
 ]
 # Secrets and generated IDs cannot stand in the document: its examples name them in words, and
 # these fill them in from the running server (operation -> body field or path parameter -> source).
@@ -90,6 +93,55 @@ def request(method, url, body=None, headers=None, token=None):
             return response.status, json.loads(raw or b"null")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
+
+
+def read_frames(response, count):
+    """The next `count` server-sent events of an open response, as {field: value} (comments skipped)."""
+    frames, frame = [], {}
+    while len(frames) < count:
+        line = response.readline()
+        if not line:
+            raise SystemExit(f"the event stream ended after {frames}")
+        line = line.decode().rstrip("\r\n")
+        if not line:
+            if frame:
+                frames.append(frame)
+            frame = {}
+        elif not line.startswith(":"):
+            name, _, value = line.partition(":")
+            frame[name] = value[1:] if value.startswith(" ") else value
+    return frames
+
+
+def check_stream(port, token, operation, create_order):
+    """streamEvents: the documented example's frames parse, the documented query gets a reset
+    (its `after` is from no run of this server), and a new order arrives with the members the
+    document shows."""
+    example = operation["responses"]["200"]["content"]["text/event-stream"]["example"]
+    documented = [json.loads(line[len("data: "):]) for line in example.splitlines() if line.startswith("data: ")]
+    if not documented or any(not {"id", "topic", "type", "committedAt"} <= set(event) for event in documented):
+        raise SystemExit(f"streamEvents: the documented events lack id, topic, type or committedAt: {documented}")
+    query = "&".join(f"{p['name']}={p['example']}" for p in operation["parameters"] if p.get("in") == "query" and "example" in p)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    try:
+        connection.request("GET", "/api/v1/stream?" + query, headers={"Authorization": "Bearer " + token, "Accept": "text/event-stream"})
+        response = connection.getresponse()
+        if response.status != 200 or not response.getheader("Content-Type", "").startswith("text/event-stream"):
+            raise SystemExit(f"streamEvents: {response.status} {response.getheader('Content-Type')}")
+        retry, reset = read_frames(response, 2)
+        if retry.get("retry") != "2000" or reset.get("event") != "reset" or "reason" not in json.loads(reset["data"]):
+            raise SystemExit(f"streamEvents: expected a retry and a reset first, got {retry} {reset}")
+        order_id = create_order()
+        while True:
+            frame = read_frames(response, 1)[0]
+            event = json.loads(frame["data"])
+            if frame.get("event") == "order" and event.get("orderId") == order_id and event["type"] == "order.created":
+                break
+        expected = set(next(e for e in documented if e["topic"] == "order"))
+        if set(event) != expected or event["id"] != frame.get("id"):
+            raise SystemExit(f"streamEvents: the order event has {sorted(event)}, the document shows {sorted(expected)}")
+    finally:
+        connection.close()
 
 
 def without_times(value):
@@ -232,6 +284,16 @@ def main():
         for operation_id in SEQUENCE:
             prepare(operation_id)
             method, path, operation = operations[operation_id]
+            if operation_id == "streamEvents":
+                order_example = operations["createOrder"][2]["requestBody"]["content"]["application/json"]["example"]
+                def create_order():
+                    body = dict(order_example, orderId="ORD-20261122-0099")
+                    if request("post", base + "/api/orders", body, None, token)[0] != 201:
+                        raise SystemExit("preparing ORD-20261122-0099 failed")
+                    return "ORD-20261122-0099"
+                check_stream(port, token, operation, create_order)
+                print(f"ok  {operation_id:18} {method.upper():6} {path} -> 200 (reset, then the new order's event)")
+                continue
             url_path = path
             query = []
             headers = {}

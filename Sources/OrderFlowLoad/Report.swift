@@ -42,6 +42,7 @@ public struct RunReport: Sendable, Codable {
     /// it competes with the server for the same cores.
     public var generatorCpuMicrosecondsPerRequest: Double?
     public var endToEnd: EndToEndReport?
+    public var stream: StreamReport?
 
     public init(mode: String, targetRate: Double, result: RunResult) {
         self.mode = mode
@@ -65,6 +66,7 @@ public struct RunReport: Sendable, Codable {
         if let cpu = generatorCpuMicrosecondsPerRequest { lines.append(String(format: "  the generator used %.0f µs of CPU per request", cpu)) }
         if worstSendLagMs > 5 { lines.append(String(format: "  the generator fell behind its schedule by up to %.1f ms (client-side load)", worstSendLagMs)) }
         if let endToEnd { lines.append(contentsOf: endToEnd.lines) }
+        if let stream { lines.append(contentsOf: stream.lines) }
         return lines.joined(separator: "\n")
     }
 }

@@ -307,6 +307,9 @@ public struct Acknowledgements: Sendable {
                     classified_at = \(bind: now.microseconds), ack_latency_us = \(bind: latency)
                 WHERE id = \(bind: candidate.id)
                 """).run()
+            LiveFeed.record(.transmission(
+                "acknowledged", id: candidate.id, orderID: candidate.orderID, channel: candidate.channel, eventType: candidate.eventType,
+                classification: status, more: [("ackLatencyMs", .int(latency / 1_000))]))
             (record.classification, record.latencySeconds, record.detail) = (status, Double(latency) / 1_000_000, nil)
         case .rejected:
             let reason = "rejected by \(candidate.channel): \(ack.reason ?? "no reason given")"
@@ -320,6 +323,9 @@ public struct Acknowledgements: Sendable {
                     source: .transmission, sourceID: candidate.id, orderID: OrderID(candidate.orderID), channel: candidate.channel,
                     eventID: candidate.eventID, kind: candidate.eventType, payload: candidate.payload, error: reason, attempts: candidate.attempts),
                 at: now, in: db)
+            LiveFeed.record(.transmission(
+                "rejected", id: candidate.id, orderID: candidate.orderID, channel: candidate.channel, eventType: candidate.eventType,
+                classification: .failed, more: [("error", .string(String(reason.prefix(200))))]))
             (record.classification, record.detail) = (.failed, reason)
         }
     }

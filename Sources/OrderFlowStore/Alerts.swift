@@ -331,6 +331,9 @@ public struct AlertStore: Sendable {
             INSERT INTO alert_history (alert_id, at, from_state, to_state, actor, comment, value)
             VALUES (\(bind: id), \(bind: now.microseconds), \(bind: from?.rawValue), \(bind: to.rawValue), \(bind: actor), \(bind: comment), \(bind: value))
             """).run()
+        LiveFeed.record(FeedEvent(topic: .alert, type: "alert.\(to.rawValue)", fields: [
+            ("alertId", .int(id)), ("from", from.map { .string($0.rawValue) } ?? .null), ("to", .string(to.rawValue)), ("actor", .string(actor)),
+        ]))
     }
 
     static func alerts(where condition: SQLQueryString, limit: Int, in db: any SQLDatabase) async throws -> [Alert] {

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import OrderFlowDomain
 import PostgresKit
 import SQLKit
 import SQLiteKit
@@ -19,6 +20,8 @@ public final class Database: Service, Sendable {
     public let kind: Kind
     public let location: DatabaseLocation
     private let backend: any DatabaseBackend
+    /// Committed changes, for live pages and `GET /api/v1/stream`.
+    public let feed: LiveFeed
     /// New orders, written with group commit; here so every `OrderRepository` shares it.
     let orderIntake: GroupCommit<OrderRepository.NewOrder, CreateOutcome>
 
@@ -26,6 +29,7 @@ public final class Database: Service, Sendable {
         self.kind = kind
         self.location = location
         self.backend = backend
+        feed = LiveFeed()
         orderIntake = GroupCommit(
             maxBatch: options.groupCommitMaxBatch, lanes: kind == .sqlite ? 1 : options.groupCommitLanes,
             writeBatch: { batch, db in try await OrderRepository.write(batch, into: db) },
@@ -66,8 +70,13 @@ public final class Database: Service, Sendable {
     ///
     /// SQLite takes its single writer lock up front (`BEGIN IMMEDIATE`); PostgreSQL runs at
     /// READ COMMITTED, so statements that must not race use conditional updates or row locks.
+    ///
+    /// Changes it records for the live feed are published once it has committed.
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await backend.transaction(body)
+        let changes = LiveFeed.Collector()
+        let result = try await LiveFeed.Recording.$current.withValue(changes) { try await backend.transaction(body) }
+        feed.publish(changes.all, committedAt: Timestamp(Date()))
+        return result
     }
 
     /// Runs `body` on a connection of its own, outside any transaction, for statements that refuse
@@ -98,11 +107,13 @@ extension SQLDatabase {
     public func withSavepoint<T>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
         let name = "sp_\(UInt32.random(in: 0...UInt32.max))"
         try await self.raw("SAVEPOINT \(unsafeRaw: name)").run()
+        let recorded = LiveFeed.Recording.current?.count
         do {
             let result = try await body(self)
             try await self.raw("RELEASE SAVEPOINT \(unsafeRaw: name)").run()
             return result
         } catch {
+            if let recorded { LiveFeed.Recording.current?.truncate(to: recorded) }
             try await self.raw("ROLLBACK TO SAVEPOINT \(unsafeRaw: name)").run()
             try await self.raw("RELEASE SAVEPOINT \(unsafeRaw: name)").run()
             throw error

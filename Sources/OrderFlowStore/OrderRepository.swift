@@ -299,6 +299,7 @@ public struct OrderRepository: Sendable {
             [("event_id", event.eventID), ("event_type", event.type), ("order_id", event.orderID.rawValue),
              ("payload", event.payload), ("created_at", event.createdAt.microseconds)]
         })
+        for case let live? in events.map(\.live) { LiveFeed.record(live) }
     }
 
     /// Outbox events of one order, oldest first (the pipeline consumes them; tests read them).

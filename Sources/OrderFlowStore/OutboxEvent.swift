@@ -11,6 +11,8 @@ public struct OutboxEvent: Sendable, Hashable {
     /// The event body as JSON.
     public var payload: String
     public var createdAt: Timestamp
+    /// What live pages hear when this event commits (nil: nothing).
+    public var live: FeedEvent?
 
     public init(eventID: String = UUID().uuidString.lowercased(), type: String, orderID: OrderID, payload: String, createdAt: Timestamp) {
         self.eventID = eventID
@@ -18,6 +20,15 @@ public struct OutboxEvent: Sendable, Hashable {
         self.orderID = orderID
         self.payload = payload
         self.createdAt = createdAt
+    }
+
+    /// Equal when the stored event is: `live` is not stored.
+    public static func == (lhs: OutboxEvent, rhs: OutboxEvent) -> Bool {
+        (lhs.eventID, lhs.type, lhs.orderID, lhs.payload, lhs.createdAt) == (rhs.eventID, rhs.type, rhs.orderID, rhs.payload, rhs.createdAt)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(eventID)
     }
 
     /// The standard event for a change to `order`: its identity, status, totals and lines.
@@ -35,7 +46,15 @@ public struct OutboxEvent: Sendable, Hashable {
                       unitPrice: $0.unitPrice.description, total: $0.amounts.total.description, bundleRef: $0.bundleRef)
             })
         let payload = (try? JSONCoding.encoder.encode(body)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        return OutboxEvent(eventID: eventID, type: type, orderID: order.id, payload: payload, createdAt: at)
+        var event = OutboxEvent(eventID: eventID, type: type, orderID: order.id, payload: payload, createdAt: at)
+        event.live = FeedEvent(
+            topic: .order, type: type, orderID: order.id.rawValue, locationID: order.shipFromLocationID.rawValue, customerID: order.customer.id,
+            fields: [
+                ("status", .int(Int64(order.status.rawValue))), ("statusName", .string(order.status.name)),
+                ("paymentStatus", .string(order.paymentStatus.rawValue)), ("orderType", .string(order.orderType.rawValue)),
+                ("channel", .string(order.channel.rawValue)), ("orderTotal", .string(order.totals.orderTotal.description)),
+            ])
+        return event
     }
 }
 

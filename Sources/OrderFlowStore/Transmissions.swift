@@ -110,8 +110,9 @@ public struct Transmissions: Sendable {
                         VALUES (\(bind: try event.decode(column: "id", as: Int64.self)), \(bind: try event.decode(column: "event_id", as: String.self)),
                                 \(bind: type), \(bind: subscription.channel), \(bind: orderID), \(bind: normalizer.normalize(orderID)),
                                 'pending', 0, \(bind: now.microseconds), \(bind: created), \(bind: deadline))
-                        ON CONFLICT (event_id, channel) DO NOTHING
-                        """).run()
+                        ON CONFLICT (event_id, channel) DO NOTHING RETURNING id
+                        """).first().map { try $0.decode(column: "id", as: Int64.self) }
+                        .map { LiveFeed.record(.transmission("created", id: $0, orderID: orderID, channel: subscription.channel, eventType: type, classification: .pending)) }
                 }
             }
             return events.count
@@ -192,6 +193,17 @@ public struct Transmissions: Sendable {
                     """
             }
             guard try await db.raw(update).first() != nil else { return false }
+            switch outcome {
+            case .delivered(let code, let acknowledged):
+                LiveFeed.record(.transmission(
+                    acknowledged ? "acknowledged" : "sent", transmission, classification: acknowledged ? TransmissionStatus.classify(
+                        deadline: transmission.ackDeadline, acknowledgedAt: now, failed: false, now: now) : nil,
+                    more: [("httpStatus", .int(Int64(code)))]))
+            case .retry(_, let code, let message):
+                LiveFeed.record(.transmission("retrying", transmission, more: [("httpStatus", code.map { .int(Int64($0)) } ?? .null), ("error", .string(String(message.prefix(200))))]))
+            case .failed(let code, let message):
+                LiveFeed.record(.transmission("failed", transmission, classification: .failed, more: [("httpStatus", code.map { .int(Int64($0)) } ?? .null), ("error", .string(String(message.prefix(200))))]))
+            }
             try await db.raw("""
                 INSERT INTO transmission_attempts (transmission_id, attempt, started_at, duration_us, http_status, error, response_excerpt)
                 VALUES (\(bind: transmission.id), \(bind: attempt.attempt), \(bind: attempt.startedAt.microseconds), \(bind: attempt.durationMicroseconds),
@@ -217,19 +229,32 @@ public struct Transmissions: Sendable {
                 UPDATE transmissions SET classification = 'delayed', classified_at = \(bind: now.microseconds)
                 WHERE id IN (SELECT id FROM transmissions WHERE classification = 'pending' AND ack_deadline < \(bind: now.microseconds)
                              ORDER BY ack_deadline LIMIT \(bind: limit))
-                RETURNING channel
-                """).all().map { try $0.decode(column: "channel", as: String.self) }
+                RETURNING id, channel, order_id, event_type
+                """).all().map { row in
+                    let channel = try row.decode(column: "channel", as: String.self)
+                    LiveFeed.record(.transmission(
+                        "delayed", id: try row.decode(column: "id", as: Int64.self), orderID: try row.decode(column: "order_id", as: String.self),
+                        channel: channel, eventType: try row.decode(column: "event_type", as: String.self), classification: .delayed))
+                    return channel
+                }
         }
     }
 
     /// Puts a failed transmission back in the queue (a dead-letter replay), optionally with a corrected body.
     static func requeue(_ id: Int64, payload: String?, at now: Timestamp, in db: any SQLDatabase) async throws {
-        try await db.raw("""
+        let rows = try await db.raw("""
             UPDATE transmissions SET state = 'pending', attempts = 0, next_attempt_at = \(bind: now.microseconds), lease_owner = NULL,
                 lease_expires_at = NULL, payload_override = COALESCE(\(bind: payload), payload_override),
                 classification = CASE WHEN ack_deadline < \(bind: now.microseconds) THEN 'delayed' ELSE 'pending' END, classified_at = \(bind: now.microseconds)
             WHERE id = \(bind: id)
-            """).run()
+            RETURNING order_id, channel, event_type, classification
+            """).all()
+        for row in rows {
+            LiveFeed.record(.transmission(
+                "requeued", id: id, orderID: try row.decode(column: "order_id", as: String.self), channel: try row.decode(column: "channel", as: String.self),
+                eventType: try row.decode(column: "event_type", as: String.self),
+                classification: TransmissionStatus(rawValue: try row.decode(column: "classification", as: String.self))))
+        }
     }
 
     /// Every transmission of an order, oldest first.
@@ -331,5 +356,22 @@ public struct NotificationReceipts: Sendable {
                 (try $0.decode(column: "dedupe_key", as: String.self), try $0.decode(column: "medium", as: String.self), try $0.decode(column: "recipient", as: String.self))
             }
         }
+    }
+}
+
+
+extension FeedEvent {
+    /// A change to one transmission: `transmission.<change>`.
+    static func transmission(
+        _ change: String, id: Int64, orderID: String, channel: String, eventType: String, classification: TransmissionStatus?, more: [(String, Value)] = []
+    ) -> FeedEvent {
+        FeedEvent(topic: .transmission, type: "transmission.\(change)", orderID: orderID, fields: [
+            ("transmissionId", .int(id)), ("channel", .string(channel)), ("eventType", .string(eventType)),
+            ("classification", classification.map { .string($0.rawValue) } ?? .null),
+        ] + more)
+    }
+
+    static func transmission(_ change: String, _ t: Transmission, classification: TransmissionStatus? = nil, more: [(String, Value)] = []) -> FeedEvent {
+        transmission(change, id: t.id, orderID: t.orderID.rawValue, channel: t.channel, eventType: t.eventType, classification: classification, more: more)
     }
 }

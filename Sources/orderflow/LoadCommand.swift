@@ -13,7 +13,7 @@ struct LoadCommand: AsyncParsableCommand {
             the request's intended send time, so a stalled server is charged for every request it held up. \
             Latencies go into an HdrHistogram (3 significant digits).
             """,
-        subcommands: [OrdersLoad.self, EndToEndLoad.self, CeilingServerCommand.self])
+        subcommands: [OrdersLoad.self, EndToEndLoad.self, StreamLoadCommand.self, CeilingServerCommand.self])
 }
 
 struct LoadOptions: ParsableArguments {
@@ -38,8 +38,9 @@ struct LoadOptions: ParsableArguments {
         }
     }
 
-    /// A warm-up, then the measured run, with order IDs unique to this invocation.
-    func run() async throws -> (OrderLoad, String, RunResult) {
+    /// A warm-up, then the measured run, with order IDs unique to this invocation; `around` wraps
+    /// the measured run (the stream mode listens while it goes on).
+    func run(around: (String, () async -> RunResult) async throws -> RunResult = { try await $1() }) async throws -> (OrderLoad, String, RunResult) {
         let runID = String(UInt64(Date().timeIntervalSince1970 * 1_000) % 100_000_000)
         let load = try await OrderLoad.prepare(try target, runID: runID)
         if warmupSeconds > 0 {
@@ -48,10 +49,14 @@ struct LoadOptions: ParsableArguments {
             await warmup.shutdown()
             print(String(format: "warm-up: %d ok, %d errors", result.ok, result.errorCount))
         }
-        let before = Self.cpuSeconds()
-        var result = await OpenLoop(schedule: Schedule(rate: rate, seconds: seconds)).run { await load.send($0) }
-        result.generatorCPUSeconds = Self.cpuSeconds() - before
-        return (load, "LOAD-\(runID)-", result)
+        let prefix = "LOAD-\(runID)-"
+        let result = try await around(prefix) {
+            let before = Self.cpuSeconds()
+            var result = await OpenLoop(schedule: Schedule(rate: rate, seconds: seconds)).run { await load.send($0) }
+            result.generatorCPUSeconds = Self.cpuSeconds() - before
+            return result
+        }
+        return (load, prefix, result)
     }
 
     /// User and system CPU time of this process so far.
@@ -122,6 +127,42 @@ struct EndToEndLoad: AsyncParsableCommand {
         }
         try options.emit(report)
         if report.endToEnd?.completed == 0 { throw ExitCode(1) }
+    }
+}
+
+struct StreamLoadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stream",
+        abstract: "Open --subscribers streams of order events (GET /api/v1/stream), create orders at --rate a second, and measure commit → event receipt on every subscriber.",
+        discussion: """
+            Each order makes one event on the stream when the server's pipeline does not run \
+            (ORDERFLOW_WORKERS=0), so --rate is the event rate. Latency runs from the commit time the \
+            event carries to the moment its last byte is read here; a subscriber that misses an \
+            event or is reset shows in the counts.
+            """)
+    @OptionGroup var options: LoadOptions
+    @Option(help: "Open event streams.") var subscribers = 100
+    @Option(help: "Seconds to wait after the last order for its events.") var waitSeconds: Double = 10
+
+    func run() async throws {
+        var stream: StreamReport?
+        let (load, _, result) = try await options.run { prefix, work in
+            let listeners = try await StreamLoad.connect(try options.target, subscribers: subscribers, prefix: prefix)
+            var result: RunResult?
+            let heard = await listeners.measure(waitSeconds: waitSeconds) {
+                let run = await work()
+                result = run
+                return run.ok
+            }
+            await listeners.shutdown()
+            stream = heard
+            return result!
+        }
+        await load.shutdown()
+        var report = RunReport(mode: "stream", targetRate: options.rate, result: result)
+        report.stream = stream
+        try options.emit(report)
+        if stream?.received == 0 { throw ExitCode(1) }
     }
 }
 

@@ -65,6 +65,17 @@ struct TimestampTests {
     ] as [(Int64, String)])
     func formatsRFC3339InUTC(microseconds: Int64, text: String) {
         #expect(Timestamp(microseconds: microseconds).description == text)
+        #expect(Timestamp(rfc3339: text) == Timestamp(microseconds: microseconds), "parsing gives the instant back")
+    }
+
+    @Test func parsesFewerDecimalsAndRefusesWhatItDoesNotWrite() {
+        #expect(Timestamp(rfc3339: "2026-11-18T11:06:40Z") == Timestamp(microseconds: 1_795_000_000_000_000))
+        #expect(Timestamp(rfc3339: "2026-11-18T11:06:40.5Z") == Timestamp(microseconds: 1_795_000_000_500_000))
+        #expect(Timestamp(rfc3339: "2026-11-18T11:06:40.123Z") == Timestamp(microseconds: 1_795_000_000_123_000))
+        for text in ["", "2026-11-18T11:06:40", "2026-11-18T11:06:40+07:00", "2026-13-18T11:06:40Z", "2026-11-18 11:06:40Z",
+                     "2026-11-18T11:06:40.1234567Z", "2026-11-18T11:06:40.Z", "2026-1a-18T11:06:40Z"] {
+            #expect(Timestamp(rfc3339: text) == nil, "\(text)")
+        }
     }
 
     @Test func millisecondsTruncate() {

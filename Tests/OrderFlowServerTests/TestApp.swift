@@ -13,7 +13,8 @@ import SQLKit
 import Synchronization
 import Testing
 
-/// An OrderFlow on a fresh database with the sample catalog, driven in-process.
+/// An OrderFlow on a fresh database with the sample catalog, driven in-process (or over a real
+/// socket with `live`).
 struct TestApp {
     let client: any TestClientProtocol
     let database: Database
@@ -30,7 +31,7 @@ struct TestApp {
     static let asAdmin = "(admin)"
 
     static func run(
-        _ kind: Database.Kind = .sqlite, stock: Int = 100, configure: (inout AppConfiguration) -> Void = { _ in },
+        _ kind: Database.Kind = .sqlite, stock: Int = 100, live: Bool = false, configure: (inout AppConfiguration) -> Void = { _ in },
         _ body: @Sendable (TestApp) async throws -> Void
     ) async throws {
         let (location, drop) = try await TestDatabase.create(kind)
@@ -43,6 +44,10 @@ struct TestApp {
         config.security.loginFailureDelayMilliseconds = 0
         config.security.rateLimit = 0
         config.security.anonymousRateLimit = 0
+        if live {
+            config.host = "127.0.0.1"
+            config.port = 0
+        }
         configure(&config)
         let configuredPassword = config.security.adminPassword
         let metrics = AppMetrics()
@@ -55,7 +60,8 @@ struct TestApp {
         let dependencies = AppDependencies(clock: clock, metrics: metrics, logger: logger, announce: { announcements.append($0) }, runPipeline: false)
         let built = try await buildApplication(config, dependencies: dependencies)
         do {
-            try await built.application.test(.router) { client in
+            // Live: a real server on a free port (`client.port`), for responses that stream.
+            try await built.application.test(live ? .live : .router) { client in
                 try await Samples.seed(built.database, stock: stock)
                 let password = configuredPassword ?? announcements.all.split(separator: "\n")
                     .map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.count == 20 && !$0.contains(" ") } ?? ""

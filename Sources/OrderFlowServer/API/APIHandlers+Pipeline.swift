@@ -33,7 +33,7 @@ extension APIHandlers {
         if !Formats.isVisibleASCII(eventID, maxLength: 100) { errors.append(FieldError(field: "eventId", rule: "format", message: "must be 1–100 visible ASCII characters")) }
         if let trackingID, !Formats.isVisibleASCII(trackingID, maxLength: 64) { errors.append(FieldError(field: "trackingId", rule: "format", message: "must be 1–64 visible ASCII characters")) }
         if let carrier, !Formats.isText(carrier, maxLength: 40) { errors.append(FieldError(field: "carrier", rule: "format", message: "must be 1–40 characters")) }
-        if let reason, !reason.isEmpty, !Formats.isText(reason, maxLength: 500) { errors.append(FieldError(field: "reason", rule: "format", message: "must be at most 500 characters")) }
+        if let reason, !reason.isEmpty, !Formats.isText(reason, maxLength: 500) { errors.append(FieldError(field: "reason", rule: "format", message: "must be plain text (no control characters) of at most 500 characters")) }
         if !errors.isEmpty { throw APIError.validation(errors) }
         return FulfillmentEvents.Update(
             eventID: eventID, orderID: OrderID(orderID), trackingID: trackingID, carrier: carrier, reason: reason?.isEmpty == true ? nil : reason,
@@ -88,7 +88,7 @@ extension APIHandlers {
 
     private func resolve(_ id: Int64, _ resolution: DeadLetters.Resolution, note: String?, action: String) async throws -> DeadLetter {
         if let note, !note.isEmpty, !Formats.isText(note, maxLength: 500) {
-            throw APIError.validation([FieldError(field: "note", rule: "format", message: "must be at most 500 characters")])
+            throw APIError.validation([FieldError(field: "note", rule: "format", message: "must be plain text (no control characters) of at most 500 characters")])
         }
         let now = clock.now()
         var details: [String: String] = [:]

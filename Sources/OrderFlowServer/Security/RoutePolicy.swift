@@ -55,6 +55,7 @@ public enum RoutePolicy {
         "GET /api/audit": .permission(.auditRead),
 
         "GET /api/v1/monitor/recent": .permission(.monitorRead),
+        "GET /api/v1/stream": .permission(.ordersRead),
         "POST /api/v1/seed-mock-data": .permission(.mockSeed),
         "GET /api/v1/monitor/summary": .permission(.monitorRead),
         "GET /api/v1/monitor/transmissions": .permission(.monitorRead),
