@@ -108,6 +108,8 @@ public func buildApplication(_ config: AppConfiguration, dependencies: AppDepend
         }
         if config.security.demoAccounts {
             let key = try await DemoAccounts.refresh(security: security, announce: dependencies.announce)
+            let scheme = config.security.tlsCertificatePath == nil ? "http" : "https"
+            dependencies.announce("Dashboard: \(scheme)://\(config.host):\(config.port)/ (sign in with one of the accounts above)")
             dependencies.demoKey?.set(key)
         } else {
             try await security.ensureAdministrator(announce: dependencies.announce)
@@ -135,6 +137,7 @@ func buildRouter(_ config: AppConfiguration, database: Database, security: Secur
         trustForwardedFor: config.security.trustForwardedFor))
     router.add(middleware: RequestIDAndErrorMiddleware())
     router.add(middleware: BodyLimitMiddleware(maxBytes: config.maxBodyBytes))
+    router.add(middleware: DashboardMiddleware(security: security, secureCookies: config.security.tlsCertificatePath != nil))
     router.add(middleware: SecurityMiddleware(
         authenticator: security.authenticator,
         perPrincipal: RateLimiter(rate: config.security.rateLimit, burst: config.security.rateLimit * 2, clock: dependencies.clock),
@@ -160,10 +163,6 @@ func buildRouter(_ config: AppConfiguration, database: Database, security: Secur
     router.get("/openapi.yaml") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.yaml)))
     }
-    router.get("/") { _, _ in
-        Response(
-            status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: #"{"name":"OrderFlow","version":"\#(config.version)","api":"/openapi.yaml","health":"/api/v1/health","metrics":"/metrics"}"#)))
-    }
+    Dashboard(api: handlers, security: security, secureCookies: config.security.tlsCertificatePath != nil).register(on: router)
     return router
 }

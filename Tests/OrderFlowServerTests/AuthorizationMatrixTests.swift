@@ -29,7 +29,18 @@ struct AuthorizationMatrixTests {
         return routes
     }()
 
-    static let otherRoutes: [(method: String, path: String)] = [("GET", "/metrics"), ("GET", "/openapi.yaml"), ("GET", "/")]
+    static let otherRoutes: [(method: String, path: String)] = [("GET", "/metrics"), ("GET", "/openapi.yaml")] + dashboardRoutes
+
+    /// The dashboard's pages and actions (outside the API document).
+    static let dashboardRoutes: [(method: String, path: String)] = [
+        ("GET", "/"), ("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/assets/app.css"), ("GET", "/assets/app.js"),
+        ("GET", "/dashboard/operations"), ("GET", "/dashboard/trace"), ("GET", "/dashboard/management"), ("GET", "/dashboard/development"),
+        ("GET", "/dashboard/store"), ("GET", "/dashboard/orders/{orderId}"), ("POST", "/dashboard/orders/{orderId}/cancel"),
+        ("POST", "/dashboard/orders/bulk-cancel"), ("POST", "/dashboard/orders/{orderId}/fulfilment"),
+        ("POST", "/dashboard/alerts/{alertId}/acknowledge"), ("POST", "/dashboard/alerts/{alertId}/resolve"), ("POST", "/dashboard/alerts/{alertId}/silence"),
+        ("POST", "/dashboard/transmissions/{transmissionId}/replay"), ("POST", "/dashboard/dead-letters/{deadLetterId}/replay"),
+        ("POST", "/dashboard/dead-letters/{deadLetterId}/discard"), ("POST", "/dashboard/acks/{ackId}/link"),
+    ]
 
     @Test func everyRouteDeclaresItsRequirementAndNothingElseIsDeclared() {
         #expect(Self.documentedRoutes.count >= 29)
@@ -53,21 +64,27 @@ struct AuthorizationMatrixTests {
                 let uri = path.replacingOccurrences(of: "{orderId}", with: "NOPE-1").replacingOccurrences(of: "{lineNumber}", with: "1")
                     .replacingOccurrences(of: "{sku}", with: "NOPE").replacingOccurrences(of: "{locationId}", with: "NOPE")
                     .replacingOccurrences(of: "{userId}", with: "nope").replacingOccurrences(of: "{keyId}", with: "nope")
+                    .replacingOccurrences(of: "{alertId}", with: "999").replacingOccurrences(of: "{transmissionId}", with: "999")
+                    .replacingOccurrences(of: "{deadLetterId}", with: "999").replacingOccurrences(of: "{ackId}", with: "999")
                     // The stream would stay open: an unknown topic makes an allowed caller's answer a quick 400.
                     + (path == "/api/v1/stream" ? "?topics=none" : "")
                 let body: Any? = ["POST", "PUT", "PATCH"].contains(method) ? [String: Any]() : nil
                 let httpMethod = HTTPRequest.Method(method)!
 
+                // A page answers people: no credentials → the sign-in page; refused → a 403 page.
+                let page = path == "/" || path.hasPrefix("/dashboard") || path == "/login" || path == "/logout"
                 let anonymous = try await app.send(httpMethod, uri, json: body, token: nil)
                 switch requirement {
                 case .publicRoute:
                     #expect(anonymous.status != .unauthorized && anonymous.status != .forbidden, "\(method) \(path) is public")
+                case .permission where page:
+                    #expect(anonymous.status == .seeOther && anonymous.headers[.location]?.hasPrefix("/login?next=") == true, "\(method) \(path) without credentials: \(anonymous.status)")
                 case .permission:
                     #expect(anonymous.status == .unauthorized, "\(method) \(path) without credentials: \(anonymous.status)")
                 }
                 for role in Role.allCases {
                     let response = try await app.send(httpMethod, uri, json: body, token: tokens[role])
-                    let denied = response.status == .forbidden && response.error["code"] as? String == "forbidden"
+                    let denied = response.status == .forbidden && (page ? response.text.contains("which your roles do not grant") : response.error["code"] as? String == "forbidden")
                     switch requirement {
                     case .publicRoute:
                         #expect(!denied && response.status != .unauthorized, "\(role) on public \(method) \(path)")

@@ -41,7 +41,9 @@ struct HardeningMiddleware: RouterMiddleware {
         response.headers[.contentSecurityPolicy] = "default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.xFrameOptions] = "DENY"
-        response.headers[.referrerPolicy] = "no-referrer"
+        // same-origin: the dashboard's own forms carry a real Origin and Referer (checked before a
+        // cookie may change anything); no other site ever learns our URLs.
+        response.headers[.referrerPolicy] = "same-origin"
         if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
         if tls { response.headers[.strictTransportSecurity] = "max-age=31536000; includeSubDomains" }
         return response

@@ -7,7 +7,7 @@ import OrderFlowStore
 import Synchronization
 
 /// Recognises callers by `Authorization: Bearer <access token>`, `Authorization: Bearer <API key>`
-/// or `x-api-key: <API key>`.
+/// or `x-api-key: <API key>`, and signed-in browsers by the dashboard's session cookie.
 ///
 /// The token or key only says who it is; roles, scope and the disabled flag are read from storage
 /// (kept for a few seconds per instance), so a change takes effect without waiting for tokens to
@@ -40,7 +40,9 @@ public final class Authenticator: RequestAuthenticator {
         if let key = request.headers[.apiKey]?.trimmingSpaces(), !key.isEmpty {
             return try await principal(forKey: key)
         }
-        guard let authorization = request.headers[.authorization]?.trimmingSpaces(), !authorization.isEmpty else { return nil }
+        guard let authorization = request.headers[.authorization]?.trimmingSpaces(), !authorization.isEmpty else {
+            return try await principal(forSession: request)
+        }
         guard authorization.lowercased().hasPrefix("bearer") else {
             throw Self.unauthorized("use Authorization: Bearer <token> or x-api-key: <key>")
         }
@@ -48,6 +50,17 @@ public final class Authenticator: RequestAuthenticator {
         if credential.isEmpty { return nil }
         if credential.hasPrefix(APIKeys.prefix) { return try await principal(forKey: credential) }
         return try await principal(forAccessToken: credential)
+    }
+
+    /// The dashboard's session cookie, when a request carries no other credentials. A browser
+    /// sends it with whatever request a page makes, so anything but reading must come from a page
+    /// of this server (`DashboardSession.isSameOrigin`).
+    func principal(forSession request: Request) async throws -> Principal? {
+        guard let token = DashboardSession.accessToken(request) else { return nil }
+        if request.method != .get && request.method != .head && !DashboardSession.isSameOrigin(request) {
+            throw APIError(.forbidden, code: "cross_site", message: "a signed-in browser may change things only from OrderFlow's own pages")
+        }
+        return try await principal(forAccessToken: token)
     }
 
     func principal(forAccessToken token: String) async throws -> Principal {

@@ -1,0 +1,185 @@
+import Foundation
+import Hummingbird
+import OrderFlowAPI
+import OrderFlowDomain
+import OrderFlowEngine
+import OrderFlowMonitor
+import OrderFlowStore
+
+extension Dashboard {
+    /// Development: where failures come from (channel × error class), latency over time, the
+    /// dead letters to inspect, correct and replay or discard, acknowledgements nobody could
+    /// match, and the latest failed attempts with what the downstream answered.
+    func development(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let principal = try principal(context)
+        let filters = try MonitorFilters(request)
+        let channels = api.engine.relay.channels.map(\.settings.name)
+        return try await render(request, title: "Development", view: .development, principal: principal, sections: [
+            ("failures", { try await failureBreakdown(filters) }),
+            ("latency", { try await latencyOverTime(filters) }),
+            ("dead-letters", { try await deadLetterBrowser(principal) }),
+            ("unmatched", { try await unmatchedAcknowledgements(principal) }),
+        ]) { parts in
+            """
+            \(Self.notice(request))
+            \(filters.form(action: DashboardView.development.path, channels: channels))
+            <div class="grid">
+            <div class="card"><h2>Failures by channel and error class</h2>\(Layout.live("failures", topics: "transmission", label: "Failures", parts["failures"]))</div>
+            <div class="card"><h2>Acknowledgement latency over time</h2>\(Layout.live("latency", topics: "transmission", label: "Latency", parts["latency"]))</div>
+            </div>
+            <div class="card"><h2>Dead letters</h2>\(Layout.live("dead-letters", topics: "transmission", label: "Dead letters", parts["dead-letters"]))</div>
+            <div class="card"><h2>Unmatched acknowledgements</h2>\(Layout.live("unmatched", topics: "transmission", label: "Unmatched acknowledgements", parts["unmatched"]))</div>
+            """
+        }
+    }
+
+    /// What kind of failure an attempt's outcome was, for grouping.
+    static func errorClass(status: Int?, error: String?) -> String {
+        if let status {
+            return status >= 500 ? "HTTP 5xx (downstream error)" : status == 429 ? "HTTP 429 (throttled)" : status >= 400 ? "HTTP 4xx (refused)" : "HTTP \(status)"
+        }
+        let text = (error ?? "").lowercased()
+        if text.contains("timeout") || text.contains("timed out") || text.contains("deadline") { return "timeout" }
+        if text.contains("refused") || text.contains("connect") || text.contains("reset") { return "connection" }
+        if text.contains("circuit") { return "circuit open" }
+        return text.isEmpty ? "no answer" : "other"
+    }
+
+    func failureBreakdown(_ filters: MonitorFilters) async throws -> HTML {
+        var filter = try filters.transmissionFilter(now: clock.now(), withStatus: false)
+        var groups: [String: Int] = [:]
+        var seen = 0
+        var recent: [HTML] = []
+        for status in [TransmissionStatus.failed, .pending, .delayed] {
+            filter.status = status
+            for item in try await monitor.queries.transmissions(filter, beforeID: nil, limit: 500).items where item.transmission.lastError != nil || item.transmission.lastStatusCode.map({ $0 >= 400 }) == true {
+                let t = item.transmission
+                groups["\(t.channel) · \(Self.errorClass(status: t.lastStatusCode, error: t.lastError))", default: 0] += 1
+                seen += 1
+                if recent.count < 10 {
+                    recent.append("""
+                        <tr data-row="f\(t.id)-\(t.attempts)"><td><a href="/dashboard/trace?q=\(t.orderID.rawValue.formURLEncoded)">\(t.orderID.rawValue)</a></td><td>\(t.channel)</td>
+                        <td>\(Display.statusBadge(t.classification))</td><td>\(t.attempts)</td><td>\(t.lastStatusCode.map(String.init) ?? "–")</td>
+                        <td><pre>\(String((t.lastError ?? "").prefix(240)))</pre></td></tr>
+                        """)
+                }
+            }
+        }
+        let ranking = groups.sorted { $0.value == $1.value ? $0.key < $1.key : $0.value > $1.value }.prefix(12).map { (label: $0.key, value: $0.value) }
+        return """
+            \(Charts.ranking(Array(ranking), barClass: "bar-bad", title: "Transmissions with errors, by channel and error class"))
+            <p class="muted">\(seen) transmissions with errors in the window (failed, or still being retried).</p>
+            \(recent.isEmpty ? HTML.empty : """
+                <h2>Latest failed attempts</h2><div class="scroll"><table><thead><tr><th scope="col">Order</th><th scope="col">Channel</th><th scope="col">Status</th>
+                <th scope="col">Attempts</th><th scope="col">HTTP</th><th scope="col">Error (truncated)</th></tr></thead><tbody>\(recent)</tbody></table></div>
+                """)
+            """
+    }
+
+    /// p50/p95/p99 of acknowledgement latency in twelve slices of the window.
+    func latencyOverTime(_ filters: MonitorFilters) async throws -> HTML {
+        let base = try filters.transmissionFilter(now: clock.now(), withStatus: false)
+        let slices = 12
+        let width = (base.to.microseconds - base.from.microseconds) / Int64(slices)
+        var p50: [Double?] = []
+        var p95: [Double?] = []
+        var p99: [Double?] = []
+        for index in 0..<slices {
+            var slice = base
+            slice.from = Timestamp(microseconds: base.from.microseconds + Int64(index) * width)
+            slice.to = Timestamp(microseconds: slice.from.microseconds + width)
+            let summary = try await monitor.queries.summary(slice)
+            p50.append(summary.latencyP50)
+            p95.append(summary.latencyP95)
+            p99.append(summary.latencyP99)
+        }
+        func latest(_ values: [Double?]) -> String { Display.milliseconds(values.last(where: { $0 != nil }) ?? nil) }
+        return """
+            \(Charts.line(p95, title: "Acknowledgement latency p95 per slice of the window", unit: "ms",
+                          labels: (Display.time(base.from), Display.time(base.to))))
+            <p class="muted">Latest slice: p50 \(latest(p50)), p95 \(latest(p95)), p99 \(latest(p99)). \
+            Slices of \(width >= 60_000_000 ? "\(width / 60_000_000) min" : "\(width / 1_000_000) s") from \(Display.time(base.from)) UTC.</p>
+            """
+    }
+
+    func deadLetterBrowser(_ principal: Principal) async throws -> HTML {
+        var query = DeadLetterQuery()
+        query.state = .open
+        query.limit = 20
+        let letters = try await DeadLetters(database: database).search(query).letters
+        guard !letters.isEmpty else { return "<p class=\"muted\" id=\"no-dead-letters\">No open dead letters.</p>" }
+        let manage = principal.may(.deadLettersManage)
+        let items = letters.map { letter -> HTML in
+            let actions: HTML = manage ? """
+                <form method="post" action="/dashboard/dead-letters/\(letter.id)/replay" class="stack">
+                <label for="payload-\(letter.id)">Payload (correct it before replaying, or leave it)</label>
+                <textarea id="payload-\(letter.id)" name="payload" rows="4">\(letter.payload)</textarea>
+                <div class="actions"><button type="submit" class="primary">Replay</button></div></form>
+                <form method="post" action="/dashboard/dead-letters/\(letter.id)/discard" data-confirm="Discard this dead letter for good?">
+                <input name="note" placeholder="Why it can be dropped" maxlength="500" aria-label="Why it can be dropped"><button type="submit" class="danger">Discard</button></form>
+                """ : "<pre>\(String(letter.payload.prefix(600)))</pre>"
+            return """
+                <details class="card" data-row="d\(letter.id)"><summary><strong>#\(letter.id)</strong> \(letter.kind) · \(letter.channel ?? letter.source.rawValue) · \
+                \(letter.orderID.map { $0.rawValue } ?? "–") · \(letter.attempts) attempts · \(Display.time(letter.createdAt))</summary>
+                <p class="error">\(String(letter.error.prefix(300)))</p>\(actions)</details>
+                """
+        }
+        return items.joined()
+    }
+
+    func unmatchedAcknowledgements(_ principal: Principal) async throws -> HTML {
+        let page = try await monitor.acknowledgements.inconsistencies(channel: nil, beforeID: nil, limit: 20)
+        guard !page.records.isEmpty else { return "<p class=\"muted\">Every acknowledgement was matched.</p>" }
+        let link = principal.may(.acksLink)
+        let rows = page.records.map { record -> HTML in
+            let ack = record.acknowledgement
+            return """
+                <tr data-row="u\(record.id)"><td>\(Display.time(record.receivedAt))</td><td>\(ack.channel)</td><td>\(ack.reference)</td><td>\(ack.orderID ?? "–")</td>
+                <td>\(ack.status.rawValue)</td><td>\(record.outcome.rawValue)\(Display.part(" · ", record.detail))</td>
+                <td>\(link ? """
+                    <form method="post" action="/dashboard/acks/\(record.id)/link" class="actions"><input name="transmissionId" inputmode="numeric" pattern="[0-9]+" required
+                    aria-label="Transmission ID to link" placeholder="transmission ID" size="10"><button type="submit">Link</button></form>
+                    """ : HTML.empty)</td></tr>
+                """
+        }
+        return """
+            <div class="scroll"><table><thead><tr><th scope="col">Received</th><th scope="col">Channel</th><th scope="col">Reference</th><th scope="col">Order</th>
+            <th scope="col">Says</th><th scope="col">Outcome</th><th scope="col">Link by hand</th></tr></thead><tbody>\(rows)</tbody></table></div>
+            """
+    }
+
+    // MARK: Actions (the API's handlers: same checks, same audit)
+
+    func replayDeadLetter(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let id = try context.parameters.require("deadLetterId", as: Int64.self)
+        let form = try await Form.read(request, context: context)
+        guard let letter = try await DeadLetters(database: database).find(id) else { throw APIError.notFound("dead letter", String(id)) }
+        let payload = form["payload"].map { $0.replacingOccurrences(of: "\r\n", with: "\n") }
+        let corrected = payload.flatMap { $0 == letter.payload || $0.isEmpty ? nil : $0 }
+        _ = try await asCaller(context) {
+            try await api.replayDeadLetter(.init(path: .init(deadLetterId: id), body: .json(.init(payload: corrected, note: corrected == nil ? "replayed from the dashboard" : "replayed with a correction from the dashboard"))))
+        }
+        return redirectBack(request, fallback: DashboardView.development.path, notice: "Dead letter \(id) replayed\(corrected == nil ? "" : " with the corrected payload").")
+    }
+
+    func discardDeadLetter(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let id = try context.parameters.require("deadLetterId", as: Int64.self)
+        let form = try await Form.read(request, context: context)
+        _ = try await asCaller(context) {
+            try await api.discardDeadLetter(.init(path: .init(deadLetterId: id), body: .json(.init(note: form["note"]))))
+        }
+        return redirectBack(request, fallback: DashboardView.development.path, notice: "Dead letter \(id) discarded.")
+    }
+
+    func linkAcknowledgement(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let id = try context.parameters.require("ackId", as: Int64.self)
+        let form = try await Form.read(request, context: context)
+        guard let transmission = form["transmissionId"].flatMap(Int64.init) else {
+            throw APIError.invalid("transmissionId", rule: "format", "a transmission ID (a number)")
+        }
+        _ = try await asCaller(context) {
+            try await api.linkAcknowledgement(.init(path: .init(ackId: id), body: .json(.init(transmissionId: transmission))))
+        }
+        return redirectBack(request, fallback: DashboardView.development.path, notice: "Acknowledgement \(id) linked to transmission \(transmission).")
+    }
+}

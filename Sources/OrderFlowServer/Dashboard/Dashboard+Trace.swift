@@ -1,0 +1,160 @@
+import Foundation
+import Hummingbird
+import OrderFlowAPI
+import OrderFlowDomain
+import OrderFlowEngine
+import OrderFlowMonitor
+import OrderFlowStore
+
+extension Dashboard {
+    /// Order trace: find an order by its ID — exact, partial, or written the way another system
+    /// writes it back (`ord 20261122 0001`) — and see its whole way: status history, events,
+    /// every transmission attempt, the acknowledgements and how each was matched.
+    func trace(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let principal = try principal(context)
+        let query = request.queryForm["q"]?.trimmingCharacters(in: .whitespaces) ?? ""
+        guard query.count <= 64 else { throw APIError.invalid("q", rule: "length", "at most 64 characters") }
+        let found = query.isEmpty ? [] : try await asCaller(context) { try await findOrders(query) }
+        let traced = found.count == 1 ? found[0] : nil
+        var sections: [(name: String, render: () async throws -> HTML)] = []
+        if let traced {
+            sections.append(("timeline", { try await asCaller(context) { try await timeline(traced, principal: principal) } }))
+        }
+        return try await render(request, title: "Order trace", view: .trace, principal: principal, sections: sections) { parts in
+            let search: HTML = """
+                <form class="filters card" method="get" action="/dashboard/trace" role="search">
+                <div><label for="q">Order ID (all or part of it, any spelling)</label>
+                <input id="q" name="q" value="\(query)" size="30" maxlength="64" required></div>
+                <button type="submit" class="primary">Find</button></form>
+                """
+            let results: HTML
+            if query.isEmpty {
+                results = .empty
+            } else if found.isEmpty {
+                results = "<p class=\"card\" id=\"trace-none\">No order you may see matches “\(query)”.</p>"
+            } else if traced == nil {
+                results = """
+                    <div class="card"><h2>\(found.count) orders match</h2><ul id="trace-candidates">\(found.map { id in
+                        "<li><a href=\"/dashboard/trace?q=\(id.rawValue.formURLEncoded)\">\(id.rawValue)</a></li>" as HTML })</ul></div>
+                    """
+            } else {
+                results = Layout.live("timeline", topics: "order,transmission", label: "Order timeline", parts["timeline"])
+            }
+            return "\(Self.notice(request))\(search)\(results)"
+        }
+    }
+
+    /// The orders `text` may mean, within the caller's scope: the exact ID first; otherwise IDs
+    /// containing it; otherwise IDs that normalise alike (separators, prefixes, leading zeros).
+    func findOrders(_ text: String) async throws -> [OrderID] {
+        let scope = try await api.orderScope()
+        if let stored = try await api.orders.find(OrderID(text)), scope.allows(location: stored.order.shipFromLocationID, customerID: stored.order.customer.id) {
+            return [stored.order.id]
+        }
+        func search(_ fragment: String) async throws -> [OrderID] {
+            var query = OrderQuery()
+            query.text = fragment
+            query.limit = 50
+            guard APIHandlers.narrow(&query, to: scope) else { return [] }
+            return try await api.orders.search(query).orders.map(\.order.id)
+        }
+        let contained = try await search(text).filter { $0.rawValue.localizedCaseInsensitiveContains(text) }
+        if !contained.isEmpty { return contained }
+        let normalizer = OrderReferenceNormalizer()
+        let wanted = normalizer.normalize(text)
+        guard wanted.count >= 3 else { return [] }
+        // The longest run of letters and digits (a number without its leading zeros) narrows the
+        // search; normalising decides.
+        let runs = text.split { !($0.isASCII && ($0.isLetter || $0.isNumber)) }.map { run in
+            run.allSatisfy(\.isNumber) ? String(run.drop { $0 == "0" }) : String(run)
+        }
+        guard let longest = runs.max(by: { $0.count < $1.count }), longest.count >= 3 else { return [] }
+        let candidates = try await search(longest)
+        let same = candidates.filter { normalizer.normalize($0.rawValue) == wanted }
+        return same.isEmpty ? candidates.filter { normalizer.normalize($0.rawValue).contains(wanted) } : same
+    }
+
+    func timeline(_ id: OrderID, principal: Principal) async throws -> HTML {
+        let scope = try await api.orderScope()
+        guard let stored = try await api.orders.find(id), scope.allows(location: stored.order.shipFromLocationID, customerID: stored.order.customer.id) else {
+            throw APIError.notFound("order", id.rawValue)
+        }
+        let order = stored.order
+        let store = Transmissions(database: database)
+        let history = stored.history.map { change -> HTML in
+            """
+            <li data-row="h\(change.at.microseconds)"><strong>\(Display.time(change.at))</strong> \(Display.orderBadge(change.status)) \
+            payment \(change.paymentStatus.rawValue)\(Display.part(" · ", change.reason))\(Display.part(" · by ", change.actor))</li>
+            """
+        }
+        let events = try await api.orders.events(of: id).map { event -> HTML in
+            "<li data-row=\"e\(event.eventID)\"><strong>\(Display.time(event.createdAt))</strong> \(event.type) <span class=\"muted\">\(event.eventID)</span></li>"
+        }
+        let replayable = principal.may(.deadLettersManage)
+        var transmissions: [HTML] = []
+        for t in try await store.of(order: id) {
+            let attempts = try await store.attempts(of: t.id).map { attempt -> HTML in
+                """
+                <tr><td>\(attempt.attempt)</td><td>\(Display.time(attempt.startedAt))</td><td>\(Display.milliseconds(Double(attempt.durationMicroseconds) / 1_000))</td>
+                <td>\(attempt.httpStatus.map(String.init) ?? "–")</td><td>\(attempt.error.map { String($0.prefix(160)) })\
+                \(attempt.responseExcerpt.map { "<pre>\(String($0.prefix(300)))</pre>" as HTML })</td></tr>
+                """
+            }
+            let replay: HTML = replayable && t.classification == .failed
+                ? """
+                  <form method="post" action="/dashboard/transmissions/\(t.id)/replay" data-confirm="Send this event to \(t.channel) again?">
+                  <input type="hidden" name="orderId" value="\(id.rawValue)"><button type="submit" class="danger">Replay</button></form>
+                  """
+                : .empty
+            let table: HTML = attempts.isEmpty ? "<p class=\"muted\">Not sent yet.</p>" : """
+                <div class="scroll"><table><thead><tr><th scope="col">Attempt</th><th scope="col">At</th><th scope="col">Took</th><th scope="col">HTTP</th>\
+                <th scope="col">Error / response</th></tr></thead><tbody>\(attempts)</tbody></table></div>
+                """
+            transmissions.append("""
+                <div class="card" data-row="t\(t.id)-\(t.classification.rawValue)-\(attempts.count)"><h2>\(t.eventType) → \(t.channel) \(Display.statusBadge(t.classification))</h2>
+                <p class="muted">transmission \(t.id) · created \(Display.time(t.createdAt)) · acknowledge by \(Display.time(t.ackDeadline))\
+                \(Display.part(" · acknowledged ", t.acknowledgedAt.map(Display.time)))</p>\(table)<div class="actions">\(replay)</div></div>
+                """)
+        }
+        let acknowledgements = try await monitor.acknowledgements.of(order: id).map { record -> HTML in
+            let ack = record.acknowledgement
+            return """
+                <li data-row="k\(record.id)"><strong>\(Display.time(record.receivedAt))</strong> \(ack.channel) says \(ack.status.rawValue) for “\(ack.reference)” → \
+                \(record.outcome.rawValue)\(Display.part(" by ", record.method?.rawValue.replacingOccurrences(of: "_", with: " ")))\
+                \(record.confidence.map { String(format: " (confidence %.2f)", $0) })\(Display.part(" · ", record.detail))</li>
+                """
+        }
+        return """
+            <div class="card" id="trace"><h2>\(order.id.rawValue) \(Display.orderBadge(order.status))</h2>
+            <dl class="facts"><dt>Store</dt><dd>\(order.shipFromLocationID.rawValue)</dd><dt>Customer</dt><dd>\(order.customer.name)</dd>
+            <dt>Type</dt><dd>\(order.orderType.rawValue) · \(order.channel.rawValue)</dd><dt>Payment</dt><dd>\(order.paymentMethod.rawValue) · \(order.paymentStatus.rawValue)</dd>
+            <dt>Total</dt><dd>\(Display.money(order.totals.totalCharge))</dd></dl>
+            <p><a href="/dashboard/orders/\(order.id.rawValue.formURLEncoded)">Order detail</a></p></div>
+            <div class="grid">
+            <div class="card"><h2>Status history</h2><ol class="timeline">\(history)</ol></div>
+            <div class="card"><h2>Events</h2><ol class="timeline">\(events)</ol></div>
+            </div>
+            <h2>Transmissions</h2>
+            \(transmissions.isEmpty ? "<p class=\"muted\">No transmissions yet.</p>" as HTML : transmissions.joined())
+            <div class="card"><h2>Acknowledgements</h2>\(acknowledgements.isEmpty ? "<p class=\"muted\">None received.</p>" as HTML : "<ol class=\"timeline\">\(acknowledgements)</ol>")</div>
+            """
+    }
+
+    /// Replays a failed transmission through its dead letter (audited like the API's replay).
+    func replayTransmission(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let id = try context.parameters.require("transmissionId", as: Int64.self)
+        let form = try await Form.read(request, context: context)
+        var query = DeadLetterQuery()
+        query.state = .open
+        query.source = .transmission
+        query.orderID = form["orderId"].map(OrderID.init)
+        query.limit = 200
+        guard let letter = try await DeadLetters(database: database).search(query).letters.first(where: { $0.sourceID == id }) else {
+            throw APIError(.conflict, code: "not_replayable", message: "transmission \(id) has no open dead letter: it is not failed, or was replayed already")
+        }
+        _ = try await asCaller(context) {
+            try await api.replayDeadLetter(.init(path: .init(deadLetterId: letter.id), body: .json(.init(note: "replayed from the order trace"))))
+        }
+        return redirectBack(request, fallback: DashboardView.trace.path, notice: "Transmission \(id) queued again.")
+    }
+}

@@ -1,0 +1,195 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import OrderFlowAPI
+import OrderFlowDomain
+import OrderFlowEngine
+import OrderFlowMonitor
+import OrderFlowStore
+
+/// The web dashboard: server-rendered pages over the same handlers and repositories the API uses,
+/// kept live by `GET /api/v1/stream` (docs/dashboard.md).
+///
+/// Every page and action is declared in `RoutePolicy` like an API route, so the security
+/// middleware has signed the caller in and checked the view's permission before a handler here
+/// runs; order pages narrow to the caller's scope like the API does.
+struct Dashboard: Sendable {
+    let api: APIHandlers
+    let security: SecurityService
+    let secureCookies: Bool
+
+    var database: Database { api.database }
+    var monitor: Monitor { api.monitor }
+    var clock: any WallClock { api.clock }
+
+    func register(on router: Router<AppRequestContext>) {
+        router.get("/") { request, context in
+            guard let principal = context.principal, let view = DashboardView.landing(for: principal) else {
+                return Response(status: .seeOther, headers: [.location: "/login"])
+            }
+            return Response(status: .seeOther, headers: [.location: view.path])
+        }
+        router.get("/assets/app.css") { _, _ in Assets.response(Assets.css, type: "text/css; charset=utf-8") }
+        router.get("/assets/app.js") { _, _ in Assets.response(Assets.script, type: "text/javascript; charset=utf-8") }
+        router.get("/login") { request, context in
+            if let principal = context.principal, let view = DashboardView.landing(for: principal) {
+                return Response(status: .seeOther, headers: [.location: Self.safeNext(request.queryForm["next"]) ?? view.path])
+            }
+            return Layout.loginPage(next: request.queryForm["next"], message: nil).response()
+        }
+        router.post("/login") { request, context in try await login(request, context: context) }
+        router.post("/logout") { request, context in try await logout(request, context: context) }
+
+        router.get("/dashboard/operations") { request, context in try await operations(request, context: context) }
+        router.get("/dashboard/trace") { request, context in try await trace(request, context: context) }
+        router.get("/dashboard/store") { request, context in try await store(request, context: context) }
+        router.get("/dashboard/orders/{orderId}") { request, context in try await orderDetail(request, context: context) }
+        router.post("/dashboard/orders/{orderId}/cancel") { request, context in try await cancel(request, context: context) }
+        router.post("/dashboard/orders/{orderId}/fulfilment") { request, context in try await fulfilment(request, context: context) }
+        router.post("/dashboard/orders/bulk-cancel") { request, context in try await bulkCancel(request, context: context) }
+        router.post("/dashboard/alerts/{alertId}/acknowledge") { request, context in try await acknowledgeAlert(request, context: context) }
+        router.post("/dashboard/alerts/{alertId}/resolve") { request, context in try await resolveAlert(request, context: context) }
+        router.post("/dashboard/alerts/{alertId}/silence") { request, context in try await silenceAlert(request, context: context) }
+        router.post("/dashboard/transmissions/{transmissionId}/replay") { request, context in try await replayTransmission(request, context: context) }
+        router.get("/dashboard/development") { request, context in try await development(request, context: context) }
+        router.post("/dashboard/dead-letters/{deadLetterId}/replay") { request, context in try await replayDeadLetter(request, context: context) }
+        router.post("/dashboard/dead-letters/{deadLetterId}/discard") { request, context in try await discardDeadLetter(request, context: context) }
+        router.post("/dashboard/acks/{ackId}/link") { request, context in try await linkAcknowledgement(request, context: context) }
+        router.get("/dashboard/management") { request, context in try await management(request, context: context) }
+    }
+
+    // MARK: Signing in and out
+
+    func login(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let form = try await Form.read(request, context: context)
+        let username = form["username"] ?? ""
+        let next = Self.safeNext(form["next"])
+        guard !username.isEmpty, !(form["password"] ?? "").isEmpty else {
+            return Layout.loginPage(next: next, message: "Enter your user name and password.", username: username).response(.badRequest)
+        }
+        do {
+            let signIn = try await security.login(username: username, password: form["password"] ?? "", origin: .from(context))
+            let principal = signIn.user.principal
+            let landing = next ?? DashboardView.landing(for: principal)?.path
+            guard let landing else {
+                return Layout.loginPage(next: nil, message: "This account has no dashboard view; it works through the API only.", username: username)
+                    .response(.forbidden)
+            }
+            var response = Response(status: .seeOther, headers: [.location: landing])
+            for cookie in DashboardSession.cookies(
+                access: signIn.accessToken, accessSeconds: signIn.expiresIn, refresh: signIn.refreshToken,
+                refreshSeconds: Int(security.settings.refreshTokenSeconds), secure: secureCookies) {
+                response.setCookie(cookie)
+            }
+            return response
+        } catch let error as APIError where error.status == .unauthorized || error.status == .tooManyRequests {
+            return Layout.loginPage(next: next, message: error.message, username: username).response(error.status)
+        }
+    }
+
+    func logout(_ request: Request, context: AppRequestContext) async throws -> Response {
+        if let refresh = DashboardSession.refreshToken(request) {
+            try? await security.logout(refresh, origin: .from(context))
+        }
+        var response = Response(status: .seeOther, headers: [.location: "/login"])
+        for cookie in DashboardSession.cleared(secure: secureCookies) { response.setCookie(cookie) }
+        return response
+    }
+
+    /// Only a path on this server: never send a signed-in person to another site.
+    static func safeNext(_ next: String?) -> String? {
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), !next.hasPrefix("/login") else { return nil }
+        return next
+    }
+
+    // MARK: Helpers shared by the views
+
+    func principal(_ context: AppRequestContext) throws -> Principal {
+        guard let principal = context.principal else { throw Authenticator.unauthorized("sign in first") }
+        return principal
+    }
+
+    /// Runs `body` with the request's context visible to the API handlers it calls.
+    func asCaller<T>(_ context: AppRequestContext, _ body: () async throws -> T) async throws -> T {
+        try await RequestScope.$context.withValue(context) { try await body() }
+    }
+
+    /// The whole page, or only the fragment the page's script asked for.
+    func render(
+        _ request: Request, title: String, view: DashboardView, principal: Principal,
+        sections: [(name: String, render: () async throws -> HTML)], layout: (RenderedSections) -> HTML
+    ) async throws -> Response {
+        if let wanted = request.queryForm["fragment"] {
+            guard let section = sections.first(where: { $0.name == wanted }) else {
+                throw APIError.invalid("fragment", rule: "enum", "no fragment '\(wanted)' on this page")
+            }
+            return try await section.render().response()
+        }
+        // The feed position first: whatever commits while the page renders is replayed to it.
+        let position = database.feed.position
+        var rendered: [String: HTML] = [:]
+        for section in sections { rendered[section.name] = try await section.render() }
+        return Layout.page(title: title, current: view, principal: principal, live: position, body: layout(RenderedSections(parts: rendered))).response()
+    }
+
+    /// After a form: back to where it came from (same origin only), with a notice.
+    func redirectBack(_ request: Request, fallback: String, notice: String) -> Response {
+        var target = fallback
+        if let referer = request.headers[.referer], let url = URL(string: referer), let path = Self.safeNext(url.path) {
+            target = path + (url.query.map { "?" + $0 } ?? "")
+        }
+        var components = URLComponents(string: target) ?? URLComponents()
+        var items = (components.queryItems ?? []).filter { $0.name != "notice" && $0.name != "fragment" }
+        items.append(URLQueryItem(name: "notice", value: notice))
+        components.queryItems = items
+        return Response(status: .seeOther, headers: [.location: components.string ?? fallback])
+    }
+
+    static func notice(_ request: Request) -> HTML {
+        guard let text = request.queryForm["notice"], !text.isEmpty else { return .empty }
+        return "<p class=\"notice\" role=\"status\">\(String(text.prefix(200)))</p>"
+    }
+}
+
+/// The sections of a page, rendered, by name.
+struct RenderedSections {
+    let parts: [String: HTML]
+    subscript(_ name: String) -> HTML { parts[name] ?? .empty }
+}
+
+/// A submitted `application/x-www-form-urlencoded` body.
+struct Form: Sendable {
+    var values: [(String, String)]
+
+    subscript(_ name: String) -> String? {
+        values.first { $0.0 == name }?.1
+    }
+
+    func all(_ name: String) -> [String] {
+        values.filter { $0.0 == name }.map(\.1)
+    }
+
+    static func read(_ request: Request, context: AppRequestContext) async throws -> Form {
+        var request = request
+        let body = try await request.collectBody(upTo: context.maxUploadSize)
+        return parse(String(buffer: body))
+    }
+
+    static func parse(_ text: String) -> Form {
+        Form(values: text.split(separator: "&").compactMap { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ part: Substring) -> String {
+                String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+            }
+            guard let name = parts.first.map(decode), !name.isEmpty else { return nil }
+            return (name, parts.count > 1 ? decode(parts[1]) : "")
+        })
+    }
+}
+
+extension Request {
+    /// The query string read as a submitted form: a `GET` form writes spaces as `+`, which the
+    /// router's own query parameters leave as they are.
+    var queryForm: Form { Form.parse(uri.query ?? "") }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import OrderFlowAPI
+import OrderFlowDomain
+import OrderFlowEngine
+import OrderFlowMonitor
+import OrderFlowStore
+
+/// On the dashboard's paths, errors become pages a person can act on: not signed in (or the
+/// session ended) → the sign-in page, coming back here afterwards; an expired access token with a
+/// live refresh token → renewed cookies and the same page again; anything else → an error page
+/// with the status and the message the API would give. A fragment request (`X-Fragment`) gets
+/// the status only, with `X-Sign-In` when signing in again is the way out, for the page's script.
+struct DashboardMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let security: SecurityService
+    let secureCookies: Bool
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard DashboardSession.isPage(request.uri.path) else { return try await next(request, context) }
+        do {
+            return try await next(request, context)
+        } catch {
+            guard let apiError = APIError.from(error) else { throw error }
+            let fragment = request.headers[.fragment] != nil
+            if apiError.status == .unauthorized {
+                if request.method == .get, let refresh = DashboardSession.refreshToken(request),
+                   let renewed = try? await security.refresh(refresh, origin: .from(context)) {
+                    var response = fragment
+                        ? Response(status: .noContent, headers: [.fragmentRetry: "1"])
+                        : Response(status: .seeOther, headers: [.location: request.uri.description])
+                    for cookie in DashboardSession.cookies(
+                        access: renewed.accessToken, accessSeconds: renewed.expiresIn, refresh: renewed.refreshToken,
+                        refreshSeconds: Int(security.settings.refreshTokenSeconds), secure: secureCookies) {
+                        response.setCookie(cookie)
+                    }
+                    return response
+                }
+                let signIn = "/login?next=" + (request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")).formURLEncoded
+                var response = fragment
+                    ? Response(status: .unauthorized, headers: [.signIn: signIn])
+                    : Response(status: .seeOther, headers: [.location: signIn])
+                if DashboardSession.accessToken(request) != nil {
+                    for cookie in DashboardSession.cleared(secure: secureCookies) { response.setCookie(cookie) }
+                }
+                return response
+            }
+            if fragment { return HTML(unsafe: HTML.escaped(apiError.message)).response(apiError.status) }
+            return Layout.errorPage(status: apiError.status, message: apiError.message, fields: apiError.fields.map { "\($0.field): \($0.message)" })
+                .response(apiError.status)
+        }
+    }
+}
+
+extension HTTPField.Name {
+    /// Sent by the dashboard's script when it asks for a fragment of a page.
+    static let fragment = HTTPField.Name("X-Fragment")!
+    /// Where to sign in again, on a fragment request whose session ended.
+    static let signIn = HTTPField.Name("X-Sign-In")!
+    /// The session was renewed: ask again.
+    static let fragmentRetry = HTTPField.Name("X-Retry")!
+}
+
+extension String {
+    /// Percent-encoded for a query value.
+    var formURLEncoded: String {
+        addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~/"))) ?? self
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import OrderFlowDomain
+
+/// How values read on the dashboard: one place, so every view says the same thing the same way.
+enum Display {
+    static func time(_ time: Timestamp) -> String {
+        let text = time.description
+        // 2026-11-22T03:14:15.926535Z → 2026-11-22 03:14:15
+        return String(text.prefix(10)) + " " + String(text.dropFirst(11).prefix(8))
+    }
+
+    /// Short for tables: the time of day when it is today (UTC), else the date and minute.
+    static func moment(_ time: Timestamp, now: Timestamp) -> String {
+        let full = Self.time(time)
+        return full.prefix(10) == Self.time(now).prefix(10) ? String(full.dropFirst(11)) : String(full.dropFirst(5).prefix(11))
+    }
+
+    /// `prefix` and `value`, or nothing when there is no value (" · by ops").
+    static func part(_ prefix: String, _ value: String?) -> String {
+        value.map { prefix + $0 } ?? ""
+    }
+
+    static func percent(_ ratio: Double?) -> String {
+        guard let ratio else { return "–" }
+        return String(format: "%.1f %%", ratio * 100)
+    }
+
+    static func milliseconds(_ value: Double?) -> String {
+        guard let value else { return "–" }
+        return value >= 10_000 ? String(format: "%.0f s", value / 1_000) : String(format: "%.0f ms", value)
+    }
+
+    static func money(_ value: Money) -> String {
+        // Two decimals for people; the API keeps all four.
+        let units = value.units
+        let sign = units < 0 ? "-" : ""
+        let cents = (abs(units) + 50) / 100
+        return "\(sign)\(cents / 100).\(String(format: "%02d", cents % 100))"
+    }
+
+    static func statusName(_ status: TransmissionStatus) -> String {
+        switch status {
+        case .pending: "Pending"
+        case .success: "Success"
+        case .successLate: "Success (late)"
+        case .delayed: "Delayed"
+        case .failed: "Failed"
+        }
+    }
+
+    static func tone(_ status: TransmissionStatus) -> String {
+        switch status {
+        case .success: "ok"
+        case .successLate, .delayed: "warn"
+        case .failed: "bad"
+        case .pending: "info"
+        }
+    }
+
+    static func statusBadge(_ status: TransmissionStatus) -> HTML {
+        "<span class=\"badge \(tone(status))\">\(statusName(status))</span>"
+    }
+
+    static func orderBadge(_ status: OrderStatus) -> HTML {
+        let tone = switch status {
+        case .delivered, .fulfilled: "ok"
+        case .cancelled, .deliveryFailed: "bad"
+        case .open, .allocated: "warn"
+        default: "info"
+        }
+        return "<span class=\"badge \(tone)\">\(status.rawValue) \(status.name)</span>"
+    }
+
+    static func counter(_ label: String, _ value: Int, _ tone: String, id: String) -> HTML {
+        "<div class=\"counter \(tone)\"><span class=\"muted\">\(label)</span><span class=\"n\" id=\"\(id)\">\(value)</span></div>"
+    }
+}

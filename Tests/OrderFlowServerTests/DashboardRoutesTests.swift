@@ -1,0 +1,268 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import OrderFlowDomain
+import OrderFlowEngine
+import OrderFlowServer
+import Testing
+
+/// The dashboard's pages and actions through HTTP: who gets in, where each role lands, what a
+/// page shows and refuses, and that an action changes what the API would (audited) and nothing
+/// when it is refused.
+@Suite("Dashboard pages")
+struct DashboardRoutesTests {
+    @Test func eachRoleLandsOnItsViewAndIsOfferedOnlyWhatItMayOpen() async throws {
+        try await TestApp.run { app in
+            let cases: [(roles: [String], store: String?, landing: String, links: Set<String>)] = [
+                (["operations"], nil, "/dashboard/operations", ["Operations", "Store", "Order trace", "Development", "Management"]),
+                (["developer"], nil, "/dashboard/development", ["Operations", "Store", "Order trace", "Development", "Management"]),
+                (["management"], nil, "/dashboard/management", ["Operations", "Store", "Order trace", "Management"]),
+                (["store_manager"], "QC-T-001", "/dashboard/store", ["Store"]),
+            ]
+            for item in cases {
+                let name = "u-\(item.roles[0].replacingOccurrences(of: "_", with: "-"))"
+                _ = try await app.token(for: item.roles, username: name, store: item.store)
+                let session = try await app.browserSignIn(name, password: "password-of-\(name)")
+                #expect(session.landing == item.landing, "\(item.roles)")
+                let page = try await app.browse(.get, item.landing, session: session)
+                #expect(page.status == .ok)
+                #expect(page.headers[.contentType]?.hasPrefix("text/html") == true)
+                #expect(Set(page.navigation) == item.links, "\(item.roles): \(page.navigation)")
+                #expect(page.text.contains("data-live=\""), "the page knows where its stream starts")
+            }
+            // A view outside the role's permissions is a 403 page, not data.
+            let manager = try await app.browserSignIn("u-store-manager", password: "password-of-u-store-manager")
+            let refused = try await app.browse(.get, "/dashboard/operations", session: manager)
+            #expect(refused.status == .forbidden)
+            #expect(refused.text.contains("monitor.read") && !refused.text.contains("<table"))
+        }
+    }
+
+    @Test func signingInIsCheckedAndTheSessionCookieIsGuarded() async throws {
+        try await TestApp.run { app in
+            // Not signed in: the sign-in page, coming back afterwards; a fragment gets a 401 for the script.
+            let anonymous = try await app.send(.get, "/dashboard/operations?minutes=60", token: nil)
+            #expect(anonymous.status == .seeOther)
+            #expect(anonymous.headers[.location] == "/login?next=/dashboard/operations%3Fminutes%3D60")
+            let fragment = try await app.send(.get, "/dashboard/operations?fragment=counters", headers: [HTTPField.Name("X-Fragment")!: "1"], token: nil)
+            #expect(fragment.status == .unauthorized && fragment.headers[HTTPField.Name("X-Sign-In")!]?.hasPrefix("/login?next=") == true)
+
+            let wrong = try await app.submit("/login", ["username": "admin", "password": "not-it"])
+            #expect(wrong.status == .unauthorized && wrong.text.contains("wrong username or password") && wrong.headers[.setCookie] == nil)
+            let empty = try await app.submit("/login", [:])
+            #expect(empty.status == .badRequest)
+
+            let signedIn = try await app.submit("/login", ["username": "admin", "password": TestApp.adminPassword, "next": "https://elsewhere.example/phish"])
+            #expect(signedIn.status == .seeOther)
+            #expect(signedIn.headers[.location] == "/dashboard/operations", "a foreign next is ignored")
+            let cookies = signedIn.headers[values: .setCookie]
+            #expect(cookies.count == 2 && cookies.allSatisfy { $0.contains("HttpOnly") && $0.contains("SameSite=Strict") && $0.contains("Path=/") })
+            let session = try #require(BrowserSession(signedIn))
+            let back = try await app.submit("/login", ["username": "admin", "password": TestApp.adminPassword, "next": "/dashboard/trace?q=X"])
+            #expect(back.headers[.location] == "/dashboard/trace?q=X")
+
+            // The cookie reads, but changes only from the server's own pages.
+            #expect(try await app.send(.post, "/api/orders", json: TestApp.orderBody("CK-1"), headers: session.headers(origin: "https://evil.example"), token: nil).status == .forbidden)
+            #expect(try await app.send(.post, "/api/orders", json: TestApp.orderBody("CK-1"), headers: session.headers(origin: nil), token: nil).status == .forbidden)
+            #expect(try await app.database.count("orders") == 0)
+            #expect(try await app.send(.post, "/api/orders", json: TestApp.orderBody("CK-1"), headers: session.headers(origin: "http://localhost"), token: nil).status == .created)
+            #expect(try await app.send(.get, "/api/v1/monitor/summary", headers: session.headers(origin: nil), token: nil).status == .ok)
+
+            let out = try await app.browse(.post, "/logout", session: session)
+            #expect(out.status == .seeOther && out.headers[.location] == "/login")
+            #expect(out.headers[values: .setCookie].allSatisfy { $0.contains("Max-Age=0") })
+            // Signed out means the refresh token is revoked too: its cookie cannot bring the session back.
+            #expect(try await app.send(.post, "/api/auth/refresh", json: ["refreshToken": session.refresh]).status == .unauthorized)
+        }
+    }
+
+    @Test func operationsShowsTheFilteredTransmissionsAndFragmentsForTheScript() async throws {
+        try await TestApp.run(configure: { $0.engine.channels = [.init(name: "commerce", url: "http://127.0.0.1:9/x", timeoutSeconds: 0.2, ackMode: .async)] }) { app in
+            #expect(try await app.send(.post, "/api/orders", json: TestApp.orderBody("OPS-1")).status == .created)
+            #expect(try await app.send(.post, "/api/orders", json: TestApp.orderBody("OPS-2")).status == .created)
+            try await app.engine.drain()
+            let session = try await app.browserSignIn("admin", password: TestApp.adminPassword)
+
+            let page = try await app.browse(.get, "/dashboard/operations", session: session)
+            #expect(page.status == .ok)
+            #expect(page.text.contains(">OPS-1<") && page.text.contains(">OPS-2<"))
+            #expect(page.text.contains("id=\"count-pending\">\(page.pendingCount ?? -1)<") && (page.pendingCount ?? 0) > 0)
+            #expect(page.text.contains("circuit"), "a tile per channel")
+
+            let pending = try await app.browse(.get, "/dashboard/operations?status=pending&channel=commerce&orderType=delivery", session: session)
+            #expect(pending.text.contains(">OPS-1<"))
+            let failed = try await app.browse(.get, "/dashboard/operations?status=failed", session: session)
+            #expect(!failed.text.contains(">OPS-1<") && failed.text.contains("No transmissions match"))
+            let otherChannel = try await app.browse(.get, "/dashboard/operations?channel=invoices", session: session)
+            #expect(!otherChannel.text.contains(">OPS-1<"))
+
+            let fragment = try await app.browse(.get, "/dashboard/operations?status=pending&fragment=transmissions", session: session, fragment: true)
+            #expect(fragment.status == .ok && fragment.text.hasPrefix("<div class=\"scroll\">") && !fragment.text.contains("<html"))
+            #expect(fragment.text.contains("data-row=\"t"), "rows carry keys so the script can mark new ones")
+
+            let bad = try await app.browse(.get, "/dashboard/operations?status=sideways", session: session)
+            #expect(bad.status == .badRequest && bad.text.contains("status") && bad.text.contains("<h1>400"))
+            let badFragment = try await app.browse(.get, "/dashboard/operations?fragment=nothing", session: session, fragment: true)
+            #expect(badFragment.status == .badRequest)
+            let range = try await app.browse(.get, "/dashboard/operations?from=2026-11-22T10:00&to=2026-11-22T09:00", session: session)
+            #expect(range.status == .badRequest)
+        }
+    }
+
+    @Test func theTraceFindsAnOrderHoweverItsIDIsWritten() async throws {
+        try await TestApp.run { app in
+            for id in ["ORD-20261122-0042", "ORD-20261122-0420", "X-77", "DASH-78EC25-1", "DASH-78EC25-2"] {
+                #expect(try await app.send(.post, "/api/orders", json: TestApp.orderBody(id)).status == .created)
+            }
+            let session = try await app.browserSignIn("admin", password: TestApp.adminPassword)
+            func trace(_ q: String) async throws -> TestResponse {
+                try await app.browse(.get, "/dashboard/trace?q=" + q.formEncoded, session: session)
+            }
+            let exact = try await trace("ORD-20261122-0042")
+            #expect(exact.text.contains("id=\"trace\"") && exact.text.contains("ORD-20261122-0042"))
+            #expect(exact.text.contains("Status history") && exact.text.contains("order.created"))
+            let otherSpelling = try await trace("ord 20261122 42")
+            #expect(otherSpelling.text.contains("id=\"trace\"") && otherSpelling.text.contains("<h2>ORD-20261122-0042"))
+            // Letters and digits mixed, sent the way a browser's GET form writes spaces ('+').
+            let mixed = try await app.browse(.get, "/dashboard/trace?q=dash+78ec25+1", session: session)
+            #expect(mixed.text.contains("id=\"trace\"") && mixed.text.contains("<h2>DASH-78EC25-1"))
+            let partial = try await trace("20261122")
+            #expect(partial.text.contains("2 orders match") && partial.text.contains("ORD-20261122-0420"))
+            let none = try await trace("NOPE-1")
+            #expect(none.text.contains("id=\"trace-none\""))
+            #expect(try await trace(String(repeating: "9", count: 65)).status == .badRequest)
+        }
+    }
+
+    @Test func theStoreBoardIsScopedAndItsActionsAreTheAPIs() async throws {
+        try await TestApp.run { app in
+            for (id, store) in [("B-1", "QC-T-001"), ("B-2", "QC-T-001"), ("B-3", "QC-T-002")] {
+                #expect(try await app.send(.post, "/api/orders", json: TestApp.orderBody(id, store: store)).status == .created)
+            }
+            _ = try await app.token(for: ["store_manager"], username: "sm-one", store: "QC-T-001")
+            let session = try await app.browserSignIn("sm-one", password: "password-of-sm-one")
+            let board = try await app.browse(.get, "/dashboard/store", session: session)
+            #expect(board.text.contains(">B-1<") && board.text.contains(">B-2<") && !board.text.contains(">B-3<"))
+            #expect(board.text.contains("data-count=\"new\">2<"))
+            #expect(try await app.browse(.get, "/dashboard/orders/B-3", session: session).status == .notFound, "another store's order does not exist for them")
+            let detail = try await app.browse(.get, "/dashboard/orders/B-1", session: session)
+            #expect(detail.text.contains("Cancel order") && detail.text.contains("COFFEE"))
+
+            // A refused action changes nothing; an accepted one is the API's cancel, audited.
+            let noReason = try await app.browse(.post, "/dashboard/orders/B-1/cancel", session: session, form: ["reason": ""])
+            #expect(noReason.status == .unprocessableContent)
+            #expect(try await app.auditCount("order.cancel") == 0)
+            let cancelled = try await app.browse(.post, "/dashboard/orders/B-1/cancel", session: session, form: ["reason": "customer called"])
+            #expect(cancelled.status == .seeOther && cancelled.headers[.location]?.contains("notice=Order%20B-1%20cancelled") == true)
+            #expect(try await app.send(.get, "/api/orders/B-1").json["status"] as? Int == 9000)
+            #expect(try await app.auditCount("order.cancel") == 1)
+
+            // Bulk: each order on its own; the one already cancelled is reported, the other goes.
+            let bulk = try await app.browse(.post, "/dashboard/orders/bulk-cancel", session: session, formPairs: [("orderId", "B-1"), ("orderId", "B-2"), ("reason", "store closing early")])
+            #expect(bulk.status == .seeOther)
+            let notice = bulk.headers[.location]?.removingPercentEncoding ?? ""
+            #expect(notice.contains("1 cancelled") && notice.contains("not cancelled: B-1"))
+            #expect(try await app.send(.get, "/api/orders/B-2").json["status"] as? Int == 9000)
+            let foreign = try await app.browse(.post, "/dashboard/orders/bulk-cancel", session: session, formPairs: [("orderId", "B-3"), ("reason", "not mine")])
+            #expect(foreign.headers[.location]?.removingPercentEncoding?.contains("0 cancelled") == true)
+            #expect(try await app.send(.get, "/api/orders/B-3").json["status"] as? Int == 1000)
+        }
+    }
+
+    @Test func managementFiguresAreThoseOfTheOrders() async throws {
+        try await TestApp.run { app in
+            for id in ["M-1", "M-2", "M-3"] {
+                #expect(try await app.send(.post, "/api/orders", json: TestApp.orderBody(id)).status == .created)
+            }
+            #expect(try await app.send(.post, "/api/orders/M-3/cancel", json: ["reason": "test"]).status == .ok)
+            let session = try await app.browserSignIn("admin", password: TestApp.adminPassword)
+            let page = try await app.browse(.get, "/dashboard/management?days=7", session: session)
+            #expect(page.status == .ok)
+            #expect(page.text.contains("id=\"kpi-orders\">3<"))
+            // Two live orders of 2 coffees and 6 waters each: the cancelled one does not count.
+            #expect(page.text.contains("class=\"value\">12</span>") && page.text.contains("class=\"value\">4</span>"), "top items by units")
+            #expect(page.text.contains("/api/v1/exports/orders.csv?minutes=10080"))
+            #expect(try await app.browse(.get, "/dashboard/management?days=3", session: session).status == .badRequest)
+        }
+    }
+}
+
+/// A signed-in browser: its cookies, as the server set them.
+struct BrowserSession {
+    var access: String
+    var refresh: String
+    var landing: String?
+
+    init?(_ response: TestResponse) {
+        var values: [String: String] = [:]
+        for header in response.headers[values: .setCookie] {
+            let pair = header.split(separator: ";")[0].split(separator: "=", maxSplits: 1)
+            if pair.count == 2 { values[String(pair[0])] = String(pair[1]) }
+        }
+        guard let access = values["orderflow_session"], let refresh = values["orderflow_refresh"] else { return nil }
+        self.access = access
+        self.refresh = refresh
+        landing = response.headers[.location]
+    }
+
+    func headers(origin: String?) -> HTTPFields {
+        var fields: HTTPFields = [.cookie: "orderflow_session=\(access); orderflow_refresh=\(refresh)", HTTPField.Name("Host")!: "localhost"]
+        if let origin { fields[.origin] = origin }
+        return fields
+    }
+}
+
+extension TestApp {
+    func submit(_ path: String, _ form: [String: String], headers: HTTPFields = [:]) async throws -> TestResponse {
+        try await submit(path, pairs: form.map { ($0.key, $0.value) }, headers: headers)
+    }
+
+    func submit(_ path: String, pairs: [(String, String)], headers: HTTPFields = [:]) async throws -> TestResponse {
+        var headers = headers
+        headers[.contentType] = "application/x-www-form-urlencoded"
+        let body = pairs.map { "\($0.0.formEncoded)=\($0.1.formEncoded)" }.joined(separator: "&")
+        return try await client.execute(uri: path, method: .post, headers: headers, body: ByteBuffer(string: body))
+    }
+
+    func browserSignIn(_ username: String, password: String) async throws -> BrowserSession {
+        let response = try await submit("/login", ["username": username, "password": password])
+        guard response.status == .seeOther, let session = BrowserSession(response) else {
+            throw TestFailure(message: "signing \(username) in: \(response.status) \(response.text.prefix(300))")
+        }
+        return session
+    }
+
+    /// A page or action as the browser would ask for it: cookies, and for forms the page's origin.
+    func browse(
+        _ method: HTTPRequest.Method, _ path: String, session: BrowserSession, fragment: Bool = false,
+        form: [String: String]? = nil, formPairs: [(String, String)]? = nil
+    ) async throws -> TestResponse {
+        var headers = session.headers(origin: method == .get ? nil : "http://localhost")
+        if fragment { headers[HTTPField.Name("X-Fragment")!] = "1" }
+        if let pairs = formPairs ?? form.map({ $0.map { ($0.key, $0.value) } }) {
+            return try await submit(path, pairs: pairs, headers: headers)
+        }
+        return try await client.execute(uri: path, method: method, headers: headers)
+    }
+}
+
+extension TestResponse {
+    /// The labels of the page's navigation links.
+    var navigation: [String] {
+        guard let nav = text.range(of: "<nav aria-label=\"Views\">"), let end = text[nav.upperBound...].range(of: "</nav>") else { return [] }
+        let links = text[nav.upperBound..<end.lowerBound]
+        return links.components(separatedBy: "</a>").compactMap { $0.split(separator: ">").last.map(String.init) }.filter { !$0.isEmpty }
+    }
+
+    var pendingCount: Int? {
+        guard let range = text.range(of: "id=\"count-pending\">") else { return nil }
+        return Int(text[range.upperBound...].prefix { $0.isNumber })
+    }
+}
+
+extension String {
+    var formEncoded: String {
+        addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? self
+    }
+}
