@@ -44,7 +44,8 @@ SEQUENCE = [
     "seedMockData", "getRecentOrders", "getMonitorSummary", "searchTransmissions", "getOrderTrace", "listChannelHealth",
     "postAcknowledgements", "listAckInconsistencies", "linkAcknowledgement",
     "listAlertRules", "createAlertRule", "updateAlertRule", "listAlerts", "getAlert", "acknowledgeAlert", "resolveAlert", "deleteAlertRule",
-    "listSilences", "createSilence", "expireSilence", "exportOrders", "exportTransmissions", "streamEvents",
+    "listSilences", "createSilence", "expireSilence", "exportOrders", "exportTransmissions",
+    "getInvoiceStream", "startInvoiceStream", "getInvoiceStats", "listInvoices", "stopInvoiceStream", "streamEvents",
 ]
 # Secrets and generated IDs cannot stand in the document: its examples name them in words, and
 # these fill them in from the running server (operation -> body field or path parameter -> source).

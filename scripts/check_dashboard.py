@@ -10,6 +10,8 @@ driven by selenium, against `orderflow demo` on a fresh database.
 5. An order is found by a partial, differently written ID and its trace opens.
 6. A store manager sees the board of their store, opens an order and cancels it.
 7. When the stream drops the page says its data is stale; when it comes back it says live.
+8. The invoice stream: START, the cards and the grid move in two sessions at once, STOP, the
+   backlog is shown to the end, and both sessions end up with the same rows.
 
 A screenshot of every page, at a tablet size (820×1180) and a desktop size (1440×900), is saved
 to the folder printed at the end (ORDERFLOW_SCREENSHOTS chooses it).
@@ -160,9 +162,9 @@ class Check:
 
     def roles(self):
         expected = {
-            "ops": ("/dashboard/operations", {"Operations", "Store", "Order trace", "Development", "Management"}),
-            "dev": ("/dashboard/development", {"Operations", "Store", "Order trace", "Development", "Management"}),
-            "manager": ("/dashboard/management", {"Operations", "Order trace", "Management", "Store"}),
+            "ops": ("/dashboard/operations", {"Operations", "Store", "Order trace", "Development", "Management", "Invoices"}),
+            "dev": ("/dashboard/development", {"Operations", "Store", "Order trace", "Development", "Management", "Invoices"}),
+            "manager": ("/dashboard/management", {"Operations", "Order trace", "Management", "Store", "Invoices"}),
             "store.sukhumvit": ("/dashboard/store", {"Store"}),
         }
         for username, (landing, links) in expected.items():
@@ -289,6 +291,70 @@ class Check:
         self.shot("operations-stale")
         print(f"ok  a dropped stream shows: {state.text}")
 
+    def invoices(self):
+        self.sign_in("ops")
+        self.driver.get(self.base + "/dashboard/invoices")
+        self.live()
+        # A second session (management may watch, not control) on the same page.
+        options = webdriver.ChromeOptions()
+        for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", f"--window-size={TABLET[0]},{TABLET[1]}"]:
+            options.add_argument(argument)
+        options.binary_location = "/usr/bin/chromium"
+        other = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        try:
+            other.get(self.base + "/login")
+            other.find_element(By.ID, "username").send_keys("manager")
+            other.find_element(By.ID, "password").send_keys(self.accounts["manager"])
+            other.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+            WebDriverWait(other, 10).until(EC.presence_of_element_located((By.CSS_SELECTOR, "header.top")))
+            other.get(self.base + "/dashboard/invoices")
+            WebDriverWait(other, 10).until(lambda d: d.find_element(By.ID, "live-status").get_attribute("data-state") == "live")
+            if other.find_elements(By.ID, "invoice-start"):
+                raise SystemExit("management is offered START")
+
+            def state(driver):
+                return driver.execute_script("var e = document.getElementById('invoice-state'); return e && e.dataset.state")
+
+            def rows(driver):
+                return driver.execute_script("return Array.from(document.querySelectorAll('#invoice-grid tbody tr')).map(r => r.dataset.row)")
+
+            def count(driver):
+                return int(driver.execute_script("return document.getElementById('inv-count').textContent") or 0)
+
+            if state(self.driver) != "idle" or self.driver.find_element(By.ID, "invoice-stop").is_enabled():
+                raise SystemExit("before START the stream should be idle with STOP disabled")
+            self.driver.find_element(By.ID, "invoice-start").click()
+            self.wait(lambda d: state(d) == "running", what="the running state")
+            self.driver.execute_script("window.__notReloaded = true")
+            self.wait(lambda d: len(rows(d)) >= 6 and count(d) >= 12, 30, "six rows and twelve invoices counted")
+            WebDriverWait(other, 30).until(lambda d: len(rows(d)) >= 6 and count(d) >= 12)
+            if not self.driver.find_elements(By.CSS_SELECTOR, "#invoice-grid tr.new"):
+                raise SystemExit("new invoices are not highlighted")
+            self.shot("invoices-running")
+            if not self.driver.execute_script("return window.__notReloaded === true"):
+                raise SystemExit("the invoice page reloaded while invoices arrived")
+            self.driver.find_element(By.ID, "invoice-stop").click()
+            self.wait(lambda d: state(d) in ("processing_backlog", "idle"), what="the backlog state")
+            self.driver.execute_script("window.__notReloaded = true")
+            backlog_seen = state(self.driver) == "processing_backlog"
+            backlog = self.text("#inv-backlog")
+            if backlog_seen:
+                self.shot("invoices-backlog")
+            WebDriverWait(other, 60).until(lambda d: state(d) == "idle")
+            self.wait(lambda d: state(d) == "idle", 60, "the end of the backlog")
+            made = count(self.driver)
+            self.wait(lambda d: len(rows(d)) == made, 10, f"all {made} invoices in the grid")
+            WebDriverWait(other, 10).until(lambda d: len(rows(d)) == made)
+            if rows(self.driver) != rows(other):
+                raise SystemExit("the two sessions show different invoices")
+            if not self.driver.execute_script("return window.__notReloaded === true"):
+                raise SystemExit("the invoice page reloaded while the backlog was shown")
+            self.shot("invoices-idle")
+            print(f"ok  START → rows and cards move in two sessions; STOP → backlog ({backlog} left"
+                  f"{'' if backlog_seen else ', already drained'}) shown to the end; both sessions show the same {made} invoices")
+        finally:
+            other.quit()
+
     def pages(self):
         self.sign_in("dev")
         self.shot("development")
@@ -312,6 +378,7 @@ def main():
         check.trace(ids[0])
         check.store()
         check.stale()
+        check.invoices()
         check.pages()
     finally:
         check.stop()

@@ -64,6 +64,7 @@ public struct BuiltApplication: Sendable {
     public let security: SecurityService
     public let engine: Engine
     public let monitor: Monitor
+    public let invoices: InvoiceStream
 
     /// Runs until SIGTERM or SIGINT, then stops taking requests, lets in-flight ones finish and
     /// closes the database.
@@ -86,7 +87,9 @@ public func buildApplication(_ config: AppConfiguration, dependencies: AppDepend
         database: database, settings: config.engine, clock: dependencies.clock, logger: logger, metrics: dependencies.metrics.factory,
         payments: dependencies.payments, notifiers: dependencies.notifiers)
     let monitor = Monitor(database: database, settings: config.monitor, engine: engine, clock: dependencies.clock, logger: logger, metrics: dependencies.metrics.factory)
-    let router = try buildRouter(config, database: database, security: security, engine: engine, monitor: monitor, dependencies: dependencies)
+    // The invoice stream sleeps between invoices: on the given clock when it can wait, else the system's.
+    let invoices = InvoiceStream(database: database, clock: (dependencies.clock as? any SleepingClock) ?? SystemClock(), logger: logger)
+    let router = try buildRouter(config, database: database, security: security, engine: engine, monitor: monitor, invoices: invoices, dependencies: dependencies)
     var app = Application(
         router: router,
         server: try serverBuilder(config.security),
@@ -97,6 +100,7 @@ public func buildApplication(_ config: AppConfiguration, dependencies: AppDepend
     if dependencies.runPipeline {
         app.addServices(engine.services)
         app.addServices(monitor.services)
+        app.addServices(InvoiceStreamService(stream: invoices, ready: engine.ready))
     }
     app.addServices(dependencies.extraServices)
     app.beforeServerStarts {
@@ -116,7 +120,7 @@ public func buildApplication(_ config: AppConfiguration, dependencies: AppDepend
         }
         engine.ready.open()
     }
-    return BuiltApplication(application: app, database: database, security: security, engine: engine, monitor: monitor)
+    return BuiltApplication(application: app, database: database, security: security, engine: engine, monitor: monitor, invoices: invoices)
 }
 
 /// Plain HTTP/1.1, or HTTPS when a certificate and key are configured.
@@ -128,7 +132,10 @@ func serverBuilder(_ settings: AppConfiguration.SecuritySettings) throws -> HTTP
     return try .tls(.http1(), tlsConfiguration: tls)
 }
 
-func buildRouter(_ config: AppConfiguration, database: Database, security: SecurityService, engine: Engine, monitor: Monitor, dependencies: AppDependencies) throws -> Router<AppRequestContext> {
+func buildRouter(
+    _ config: AppConfiguration, database: Database, security: SecurityService, engine: Engine, monitor: Monitor, invoices: InvoiceStream,
+    dependencies: AppDependencies
+) throws -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     // Order matters: the outer layers see everything the inner ones produce.
     router.add(middleware: HTTPMetricsMiddleware(metrics: dependencies.metrics))
@@ -151,6 +158,7 @@ func buildRouter(_ config: AppConfiguration, database: Database, security: Secur
         security: security,
         engine: engine,
         monitor: monitor,
+        invoices: invoices,
         database: database, metrics: dependencies.metrics, clock: dependencies.clock, configuration: config, startedAt: Date())
     try handlers.registerHandlers(on: router, configuration: APIDates.configuration)
 

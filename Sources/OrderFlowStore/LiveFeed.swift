@@ -5,7 +5,7 @@ import Synchronization
 /// A committed change, as live pages and stream clients hear of it.
 public struct FeedEvent: Sendable {
     public enum Topic: String, Sendable, CaseIterable {
-        case order, transmission, alert
+        case order, transmission, alert, invoice
     }
 
     /// A value of `fields`: feed events carry only strings, integers and nulls.

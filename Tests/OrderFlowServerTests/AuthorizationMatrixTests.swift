@@ -40,6 +40,7 @@ struct AuthorizationMatrixTests {
         ("POST", "/dashboard/alerts/{alertId}/acknowledge"), ("POST", "/dashboard/alerts/{alertId}/resolve"), ("POST", "/dashboard/alerts/{alertId}/silence"),
         ("POST", "/dashboard/transmissions/{transmissionId}/replay"), ("POST", "/dashboard/dead-letters/{deadLetterId}/replay"),
         ("POST", "/dashboard/dead-letters/{deadLetterId}/discard"), ("POST", "/dashboard/acks/{ackId}/link"),
+        ("GET", "/dashboard/invoices"), ("POST", "/dashboard/invoices/start"), ("POST", "/dashboard/invoices/stop"),
     ]
 
     @Test func everyRouteDeclaresItsRequirementAndNothingElseIsDeclared() {

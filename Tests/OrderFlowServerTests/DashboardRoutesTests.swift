@@ -15,9 +15,9 @@ struct DashboardRoutesTests {
     @Test func eachRoleLandsOnItsViewAndIsOfferedOnlyWhatItMayOpen() async throws {
         try await TestApp.run { app in
             let cases: [(roles: [String], store: String?, landing: String, links: Set<String>)] = [
-                (["operations"], nil, "/dashboard/operations", ["Operations", "Store", "Order trace", "Development", "Management"]),
-                (["developer"], nil, "/dashboard/development", ["Operations", "Store", "Order trace", "Development", "Management"]),
-                (["management"], nil, "/dashboard/management", ["Operations", "Store", "Order trace", "Management"]),
+                (["operations"], nil, "/dashboard/operations", ["Operations", "Store", "Order trace", "Development", "Management", "Invoices"]),
+                (["developer"], nil, "/dashboard/development", ["Operations", "Store", "Order trace", "Development", "Management", "Invoices"]),
+                (["management"], nil, "/dashboard/management", ["Operations", "Store", "Order trace", "Management", "Invoices"]),
                 (["store_manager"], "QC-T-001", "/dashboard/store", ["Store"]),
             ]
             for item in cases {

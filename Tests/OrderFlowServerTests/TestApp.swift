@@ -69,9 +69,16 @@ struct TestApp {
                     uri: "/api/auth/login", method: .post, headers: [.contentType: "application/json"],
                     body: ByteBuffer(string: #"{"username":"admin","password":"\#(password)"}"#))
                 let token = try #require(login.json["accessToken"] as? String, "admin sign-in: \(login.text)")
-                try await body(TestApp(
-                    client: client, database: built.database, engine: built.engine, metrics: metrics, clock: clock, logs: logs,
-                    announcements: announcements, adminToken: token))
+                do {
+                    try await body(TestApp(
+                        client: client, database: built.database, engine: built.engine, metrics: metrics, clock: clock, logs: logs,
+                        announcements: announcements, adminToken: token))
+                } catch {
+                    await built.invoices.end()
+                    throw error
+                }
+                // A test that started the invoice stream leaves nothing running after it.
+                await built.invoices.end()
             }
             await drop()
         } catch {

@@ -24,6 +24,8 @@ public enum Permission: String, Sendable, CaseIterable, Comparable {
     case alertRulesManage = "alertrules.manage"
     case reportsExport = "reports.export"
     case mockSeed = "mock.seed"
+    case invoicesRead = "invoices.read"
+    case invoicesControl = "invoices.control"
 
     public static func < (lhs: Permission, rhs: Permission) -> Bool { lhs.rawValue < rhs.rawValue }
 
@@ -53,6 +55,8 @@ public enum Permission: String, Sendable, CaseIterable, Comparable {
         case .alertRulesManage: "create, change and delete alert rules"
         case .reportsExport: "export orders as CSV (within the caller's scope)"
         case .mockSeed: "create demonstration orders (POST /api/v1/seed-mock-data; in the demo, anyone with orders.create)"
+        case .invoicesRead: "see the live invoice stream: its state, invoices, totals and events"
+        case .invoicesControl: "START and STOP the invoice stream"
         }
     }
 }
@@ -79,12 +83,12 @@ public enum Role: String, Sendable, CaseIterable, Comparable {
         case .operations:
             [.ordersRead, .ordersCreate, .ordersCancel, .ordersChange, .catalogRead, .catalogWrite,
              .inventoryRead, .inventoryWrite, .inventoryReserve, .fulfillmentWrite, .deadLettersRead, .deadLettersManage,
-             .profile, .metricsRead, .monitorRead, .acksLink, .alertsManage, .reportsExport]
+             .profile, .metricsRead, .monitorRead, .acksLink, .alertsManage, .reportsExport, .invoicesRead, .invoicesControl]
         case .developer:
             [.ordersRead, .catalogRead, .inventoryRead, .deadLettersRead, .deadLettersManage, .profile, .auditRead, .metricsRead,
-             .monitorRead, .acksLink, .alertsManage, .alertRulesManage, .reportsExport]
+             .monitorRead, .acksLink, .alertsManage, .alertRulesManage, .reportsExport, .invoicesRead, .invoicesControl]
         case .management:
-            [.ordersRead, .catalogRead, .inventoryRead, .profile, .monitorRead, .reportsExport]
+            [.ordersRead, .catalogRead, .inventoryRead, .profile, .monitorRead, .reportsExport, .invoicesRead]
         case .storeManager:
             [.ordersRead, .ordersCreate, .ordersCancel, .ordersChange, .catalogRead, .inventoryRead,
              .inventoryWrite, .inventoryReserve, .fulfillmentWrite, .profile, .reportsExport]

@@ -16,20 +16,29 @@ extension APIHandlers {
             var chosen = Set<FeedEvent.Topic>()
             for name in asked.split(separator: ",") {
                 guard let topic = FeedEvent.Topic(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
-                    throw APIError.invalid("topics", rule: "enum", "topics are order, transmission and alert")
+                    throw APIError.invalid("topics", rule: "enum", "topics are order, transmission, alert and invoice")
                 }
                 chosen.insert(topic)
             }
             // Asking by name for what one may not see is refused; the default quietly leaves it out.
-            if !principal.may(.monitorRead) && !chosen.isDisjoint(with: [.transmission, .alert]) {
-                throw APIError(.forbidden, code: "forbidden", message: "the transmission and alert topics need the monitor.read permission")
+            if let refused = chosen.first(where: { Self.permission(for: $0).map { !principal.may($0) } ?? false }), let needed = Self.permission(for: refused) {
+                throw APIError(.forbidden, code: "forbidden", message: "the \(refused.rawValue) topic needs the \(needed.rawValue) permission")
             }
             topics = chosen
         }
-        if !principal.may(.monitorRead) { topics.subtract([.transmission, .alert]) }
+        topics = topics.filter { Self.permission(for: $0).map(principal.may) ?? true }
         let filter = StreamFilter(topics: topics, scope: try await orderScope())
         let frames = ServerSentEvents(feed: database.feed, after: resumeAfter, filter: filter, keepAlive: .seconds(15))
         return .ok(.init(body: .textEventStream(HTTPBody(frames, length: .unknown, iterationBehavior: .single))))
+    }
+
+    /// What a topic needs beyond signing in (order events are narrowed to the caller's scope instead).
+    static func permission(for topic: FeedEvent.Topic) -> Permission? {
+        switch topic {
+        case .order: nil
+        case .transmission, .alert: .monitorRead
+        case .invoice: .invoicesRead
+        }
     }
 }
 
@@ -41,6 +50,8 @@ struct StreamFilter: Sendable {
     func passes(_ event: FeedEvent) -> Bool {
         guard topics.contains(event.topic) else { return false }
         if case .everything = scope { return true }
+        // Invoices belong to no store: whoever may read them sees them all.
+        if event.topic == .invoice { return true }
         // Scoped callers see the orders of their stores (or their own): order events carry both.
         guard event.topic == .order, let location = event.locationID else { return false }
         return scope.allows(location: LocationID(location), customerID: event.customerID)

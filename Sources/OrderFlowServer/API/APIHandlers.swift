@@ -20,6 +20,7 @@ struct APIHandlers: APIProtocol {
     let security: SecurityService
     let engine: Engine
     let monitor: Monitor
+    let invoices: InvoiceStream
     let database: Database
     let metrics: AppMetrics
     let clock: any WallClock

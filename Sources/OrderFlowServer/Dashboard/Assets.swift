@@ -26,6 +26,7 @@ enum Assets {
           font: 16px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: var(--wash);
         }
         * { box-sizing: border-box; }
+        [hidden] { display: none !important; }
         body { margin: 0; }
         a { color: var(--accent); }
         :focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
@@ -106,6 +107,17 @@ enum Assets {
         dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0; }
         dl.facts dt { color: var(--muted); }
         pre { white-space: pre-wrap; word-break: break-word; background: var(--wash); padding: 8px; border-radius: 6px; font-size: 13px; }
+        .control-panel .actions { align-items: center; }
+        .control-panel .state { margin: 0 0 0 auto; font-size: 18px; }
+        .control-panel .state .badge { font-size: 16px; padding: 6px 14px; }
+        button:disabled { opacity: .45; cursor: not-allowed; }
+        .counters.four { grid-template-columns: repeat(2, 1fr); }
+        @media (min-width: 900px) { .counters.four { grid-template-columns: repeat(4, 1fr); } }
+        /* overflow-anchor: the page decides where the reader stays when rows arrive on top, not the browser. */
+        .invoice-scroll { max-height: 62vh; overflow-y: auto; overflow-anchor: none; border: 1px solid var(--line); border-radius: 8px; }
+        .invoice-scroll td.num, .invoice-scroll td:nth-child(-n+2) { white-space: nowrap; }
+        td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+        .jump { position: sticky; bottom: 12px; margin-top: 8px; }
         .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
         .print-only { display: none; }
         form.stack { display: grid; gap: 6px; }
@@ -187,10 +199,11 @@ enum Assets {
               if (again) run(section);
             });
           }
-          function schedule(topic) {
+          function schedule(topic, type) {
             sections.forEach(function (section) {
               var topics = (section.dataset.topics || "").split(",");
-              if (topic === "*" || topics.indexOf(topic) >= 0) pending[section.dataset.fragment] = section;
+              var types = section.dataset.types ? section.dataset.types.split(",") : null;
+              if (topic === "*" || (topics.indexOf(topic) >= 0 && (!types || types.indexOf(type) >= 0))) pending[section.dataset.fragment] = section;
             });
             if (timer) return;
             timer = setTimeout(function () {
@@ -236,13 +249,96 @@ enum Assets {
             setStatus("stale", "Live updates paused: showing data as of " + time(lastUpdate) + ", reconnecting…");
           };
           names.forEach(function (topic) {
-            source.addEventListener(topic, function () {
+            source.addEventListener(topic, function (message) {
               setStatus("live", "Live · last change " + time(new Date()));
-              schedule(topic);
+              var data = null;
+              try { data = JSON.parse(message.data); } catch (e) { data = null; }
+              schedule(topic, data && data.type);
+              // Pages that use the event itself (the invoice grid) listen for this.
+              if (data) document.dispatchEvent(new CustomEvent("orderflow:event", { detail: data }));
             });
           });
           source.addEventListener("reset", function () { schedule("*"); });
           window.orderflowStream = source;
+        })();
+
+        // The invoice page: a row per shown invoice on top of the grid, highlighted; the grid follows
+        // the newest unless the reader has scrolled down (then it keeps their place and offers a way
+        // back); older invoices load as the reader nears the bottom.
+        (function () {
+          "use strict";
+          if (!document.getElementById("invoice-grid")) return;
+          function byId(id) { return document.getElementById(id); }
+          function setText(id, text) { var e = byId(id); if (e && text !== undefined && text !== null) e.textContent = text; }
+          function grouped(text) {
+            if (!text) return "–";
+            var parts = text.split(".");
+            return parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",") + (parts.length > 1 ? "." + parts[1] : "");
+          }
+          function when(iso) {
+            var today = new Date().toISOString().slice(0, 10);
+            return iso.slice(0, 10) === today ? iso.slice(11, 19) : iso.slice(5, 16).replace("T", " ");
+          }
+          document.addEventListener("orderflow:event", function (event) {
+            var data = event.detail;
+            if (data.topic !== "invoice") return;
+            if (data.type === "invoice.produced") {
+              setText("inv-produced", grouped(String(data.made)));
+              setText("inv-count", grouped(String(data.count)));
+              setText("inv-total", grouped(data.totalAmount));
+              setText("inv-vat", grouped(data.totalVat));
+              setText("inv-average", grouped(data.averageAmount));
+              return;
+            }
+            if (data.type !== "invoice.shown") return;
+            setText("inv-backlog", String(data.backlog));
+            var grid = byId("invoice-grid");
+            var scroller = byId("invoice-scroll");
+            if (!grid || !scroller || grid.querySelector("[data-row='i" + data.invoiceId + "']")) return;
+            var row = document.createElement("tr");
+            row.dataset.row = "i" + data.invoiceId;
+            row.className = "new";
+            [[data.invoiceNumber], [when(data.invoiceDate)], [data.seller], [data.buyer], [grouped(data.subtotal), "num"], [grouped(data.vat), "num"], [grouped(data.total), "num"]].forEach(function (item) {
+              var cell = document.createElement("td");
+              cell.textContent = item[0];
+              if (item[1]) cell.className = item[1];
+              row.appendChild(cell);
+            });
+            var tbody = grid.tBodies[0];
+            tbody.insertBefore(row, tbody.firstChild);
+            if (scroller.scrollTop < 40) {
+              scroller.scrollTo({ top: 0, behavior: "smooth" });
+            } else {
+              // The reader is further down: keep what they are reading where it is.
+              scroller.scrollTop += row.offsetHeight;
+              byId("invoice-jump").hidden = false;
+            }
+          });
+          document.addEventListener("click", function (event) {
+            if (!event.target.closest || !event.target.closest("#invoice-jump")) return;
+            byId("invoice-scroll").scrollTo({ top: 0, behavior: "smooth" });
+            byId("invoice-jump").hidden = true;
+          });
+          var loading = false;
+          var exhausted = false;
+          document.addEventListener("scroll", function (event) {
+            var scroller = event.target;
+            if (scroller.id !== "invoice-scroll") return;
+            if (scroller.scrollTop < 40) byId("invoice-jump").hidden = true;
+            if (loading || exhausted || scroller.scrollTop + scroller.clientHeight < scroller.scrollHeight - 200) return;
+            var rows = scroller.querySelectorAll("tbody tr[data-row]");
+            if (rows.length === 0) return;
+            loading = true;
+            var before = rows[rows.length - 1].dataset.row.slice(1);
+            fetch("/dashboard/invoices?fragment=older&before=" + encodeURIComponent(before), { headers: { "X-Fragment": "1" }, credentials: "same-origin" })
+              .then(function (response) { return response.ok ? response.text() : ""; })
+              .then(function (html) {
+                if (!html.trim()) { exhausted = true; return; }
+                scroller.querySelector("tbody").insertAdjacentHTML("beforeend", html);
+              })
+              .catch(function () {})
+              .then(function () { loading = false; });
+          }, true);
         })();
         """#
 }

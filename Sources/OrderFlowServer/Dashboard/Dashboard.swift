@@ -57,6 +57,9 @@ struct Dashboard: Sendable {
         router.post("/dashboard/dead-letters/{deadLetterId}/discard") { request, context in try await discardDeadLetter(request, context: context) }
         router.post("/dashboard/acks/{ackId}/link") { request, context in try await linkAcknowledgement(request, context: context) }
         router.get("/dashboard/management") { request, context in try await management(request, context: context) }
+        router.get("/dashboard/invoices") { request, context in try await invoicePage(request, context: context) }
+        router.post("/dashboard/invoices/start") { request, context in try await startInvoices(request, context: context) }
+        router.post("/dashboard/invoices/stop") { request, context in try await stopInvoices(request, context: context) }
     }
 
     // MARK: Signing in and out

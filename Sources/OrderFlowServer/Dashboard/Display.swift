@@ -38,6 +38,23 @@ enum Display {
         return "\(sign)\(cents / 100).\(String(format: "%02d", cents % 100))"
     }
 
+    /// A whole number as people read it: 51,228.
+    static func grouped(_ value: Int64) -> String {
+        let digits = String(value.magnitude)
+        var out = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { out.append(",") }
+            out.append(digit)
+        }
+        return (value < 0 ? "-" : "") + out
+    }
+
+    /// Cents as people read amounts: 51,228.10.
+    static func cents(_ cents: Int64) -> String {
+        let magnitude = Int64(cents.magnitude)
+        return (cents < 0 ? "-" : "") + grouped(magnitude / 100) + "." + String(format: "%02d", magnitude % 100)
+    }
+
     static func statusName(_ status: TransmissionStatus) -> String {
         switch status {
         case .pending: "Pending"

@@ -4,7 +4,7 @@ import OrderFlowDomain
 
 /// The views of the dashboard, who may open each, and the page shell around them.
 enum DashboardView: String, CaseIterable, Sendable {
-    case operations, store, trace, development, management
+    case operations, store, trace, development, management, invoices
 
     var path: String { "/dashboard/\(rawValue)" }
 
@@ -15,6 +15,7 @@ enum DashboardView: String, CaseIterable, Sendable {
         case .trace: "Order trace"
         case .development: "Development"
         case .management: "Management"
+        case .invoices: "Invoices"
         }
     }
 
@@ -24,6 +25,7 @@ enum DashboardView: String, CaseIterable, Sendable {
         case .operations, .trace, .management: .monitorRead
         case .store: .ordersRead
         case .development: .deadLettersRead
+        case .invoices: .invoicesRead
         }
     }
 
@@ -132,7 +134,10 @@ enum Layout {
 
     /// A live region: the script fetches `fragment` of the current page again when an event of
     /// one of `topics` arrives (and after a reconnect), and marks rows it had not shown before.
-    static func live(_ fragment: String, topics: String, label: String, _ content: HTML) -> HTML {
-        "<section class=\"live\" data-fragment=\"\(fragment)\" data-topics=\"\(topics)\" aria-label=\"\(label)\">\(content)</section>"
+    /// A section the page's script fetches again when an event of `topics` arrives (only of
+    /// `types`, when given: `invoice.state`).
+    static func live(_ fragment: String, topics: String, types: String? = nil, label: String, _ content: HTML) -> HTML {
+        let only: HTML = types.map { " data-types=\"\($0)\"" } ?? .empty
+        return "<section class=\"live\" data-fragment=\"\(fragment)\" data-topics=\"\(topics)\"\(only) aria-label=\"\(label)\">\(content)</section>"
     }
 }
