@@ -21,7 +21,7 @@ public struct OrderStatistics: Sendable {
         try await database.read { db in
             var volume = Volume(count: 0, value: .zero, byStatus: [:])
             let rows = try await db.raw("""
-                SELECT status, COUNT(*) AS n, SUM(order_total) AS value FROM orders
+                SELECT status, COUNT(*) AS n, CAST(SUM(order_total) AS BIGINT) AS value FROM orders
                 WHERE created_at >= \(bind: from.microseconds) AND created_at < \(bind: to.microseconds)\(Self.within(locations))
                 GROUP BY status
                 """).all()
@@ -43,7 +43,7 @@ public struct OrderStatistics: Sendable {
             let rows = try await db.raw("""
                 SELECT (created_at - \(bind: from.microseconds)) / \(bind: width) AS bucket, COUNT(*) AS n FROM orders
                 WHERE created_at >= \(bind: from.microseconds) AND created_at < \(bind: to.microseconds)\(Self.within(locations))
-                GROUP BY (created_at - \(bind: from.microseconds)) / \(bind: width)
+                GROUP BY 1
                 """).all()
             for row in rows { counts[try row.decode(column: "bucket", as: Int64.self)] = try row.decode(column: "n", as: Int.self) }
             return counts
@@ -63,7 +63,7 @@ public struct OrderStatistics: Sendable {
     public func topItems(from: Timestamp, to: Timestamp, limit: Int, locations: [LocationID]?) async throws -> [Item] {
         try await database.read { db in
             try await db.raw("""
-                SELECT l.sku, MAX(l.short_description) AS name, SUM(l.quantity) AS units, COUNT(DISTINCT l.order_id) AS orders
+                SELECT l.sku, MAX(l.short_description) AS name, CAST(SUM(l.quantity) AS BIGINT) AS units, COUNT(DISTINCT l.order_id) AS orders
                 FROM order_lines l JOIN orders o ON o.order_id = l.order_id
                 WHERE o.created_at >= \(bind: from.microseconds) AND o.created_at < \(bind: to.microseconds) AND o.status <> \(bind: OrderStatus.cancelled.rawValue)\(Self.within(locations, alias: "o."))
                 GROUP BY l.sku ORDER BY units DESC, l.sku LIMIT \(bind: limit)

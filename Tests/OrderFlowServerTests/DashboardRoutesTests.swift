@@ -5,6 +5,8 @@ import NIOCore
 import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowServer
+import OrderFlowStore
+import OrderFlowTestSupport
 import Testing
 
 /// The dashboard's pages and actions through HTTP: who gets in, where each role lands, what a
@@ -170,8 +172,9 @@ struct DashboardRoutesTests {
         }
     }
 
-    @Test func managementFiguresAreThoseOfTheOrders() async throws {
-        try await TestApp.run { app in
+    @Test(arguments: TestDatabase.kinds)
+    func managementFiguresAreThoseOfTheOrders(kind: Database.Kind) async throws {
+        try await TestApp.run(kind) { app in
             for id in ["M-1", "M-2", "M-3"] {
                 #expect(try await app.send(.post, "/api/orders", json: TestApp.orderBody(id)).status == .created)
             }
@@ -183,6 +186,8 @@ struct DashboardRoutesTests {
             // Two live orders of 2 coffees and 6 waters each: the cancelled one does not count.
             #expect(page.text.contains("class=\"value\">12</span>") && page.text.contains("class=\"value\">4</span>"), "top items by units")
             #expect(page.text.contains("/api/v1/exports/orders.csv?minutes=10080"))
+            // The three came in within the hour: one bar of three in the hourly and daily trends.
+            #expect(page.text.components(separatedBy: "max 3 per bar").count == 3, "trends per hour and per day")
             #expect(try await app.browse(.get, "/dashboard/management?days=3", session: session).status == .badRequest)
         }
     }
