@@ -55,6 +55,8 @@ public struct DeadLetterQuery: Sendable {
     public var source: DeadLetter.Source?
     public var channel: String?
     public var orderID: OrderID?
+    /// The job or transmission that failed (with `source`).
+    public var sourceID: Int64?
     public var from: Timestamp?
     public var to: Timestamp?
     public var limit = 50
@@ -91,6 +93,7 @@ public struct DeadLetters: Sendable {
             if let source = query.source { select.where("source", .equal, source.rawValue) }
             if let channel = query.channel { select.where("channel", .equal, channel) }
             if let order = query.orderID { select.where("order_id", .equal, order.rawValue) }
+            if let sourceID = query.sourceID { select.where("source_id", .equal, sourceID) }
             if let from = query.from { select.where("created_at", .greaterThanOrEqual, from.microseconds) }
             if let to = query.to { select.where("created_at", .lessThanOrEqual, to.microseconds) }
             if let before = query.beforeID { select.where("id", .lessThan, before) }

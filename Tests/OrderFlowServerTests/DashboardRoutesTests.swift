@@ -79,8 +79,9 @@ struct DashboardRoutesTests {
         }
     }
 
-    @Test func operationsShowsTheFilteredTransmissionsAndFragmentsForTheScript() async throws {
-        try await TestApp.run(configure: { $0.engine.channels = [.init(name: "commerce", url: "http://127.0.0.1:9/x", timeoutSeconds: 0.2, ackMode: .async)] }) { app in
+    @Test(arguments: TestDatabase.kinds)
+    func operationsShowsTheFilteredTransmissionsAndFragmentsForTheScript(kind: Database.Kind) async throws {
+        try await TestApp.run(kind, configure: { $0.engine.channels = [.init(name: "commerce", url: "http://127.0.0.1:9/x", timeoutSeconds: 0.2, ackMode: .async)] }) { app in
             #expect(try await app.send(.post, "/api/orders", json: TestApp.orderBody("OPS-1")).status == .created)
             #expect(try await app.send(.post, "/api/orders", json: TestApp.orderBody("OPS-2")).status == .created)
             try await app.engine.drain()
@@ -112,8 +113,9 @@ struct DashboardRoutesTests {
         }
     }
 
-    @Test func theTraceFindsAnOrderHoweverItsIDIsWritten() async throws {
-        try await TestApp.run { app in
+    @Test(arguments: TestDatabase.kinds)
+    func theTraceFindsAnOrderHoweverItsIDIsWritten(kind: Database.Kind) async throws {
+        try await TestApp.run(kind) { app in
             for id in ["ORD-20261122-0042", "ORD-20261122-0420", "X-77", "DASH-78EC25-1", "DASH-78EC25-2"] {
                 #expect(try await app.send(.post, "/api/orders", json: TestApp.orderBody(id)).status == .created)
             }
@@ -137,8 +139,9 @@ struct DashboardRoutesTests {
         }
     }
 
-    @Test func theStoreBoardIsScopedAndItsActionsAreTheAPIs() async throws {
-        try await TestApp.run { app in
+    @Test(arguments: TestDatabase.kinds)
+    func theStoreBoardIsScopedAndItsActionsAreTheAPIs(kind: Database.Kind) async throws {
+        try await TestApp.run(kind) { app in
             for (id, store) in [("B-1", "QC-T-001"), ("B-2", "QC-T-001"), ("B-3", "QC-T-002")] {
                 #expect(try await app.send(.post, "/api/orders", json: TestApp.orderBody(id, store: store)).status == .created)
             }
@@ -169,6 +172,15 @@ struct DashboardRoutesTests {
             let foreign = try await app.browse(.post, "/dashboard/orders/bulk-cancel", session: session, formPairs: [("orderId", "B-3"), ("reason", "not mine")])
             #expect(foreign.headers[.location]?.removingPercentEncoding?.contains("0 cancelled") == true)
             #expect(try await app.send(.get, "/api/orders/B-3").json["status"] as? Int == 1000)
+
+            // A fulfilment step is the fulfilment API's: recorded on a released order, refused when unknown.
+            #expect(try await app.send(.post, "/api/orders", json: TestApp.orderBody("B-4", store: "QC-T-001")).status == .created)
+            try await app.engine.drain()
+            #expect(try await app.send(.get, "/api/orders/B-4").json["status"] as? Int == OrderStatus.released.rawValue)
+            let picked = try await app.browse(.post, "/dashboard/orders/B-4/fulfilment", session: session, form: ["step": "picked"])
+            #expect(picked.status == .seeOther && picked.headers[.location]?.removingPercentEncoding?.contains("Recorded picked for B-4") == true)
+            #expect(try await app.send(.get, "/api/orders/B-4").json["status"] as? Int == OrderStatus.picked.rawValue)
+            #expect(try await app.browse(.post, "/dashboard/orders/B-4/fulfilment", session: session, form: ["step": "teleported"]).status == .badRequest)
         }
     }
 

@@ -2,6 +2,8 @@ import Foundation
 import HTTPTypes
 import OrderFlowDomain
 import OrderFlowServer
+import OrderFlowStore
+import OrderFlowTestSupport
 import Testing
 
 /// The invoice stream through the API and the dashboard page, on the system clock (the timing
@@ -17,8 +19,9 @@ struct InvoiceRoutesTests {
         }
     }
 
-    @Test func startStopStatusListStatsAndTheirRefusals() async throws {
-        try await TestApp.run { app in
+    @Test(arguments: TestDatabase.kinds)
+    func startStopStatusListStatsAndTheirRefusals(kind: Database.Kind) async throws {
+        try await TestApp.run(kind) { app in
             let idle = try await app.send(.get, "/api/v1/invoice-stream")
             #expect(idle.status == .ok && idle.json["state"] as? String == "idle" && idle.json["cycle"] as? Int == 0)
 

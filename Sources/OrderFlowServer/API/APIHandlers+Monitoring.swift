@@ -106,10 +106,7 @@ extension APIHandlers {
     }
 
     func getOrderTrace(_ input: Operations.GetOrderTrace.Input) async throws -> Operations.GetOrderTrace.Output {
-        let scope = try await orderScope()
-        guard let stored = try await orders.find(OrderID(input.path.orderId)),
-              scope.allows(location: stored.order.shipFromLocationID, customerID: stored.order.customer.id)
-        else { throw APIError.notFound("order", input.path.orderId) }
+        guard let stored = try await visibleOrder(OrderID(input.path.orderId)) else { throw APIError.notFound("order", input.path.orderId) }
         let id = stored.order.id
         let transmissions = Transmissions(database: database)
         var items: [Components.Schemas.OrderTrace.TransmissionsPayloadPayload] = []

@@ -118,11 +118,18 @@ extension APIHandlers {
     }
 
     func getOrder(_ input: Operations.GetOrder.Input) async throws -> Operations.GetOrder.Output {
-        let scope = try await orderScope()
-        guard let stored = try await orders.find(OrderID(input.path.orderId)),
-              scope.allows(location: stored.order.shipFromLocationID, customerID: stored.order.customer.id)
-        else { throw APIError.notFound("order", input.path.orderId) }
+        guard let stored = try await visibleOrder(OrderID(input.path.orderId)) else { throw APIError.notFound("order", input.path.orderId) }
         return .ok(.init(body: .json(Representation.order(stored))))
+    }
+
+    /// The order, when it exists and lies within the caller's scope (store, region, customer);
+    /// nil otherwise, so an order one may not see looks like one that does not exist.
+    func visibleOrder(_ id: OrderID) async throws -> StoredOrder? {
+        let scope = try await orderScope()
+        guard let stored = try await orders.find(id), scope.allows(location: stored.order.shipFromLocationID, customerID: stored.order.customer.id) else {
+            return nil
+        }
+        return stored
     }
 
     func searchOrders(_ input: Operations.SearchOrders.Input) async throws -> Operations.SearchOrders.Output {

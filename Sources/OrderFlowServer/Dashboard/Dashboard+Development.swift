@@ -152,34 +152,32 @@ extension Dashboard {
 
     func replayDeadLetter(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("deadLetterId", as: Int64.self)
-        let form = try await Form.read(request, context: context)
-        guard let letter = try await DeadLetters(database: database).find(id) else { throw APIError.notFound("dead letter", String(id)) }
-        let payload = form["payload"].map { $0.replacingOccurrences(of: "\r\n", with: "\n") }
-        let corrected = payload.flatMap { $0 == letter.payload || $0.isEmpty ? nil : $0 }
-        _ = try await asCaller(context) {
-            try await api.replayDeadLetter(.init(path: .init(deadLetterId: id), body: .json(.init(payload: corrected, note: corrected == nil ? "replayed from the dashboard" : "replayed with a correction from the dashboard"))))
+        return try await act(request, context, fallback: DashboardView.development.path) { form in
+            guard let letter = try await DeadLetters(database: database).find(id) else { throw APIError.notFound("dead letter", String(id)) }
+            let payload = form["payload"].map { $0.replacingOccurrences(of: "\r\n", with: "\n") }
+            let corrected = payload.flatMap { $0 == letter.payload || $0.isEmpty ? nil : $0 }
+            let note = corrected == nil ? "replayed from the dashboard" : "replayed with a correction from the dashboard"
+            _ = try await api.replayDeadLetter(.init(path: .init(deadLetterId: id), body: .json(.init(payload: corrected, note: note))))
+            return "Dead letter \(id) replayed\(corrected == nil ? "" : " with the corrected payload")."
         }
-        return redirectBack(request, fallback: DashboardView.development.path, notice: "Dead letter \(id) replayed\(corrected == nil ? "" : " with the corrected payload").")
     }
 
     func discardDeadLetter(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("deadLetterId", as: Int64.self)
-        let form = try await Form.read(request, context: context)
-        _ = try await asCaller(context) {
-            try await api.discardDeadLetter(.init(path: .init(deadLetterId: id), body: .json(.init(note: form["note"]))))
+        return try await act(request, context, fallback: DashboardView.development.path) { form in
+            _ = try await api.discardDeadLetter(.init(path: .init(deadLetterId: id), body: .json(.init(note: form["note"]))))
+            return "Dead letter \(id) discarded."
         }
-        return redirectBack(request, fallback: DashboardView.development.path, notice: "Dead letter \(id) discarded.")
     }
 
     func linkAcknowledgement(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("ackId", as: Int64.self)
-        let form = try await Form.read(request, context: context)
-        guard let transmission = form["transmissionId"].flatMap(Int64.init) else {
-            throw APIError.invalid("transmissionId", rule: "format", "a transmission ID (a number)")
+        return try await act(request, context, fallback: DashboardView.development.path) { form in
+            guard let transmission = form["transmissionId"].flatMap(Int64.init) else {
+                throw APIError.invalid("transmissionId", rule: "format", "a transmission ID (a number)")
+            }
+            _ = try await api.linkAcknowledgement(.init(path: .init(ackId: id), body: .json(.init(transmissionId: transmission))))
+            return "Acknowledgement \(id) linked to transmission \(transmission)."
         }
-        _ = try await asCaller(context) {
-            try await api.linkAcknowledgement(.init(path: .init(ackId: id), body: .json(.init(transmissionId: transmission))))
-        }
-        return redirectBack(request, fallback: DashboardView.development.path, notice: "Acknowledgement \(id) linked to transmission \(transmission).")
     }
 }

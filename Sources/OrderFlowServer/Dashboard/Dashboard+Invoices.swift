@@ -92,12 +92,16 @@ extension Dashboard {
     }
 
     func startInvoices(_ request: Request, context: AppRequestContext) async throws -> Response {
-        _ = try await asCaller(context) { try await api.startInvoiceStream(.init()) }
-        return redirectBack(request, fallback: DashboardView.invoices.path, notice: "Started: 1,500 invoices over the next 5 minutes.")
+        try await act(request, context, fallback: DashboardView.invoices.path) { _ in
+            _ = try await api.startInvoiceStream(.init())
+            return "Started: \(Display.grouped(Int64(api.invoices.pace.perCycle))) invoices, one every \(api.invoices.pace.productionInterval / 1_000) ms."
+        }
     }
 
     func stopInvoices(_ request: Request, context: AppRequestContext) async throws -> Response {
-        _ = try await asCaller(context) { try await api.stopInvoiceStream(.init()) }
-        return redirectBack(request, fallback: DashboardView.invoices.path, notice: "Stopped: no more invoices are made; those made are still being shown.")
+        try await act(request, context, fallback: DashboardView.invoices.path) { _ in
+            _ = try await api.stopInvoiceStream(.init())
+            return "Stopped: no more invoices are made; those made are still being shown."
+        }
     }
 }

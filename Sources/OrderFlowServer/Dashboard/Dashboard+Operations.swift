@@ -213,36 +213,33 @@ extension Dashboard {
 
     func acknowledgeAlert(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("alertId", as: Int64.self)
-        let form = try await Form.read(request, context: context)
-        _ = try await asCaller(context) {
-            try await api.acknowledgeAlert(.init(path: .init(alertId: id), body: .json(.init(comment: form["comment"] ?? ""))))
+        return try await act(request, context, fallback: DashboardView.operations.path) { form in
+            _ = try await api.acknowledgeAlert(.init(path: .init(alertId: id), body: .json(.init(comment: form["comment"] ?? ""))))
+            return "Alert \(id) acknowledged."
         }
-        return redirectBack(request, fallback: DashboardView.operations.path, notice: "Alert \(id) acknowledged.")
     }
 
     func resolveAlert(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("alertId", as: Int64.self)
-        let form = try await Form.read(request, context: context)
-        _ = try await asCaller(context) {
-            try await api.resolveAlert(.init(path: .init(alertId: id), body: .json(.init(comment: form["comment"]))))
+        return try await act(request, context, fallback: DashboardView.operations.path) { form in
+            _ = try await api.resolveAlert(.init(path: .init(alertId: id), body: .json(.init(comment: form["comment"]))))
+            return "Alert \(id) resolved."
         }
-        return redirectBack(request, fallback: DashboardView.operations.path, notice: "Alert \(id) resolved.")
     }
 
     /// Silences what the alert matches (its rule, and its channel when it has one) for a while.
     func silenceAlert(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("alertId", as: Int64.self)
-        let form = try await Form.read(request, context: context)
-        guard let hours = form["hours"].flatMap(Double.init), [1, 4, 24].contains(hours) else {
-            throw APIError.invalid("hours", rule: "enum", "silence for 1, 4 or 24 hours")
+        return try await act(request, context, fallback: DashboardView.operations.path) { form in
+            guard let hours = form["hours"].flatMap(Double.init), [1, 4, 24].contains(hours) else {
+                throw APIError.invalid("hours", rule: "enum", "silence for 1, 4 or 24 hours")
+            }
+            guard let alert = try await monitor.alerts.alert(id) else { throw APIError.notFound("alert", String(id)) }
+            var matchers = [Components.Schemas.SilenceMatcher(name: "alertname", value: alert.ruleName)]
+            if let channel = alert.channel { matchers.append(.init(name: "channel", value: channel)) }
+            let ends = clock.now().adding(seconds: hours * 3_600).date
+            _ = try await api.createSilence(.init(body: .json(.init(matchers: matchers, endsAt: ends, comment: "silenced from the dashboard for \(Int(hours)) h"))))
+            return "\(alert.ruleName) silenced for \(Int(hours)) h."
         }
-        guard let alert = try await monitor.alerts.alert(id) else { throw APIError.notFound("alert", String(id)) }
-        var matchers = [Components.Schemas.SilenceMatcher(name: "alertname", value: alert.ruleName)]
-        if let channel = alert.channel { matchers.append(.init(name: "channel", value: channel)) }
-        let ends = clock.now().adding(seconds: hours * 3_600).date
-        _ = try await asCaller(context) {
-            try await api.createSilence(.init(body: .json(.init(matchers: matchers, endsAt: ends, comment: "silenced from the dashboard for \(Int(hours)) h"))))
-        }
-        return redirectBack(request, fallback: DashboardView.operations.path, notice: "\(alert.ruleName) silenced for \(Int(hours)) h.")
     }
 }

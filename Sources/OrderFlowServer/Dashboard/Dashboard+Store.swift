@@ -108,31 +108,21 @@ extension Dashboard {
     func orderDetail(_ request: Request, context: AppRequestContext) async throws -> Response {
         let principal = try principal(context)
         let id = try context.parameters.require("orderId")
-        let stored = try await asCaller(context) { () -> StoredOrder in
-            let scope = try await api.orderScope()
-            guard let stored = try await api.orders.find(OrderID(id)), scope.allows(location: stored.order.shipFromLocationID, customerID: stored.order.customer.id) else {
-                throw APIError.notFound("order", id)
-            }
-            return stored
-        }
+        guard let stored = try await asCaller(context, { try await api.visibleOrder(OrderID(id)) }) else { throw APIError.notFound("order", id) }
         return try await render(request, title: "Order \(id)", view: .store, principal: principal, sections: [
-            ("order", { try await asCaller(context) { try await orderCard(OrderID(id), principal: principal) } }),
+            ("order", { orderCard(stored, principal: principal) }),
         ]) { parts in
             "\(Self.notice(request))\(Layout.live("order", topics: "order", label: "Order \(stored.order.id.rawValue)", parts["order"]))"
         }
     }
 
-    func orderCard(_ id: OrderID, principal: Principal) async throws -> HTML {
-        guard let stored = try await api.orders.find(id) else { throw APIError.notFound("order", id.rawValue) }
+    func orderCard(_ stored: StoredOrder, principal: Principal) -> HTML {
         let order = stored.order
         let lines = order.lines.map { line -> HTML in
             """
             <tr><td>\(line.number)</td><td>\(line.sku.rawValue)</td><td>\(line.shortDescription ?? "")</td><td>\(line.quantity)</td>
             <td>\(Display.money(line.unitPrice))</td><td>\(Display.money(line.amounts.discount))</td><td>\(Display.money(line.amounts.net))</td></tr>
             """
-        }
-        let history = stored.history.map { change -> HTML in
-            "<li data-row=\"h\(change.at.microseconds)\"><strong>\(Display.time(change.at))</strong> \(Display.orderBadge(change.status)) payment \(change.paymentStatus.rawValue)\(Display.part(" · ", change.reason))\(Display.part(" · by ", change.actor))</li>"
         }
         var actions: [HTML] = []
         if principal.may(.ordersCancel), order.status.canMove(to: .cancelled) {
@@ -166,17 +156,16 @@ extension Dashboard {
             <dl class="facts"><dt>Subtotal</dt><dd>\(Display.money(order.totals.subTotal))</dd><dt>Discounts</dt><dd>\(Display.money(order.totals.totalDiscount))</dd>
             <dt>Fees</dt><dd>\(Display.money(order.totals.totalFees))</dd><dt>Taxes</dt><dd>\(Display.money(order.totals.totalTaxes))</dd>
             <dt>Total</dt><dd><strong>\(Display.money(order.totals.totalCharge))</strong></dd></dl></div>
-            <div class="card"><h2>History</h2><ol class="timeline">\(history)</ol></div>
+            <div class="card"><h2>History</h2>\(Display.history(stored.history))</div>
             """
     }
 
     func cancel(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("orderId")
-        let form = try await Form.read(request, context: context)
-        _ = try await asCaller(context) {
-            try await api.cancelOrder(.init(path: .init(orderId: id), body: .json(.init(reason: form["reason"] ?? ""))))
+        return try await act(request, context, fallback: "/dashboard/orders/\(id.formURLEncoded)") { form in
+            _ = try await api.cancelOrder(.init(path: .init(orderId: id), body: .json(.init(reason: form["reason"] ?? ""))))
+            return "Order \(id) cancelled."
         }
-        return redirectBack(request, fallback: "/dashboard/orders/\(id.formURLEncoded)", notice: "Order \(id) cancelled.")
     }
 
     /// Cancels each selected order on its own: one that cannot be cancelled (released meanwhile)
@@ -195,11 +184,10 @@ extension Dashboard {
                     try await api.cancelOrder(.init(path: .init(orderId: id), body: .json(.init(reason: reason))))
                 }
                 cancelled += 1
-            } catch let error where APIError.from(error) != nil {
-                let apiError = APIError.from(error)!
-                // A bad reason is the same for every order: say so once.
-                if apiError.status == .unprocessableContent || apiError.status == .badRequest { throw error }
-                refused.append("\(id) (\(apiError.message))")
+            } catch {
+                // A bad reason is the same for every order: say so once, as the page's error.
+                guard let refusal = APIError.from(error), refusal.status != .unprocessableContent, refusal.status != .badRequest else { throw error }
+                refused.append("\(id) (\(refusal.message))")
             }
         }
         let notice = "\(cancelled) cancelled" + (refused.isEmpty ? "." : "; not cancelled: " + refused.joined(separator: ", "))
@@ -209,19 +197,17 @@ extension Dashboard {
     /// Records a fulfilment step the way the fulfilment centre or carrier would report it.
     func fulfilment(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("orderId")
-        let form = try await Form.read(request, context: context)
-        let step = form["step"] ?? ""
-        let eventID = "dashboard-\(UUID().uuidString.lowercased())"
-        try await asCaller(context) {
-            switch step {
-            case "picked", "packed", "shipped":
-                _ = try await api.postShipEvent(.init(body: .json(.init(eventId: eventID, orderId: id, _type: .init(rawValue: step)!))))
-            case "out_for_delivery", "delivered", "failed":
-                _ = try await api.putDeliveryStatus(.init(body: .json(.init(eventId: eventID, orderId: id, status: .init(rawValue: step)!))))
-            default:
-                throw APIError.invalid("step", rule: "enum", "picked, packed, shipped, out_for_delivery, delivered or failed")
+        return try await act(request, context, fallback: "/dashboard/orders/\(id.formURLEncoded)") { form in
+            let step = form["step"] ?? ""
+            let eventID = "dashboard-\(UUID().uuidString.lowercased())"
+            if let ship = Components.Schemas.ShipEventRequest._TypePayload(rawValue: step) {
+                _ = try await api.postShipEvent(.init(body: .json(.init(eventId: eventID, orderId: id, _type: ship))))
+            } else if let delivery = Components.Schemas.DeliveryStatusRequest.StatusPayload(rawValue: step) {
+                _ = try await api.putDeliveryStatus(.init(body: .json(.init(eventId: eventID, orderId: id, status: delivery))))
+            } else {
+                throw APIError.invalid("step", rule: "enum", "a fulfilment step (picking, picked, packing, packed, shipped) or a delivery status (in_transit, out_for_delivery, delivered, failed, rescheduled)")
             }
+            return "Recorded \(step.replacingOccurrences(of: "_", with: " ")) for \(id)."
         }
-        return redirectBack(request, fallback: "/dashboard/orders/\(id.formURLEncoded)", notice: "Recorded \(step.replacingOccurrences(of: "_", with: " ")) for \(id).")
     }
 }

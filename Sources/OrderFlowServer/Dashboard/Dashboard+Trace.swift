@@ -47,10 +47,8 @@ extension Dashboard {
     /// The orders `text` may mean, within the caller's scope: the exact ID first; otherwise IDs
     /// containing it; otherwise IDs that normalise alike (separators, prefixes, leading zeros).
     func findOrders(_ text: String) async throws -> [OrderID] {
+        if let stored = try await api.visibleOrder(OrderID(text)) { return [stored.order.id] }
         let scope = try await api.orderScope()
-        if let stored = try await api.orders.find(OrderID(text)), scope.allows(location: stored.order.shipFromLocationID, customerID: stored.order.customer.id) {
-            return [stored.order.id]
-        }
         func search(_ fragment: String) async throws -> [OrderID] {
             var query = OrderQuery()
             query.text = fragment
@@ -75,18 +73,9 @@ extension Dashboard {
     }
 
     func timeline(_ id: OrderID, principal: Principal) async throws -> HTML {
-        let scope = try await api.orderScope()
-        guard let stored = try await api.orders.find(id), scope.allows(location: stored.order.shipFromLocationID, customerID: stored.order.customer.id) else {
-            throw APIError.notFound("order", id.rawValue)
-        }
+        guard let stored = try await api.visibleOrder(id) else { throw APIError.notFound("order", id.rawValue) }
         let order = stored.order
         let store = Transmissions(database: database)
-        let history = stored.history.map { change -> HTML in
-            """
-            <li data-row="h\(change.at.microseconds)"><strong>\(Display.time(change.at))</strong> \(Display.orderBadge(change.status)) \
-            payment \(change.paymentStatus.rawValue)\(Display.part(" · ", change.reason))\(Display.part(" · by ", change.actor))</li>
-            """
-        }
         let events = try await api.orders.events(of: id).map { event -> HTML in
             "<li data-row=\"e\(event.eventID)\"><strong>\(Display.time(event.createdAt))</strong> \(event.type) <span class=\"muted\">\(event.eventID)</span></li>"
         }
@@ -103,7 +92,7 @@ extension Dashboard {
             let replay: HTML = replayable && t.classification == .failed
                 ? """
                   <form method="post" action="/dashboard/transmissions/\(t.id)/replay" data-confirm="Send this event to \(t.channel) again?">
-                  <input type="hidden" name="orderId" value="\(id.rawValue)"><button type="submit" class="danger">Replay</button></form>
+                  <button type="submit" class="danger">Replay</button></form>
                   """
                 : .empty
             let table: HTML = attempts.isEmpty ? "<p class=\"muted\">Not sent yet.</p>" : """
@@ -131,7 +120,7 @@ extension Dashboard {
             <dt>Total</dt><dd>\(Display.money(order.totals.totalCharge))</dd></dl>
             <p><a href="/dashboard/orders/\(order.id.rawValue.formURLEncoded)">Order detail</a></p></div>
             <div class="grid">
-            <div class="card"><h2>Status history</h2><ol class="timeline">\(history)</ol></div>
+            <div class="card"><h2>Status history</h2>\(Display.history(stored.history))</div>
             <div class="card"><h2>Events</h2><ol class="timeline">\(events)</ol></div>
             </div>
             <h2>Transmissions</h2>
@@ -143,18 +132,17 @@ extension Dashboard {
     /// Replays a failed transmission through its dead letter (audited like the API's replay).
     func replayTransmission(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("transmissionId", as: Int64.self)
-        let form = try await Form.read(request, context: context)
         var query = DeadLetterQuery()
         query.state = .open
         query.source = .transmission
-        query.orderID = form["orderId"].map(OrderID.init)
-        query.limit = 200
-        guard let letter = try await DeadLetters(database: database).search(query).letters.first(where: { $0.sourceID == id }) else {
-            throw APIError(.conflict, code: "not_replayable", message: "transmission \(id) has no open dead letter: it is not failed, or was replayed already")
+        query.sourceID = id
+        query.limit = 1
+        return try await act(request, context, fallback: DashboardView.trace.path) { _ in
+            guard let letter = try await DeadLetters(database: database).search(query).letters.first else {
+                throw APIError(.conflict, code: "not_replayable", message: "transmission \(id) has no open dead letter: it is not failed, or was replayed already")
+            }
+            _ = try await api.replayDeadLetter(.init(path: .init(deadLetterId: letter.id), body: .json(.init(note: "replayed from the order trace"))))
+            return "Transmission \(id) queued again."
         }
-        _ = try await asCaller(context) {
-            try await api.replayDeadLetter(.init(path: .init(deadLetterId: letter.id), body: .json(.init(note: "replayed from the order trace"))))
-        }
-        return redirectBack(request, fallback: DashboardView.trace.path, notice: "Transmission \(id) queued again.")
     }
 }

@@ -136,6 +136,17 @@ struct Dashboard: Sendable {
         return Layout.page(title: title, current: view, principal: principal, live: position, body: layout(RenderedSections(parts: rendered))).response()
     }
 
+    /// A form's action: reads the form, runs `change` as the caller — through the API's handlers,
+    /// so their checks, errors and audit are the API's — and sends the browser back to where it
+    /// came from with the notice `change` returns.
+    func act(
+        _ request: Request, _ context: AppRequestContext, fallback: String, _ change: (Form) async throws -> String
+    ) async throws -> Response {
+        let form = try await Form.read(request, context: context)
+        let notice = try await asCaller(context) { try await change(form) }
+        return redirectBack(request, fallback: fallback, notice: notice)
+    }
+
     /// After a form: back to where it came from (same origin only), with a notice.
     func redirectBack(_ request: Request, fallback: String, notice: String) -> Response {
         var target = fallback

@@ -88,6 +88,17 @@ enum Display {
         return "<span class=\"badge \(tone)\">\(status.rawValue) \(status.name)</span>"
     }
 
+    /// An order's status history, oldest first: when, the status, the payment state, why and by whom.
+    static func history(_ changes: [StatusChange]) -> HTML {
+        let items = changes.map { change -> HTML in
+            """
+            <li data-row="h\(change.at.microseconds)"><strong>\(time(change.at))</strong> \(orderBadge(change.status)) \
+            payment \(change.paymentStatus.rawValue)\(part(" · ", change.reason))\(part(" · by ", change.actor))</li>
+            """
+        }
+        return "<ol class=\"timeline\">\(items)</ol>"
+    }
+
     static func counter(_ label: String, _ value: Int, _ tone: String, id: String) -> HTML {
         "<div class=\"counter \(tone)\"><span class=\"muted\">\(label)</span><span class=\"n\" id=\"\(id)\">\(value)</span></div>"
     }

@@ -19,14 +19,12 @@ enum DashboardView: String, CaseIterable, Sendable {
         }
     }
 
-    /// What a principal must hold to open the view (RoutePolicy declares the same).
+    /// What a principal must hold to open the view: what RoutePolicy declares for its page.
     var permission: Permission {
-        switch self {
-        case .operations, .trace, .management: .monitorRead
-        case .store: .ordersRead
-        case .development: .deadLettersRead
-        case .invoices: .invoicesRead
+        guard case .permission(let permission)? = RoutePolicy.requirement(method: "GET", path: path) else {
+            preconditionFailure("RoutePolicy declares no permission for GET \(path)")
         }
+        return permission
     }
 
     /// Where each role lands after signing in: its own view, or the first one it may open.
@@ -53,17 +51,7 @@ enum Layout {
                 : "<a href=\"\(view.path)\">\(view.title)</a>"
         }
         let scope = principal.storeScope.map { " · store \($0.rawValue)" } ?? principal.regionScope.map { " · region \($0)" } ?? ""
-        return """
-            <!doctype html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(title) · OrderFlow</title>
-            <link rel="stylesheet" href="/assets/app.css?v=\(Assets.version)">
-            <script src="/assets/app.js?v=\(Assets.version)" defer></script>
-            </head>
-            <body\(live.map { " data-live=\"\(HTML.escaped($0))\"" }.map(HTML.init(unsafe:)))>
+        return document(title: title, script: true, body: live.map { "data-live=\"\($0)\"" } ?? .empty, """
             <a class="skip" href="#main">Skip to content</a>
             <header class="top">
             <span class="brand">OrderFlow</span>
@@ -76,66 +64,61 @@ enum Layout {
             <h1>\(title)</h1>
             \(body)
             </main>
-            </body>
-            </html>
-            """
+            """)
     }
 
     static func loginPage(next: String?, message: String?, username: String = "") -> HTML {
-        """
-        <!doctype html>
-        <html lang="en">
-        <head>
-        <meta charset="utf-8">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>Sign in · OrderFlow</title>
-        <link rel="stylesheet" href="/assets/app.css?v=\(Assets.version)">
-        </head>
-        <body class="login">
-        <main id="main">
-        <form class="card login-form" method="post" action="/login">
-        <h1>OrderFlow</h1>
-        <p>Sign in to see your orders and their way downstream.</p>
-        \(message.map { "<p class=\"error\" role=\"alert\">\($0)</p>" as HTML })
-        <label for="username">User name</label>
-        <input id="username" name="username" autocomplete="username" required autofocus value="\(username)">
-        <label for="password">Password</label>
-        <input id="password" name="password" type="password" autocomplete="current-password" required>
-        <input type="hidden" name="next" value="\(next ?? "")">
-        <button type="submit" class="primary">Sign in</button>
-        </form>
-        </main>
-        </body>
-        </html>
-        """
+        document(title: "Sign in", body: "class=\"login\"", """
+            <main id="main">
+            <form class="card login-form" method="post" action="/login">
+            <h1>OrderFlow</h1>
+            <p>Sign in to see your orders and their way downstream.</p>
+            \(message.map { "<p class=\"error\" role=\"alert\">\($0)</p>" as HTML })
+            <label for="username">User name</label>
+            <input id="username" name="username" autocomplete="username" required autofocus value="\(username)">
+            <label for="password">Password</label>
+            <input id="password" name="password" type="password" autocomplete="current-password" required>
+            <input type="hidden" name="next" value="\(next ?? "")">
+            <button type="submit" class="primary">Sign in</button>
+            </form>
+            </main>
+            """)
     }
 
     static func errorPage(status: HTTPResponse.Status, message: String, fields: [String] = []) -> HTML {
+        document(title: String(status.code), body: .empty, """
+            <main id="main" class="card">
+            <h1>\(status.code) \(status.reasonPhrase)</h1>
+            <p>\(message)</p>
+            \(fields.isEmpty ? HTML.empty : "<ul>\(fields.map { "<li>\($0)</li>" as HTML })</ul>")
+            <p><a href="/">Back to the dashboard</a></p>
+            </main>
+            """)
+    }
+
+    /// The document around every page: the stylesheet, the script when the page is live, and
+    /// `content` in a body with `body`'s attributes.
+    private static func document(title: String, script: Bool = false, body attributes: HTML, _ content: HTML) -> HTML {
         """
         <!doctype html>
         <html lang="en">
         <head>
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>\(status.code) · OrderFlow</title>
+        <title>\(title) · OrderFlow</title>
         <link rel="stylesheet" href="/assets/app.css?v=\(Assets.version)">
+        \(script ? "<script src=\"/assets/app.js?v=\(Assets.version)\" defer></script>" as HTML : .empty)
         </head>
-        <body>
-        <main id="main" class="card">
-        <h1>\(status.code) \(status.reasonPhrase)</h1>
-        <p>\(message)</p>
-        \(fields.isEmpty ? HTML.empty : "<ul>\(fields.map { "<li>\($0)</li>" as HTML })</ul>")
-        <p><a href="/">Back to the dashboard</a></p>
-        </main>
+        <body \(attributes)>
+        \(content)
         </body>
         </html>
         """
     }
 
     /// A live region: the script fetches `fragment` of the current page again when an event of
-    /// one of `topics` arrives (and after a reconnect), and marks rows it had not shown before.
-    /// A section the page's script fetches again when an event of `topics` arrives (only of
-    /// `types`, when given: `invoice.state`).
+    /// one of `topics` arrives (only of `types`, when given, such as `invoice.state`) and after a
+    /// reconnect, and marks the rows it had not shown before.
     static func live(_ fragment: String, topics: String, types: String? = nil, label: String, _ content: HTML) -> HTML {
         let only: HTML = types.map { " data-types=\"\($0)\"" } ?? .empty
         return "<section class=\"live\" data-fragment=\"\(fragment)\" data-topics=\"\(topics)\"\(only) aria-label=\"\(label)\">\(content)</section>"
