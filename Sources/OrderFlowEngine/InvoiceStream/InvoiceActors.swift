@@ -97,8 +97,11 @@ struct InvoicePacer {
 
     /// Runs until cancelled. `show` hands an invoice and the backlog after it to the broadcaster
     /// (it throws when the broadcaster failed: the invoice is tried again at the next slot);
-    /// `idle` is called at each slot with nothing to show, with the last invoice shown.
-    func run(show: @Sendable (Invoice, Int) async throws -> Void, idle: @Sendable (Int64) async throws -> Void) async throws {
+    /// `idle` is called at each slot with nothing to show, with the last invoice shown. While
+    /// `waiting` says no invoice can be waiting (the stream is idle) storage is not asked.
+    func run(
+        show: @Sendable (Invoice, Int) async throws -> Void, idle: @Sendable (Int64) async throws -> Void, waiting: @Sendable () -> Bool
+    ) async throws {
         var buffer: [Invoice] = []
         var shownThrough = try await store.stream().displayedThrough
         // A fresh pacer waits one interval first: the one it replaces may have just shown one.
@@ -108,7 +111,10 @@ struct InvoicePacer {
             // The next slot counts from the moment this one is done, so two invoices shown are
             // always at least one interval apart, however long the work in between took.
             defer { slot = Timestamp(microseconds: clock.now().microseconds + pace.displayInterval) }
-            if buffer.isEmpty { buffer = try await store.notShown(after: shownThrough, limit: bufferSize) }
+            if buffer.isEmpty {
+                guard waiting() else { continue }
+                buffer = try await store.notShown(after: shownThrough, limit: bufferSize)
+            }
             guard let next = buffer.first else {
                 try await idle(shownThrough)
                 continue

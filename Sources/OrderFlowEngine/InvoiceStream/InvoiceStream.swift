@@ -211,7 +211,8 @@ public actor InvoiceStream {
         while !Task.isCancelled {
             do {
                 try await pacer.run(show: { invoice, backlog in try await self.show(invoice, backlog: backlog) },
-                                    idle: { shownThrough in try await self.nothingToShow(after: shownThrough) })
+                                    idle: { shownThrough in try await self.nothingToShow(after: shownThrough) },
+                                    waiting: { self.state != .idle })
             } catch is CancellationError {
                 return
             } catch {

@@ -180,6 +180,8 @@ enum Assets {
                   if (!before[key] && !firstSeen[key]) firstSeen[key] = now;
                   if (firstSeen[key] && now - firstSeen[key] < 4000) row.classList.add("new");
                 });
+                // Forget what is no longer new, so a page open for days does not grow.
+                Object.keys(firstSeen).forEach(function (key) { if (now - firstSeen[key] >= 4000) delete firstSeen[key]; });
                 lastUpdate = new Date();
                 section.dispatchEvent(new CustomEvent("orderflow:updated", { bubbles: true }));
               });
@@ -308,6 +310,8 @@ enum Assets {
             tbody.insertBefore(row, tbody.firstChild);
             if (scroller.scrollTop < 40) {
               scroller.scrollTo({ top: 0, behavior: "smooth" });
+              // A page left open through many cycles keeps the newest rows; older ones load again on scrolling.
+              while (tbody.rows.length > 500) { tbody.deleteRow(-1); exhausted = false; }
             } else {
               // The reader is further down: keep what they are reading where it is.
               scroller.scrollTop += row.offsetHeight;
