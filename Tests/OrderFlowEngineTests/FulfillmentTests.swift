@@ -5,7 +5,7 @@ import OrderFlowStore
 import OrderFlowTestSupport
 import Testing
 
-@Suite("Ship events and delivery status")
+@Suite("Ship events and delivery status", .databaseSlots)
 struct FulfillmentTests {
     typealias Update = FulfillmentEvents.Update
 

@@ -103,7 +103,7 @@ final class InvoiceRun: Sendable {
     }
 }
 
-@Suite("Invoice stream") struct InvoiceStreamTests {
+@Suite("Invoice stream", .databaseSlots) struct InvoiceStreamTests {
     @Test(arguments: TestDatabase.kinds)
     func aCycleMakesExactly1500InvoicesInFiveMinutesAndShowsThemAllAtTwoASecond(kind: Database.Kind) async throws {
         try await InvoiceRun.with(kind) { run in

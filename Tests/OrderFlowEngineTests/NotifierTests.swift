@@ -84,7 +84,7 @@ final class SMTPServerHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 }
 
-@Suite("Notification media")
+@Suite("Notification media", .databaseSlots)
 struct NotifierTests {
     @Test func emailGoesOverSMTPWithItsKeyAsMessageID() async throws {
         let sink = try await SMTPSink()

@@ -5,7 +5,7 @@ import OrderFlowStore
 import OrderFlowTestSupport
 import Testing
 
-@Suite("The order saga")
+@Suite("The order saga", .databaseSlots)
 struct PipelineTests {
     @Test(arguments: TestDatabase.kinds)
     func codOrderFromAQCStoreIsReleased(kind: Database.Kind) async throws {

@@ -6,7 +6,7 @@ import OrderFlowTestSupport
 import SQLKit
 import Testing
 
-@Suite("Outbox relay and downstream channels")
+@Suite("Outbox relay and downstream channels", .databaseSlots)
 struct RelayTests {
     @Test func anOutageOpensTheCircuitWithoutSpendingRetriesAndEverythingArrivesInOrder() async throws {
         try await EngineHarness.run { h in

@@ -97,7 +97,7 @@ struct MonitorHarness {
     }
 }
 
-@Suite("Monitoring: classification, correlation, alert rules and notifications")
+@Suite("Monitoring: classification, correlation, alert rules and notifications", .databaseSlots)
 struct MonitorTests {
     @Test(arguments: TestDatabase.kinds)
     func transmissionsTurnDelayedJustAfterTheirDeadlineAndLateAcknowledgementsStayVisible(kind: Database.Kind) async throws {

@@ -3,11 +3,12 @@ import HTTPTypes
 import HummingbirdTesting
 import OrderFlowDomain
 import OrderFlowServer
+import OrderFlowTestSupport
 import Testing
 
 /// Every route of the API document (and the few outside it) against every role, from the one
 /// permission table: a route added without a declared permission fails here.
-@Suite("Authorization matrix")
+@Suite("Authorization matrix", .databaseSlots)
 struct AuthorizationMatrixTests {
     /// (method, path) of every operation in openapi.yaml, read straight from the file.
     static let documentedRoutes: [(method: String, path: String)] = {
@@ -100,7 +101,7 @@ struct AuthorizationMatrixTests {
     }
 }
 
-@Suite("docs/security.md")
+@Suite("docs/security.md", .databaseSlots)
 struct SecurityDocumentTests {
     @Test func thePermissionTableInTheDocsIsTheOneInForce() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -8,7 +8,7 @@ import Testing
 ///
 /// One test at a time: run all at once, their child processes starve the pipeline tests'
 /// 2-second step limit on a 2-core machine.
-@Suite("Backup commands", .serialized)
+@Suite("Backup commands", .serialized, .databaseSlots)
 struct BackupCommandTests {
     @Test(arguments: TestDatabase.kinds)
     func restoreAsksBeforeReplacingOrders(kind: Database.Kind) async throws {

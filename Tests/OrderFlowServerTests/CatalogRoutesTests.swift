@@ -5,7 +5,7 @@ import OrderFlowStore
 import OrderFlowTestSupport
 import Testing
 
-@Suite("Catalog and inventory routes")
+@Suite("Catalog and inventory routes", .databaseSlots)
 struct CatalogRoutesTests {
     @Test func productsCreateReadAndSearch() async throws {
         try await TestApp.run { app in

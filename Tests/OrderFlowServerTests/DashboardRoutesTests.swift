@@ -12,7 +12,7 @@ import Testing
 /// The dashboard's pages and actions through HTTP: who gets in, where each role lands, what a
 /// page shows and refuses, and that an action changes what the API would (audited) and nothing
 /// when it is refused.
-@Suite("Dashboard pages")
+@Suite("Dashboard pages", .databaseSlots)
 struct DashboardRoutesTests {
     @Test func eachRoleLandsOnItsViewAndIsOfferedOnlyWhatItMayOpen() async throws {
         try await TestApp.run { app in

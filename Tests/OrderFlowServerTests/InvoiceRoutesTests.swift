@@ -8,7 +8,7 @@ import Testing
 
 /// The invoice stream through the API and the dashboard page, on the system clock (the timing
 /// itself is tested with a virtual clock in OrderFlowEngineTests).
-@Suite("Invoice stream routes")
+@Suite("Invoice stream routes", .databaseSlots)
 struct InvoiceRoutesTests {
     /// Waits until `condition` holds (checked every 50 ms, for at most a minute).
     static func until(_ condition: () async throws -> Bool) async throws {

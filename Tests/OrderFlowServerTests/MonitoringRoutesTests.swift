@@ -3,7 +3,7 @@ import OrderFlowStore
 import OrderFlowTestSupport
 import Testing
 
-@Suite("Monitoring routes: demonstration orders, acknowledgements over HTTP, CSV exports")
+@Suite("Monitoring routes: demonstration orders, acknowledgements over HTTP, CSV exports", .databaseSlots)
 struct MonitoringRoutesTests {
     @Test func onlyTheDemoLetsOrderCreatorsSeedDemonstrationOrders() async throws {
         try await TestApp.run { app in

@@ -6,7 +6,7 @@ import OrderFlowStore
 import OrderFlowTestSupport
 import Testing
 
-@Suite("Order routes")
+@Suite("Order routes", .databaseSlots)
 struct OrderRoutesTests {
     @Test(arguments: TestDatabase.kinds)
     func createReadAndSearch(kind: Database.Kind) async throws {

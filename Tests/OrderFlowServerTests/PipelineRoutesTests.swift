@@ -7,7 +7,7 @@ import OrderFlowStore
 import OrderFlowTestSupport
 import Testing
 
-@Suite("Pipeline routes: ship events, delivery status, dead letters")
+@Suite("Pipeline routes: ship events, delivery status, dead letters", .databaseSlots)
 struct PipelineRoutesTests {
     @Test(arguments: TestDatabase.kinds)
     func shipAndDeliveryEventsMoveAnOrderOnce(kind: Database.Kind) async throws {

@@ -10,7 +10,7 @@ import OrderFlowTestSupport
 import Testing
 
 /// `orderflow serve` as a real process: what is acknowledged survives SIGKILL, and SIGTERM stops it cleanly.
-@Suite("The orderflow process", .serialized)
+@Suite("The orderflow process", .serialized, .databaseSlots)
 struct ProcessTests {
     @Test(arguments: TestDatabase.kinds)
     func acceptedOrderSurvivesSIGKILL(kind: Database.Kind) async throws {

@@ -8,7 +8,7 @@ import OrderFlowStore
 import OrderFlowTestSupport
 import Testing
 
-@Suite("Authentication, tokens, keys, limits and audit")
+@Suite("Authentication, tokens, keys, limits and audit", .databaseSlots)
 struct SecurityTests {
     static let apiKey = HTTPField.Name("x-api-key")!
 
@@ -326,7 +326,7 @@ struct SecurityTests {
     }
 }
 
-@Suite("Hardening on errors")
+@Suite("Hardening on errors", .databaseSlots)
 struct HardeningOnErrorsTests {
     @Test func errorResponsesCarryTheSecurityHeadersToo() async throws {
         try await TestApp.run { app in

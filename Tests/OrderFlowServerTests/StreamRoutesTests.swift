@@ -8,7 +8,7 @@ import Testing
 
 /// `GET /api/v1/stream` over a real socket: what each caller hears, in order, once, and what a
 /// reconnecting client gets back.
-@Suite("Live stream")
+@Suite("Live stream", .databaseSlots)
 struct StreamRoutesTests {
     @Test(arguments: TestDatabase.kinds)
     func anOrderIsHeardOnceByEveryoneWhoMaySeeItAndByNoOneElse(kind: Database.Kind) async throws {

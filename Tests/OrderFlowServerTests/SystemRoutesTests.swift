@@ -5,7 +5,7 @@ import OrderFlowStore
 import OrderFlowTestSupport
 import Testing
 
-@Suite("Health, metrics and the API document")
+@Suite("Health, metrics and the API document", .databaseSlots)
 struct SystemRoutesTests {
     @Test(arguments: TestDatabase.kinds)
     func healthReportsTheDatabase(kind: Database.Kind) async throws {

@@ -7,7 +7,7 @@ import Testing
 
 // One test at a time: run all at once, their copies, dumps and child processes starve the
 // pipeline tests' 2-second step limit on a 2-core machine.
-@Suite("Backup and restore", .serialized)
+@Suite("Backup and restore", .serialized, .databaseSlots)
 struct BackupTests {
     static let start = Timestamp(microseconds: 1_795_000_000_000_000)
     static let logger = TestDatabase.logger

@@ -3,7 +3,7 @@ import OrderFlowStore
 import OrderFlowTestSupport
 import Testing
 
-@Suite("Catalog in storage")
+@Suite("Catalog in storage", .databaseSlots)
 struct CatalogRepositoryTests {
     @Test(arguments: TestDatabase.kinds)
     func productsAndLocationsRoundTrip(kind: Database.Kind) async throws {

@@ -3,7 +3,7 @@ import OrderFlowStore
 import OrderFlowTestSupport
 import Testing
 
-@Suite("Stock and reservations")
+@Suite("Stock and reservations", .databaseSlots)
 struct InventoryRepositoryTests {
     func request(_ id: String, _ items: [(String, Int)], at location: Location = Samples.qcStore) -> ReservationRequest {
         ReservationRequest(reservationID: id, location: location.id, orderID: nil, items: items.map { .init(sku: SKU($0.0), quantity: $0.1) })

@@ -5,7 +5,7 @@ import OrderFlowTestSupport
 import SQLKit
 import Testing
 
-@Suite("Live feed: changes published after commit, replayed after a reconnect")
+@Suite("Live feed: changes published after commit, replayed after a reconnect", .databaseSlots)
 struct LiveFeedTests {
     static let start = Timestamp(microseconds: 1_795_000_000_000_000)
 

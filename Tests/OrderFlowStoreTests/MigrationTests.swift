@@ -3,7 +3,7 @@ import OrderFlowTestSupport
 import SQLKit
 import Testing
 
-@Suite("Migrations")
+@Suite("Migrations", .databaseSlots)
 struct MigrationTests {
     @Test(arguments: TestDatabase.kinds)
     func applyRevertAndReapply(kind: Database.Kind) async throws {

@@ -4,7 +4,7 @@ import OrderFlowStore
 import OrderFlowTestSupport
 import Testing
 
-@Suite("Orders in storage")
+@Suite("Orders in storage", .databaseSlots)
 struct OrderRepositoryTests {
     static let start = Timestamp(microseconds: 1_795_000_000_000_000)
 
