@@ -7,7 +7,9 @@ driven by selenium, against `orderflow demo` on a fresh database.
    gains their rows and the counters move (the time it took is printed, not asserted).
 3. Filters apply (status), and the table shows only what they select.
 4. An alert is acknowledged with a comment from the inbox.
-5. An order is found by a partial, differently written ID and its trace opens.
+5. An order is found by a partial, differently written ID and its trace opens. When the session
+   ends on that open page, the next live update takes the person to the sign-in page, and
+   signing in brings them back to the page (not to a bare fragment of it).
 6. A store manager sees the board of their store, opens an order and cancels it.
 7. When the stream drops (its error handler runs) the page says how old its data is.
 8. The invoice stream: START, the cards and the grid move in two sessions at once, STOP, the
@@ -30,6 +32,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from selenium import webdriver
@@ -172,6 +175,9 @@ class Check:
 
     def sign_in(self, username):
         self.driver.delete_all_cookies()
+        # Leave the open page at once: its script would otherwise notice the session ending and
+        # go to the sign-in page by itself, racing this one.
+        self.driver.get("about:blank")
         self.driver.get(self.base + "/login")
         self.driver.find_element(By.ID, "username").send_keys(username)
         self.driver.find_element(By.ID, "password").send_keys(self.accounts[username])
@@ -294,6 +300,24 @@ class Check:
             raise SystemExit("the trace shows no transmission to commerce")
         self.shot("trace")
         print(f"ok  '{written_otherwise}' finds {order_id}; its trace shows history, events and transmissions")
+
+    def session_ends(self, order_id):
+        page = f"/dashboard/trace?q={order_id}"
+        self.driver.get(self.base + page)
+        self.live()
+        # The session ends (cookies gone, as after expiry); the stream already open goes on, and
+        # the next event makes the page ask for a fragment, which is refused.
+        self.driver.delete_all_cookies()
+        self.order(f"SESSION-{secrets.token_hex(3).upper()}")
+        self.wait(lambda d: "/login" in d.current_url, what="the sign-in page after the session ended")
+        if "fragment" in urllib.parse.unquote(self.driver.current_url):
+            raise SystemExit(f"signing in again would lead to a bare fragment: {self.driver.current_url}")
+        self.driver.find_element(By.ID, "username").send_keys("ops")
+        self.driver.find_element(By.ID, "password").send_keys(self.accounts["ops"])
+        self.driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        self.wait(lambda d: d.current_url == self.base + page, what=f"the way back to {page} after signing in")
+        self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "header.top")), what="the page, whole")
+        print(f"ok  a session ending on an open page leads to sign-in and back to {page}")
 
     def store(self):
         stamp = secrets.token_hex(3).upper()
@@ -419,6 +443,7 @@ def main():
         check.filters()
         check.alert()
         check.trace(ids[0])
+        check.session_ends(ids[1])
         check.store()
         check.stale()
         check.invoices()

@@ -47,8 +47,11 @@ struct DashboardRoutesTests {
             let anonymous = try await app.send(.get, "/dashboard/operations?minutes=60", token: nil)
             #expect(anonymous.status == .seeOther)
             #expect(anonymous.headers[.location] == "/login?next=/dashboard/operations%3Fminutes%3D60")
-            let fragment = try await app.send(.get, "/dashboard/operations?fragment=counters", headers: [HTTPField.Name("X-Fragment")!: "1"], token: nil)
-            #expect(fragment.status == .unauthorized && fragment.headers[HTTPField.Name("X-Sign-In")!]?.hasPrefix("/login?next=") == true)
+            // The script goes to sign in from there, to come back to the page, not to the fragment.
+            let fragment = try await app.send(
+                .get, "/dashboard/trace?q=x&fragment=timeline", headers: [HTTPField.Name("X-Fragment")!: "1"], token: nil)
+            #expect(fragment.status == .unauthorized)
+            #expect(fragment.headers[HTTPField.Name("X-Sign-In")!] == "/login?next=/dashboard/trace%3Fq%3Dx")
 
             let wrong = try await app.submit("/login", ["username": "admin", "password": "not-it"])
             #expect(wrong.status == .unauthorized && wrong.text.contains("wrong username or password") && wrong.headers[.setCookie] == nil)

@@ -37,7 +37,9 @@ struct DashboardMiddleware: RouterMiddleware {
                     }
                     return response
                 }
-                let signIn = "/login?next=" + (request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")).formURLEncoded
+                // Back to the page after signing in: for a fragment the script asked for, the page it belongs to.
+                let query = (request.uri.query ?? "").split(separator: "&").filter { !fragment || !$0.hasPrefix("fragment=") }.joined(separator: "&")
+                let signIn = "/login?next=" + (request.uri.path + (query.isEmpty ? "" : "?" + query)).formURLEncoded
                 var response = fragment
                     ? Response(status: .unauthorized, headers: [.signIn: signIn])
                     : Response(status: .seeOther, headers: [.location: signIn])
