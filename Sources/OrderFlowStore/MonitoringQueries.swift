@@ -11,6 +11,9 @@ public struct TransmissionFilter: Sendable, Hashable {
     public var status: TransmissionStatus?
     public var orderType: OrderType?
     public var orderID: OrderID?
+    /// Only those whose last attempt went wrong and that are not settled: failed, or pending or
+    /// delayed while being retried.
+    public var withErrorsOnly = false
 
     public init(from: Timestamp, to: Timestamp, channel: String? = nil, status: TransmissionStatus? = nil, orderType: OrderType? = nil, orderID: OrderID? = nil) {
         self.from = from
@@ -27,11 +30,29 @@ public struct TransmissionFilter: Sendable, Hashable {
         if let status { sql = sql + " AND t.classification = \(bind: status.rawValue)" }
         if let orderType { sql = sql + " AND o.order_type = \(bind: orderType.rawValue)" }
         if let orderID { sql = sql + " AND t.order_id = \(bind: orderID.rawValue)" }
+        if withErrorsOnly {
+            sql = sql + " AND t.classification IN ('failed', 'pending', 'delayed') AND (t.last_error IS NOT NULL OR t.last_status_code >= 400)"
+        }
         return sql
     }
 
     /// The join `condition` needs (orders, for the order type).
     var join: SQLQueryString { orderType == nil ? "" : "JOIN orders o ON o.order_id = t.order_id" }
+}
+
+/// Transmissions that share a channel, a last HTTP status and a last error.
+public struct ErrorGroup: Sendable, Hashable {
+    public var channel: String
+    public var statusCode: Int?
+    public var error: String?
+    public var count: Int
+
+    public init(channel: String, statusCode: Int?, error: String?, count: Int) {
+        self.channel = channel
+        self.statusCode = statusCode
+        self.error = error
+        self.count = count
+    }
 }
 
 /// Counts, ratios, latency percentiles and a per-minute series over a window.
@@ -159,6 +180,62 @@ public struct MonitoringQueries: Sendable {
             result.append(try row.map { Double(try $0.decode(column: "v", as: Int64.self)) })
         }
         return result
+    }
+
+    /// Acknowledgement latency percentiles, in seconds, in `slices` equal slices of the filter's
+    /// window (nil where a slice has none): one query counts each slice, a second reads only the
+    /// values at the wanted ranks, whatever the number of slices and transmissions.
+    public func latencyPercentiles(_ filter: TransmissionFilter, slices: Int, at qs: [Double]) async throws -> [[Double?]] {
+        let slices = max(1, slices)
+        let width = max(1, (filter.to.microseconds - filter.from.microseconds) / Int64(slices))
+        let end = filter.from.microseconds + width * Int64(slices)
+        return try await database.read { db in
+            let values: SQLQueryString = """
+                SELECT (t.created_at - \(bind: filter.from.microseconds)) / \(bind: width) AS slice, t.ack_latency_us AS v
+                FROM transmissions t \(filter.join)
+                WHERE \(filter.condition) AND t.created_at < \(bind: end) AND t.ack_latency_us IS NOT NULL
+                """
+            // slice → rank → which of `qs` it answers
+            var wanted: [Int: [Int: [Int]]] = [:]
+            for row in try await db.raw("SELECT slice, COUNT(*) AS n FROM (\(values)) s GROUP BY slice").all() {
+                let slice = try row.decode(column: "slice", as: Int.self)
+                let count = try row.decode(column: "n", as: Int.self)
+                for (index, q) in qs.enumerated() {
+                    if let rank = Percentile.rank(q, of: count) { wanted[slice, default: [:]][rank, default: []].append(index) }
+                }
+            }
+            var result = [[Double?]](repeating: [Double?](repeating: nil, count: qs.count), count: slices)
+            guard !wanted.isEmpty else { return result }
+            var picked: SQLQueryString = "1 = 0"
+            for (slice, ranks) in wanted { picked = picked + " OR (slice = \(bind: slice) AND rn IN (\(binds: Array(ranks.keys))))" }
+            for row in try await db.raw("""
+                SELECT slice, v, rn FROM (SELECT slice, v, ROW_NUMBER() OVER (PARTITION BY slice ORDER BY v) AS rn FROM (\(values)) s) r
+                WHERE \(picked)
+                """).all() {
+                let slice = try row.decode(column: "slice", as: Int.self)
+                let value = Double(try row.decode(column: "v", as: Int64.self)) / 1_000_000
+                for index in wanted[slice]?[try row.decode(column: "rn", as: Int.self)] ?? [] { result[slice][index] = value }
+            }
+            return result
+        }
+    }
+
+    /// Transmissions matching `filter`, counted by channel, last HTTP status and last error (the
+    /// `limit` largest groups), and how many there are in all.
+    public func errorGroups(_ filter: TransmissionFilter, limit: Int = 500) async throws -> (groups: [ErrorGroup], total: Int) {
+        try await database.read { db in
+            let groups = try await db.raw("""
+                SELECT t.channel, t.last_status_code, t.last_error, COUNT(*) AS n FROM transmissions t \(filter.join)
+                WHERE \(filter.condition) GROUP BY t.channel, t.last_status_code, t.last_error ORDER BY n DESC LIMIT \(bind: limit)
+                """).all().map { row in
+                    ErrorGroup(
+                        channel: try row.decode(column: "channel", as: String.self), statusCode: try row.decode(column: "last_status_code", as: Int?.self),
+                        error: try row.decode(column: "last_error", as: String?.self), count: try row.decode(column: "n", as: Int.self))
+                }
+            let total = try await db.raw("SELECT COUNT(*) AS n FROM transmissions t \(filter.join) WHERE \(filter.condition)").first()?
+                .decode(column: "n", as: Int.self) ?? 0
+            return (groups, total)
+        }
     }
 
     /// Newest first, `limit` at a time; `beforeID` continues a previous page.

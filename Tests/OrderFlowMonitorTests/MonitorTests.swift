@@ -123,6 +123,49 @@ struct MonitorTests {
     }
 
     @Test(arguments: TestDatabase.kinds)
+    func latencyPercentilesPerSliceAgreeWithTheSummaryOfEachSlice(kind: Database.Kind) async throws {
+        try await MonitorHarness.run(kind) { h in
+            // Slice 0 (the first minute): four acknowledged 1, 2, 3 and 4 s after their events, one never.
+            let first = try await (1...5).asyncMap { try await h.transmission(for: "LAT-A\($0)") }
+            for (index, transmission) in first.prefix(4).enumerated() {  // at t0 + 1 … 4 s
+                h.clock.advance(seconds: 1)
+                _ = try await h.ack(IncomingAcknowledgement(channel: "commerce", reference: "a\(index)", status: .accepted, occurredAt: h.clock.now(), eventID: transmission.eventID))
+            }
+            // Slice 1: two, 10 and 20 s. Slice 2: none.
+            h.clock.advance(seconds: 56)
+            let second = try await (1...2).asyncMap { try await h.transmission(for: "LAT-B\($0)") }
+            for (index, transmission) in second.enumerated() {
+                h.clock.advance(seconds: 10)
+                _ = try await h.ack(IncomingAcknowledgement(channel: "commerce", reference: "b\(index)", status: .accepted, occurredAt: h.clock.now(), eventID: transmission.eventID))
+            }
+            let window = TransmissionFilter(from: MonitorHarness.t0, to: MonitorHarness.t0.adding(seconds: 180))
+            let sliced = try await h.monitor.queries.latencyPercentiles(window, slices: 3, at: [0.5, 0.95, 0.99])
+            #expect(sliced == [[2, 4, 4], [10, 20, 20], [nil, nil, nil]])
+            for slice in 0..<3 {
+                let from = MonitorHarness.t0.adding(seconds: 60 * Double(slice))
+                let summary = try await h.monitor.queries.summary(TransmissionFilter(from: from, to: from.adding(seconds: 60)))
+                #expect(sliced[slice] == [summary.latencyP50, summary.latencyP95, summary.latencyP99])
+            }
+        }
+    }
+
+    @Test(arguments: TestDatabase.kinds)
+    func errorGroupsCountUnsettledTransmissionsByChannelStatusAndError(kind: Database.Kind) async throws {
+        try await MonitorHarness.run(kind) { h in
+            let failing = try await (1...3).asyncMap { try await h.transmission(for: "ERR-\($0)") }
+            for transmission in failing.prefix(2) { try await h.failAttempt(transmission) }
+            var filter = TransmissionFilter(from: MonitorHarness.t0, to: h.clock.now().adding(seconds: 1))
+            filter.withErrorsOnly = true
+            let (groups, total) = try await h.monitor.queries.errorGroups(filter)
+            #expect(groups == [ErrorGroup(channel: "commerce", statusCode: 503, error: "HTTP 503", count: 2)] && total == 2)
+            // Acknowledged after all: settled, no longer counted.
+            _ = try await h.ack(IncomingAcknowledgement(channel: "commerce", reference: "e1", status: .accepted, occurredAt: h.clock.now(), eventID: failing[0].eventID))
+            #expect(try await h.monitor.queries.errorGroups(filter).total == 1)
+            #expect(try await h.monitor.queries.transmissions(filter, beforeID: nil, limit: 10).items.map(\.transmission.orderID) == [OrderID("ERR-2")])
+        }
+    }
+
+    @Test(arguments: TestDatabase.kinds)
     func acknowledgementsMatchByEventOrderNormalisedOrderOrAmount(kind: Database.Kind) async throws {
         try await MonitorHarness.run(kind) { h in
             let byEvent = try await h.transmission(for: "EVT-1")
@@ -328,5 +371,14 @@ struct MonitorTests {
             let left = try await h.database.read { db in try await db.raw("SELECT order_id FROM transmissions").all().map { try $0.decode(column: "order_id", as: String.self) } }
             #expect(left == ["OLD-2"])
         }
+    }
+}
+
+extension Sequence {
+    /// `map` for an async transform, one element after another.
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
     }
 }

@@ -117,6 +117,36 @@ struct DashboardRoutesTests {
     }
 
     @Test(arguments: TestDatabase.kinds)
+    func developmentCountsErrorsAndLatencyWhereTheyHappened(kind: Database.Kind) async throws {
+        // Nothing listens on port 9: every delivery fails with "connection refused".
+        try await TestApp.run(kind, configure: { $0.engine.channels = [.init(name: "commerce", url: "http://127.0.0.1:9/x", timeoutSeconds: 0.2, ackMode: .async)] }) { app in
+            for id in ["DEV-1", "DEV-2", "DEV-3"] {
+                #expect(try await app.send(.post, "/api/orders", json: TestApp.orderBody(id)).status == .created)
+            }
+            try await app.engine.drain()
+            // DEV-3 is acknowledged 1.5 s after its event all the same: settled, no longer an error.
+            app.clock.advance(seconds: 1.5)
+            let ack = try await app.send(.post, "/api/v1/acks", json: ["acknowledgements": [["channel": "commerce", "reference": "r-dev-3", "status": "accepted", "orderId": "DEV-3"]]])
+            #expect(((ack.json["results"] as? [[String: Any]])?.first?["outcome"] as? String) == "matched")
+            let session = try await app.browserSignIn("admin", password: TestApp.adminPassword)
+
+            let failures = try await app.browse(.get, "/dashboard/development?fragment=failures", session: session, fragment: true)
+            #expect(failures.status == .ok)
+            #expect(failures.text.contains("id=\"errors-total\">2 transmissions with errors"))
+            #expect(failures.text.contains("commerce · connection"))
+            #expect(failures.text.contains(">DEV-1<") && failures.text.contains(">DEV-2<") && !failures.text.contains(">DEV-3<"))
+
+            // Latencies are kept in seconds and shown in milliseconds.
+            let latency = try await app.browse(.get, "/dashboard/development?fragment=latency", session: session, fragment: true)
+            #expect(latency.text.contains("p50 1500 ms, p95 1500 ms, p99 1500 ms"), "\(latency.text)")
+            let operations = try await app.browse(.get, "/dashboard/operations", session: session)
+            #expect(operations.text.contains("Ack latency p95</span><span class=\"n\">1500 ms<"))
+            let management = try await app.browse(.get, "/dashboard/management", session: session)
+            #expect(management.text.contains("Ack latency p95</span><span class=\"n\">1500 ms<"))
+        }
+    }
+
+    @Test(arguments: TestDatabase.kinds)
     func theTraceFindsAnOrderHoweverItsIDIsWritten(kind: Database.Kind) async throws {
         try await TestApp.run(kind) { app in
             for id in ["ORD-20261122-0042", "ORD-20261122-0420", "X-77", "DASH-78EC25-1", "DASH-78EC25-2"] {

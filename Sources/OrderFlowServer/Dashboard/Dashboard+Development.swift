@@ -47,28 +47,25 @@ extension Dashboard {
 
     func failureBreakdown(_ filters: MonitorFilters) async throws -> HTML {
         var filter = try filters.transmissionFilter(now: clock.now(), withStatus: false)
+        filter.withErrorsOnly = true
+        // Counted in the database by channel, status and error text; classed here.
+        let (found, total) = try await monitor.queries.errorGroups(filter)
         var groups: [String: Int] = [:]
-        var seen = 0
-        var recent: [HTML] = []
-        for status in [TransmissionStatus.failed, .pending, .delayed] {
-            filter.status = status
-            for item in try await monitor.queries.transmissions(filter, beforeID: nil, limit: 500).items where item.transmission.lastError != nil || item.transmission.lastStatusCode.map({ $0 >= 400 }) == true {
-                let t = item.transmission
-                groups["\(t.channel) · \(Self.errorClass(status: t.lastStatusCode, error: t.lastError))", default: 0] += 1
-                seen += 1
-                if recent.count < 10 {
-                    recent.append("""
-                        <tr data-row="f\(t.id)-\(t.attempts)"><td><a href="/dashboard/trace?q=\(t.orderID.rawValue.formURLEncoded)">\(t.orderID.rawValue)</a></td><td>\(t.channel)</td>
-                        <td>\(Display.statusBadge(t.classification))</td><td>\(t.attempts)</td><td>\(t.lastStatusCode.map(String.init) ?? "–")</td>
-                        <td><pre>\(String((t.lastError ?? "").prefix(240)))</pre></td></tr>
-                        """)
-                }
-            }
+        for group in found {
+            groups["\(group.channel) · \(Self.errorClass(status: group.statusCode, error: group.error))", default: 0] += group.count
+        }
+        let recent = try await monitor.queries.transmissions(filter, beforeID: nil, limit: 10).items.map { item -> HTML in
+            let t = item.transmission
+            return """
+                <tr data-row="f\(t.id)-\(t.attempts)"><td><a href="/dashboard/trace?q=\(t.orderID.rawValue.formURLEncoded)">\(t.orderID.rawValue)</a></td><td>\(t.channel)</td>
+                <td>\(Display.statusBadge(t.classification))</td><td>\(t.attempts)</td><td>\(t.lastStatusCode.map(String.init) ?? "–")</td>
+                <td><pre>\(String((t.lastError ?? "").prefix(240)))</pre></td></tr>
+                """
         }
         let ranking = groups.sorted { $0.value == $1.value ? $0.key < $1.key : $0.value > $1.value }.prefix(12).map { (label: $0.key, value: $0.value) }
         return """
             \(Charts.ranking(Array(ranking), barClass: "bar-bad", title: "Transmissions with errors, by channel and error class"))
-            <p class="muted">\(seen) transmissions with errors in the window (failed, or still being retried).</p>
+            <p class="muted" id="errors-total">\(total) transmissions with errors in the window (failed, or still being retried).</p>
             \(recent.isEmpty ? HTML.empty : """
                 <h2>Latest failed attempts</h2><div class="scroll"><table><thead><tr><th scope="col">Order</th><th scope="col">Channel</th><th scope="col">Status</th>
                 <th scope="col">Attempts</th><th scope="col">HTTP</th><th scope="col">Error (truncated)</th></tr></thead><tbody>\(recent)</tbody></table></div>
@@ -81,23 +78,14 @@ extension Dashboard {
         let base = try filters.transmissionFilter(now: clock.now(), withStatus: false)
         let slices = 12
         let width = (base.to.microseconds - base.from.microseconds) / Int64(slices)
-        var p50: [Double?] = []
-        var p95: [Double?] = []
-        var p99: [Double?] = []
-        for index in 0..<slices {
-            var slice = base
-            slice.from = Timestamp(microseconds: base.from.microseconds + Int64(index) * width)
-            slice.to = Timestamp(microseconds: slice.from.microseconds + width)
-            let summary = try await monitor.queries.summary(slice)
-            p50.append(summary.latencyP50)
-            p95.append(summary.latencyP95)
-            p99.append(summary.latencyP99)
+        let percentiles = try await monitor.queries.latencyPercentiles(base, slices: slices, at: [0.5, 0.95, 0.99])
+        func latest(_ index: Int) -> String {
+            Display.duration(seconds: percentiles.last(where: { $0[index] != nil })?[index])
         }
-        func latest(_ values: [Double?]) -> String { Display.milliseconds(values.last(where: { $0 != nil }) ?? nil) }
         return """
-            \(Charts.line(p95, title: "Acknowledgement latency p95 per slice of the window", unit: "ms",
+            \(Charts.line(percentiles.map { $0[1].map { $0 * 1_000 } }, title: "Acknowledgement latency p95 per slice of the window", unit: "ms",
                           labels: (Display.time(base.from), Display.time(base.to))))
-            <p class="muted">Latest slice: p50 \(latest(p50)), p95 \(latest(p95)), p99 \(latest(p99)). \
+            <p class="muted" id="latency-latest">Latest slice: p50 \(latest(0)), p95 \(latest(1)), p99 \(latest(2)). \
             Slices of \(width >= 60_000_000 ? "\(width / 60_000_000) min" : "\(width / 1_000_000) s") from \(Display.time(base.from)) UTC.</p>
             """
     }

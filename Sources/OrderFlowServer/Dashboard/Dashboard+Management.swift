@@ -61,7 +61,7 @@ extension Dashboard {
             <div class="counter ok"><span class="muted">Delivered downstream on time</span><span class="n" id="kpi-success">\(Display.percent(summary.successRate))</span></div>
             <div class="counter warn"><span class="muted">Delayed</span><span class="n">\(Display.percent(summary.delayedRatio))</span></div>
             <div class="counter bad"><span class="muted">Failed</span><span class="n">\(Display.percent(summary.failedRatio))</span></div>
-            <div class="counter"><span class="muted">Ack latency p95</span><span class="n">\(Display.milliseconds(summary.latencyP95))</span></div>
+            <div class="counter"><span class="muted">Ack latency p95</span><span class="n">\(Display.duration(seconds: summary.latencyP95))</span></div>
             </div>
             <div class="card"><h2>Orders by status now</h2>\(Charts.ranking(byStatus, title: "Orders created in the period, by their status now"))</div>
             """

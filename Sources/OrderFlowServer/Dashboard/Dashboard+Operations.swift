@@ -124,7 +124,7 @@ extension Dashboard {
             \(Display.counter("Failed", summary.counts[.failed] ?? 0, "bad", id: "count-failed"))
             \(Display.counter("Pending", summary.counts[.pending] ?? 0, "info", id: "count-pending"))
             <div class="counter"><span class="muted">Success rate</span><span class="n" id="success-rate">\(Display.percent(summary.successRate))</span></div>
-            <div class="counter"><span class="muted">Ack latency p95</span><span class="n">\(Display.milliseconds(summary.latencyP95))</span></div>
+            <div class="counter"><span class="muted">Ack latency p95</span><span class="n">\(Display.duration(seconds: summary.latencyP95))</span></div>
             </div>
             <div class="card"><h2>Transmissions per minute</h2>\(Charts.stackedBars(series, classes: ["bar-ok", "bar-warn", "bar-bad"], legend: ["acknowledged", "waiting or delayed", "failed"], labels: labels, title: "Transmissions per minute: acknowledged, waiting or delayed, failed"))
             <p class="muted">\(summary.total) transmissions from \(Display.time(summary.from)) to \(Display.time(summary.to)) UTC.</p></div>
@@ -164,7 +164,7 @@ extension Dashboard {
                 <td><a href="/dashboard/trace?q=\(t.orderID.rawValue.formURLEncoded)">\(t.orderID.rawValue)</a></td>
                 <td>\(t.channel)</td><td>\(t.eventType)</td><td>\(item.orderType?.rawValue ?? "")</td>
                 <td>\(Display.statusBadge(t.classification))</td><td>\(t.attempts)</td>
-                <td>\(t.acknowledgedAt.map { Display.milliseconds(Double($0.microseconds - t.createdAt.microseconds) / 1_000) })</td>
+                <td>\(t.acknowledgedAt.map { Display.duration(milliseconds: Double($0.microseconds - t.createdAt.microseconds) / 1_000) })</td>
                 <td class="muted">\(t.lastError.map { String($0.prefix(80)) })</td></tr>
                 """
         }

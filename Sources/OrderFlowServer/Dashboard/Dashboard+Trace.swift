@@ -84,7 +84,7 @@ extension Dashboard {
         for t in try await store.of(order: id) {
             let attempts = try await store.attempts(of: t.id).map { attempt -> HTML in
                 """
-                <tr><td>\(attempt.attempt)</td><td>\(Display.time(attempt.startedAt))</td><td>\(Display.milliseconds(Double(attempt.durationMicroseconds) / 1_000))</td>
+                <tr><td>\(attempt.attempt)</td><td>\(Display.time(attempt.startedAt))</td><td>\(Display.duration(milliseconds: Double(attempt.durationMicroseconds) / 1_000))</td>
                 <td>\(attempt.httpStatus.map(String.init) ?? "–")</td><td>\(attempt.error.map { String($0.prefix(160)) })\
                 \(attempt.responseExcerpt.map { "<pre>\(String($0.prefix(300)))</pre>" as HTML })</td></tr>
                 """

@@ -25,9 +25,16 @@ enum Display {
         return String(format: "%.1f %%", ratio * 100)
     }
 
-    static func milliseconds(_ value: Double?) -> String {
+    /// A duration for people: "0.4 ms", "31 ms", "2,500 ms", "42 s".
+    static func duration(milliseconds value: Double?) -> String {
         guard let value else { return "–" }
-        return value >= 10_000 ? String(format: "%.0f s", value / 1_000) : String(format: "%.0f ms", value)
+        if value >= 10_000 { return String(format: "%.0f s", value / 1_000) }
+        return value < 10 ? String(format: "%.1f ms", value) : String(format: "%.0f ms", value)
+    }
+
+    /// The same, for a duration in seconds (monitoring summaries keep latencies in seconds).
+    static func duration(seconds value: Double?) -> String {
+        duration(milliseconds: value.map { $0 * 1_000 })
     }
 
     static func money(_ value: Money) -> String {
