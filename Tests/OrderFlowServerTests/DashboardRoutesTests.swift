@@ -147,6 +147,55 @@ struct DashboardRoutesTests {
     }
 
     @Test(arguments: TestDatabase.kinds)
+    func anUnexpectedFailureShowsAPageWithTheRequestIDAndIsLoggedOnce(kind: Database.Kind) async throws {
+        try await TestApp.run(kind) { app in
+            let session = try await app.browserSignIn("admin", password: TestApp.adminPassword)
+            // Storage fails under the page: the dead letters' table is gone.
+            try await app.database.execute("DROP TABLE dead_letters")
+            let page = try await app.browse(.get, "/dashboard/development", session: session)
+            #expect(page.status == .internalServerError)
+            let id = try #require(page.headers[HTTPField.Name("X-Request-ID")!])
+            #expect(page.text.contains("<h1>500") && page.text.contains("Quote request ID \(id) when reporting it"))
+            #expect(page.headers[.contentType]?.hasPrefix("text/html") == true && !page.text.contains("internal_error"))
+            let fragment = try await app.browse(.get, "/dashboard/development?fragment=dead-letters", session: session, fragment: true)
+            #expect(fragment.status == .internalServerError && fragment.text.contains("Quote request ID") && !fragment.text.contains("<html"))
+            #expect(app.logs.all.components(separatedBy: "unexpected error").count - 1 == 2, "each failure logged once")
+        }
+    }
+
+    @Test(arguments: TestDatabase.kinds)
+    func aFailedTransmissionIsReplayedFromTheTraceOnceAndAudited(kind: Database.Kind) async throws {
+        let channel = ChannelSettings(name: "commerce", url: "http://127.0.0.1:9/x", timeoutSeconds: 0.2, maxAttempts: 2, ackMode: .async)
+        try await TestApp.run(kind, configure: { $0.engine.channels = [channel] }) { app in
+            #expect(try await app.send(.post, "/api/orders", json: TestApp.orderBody("RPL-1")).status == .created)
+            // Nothing listens on port 9: two refused attempts, and the transmission has failed.
+            for _ in 0..<4 {
+                try await app.engine.drain()
+                app.clock.advance(seconds: 3_600)
+            }
+            let transmissions = Transmissions(database: app.database)
+            let failed = try #require(try await transmissions.of(order: OrderID("RPL-1")).first { $0.classification == .failed })
+            let form = "action=\"/dashboard/transmissions/\(failed.id)/replay\""
+
+            _ = try await app.token(for: ["management"], username: "viewer")
+            let manager = try await app.browserSignIn("viewer", password: "password-of-viewer")
+            #expect(!(try await app.browse(.get, "/dashboard/trace?q=RPL-1", session: manager).text.contains(form)), "no replay without dead-letter rights")
+            #expect(try await app.browse(.post, "/dashboard/transmissions/\(failed.id)/replay", session: manager).status == .forbidden)
+
+            let session = try await app.browserSignIn("admin", password: TestApp.adminPassword)
+            #expect(try await app.browse(.get, "/dashboard/trace?q=RPL-1", session: session).text.contains(form))
+            let replayed = try await app.browse(.post, "/dashboard/transmissions/\(failed.id)/replay", session: session)
+            #expect(replayed.status == .seeOther && replayed.headers[.location]?.contains("queued") == true)
+            #expect(try await transmissions.of(order: OrderID("RPL-1")).first { $0.id == failed.id }?.classification != .failed)
+            #expect(try await app.auditCount("deadletter.replay") == 1)
+            #expect(!(try await app.browse(.get, "/dashboard/trace?q=RPL-1", session: session).text.contains(form)))
+            let twice = try await app.browse(.post, "/dashboard/transmissions/\(failed.id)/replay", session: session)
+            #expect(twice.status == .conflict && twice.text.contains("no open dead letter"))
+            #expect(try await app.auditCount("deadletter.replay") == 1)
+        }
+    }
+
+    @Test(arguments: TestDatabase.kinds)
     func theTraceFindsAnOrderHoweverItsIDIsWritten(kind: Database.Kind) async throws {
         try await TestApp.run(kind) { app in
             for id in ["ORD-20261122-0042", "ORD-20261122-0420", "X-77", "DASH-78EC25-1", "DASH-78EC25-2"] {

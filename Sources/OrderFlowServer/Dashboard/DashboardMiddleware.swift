@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import OrderFlowAPI
 import OrderFlowDomain
 import OrderFlowEngine
@@ -10,7 +11,8 @@ import OrderFlowStore
 /// On the dashboard's paths, errors become pages a person can act on: not signed in (or the
 /// session ended) → the sign-in page, coming back here afterwards; an expired access token with a
 /// live refresh token → renewed cookies and the same page again; anything else → an error page
-/// with the status and the message the API would give. A fragment request (`X-Fragment`) gets
+/// with the status and the message the API would give; an unexpected failure → an error page
+/// with the request ID to quote (logged here). A fragment request (`X-Fragment`) gets
 /// the status only, with `X-Sign-In` when signing in again is the way out, for the page's script.
 struct DashboardMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
@@ -22,8 +24,15 @@ struct DashboardMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch {
-            guard let apiError = APIError.from(error) else { throw error }
             let fragment = request.headers[.fragment] != nil
+            guard let apiError = APIError.from(error) else {
+                // Logged here, once, as the outermost middleware does for the API; the person gets
+                // a page (not a JSON body) with the request ID to quote.
+                context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+                let message = "Something went wrong on our side. Quote request ID \(context.requestID) when reporting it."
+                if fragment { return HTML(unsafe: HTML.escaped(message)).response(.internalServerError) }
+                return Layout.errorPage(status: .internalServerError, message: message, fields: []).response(.internalServerError)
+            }
             if apiError.status == .unauthorized {
                 if request.method == .get, let refresh = DashboardSession.refreshToken(request),
                    let renewed = try? await security.refresh(refresh, origin: .from(context)) {
