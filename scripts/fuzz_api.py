@@ -35,7 +35,8 @@ def main():
                        ORDERFLOW_LOG_LEVEL="error")
     log_path = os.path.join(workdir, "server.log")
     with open(log_path, "w") as log:
-        server = subprocess.Popen([binary, "demo", "--port", str(port), "--database", f"sqlite:{workdir}/demo.sqlite"],
+        # The simulator's port too: by default it is OrderFlow's + 1, which may be taken.
+        server = subprocess.Popen([binary, "demo", "--port", str(port), "--simulator-port", str(free_port()), "--database", f"sqlite:{workdir}/demo.sqlite"],
                                   stdout=log, stderr=subprocess.STDOUT, env=environment)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -44,6 +45,9 @@ def main():
                 urllib.request.urlopen(base + "/api/v1/health", timeout=2)
                 break
             except OSError:
+                if server.poll() is not None:
+                    with open(log_path) as log:
+                        raise SystemExit(f"orderflow demo ended before it answered:\n{log.read()[-2000:]}")
                 time.sleep(0.1)
         request = urllib.request.Request(base + "/api/auth/login", method="POST", headers={"Content-Type": "application/json"},
                                          data=json.dumps({"username": "admin", "password": password}).encode())
