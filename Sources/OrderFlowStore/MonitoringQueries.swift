@@ -131,8 +131,7 @@ public struct MonitoringQueries: Sendable {
             let byChannel = try await Self.classificationCounts(filter, in: db)
             var counts: [TransmissionStatus: Int] = [:]
             for perChannel in byChannel.values { counts.merge(perChannel, uniquingKeysWith: +) }
-            let latency: SQLQueryString = "SELECT t.ack_latency_us AS v FROM transmissions t \(join) WHERE \(filter.condition) AND t.ack_latency_us IS NOT NULL"
-            let percentiles = try await Self.percentiles([0.5, 0.95, 0.99], of: latency, in: db).map { $0.map { $0 / 1_000_000 } }
+            let percentiles = try await Self.latencyPercentiles(filter, slices: 1, at: [0.5, 0.95, 0.99], in: db)[0]
             var minutes: [Int64: [TransmissionStatus: Int]] = [:]
             for row in try await db.raw("""
                 SELECT t.created_at / 60000000 AS minute, t.classification, COUNT(*) AS n FROM transmissions t \(join)
@@ -186,38 +185,41 @@ public struct MonitoringQueries: Sendable {
     /// window (nil where a slice has none): one query counts each slice, a second reads only the
     /// values at the wanted ranks, whatever the number of slices and transmissions.
     public func latencyPercentiles(_ filter: TransmissionFilter, slices: Int, at qs: [Double]) async throws -> [[Double?]] {
+        try await database.read { db in try await Self.latencyPercentiles(filter, slices: slices, at: qs, in: db) }
+    }
+
+    /// The same, inside a caller's read (a summary is one slice).
+    static func latencyPercentiles(_ filter: TransmissionFilter, slices: Int, at qs: [Double], in db: any SQLDatabase) async throws -> [[Double?]] {
         let slices = max(1, slices)
         let width = max(1, (filter.to.microseconds - filter.from.microseconds) / Int64(slices))
         let end = filter.from.microseconds + width * Int64(slices)
-        return try await database.read { db in
-            let values: SQLQueryString = """
-                SELECT (t.created_at - \(bind: filter.from.microseconds)) / \(bind: width) AS slice, t.ack_latency_us AS v
-                FROM transmissions t \(filter.join)
-                WHERE \(filter.condition) AND t.created_at < \(bind: end) AND t.ack_latency_us IS NOT NULL
-                """
-            // slice → rank → which of `qs` it answers
-            var wanted: [Int: [Int: [Int]]] = [:]
-            for row in try await db.raw("SELECT slice, COUNT(*) AS n FROM (\(values)) s GROUP BY slice").all() {
-                let slice = try row.decode(column: "slice", as: Int.self)
-                let count = try row.decode(column: "n", as: Int.self)
-                for (index, q) in qs.enumerated() {
-                    if let rank = Percentile.rank(q, of: count) { wanted[slice, default: [:]][rank, default: []].append(index) }
-                }
+        let values: SQLQueryString = """
+            SELECT (t.created_at - \(bind: filter.from.microseconds)) / \(bind: width) AS slice, t.ack_latency_us AS v
+            FROM transmissions t \(filter.join)
+            WHERE \(filter.condition) AND t.created_at < \(bind: end) AND t.ack_latency_us IS NOT NULL
+            """
+        // slice → rank → which of `qs` it answers
+        var wanted: [Int: [Int: [Int]]] = [:]
+        for row in try await db.raw("SELECT slice, COUNT(*) AS n FROM (\(values)) s GROUP BY slice").all() {
+            let slice = try row.decode(column: "slice", as: Int.self)
+            let count = try row.decode(column: "n", as: Int.self)
+            for (index, q) in qs.enumerated() {
+                if let rank = Percentile.rank(q, of: count) { wanted[slice, default: [:]][rank, default: []].append(index) }
             }
-            var result = [[Double?]](repeating: [Double?](repeating: nil, count: qs.count), count: slices)
-            guard !wanted.isEmpty else { return result }
-            var picked: SQLQueryString = "1 = 0"
-            for (slice, ranks) in wanted { picked = picked + " OR (slice = \(bind: slice) AND rn IN (\(binds: Array(ranks.keys))))" }
-            for row in try await db.raw("""
-                SELECT slice, v, rn FROM (SELECT slice, v, ROW_NUMBER() OVER (PARTITION BY slice ORDER BY v) AS rn FROM (\(values)) s) r
-                WHERE \(picked)
-                """).all() {
-                let slice = try row.decode(column: "slice", as: Int.self)
-                let value = Double(try row.decode(column: "v", as: Int64.self)) / 1_000_000
-                for index in wanted[slice]?[try row.decode(column: "rn", as: Int.self)] ?? [] { result[slice][index] = value }
-            }
-            return result
         }
+        var result = [[Double?]](repeating: [Double?](repeating: nil, count: qs.count), count: slices)
+        guard !wanted.isEmpty else { return result }
+        var picked: SQLQueryString = "1 = 0"
+        for (slice, ranks) in wanted { picked = picked + " OR (slice = \(bind: slice) AND rn IN (\(binds: Array(ranks.keys))))" }
+        for row in try await db.raw("""
+            SELECT slice, v, rn FROM (SELECT slice, v, ROW_NUMBER() OVER (PARTITION BY slice ORDER BY v) AS rn FROM (\(values)) s) r
+            WHERE \(picked)
+            """).all() {
+            let slice = try row.decode(column: "slice", as: Int.self)
+            let value = Double(try row.decode(column: "v", as: Int64.self)) / 1_000_000
+            for index in wanted[slice]?[try row.decode(column: "rn", as: Int.self)] ?? [] { result[slice][index] = value }
+        }
+        return result
     }
 
     /// Transmissions matching `filter`, counted by channel, last HTTP status and last error (the
