@@ -42,9 +42,23 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
-            name: "OrderFlowStore",
+            name: "OrderFlowRuntime",
             dependencies: [
                 "OrderFlowDomain",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "OrderFlowPersistence",
+            dependencies: [
+                "OrderFlowDomain",
+                "OrderFlowRuntime",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "PostgresKit", package: "postgres-kit"),
@@ -57,7 +71,8 @@ let package = Package(
             name: "OrderFlowEngine",
             dependencies: [
                 "OrderFlowDomain",
-                "OrderFlowStore",
+                "OrderFlowRuntime",
+                "OrderFlowPersistence",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -76,8 +91,8 @@ let package = Package(
             name: "OrderFlowMonitor",
             dependencies: [
                 "OrderFlowDomain",
-                "OrderFlowStore",
-                "OrderFlowEngine",
+                "OrderFlowRuntime",
+                "OrderFlowPersistence",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -116,7 +131,8 @@ let package = Package(
             name: "OrderFlowServer",
             dependencies: [
                 "OrderFlowDomain",
-                "OrderFlowStore",
+                "OrderFlowRuntime",
+                "OrderFlowPersistence",
                 "OrderFlowEngine",
                 "OrderFlowMonitor",
                 "OrderFlowSimulator",
@@ -139,7 +155,7 @@ let package = Package(
             name: "OrderFlowLoad",
             dependencies: [
                 "OrderFlowSimulator",
-                "OrderFlowStore",
+                "OrderFlowPersistence",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -167,7 +183,7 @@ let package = Package(
         ),
         .target(
             name: "OrderFlowTestSupport",
-            dependencies: ["OrderFlowStore", .product(name: "SQLKit", package: "sql-kit")],
+            dependencies: ["OrderFlowDomain", "OrderFlowPersistence", .product(name: "SQLKit", package: "sql-kit")],
             path: "Tests/OrderFlowTestSupport",
             swiftSettings: tests
         ),
@@ -177,14 +193,19 @@ let package = Package(
             swiftSettings: tests
         ),
         .testTarget(
-            name: "OrderFlowStoreTests",
-            dependencies: ["OrderFlowStore", "OrderFlowTestSupport", .product(name: "SQLKit", package: "sql-kit")],
+            name: "OrderFlowRuntimeTests",
+            dependencies: ["OrderFlowRuntime"],
+            swiftSettings: tests
+        ),
+        .testTarget(
+            name: "OrderFlowPersistenceTests",
+            dependencies: ["OrderFlowPersistence", "OrderFlowRuntime", "OrderFlowTestSupport", .product(name: "SQLKit", package: "sql-kit")],
             swiftSettings: tests
         ),
         .testTarget(
             name: "OrderFlowEngineTests",
             dependencies: [
-                "OrderFlowEngine", "OrderFlowSimulator", "OrderFlowTestSupport",
+                "OrderFlowEngine", "OrderFlowRuntime", "OrderFlowSimulator", "OrderFlowTestSupport",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -196,7 +217,7 @@ let package = Package(
         .testTarget(
             name: "OrderFlowMonitorTests",
             dependencies: [
-                "OrderFlowMonitor", "OrderFlowEngine", "OrderFlowTestSupport",
+                "OrderFlowMonitor", "OrderFlowEngine", "OrderFlowRuntime", "OrderFlowTestSupport",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -215,6 +236,7 @@ let package = Package(
             name: "OrderFlowServerTests",
             dependencies: [
                 "OrderFlowServer",
+                "OrderFlowRuntime",
                 "OrderFlowTestSupport",
                 // Its event-stream client reads GET /api/v1/stream in the stream tests.
                 "OrderFlowLoad",

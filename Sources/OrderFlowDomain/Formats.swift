@@ -1,3 +1,5 @@
+import Foundation
+
 /// The field formats of docs/api.md, written without regular expressions so they are fast and
 /// behave the same on every platform.
 public enum Formats {
@@ -64,5 +66,25 @@ public enum Formats {
         guard lower.hasPrefix("https://") || lower.hasPrefix("http://") else { return false }
         let host = lower.drop(while: { $0 != "/" }).dropFirst(2)
         return text.count <= OrderLimits.urlLength && !host.isEmpty && !host.hasPrefix("/") && isVisibleASCII(text, maxLength: OrderLimits.urlLength)
+    }
+}
+
+/// URL-safe base64 without padding: page tokens, JWT parts, secrets.
+public enum Base64URL {
+    public static func encode(_ data: Data) -> String {
+        data.base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    public static func encode(_ text: String) -> String { encode(Data(text.utf8)) }
+
+    public static func decodeData(_ token: String) -> Data? {
+        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        return Data(base64Encoded: base64)
+    }
+
+    public static func decode(_ token: String) -> String? {
+        decodeData(token).flatMap { String(data: $0, encoding: .utf8) }
     }
 }

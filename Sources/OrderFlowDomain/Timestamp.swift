@@ -93,7 +93,8 @@ extension Timestamp {
     }
 }
 
-/// Where the current time comes from: the system in production, a manual clock in tests.
+/// Where the current time comes from: the system in production, a manual clock in tests
+/// (OrderFlowTestSupport's `ManualClock`).
 public protocol WallClock: Sendable {
     func now() -> Timestamp
 }
@@ -101,22 +102,6 @@ public protocol WallClock: Sendable {
 public struct SystemClock: WallClock {
     public init() {}
     public func now() -> Timestamp { Timestamp(Date()) }
-}
-
-/// A clock that moves only when told to; for tests of thresholds, retries and pacing.
-public final class ManualClock: WallClock, @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: Timestamp
-
-    public init(_ start: Timestamp = Timestamp(microseconds: 1_800_000_000_000_000)) { current = start }
-
-    public func now() -> Timestamp { lock.withLock { current } }
-
-    public func advance(seconds: Double) {
-        lock.withLock { current = current.adding(seconds: seconds) }
-    }
-
-    public func set(_ time: Timestamp) { lock.withLock { current = time } }
 }
 
 /// A clock one can wait on: the invoice stream's actors sleep on it; tests move it by hand.
@@ -130,61 +115,5 @@ extension SystemClock: SleepingClock {
     public func sleep(until deadline: Timestamp) async throws {
         let wait = deadline.microseconds - now().microseconds
         if wait > 0 { try await Task.sleep(for: .microseconds(wait)) } else { try Task.checkCancellation() }
-    }
-}
-
-/// A sleeping clock that moves only when told to: `advance(to:)` wakes every sleeper whose
-/// deadline it passes. `sleepers` says how many tasks wait on it, so a test can tell when the
-/// actors it drives have done what the new time asked of them.
-public final class VirtualClock: SleepingClock, @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: Timestamp
-    private var waiting: [UInt64: (deadline: Timestamp, continuation: CheckedContinuation<Void, any Error>)] = [:]
-    private var cancelled: Set<UInt64> = []
-    private var nextID: UInt64 = 0
-
-    public init(_ start: Timestamp = Timestamp(microseconds: 1_800_000_000_000_000)) { current = start }
-
-    public func now() -> Timestamp { lock.withLock { current } }
-
-    public var sleepers: Int { lock.withLock { waiting.count } }
-
-    /// The earliest time a sleeper waits for.
-    public var nextDeadline: Timestamp? { lock.withLock { waiting.values.map(\.deadline).min() } }
-
-    public func sleep(until deadline: Timestamp) async throws {
-        let id: UInt64 = lock.withLock { nextID += 1; return nextID }
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let outcome: Result<Void, any Error>? = lock.withLock {
-                    if cancelled.remove(id) != nil { return .failure(CancellationError()) }
-                    if deadline <= current { return .success(()) }
-                    waiting[id] = (deadline, continuation)
-                    return nil
-                }
-                if let outcome { continuation.resume(with: outcome) }
-            }
-        } onCancel: {
-            let continuation: CheckedContinuation<Void, any Error>? = lock.withLock {
-                guard let entry = waiting.removeValue(forKey: id) else { cancelled.insert(id); return nil }
-                return entry.continuation
-            }
-            continuation?.resume(throwing: CancellationError())
-        }
-    }
-
-    /// Moves to `time` and wakes, earliest first, whoever waited for it.
-    public func advance(to time: Timestamp) {
-        let due: [CheckedContinuation<Void, any Error>] = lock.withLock {
-            current = max(current, time)
-            let ready = waiting.filter { $0.value.deadline <= current }.sorted { $0.value.deadline < $1.value.deadline }
-            for (id, _) in ready { waiting.removeValue(forKey: id) }
-            return ready.map(\.value.continuation)
-        }
-        for continuation in due { continuation.resume() }
-    }
-
-    public func advance(microseconds: Int64) {
-        advance(to: Timestamp(microseconds: now().microseconds + microseconds))
     }
 }

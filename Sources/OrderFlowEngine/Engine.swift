@@ -2,7 +2,8 @@ import AsyncHTTPClient
 import Logging
 import Metrics
 import OrderFlowDomain
-import OrderFlowStore
+import OrderFlowPersistence
+import OrderFlowRuntime
 import ServiceLifecycle
 import Synchronization
 
@@ -23,7 +24,7 @@ public struct Engine: Sendable {
     public init(
         database: Database, settings: EngineSettings, clock: any WallClock, logger: Logger, metrics: any MetricsFactory,
         payments: (any PaymentProvider)? = nil, notifiers: [any NotificationSender]? = nil, sender: WebhookSender = WebhookSender(),
-        owner: String = JobWorker.instanceName()
+        owner: String = InstanceName.make()
     ) {
         let payments = payments ?? settings.payment.map { HTTPPaymentProvider(settings: $0) } ?? MissingPaymentProvider()
         let notifiers = notifiers ?? Self.notifiers(settings.notifications)
@@ -40,7 +41,7 @@ public struct Engine: Sendable {
 
     static func notifiers(_ settings: NotificationSettings) -> [any NotificationSender] {
         var senders: [any NotificationSender] = []
-        if let url = settings.smtpURL, let smtp = SMTPSender(url: url, from: settings.smtpFrom) { senders.append(smtp) }
+        if let url = settings.smtpURL, let smtp = SMTPClient(url: url, from: settings.smtpFrom) { senders.append(smtp) }
         if let url = settings.smsURL { senders.append(HTTPSMSSender(url: url, token: settings.smsToken)) }
         return senders
     }
@@ -64,78 +65,6 @@ public struct Engine: Sendable {
             let jobs = try await worker.runDue()
             let sent = try await relay.runOnce()
             if jobs == 0 && sent == 0 { return }
-        }
-    }
-}
-
-/// A one-way gate: closed until `open()`, then open for good.
-public final class StartGate: Sendable {
-    private struct State {
-        var open = false
-        var next = 0
-        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
-    }
-
-    private let state = Mutex(State())
-
-    public init() {}
-
-    public func open() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.open = true
-            defer { state.waiters = [:] }
-            return Array(state.waiters.values)
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    public var isOpen: Bool { state.withLock { $0.open } }
-
-    /// Returns once the gate is open (at once if it is), or when the task is cancelled (a
-    /// shutdown before start-up finished must not hang on a gate that will never open).
-    public func wait() async {
-        let id = state.withLock { state -> Int in
-            state.next += 1
-            return state.next
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let now = state.withLock { state -> Bool in
-                    if state.open || Task.isCancelled { return true }
-                    state.waiters[id] = continuation
-                    return false
-                }
-                if now { continuation.resume() }
-            }
-        } onCancel: {
-            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
-        }
-    }
-}
-
-extension StartGate {
-    /// Waits for the gate, or for a graceful shutdown (one before start-up finished must not hang
-    /// on a gate that will never open); true when the gate opened.
-    public func waitUnlessShuttingDown() async -> Bool {
-        await cancelWhenGracefulShutdown { await self.wait() }
-        return isOpen
-    }
-
-    /// Once the gate opens, runs `pass` and then again every `seconds`, until graceful shutdown,
-    /// which also cuts a wait short. A failed pass is logged; the next one runs on time.
-    public func repeatUntilShutdown(
-        every seconds: Double, logger: Logger, failure: String, _ pass: @escaping @Sendable () async throws -> Void
-    ) async throws {
-        guard await waitUnlessShuttingDown() else { return }
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try await pass()
-                } catch {
-                    if !Task.isCancelled { logger.error("\(failure)", metadata: ["error": "\(error)"]) }
-                }
-                try? await Task.sleep(for: .seconds(seconds))
-            }
         }
     }
 }

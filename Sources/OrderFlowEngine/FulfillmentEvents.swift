@@ -1,6 +1,6 @@
 import Foundation
 import OrderFlowDomain
-import OrderFlowStore
+import OrderFlowPersistence
 
 /// Events from the fulfilment centre (ship events) and the carrier (delivery status), applied to
 /// orders once each: an event ID seen before changes nothing and is answered as a duplicate.
@@ -106,7 +106,7 @@ public struct FulfillmentEvents: Sendable {
             guard let stored = try await orders.find(update.orderID), visible(stored.order) else {
                 throw DomainError.notFound(kind: "order", id: update.orderID.rawValue)
             }
-            if try await database.read({ db in try await InboundEvents.outcome(of: update.eventID, in: db) }) != nil {
+            if try await database.read({ db in try await InboundEventRepository.outcome(of: update.eventID, in: db) }) != nil {
                 return (.duplicate, stored)
             }
             let current = stored.order
@@ -150,7 +150,7 @@ public struct FulfillmentEvents: Sendable {
             let (final, recordedHistory, result, outboxEvents, newJobs) = (order, history, outcome, events, jobs)
             do {
                 try await database.transaction { db in
-                    guard try await InboundEvents.record(update.eventID, kind: kind, order: final.id, outcome: result.rawValue, at: now, in: db) else {
+                    guard try await InboundEventRepository.record(update.eventID, kind: kind, order: final.id, outcome: result.rawValue, at: now, in: db) else {
                         throw DomainError.conflict(code: "duplicate_event", message: update.eventID)
                     }
                     if statusMoved || detailsChanged {
@@ -158,7 +158,7 @@ public struct FulfillmentEvents: Sendable {
                     } else if let recordedHistory {
                         try await OrderRepository.appendHistory(recordedHistory, of: final.id, in: db)
                     }
-                    try await JobQueue.enqueue(newJobs, in: db)
+                    try await JobRepository.enqueue(newJobs, in: db)
                 }
             } catch DomainError.concurrentUpdate {
                 continue

@@ -1,7 +1,8 @@
 import Foundation
 import Logging
 import OrderFlowDomain
-import OrderFlowStore
+import OrderFlowPersistence
+import OrderFlowRuntime
 import ServiceLifecycle
 import Synchronization
 
@@ -11,7 +12,7 @@ import Synchronization
 /// a job runs on one of them at a time, and one whose instance died is taken over when its lease
 /// expires.
 public final class JobWorker: Service, Sendable {
-    let queue: JobQueue
+    let queue: JobRepository
     let pipeline: OrderPipeline
     let settings: EngineSettings
     let clock: any WallClock
@@ -22,9 +23,9 @@ public final class JobWorker: Service, Sendable {
     let wakeup = Wakeup()
     let ready: StartGate
 
-    public init(database: Database, pipeline: OrderPipeline, settings: EngineSettings, clock: any WallClock, logger: Logger, metrics: PipelineMetrics, owner: String = JobWorker.instanceName(), ready: StartGate = StartGate()) {
+    public init(database: Database, pipeline: OrderPipeline, settings: EngineSettings, clock: any WallClock, logger: Logger, metrics: PipelineMetrics, owner: String = InstanceName.make(), ready: StartGate = StartGate()) {
         self.ready = ready
-        queue = JobQueue(database: database)
+        queue = JobRepository(database: database)
         self.pipeline = pipeline
         self.settings = settings
         self.clock = clock
@@ -35,16 +36,12 @@ public final class JobWorker: Service, Sendable {
         self.owner = owner
     }
 
-    public static func instanceName() -> String {
-        "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
-    }
-
     /// Tells the worker there is new work now (a new order), instead of at the next poll.
     public func wake() { wakeup.signal() }
 
     public func run() async throws {
         guard await ready.waitUnlessShuttingDown() else { return }
-        let slots = Semaphore(settings.workerConcurrency)
+        let slots = AsyncSemaphore(permits: settings.workerConcurrency)
         await withTaskGroup(of: Void.self) { group in
             // Stop claiming at graceful shutdown; the group then waits for the steps under way.
             await withGracefulShutdownHandler {
@@ -59,15 +56,16 @@ public final class JobWorker: Service, Sendable {
                         }
                     }
                     for job in claimed {
-                        slots.take()
+                        // Free now: only this loop takes permits, and it claimed no more than were free.
+                        await slots.acquire()
                         group.addTask {
                             await self.process(job)
-                            slots.give()
+                            slots.release()
                             self.wakeup.signal()
                         }
                     }
                     if claimed.isEmpty || claimed.count == free {
-                        await wakeup.wait(upTo: .milliseconds(Int(settings.pollSeconds * 1000)))
+                        await wakeup.wait(upTo: .seconds(settings.pollSeconds))
                     }
                 }
             } onGracefulShutdown: {
@@ -96,21 +94,44 @@ public final class JobWorker: Service, Sendable {
         logger[metadataKey: "job_id"] = "\(job.id)"
         logger[metadataKey: "job_kind"] = "\(job.kind)"
         if let order = job.orderID { logger[metadataKey: "order_id"] = "\(order)" }
-        let renewal = Task {
-            // Keep the lease while the step runs; a step that outlives its timeout loses it.
-            let interval = max(0.05, settings.leaseSeconds / 3)
-            while !Task.isCancelled {
-                try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
-                _ = try await queue.renew(job, owner: owner, until: clock.now().adding(seconds: settings.leaseSeconds))
-            }
-        }
-        defer { renewal.cancel() }
+        // The step and the renewal of its lease run side by side; whichever ends first ends the
+        // other: a finished step stops the renewal, a lost lease stops the step.
+        enum End { case stepDone, leaseLost }
+        let leaseLogger = logger
         do {
-            try await withTimeout(settings.stepTimeoutSeconds) { try await self.pipeline.run(job, owner: self.owner) }
-        } catch JobQueue.Failure.leaseLost {
+            let end = try await withThrowingTaskGroup(of: End.self) { group in
+                group.addTask {
+                    try await withTimeout(.seconds(self.settings.stepTimeoutSeconds)) { try await self.pipeline.run(job, owner: self.owner) }
+                    return .stepDone
+                }
+                group.addTask {
+                    try await self.keepLease(job, logger: leaseLogger)
+                    return .leaseLost
+                }
+                defer { group.cancelAll() }
+                return try await group.next()!
+            }
+            if end == .leaseLost { logger.warning("lease lost while the step ran; another worker has the job") }
+        } catch JobRepository.Failure.leaseLost {
             logger.warning("lease lost; another worker has the job")
         } catch {
             await fail(job, error: error, logger: logger)
+        }
+    }
+
+    /// Renews the job's lease every third of its length while the step runs; returns when the
+    /// lease turned out to be lost (a step that outlived it), throws when cancelled. A renewal
+    /// that fails is logged and tried again: the lease still runs for a while.
+    func keepLease(_ job: Job, logger: Logger) async throws {
+        let interval = Duration.seconds(max(0.05, settings.leaseSeconds / 3))
+        while true {
+            try await Task.sleep(for: interval)
+            do {
+                guard try await queue.renew(job, owner: owner, until: clock.now().adding(seconds: settings.leaseSeconds)) else { return }
+            } catch {
+                try Task.checkCancellation()
+                logger.warning("renewing the job's lease failed; trying again", metadata: ["error": "\(error)"])
+            }
         }
     }
 
@@ -132,69 +153,4 @@ public final class JobWorker: Service, Sendable {
             logger.error("recording a job failure failed; its lease will expire and it will run again", metadata: ["error": "\(error)"])
         }
     }
-}
-
-/// The step did not finish in time.
-public struct StepTimeout: Error, CustomStringConvertible {
-    public var description: String { "the step timed out" }
-}
-
-/// Runs `body`, giving up after `seconds`.
-func withTimeout<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
-            throw StepTimeout()
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
-    }
-}
-
-/// Wakes a sleeping loop early; signals while nobody waits are kept (one is enough).
-final class Wakeup: Sendable {
-    private let state = Mutex<(signalled: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
-
-    func signal() {
-        let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return waiter
-            }
-            state.signalled = true
-            return nil
-        }
-        waiter?.resume()
-    }
-
-    /// Returns at the next signal (or at once if one came since the last wait), or after `limit`.
-    func wait(upTo limit: Duration) async {
-        let timer = Task {
-            try? await Task.sleep(for: limit)
-            self.signal()
-        }
-        await withCheckedContinuation { continuation in
-            let resumeNow = state.withLock { state -> Bool in
-                if state.signalled {
-                    state.signalled = false
-                    return true
-                }
-                state.waiter = continuation
-                return false
-            }
-            if resumeNow { continuation.resume() }
-        }
-        timer.cancel()
-        state.withLock { $0.signalled = false }
-    }
-}
-
-/// Counts free slots for concurrent jobs.
-final class Semaphore: Sendable {
-    private let count: Mutex<Int>
-    init(_ value: Int) { count = Mutex(value) }
-    var available: Int { count.withLock { $0 } }
-    func take() { count.withLock { $0 -= 1 } }
-    func give() { count.withLock { $0 += 1 } }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import OrderFlowDomain
-import OrderFlowStore
+import OrderFlowPersistence
 import SQLKit
 
 /// The saga every order runs through: allocate → pay → release, and the compensation of a
@@ -87,7 +87,7 @@ public struct OrderPipeline: Sendable {
         }
         guard let stored = try await orders.find(orderID) else {
             // The order is gone (never committed, or removed): nothing to do.
-            try await JobQueue(database: database).complete(job, owner: owner)
+            try await JobRepository(database: database).complete(job, owner: owner)
             return
         }
         switch step {
@@ -106,8 +106,8 @@ public struct OrderPipeline: Sendable {
             if let order {
                 try await OrderRepository.update(order, expectedVersion: expectedVersion, linesChanged: [], history: history, events: events, in: db)
             }
-            try await JobQueue.complete(job, owner: owner, in: db)
-            try await JobQueue.enqueue(next, in: db)
+            try await JobRepository.complete(job, owner: owner, in: db)
+            try await JobRepository.enqueue(next, in: db)
         }
     }
 
@@ -142,14 +142,14 @@ public struct OrderPipeline: Sendable {
                 let change = try failed.fail(reason: reason, actor: Self.actor, at: now)
                 try await OrderRepository.update(failed, expectedVersion: current.version, linesChanged: [], history: change,
                                                  events: [.forOrder("order.failed", failed, reason: reason, at: now)], in: db)
-                try await JobQueue.complete(job, owner: owner, in: db)
-                try await JobQueue.enqueue(notificationJobs(for: failed, at: now), in: db)
+                try await JobRepository.complete(job, owner: owner, in: db)
+                try await JobRepository.enqueue(notificationJobs(for: failed, at: now), in: db)
                 return false
             }
             try await OrderRepository.update(allocated, expectedVersion: current.version, linesChanged: [], history: change,
                                              events: [.forOrder("order.allocated", allocated, at: now)], in: db)
-            try await JobQueue.complete(job, owner: owner, in: db)
-            try await JobQueue.enqueue([nextJob(.pay, allocated.id, at: now)], in: db)
+            try await JobRepository.complete(job, owner: owner, in: db)
+            try await JobRepository.enqueue([nextJob(.pay, allocated.id, at: now)], in: db)
             return true
         }
         if reserved { metrics.stepCompleted(.allocate) } else { metrics.orderFailed(reason: "stock") }
@@ -251,7 +251,7 @@ public struct OrderPipeline: Sendable {
             } else if let history {
                 try await OrderRepository.appendHistory(history, of: compensated.id, in: db)
             }
-            try await JobQueue.complete(job, owner: owner, in: db)
+            try await JobRepository.complete(job, owner: owner, in: db)
         }
         metrics.stepCompleted(.compensate)
     }
@@ -261,7 +261,7 @@ public struct OrderPipeline: Sendable {
     func notify(_ order: Order, job: Job, owner: String) async throws {
         let payload = try JSONDecoder().decode(NotifyPayload.self, from: Data(job.payload.utf8))
         let key = job.dedupeKey ?? "notify:\(order.id):\(payload.template.rawValue):\(payload.medium)"
-        let receipts = NotificationReceipts(database: database)
+        let receipts = NotificationReceiptRepository(database: database)
         guard let sender = notifiers.first(where: { $0.medium == payload.medium }), let recipient = recipient(of: order, medium: payload.medium),
               try await !receipts.exists(key)
         else {
@@ -270,7 +270,7 @@ public struct OrderPipeline: Sendable {
         try await sender.send(to: recipient, subject: payload.template.subject(order), message: payload.template.message(order), key: key)
         let now = clock.now()
         try await commit(job, owner: owner, order: nil, expectedVersion: 0, history: nil, events: [], next: []) { db in
-            try await NotificationReceipts.record(key, order: order.id, medium: payload.medium, recipient: recipient, at: now, in: db)
+            try await NotificationReceiptRepository.record(key, order: order.id, medium: payload.medium, recipient: recipient, at: now, in: db)
         }
         metrics.notificationSent(payload.medium)
     }

@@ -1,7 +1,8 @@
 import Foundation
 import Logging
 import OrderFlowDomain
-import OrderFlowStore
+import OrderFlowPersistence
+import OrderFlowRuntime
 import ServiceLifecycle
 
 /// Moves outbox events to the downstream channels: fans each event out into one transmission per
@@ -9,15 +10,8 @@ import ServiceLifecycle
 /// an order's events one at a time in order, with retries, a circuit breaker, and every attempt
 /// recorded.
 public final class OutboxRelay: Service, Sendable {
-    public struct Channel: Sendable {
-        public let settings: ChannelSettings
-        public let breaker: CircuitBreaker
-        /// The channel's loop sleeps on this; fan-out wakes it.
-        let wakeup = Wakeup()
-    }
-
-    let transmissions: Transmissions
-    public let channels: [Channel]
+    let transmissions: TransmissionRepository
+    public let channels: [DownstreamChannel]
     let sender: WebhookSender
     let settings: EngineSettings
     let clock: any WallClock
@@ -29,8 +23,8 @@ public final class OutboxRelay: Service, Sendable {
 
     public init(database: Database, settings: EngineSettings, sender: WebhookSender = WebhookSender(), clock: any WallClock, logger: Logger, metrics: PipelineMetrics, owner: String, ready: StartGate = StartGate()) {
         self.ready = ready
-        transmissions = Transmissions(database: database)
-        channels = settings.channels.map { Channel(settings: $0, breaker: CircuitBreaker(threshold: $0.circuitFailures, cooldownSeconds: $0.circuitCooldownSeconds)) }
+        transmissions = TransmissionRepository(database: database)
+        channels = settings.channels.map(DownstreamChannel.init(settings:))
         self.sender = sender
         self.settings = settings
         self.clock = clock
@@ -44,7 +38,7 @@ public final class OutboxRelay: Service, Sendable {
     /// New outbox events exist: fan out now rather than at the next poll.
     public func wake() { wakeup.signal() }
 
-    public func channel(named name: String) -> Channel? { channels.first { $0.settings.name == name } }
+    public func channel(named name: String) -> DownstreamChannel? { channels.first { $0.settings.name == name } }
 
     public func run() async throws {
         guard await ready.waitUnlessShuttingDown() else { return }
@@ -96,7 +90,7 @@ public final class OutboxRelay: Service, Sendable {
     }
 
     /// Claims and sends what the channel's circuit allows; returns how many were sent.
-    func deliver(_ channel: Channel) async -> Int {
+    func deliver(_ channel: DownstreamChannel) async -> Int {
         let now = clock.now()
         let permitted = channel.breaker.permits(channel.settings.concurrency, now: now)
         guard permitted > 0 else { return 0 }
@@ -117,14 +111,14 @@ public final class OutboxRelay: Service, Sendable {
         return batch.count
     }
 
-    func send(_ transmission: Transmission, on channel: Channel) async {
+    func send(_ transmission: Transmission, on channel: DownstreamChannel) async {
         let started = clock.now()
         let result = await sender.send(transmission, to: channel.settings, now: started)
         let now = clock.now()
         let attempt = TransmissionAttempt(
             attempt: transmission.attempts, startedAt: started, durationMicroseconds: result.durationMicroseconds,
             httpStatus: result.statusCode, error: result.error, responseExcerpt: result.responseExcerpt)
-        let outcome: Transmissions.Outcome
+        let outcome: TransmissionRepository.Outcome
         let seconds = Double(result.durationMicroseconds) / 1_000_000
         if let code = result.statusCode, (200..<300).contains(code) {
             outcome = .delivered(statusCode: code, acknowledged: channel.settings.ackMode == .sync)
@@ -162,13 +156,13 @@ public final class OutboxRelay: Service, Sendable {
     }
 
     /// Counts the classification an outcome gives (a 2xx on an async channel decides nothing yet).
-    func classified(_ transmission: Transmission, _ outcome: Transmissions.Outcome, now: Timestamp) {
+    func classified(_ transmission: Transmission, _ outcome: TransmissionRepository.Outcome, now: Timestamp) {
         switch outcome {
         case .delivered(_, acknowledged: true):
             let status = TransmissionStatus.classify(deadline: transmission.ackDeadline, acknowledgedAt: now, failed: false, now: now)
-            metrics.classified(channel: transmission.channel, status: status, latencySeconds: Double(now.microseconds - transmission.createdAt.microseconds) / 1_000_000)
+            metrics.classifications.classified(channel: transmission.channel, status: status, latencySeconds: Double(now.microseconds - transmission.createdAt.microseconds) / 1_000_000)
         case .failed:
-            metrics.classified(channel: transmission.channel, status: .failed)
+            metrics.classifications.classified(channel: transmission.channel, status: .failed)
         case .delivered, .retry:
             break
         }

@@ -1,12 +1,17 @@
 import CoreMetrics
 import Metrics
 import OrderFlowDomain
+import OrderFlowRuntime
 
 /// The pipeline's counters, from an injected factory (tests read their own).
 public struct PipelineMetrics: Sendable {
     let factory: any MetricsFactory
+    let classifications: ClassificationMetrics
 
-    public init(factory: any MetricsFactory) { self.factory = factory }
+    public init(factory: any MetricsFactory) {
+        self.factory = factory
+        classifications = ClassificationMetrics(factory: factory)
+    }
 
     func stepCompleted(_ step: OrderPipeline.Step) {
         Counter(label: "orderflow_pipeline_steps_total", dimensions: [("step", step.rawValue)], factory: factory).increment()
@@ -30,16 +35,5 @@ public struct PipelineMetrics: Sendable {
         Counter(label: "o2o_transmissions_total", dimensions: [("channel", channel), ("outcome", outcome)], factory: factory).increment()
         Timer(label: "o2o_transmission_attempt_seconds", dimensions: [("channel", channel)], factory: factory)
             .recordNanoseconds(Int64(seconds * 1_000_000_000))
-    }
-
-    /// `o2o_transmissions_classified_total{channel,status}`: every classification a transmission
-    /// reaches (one delayed and then acknowledged counts once as delayed, once as success_late),
-    /// and `o2o_transmission_ack_latency_seconds{channel}` for acknowledged ones.
-    public func classified(channel: String, status: TransmissionStatus, latencySeconds: Double? = nil) {
-        Counter(label: "o2o_transmissions_classified_total", dimensions: [("channel", channel), ("status", status.rawValue)], factory: factory).increment()
-        if let latencySeconds {
-            Timer(label: "o2o_transmission_ack_latency_seconds", dimensions: [("channel", channel)], factory: factory)
-                .recordNanoseconds(Int64(max(0, latencySeconds) * 1_000_000_000))
-        }
     }
 }

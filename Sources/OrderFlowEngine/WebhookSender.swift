@@ -5,7 +5,7 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import OrderFlowDomain
-import OrderFlowStore
+import OrderFlowPersistence
 
 /// Delivers one transmission as an HTTP POST, signed with the channel's secret:
 /// `X-OrderFlow-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`, with the event ID

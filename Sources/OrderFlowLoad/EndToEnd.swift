@@ -1,5 +1,5 @@
 import Histogram
-import OrderFlowStore
+import OrderFlowPersistence
 import SQLKit
 
 /// End to end, read from OrderFlow's database after an order run: for every order of the run,

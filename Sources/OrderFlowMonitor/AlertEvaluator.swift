@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import OrderFlowDomain
-import OrderFlowEngine
-import OrderFlowStore
+import OrderFlowRuntime
+import OrderFlowPersistence
 import ServiceLifecycle
 import Synchronization
 
@@ -10,8 +10,8 @@ import Synchronization
 /// their notifications. On a shared database only the instance holding the `alert-evaluator`
 /// lease evaluates and notifies; the others wait to take over when the lease expires.
 public final class AlertEvaluator: Service, Sendable {
-    let store: AlertStore
-    let queries: MonitoringQueries
+    let store: AlertRepository
+    let queries: MonitoringRepository
     let settings: MonitorSettings
     /// Configured channels: per-channel rules judge each of these (and any seen in the data).
     let channels: [String]
@@ -26,8 +26,8 @@ public final class AlertEvaluator: Service, Sendable {
         database: Database, settings: MonitorSettings, channels: [String], notifiers: [any AlertNotifier], clock: any WallClock, logger: Logger,
         metrics: MonitorMetrics, owner: String, ready: StartGate
     ) {
-        store = AlertStore(database: database)
-        queries = MonitoringQueries(database: database)
+        store = AlertRepository(database: database)
+        queries = MonitoringRepository(database: database)
         self.settings = settings
         self.channels = channels
         self.notifiers = Dictionary(notifiers.map { ($0.settings.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -187,12 +187,12 @@ public final class AlertEvaluator: Service, Sendable {
 
 /// Rule measurements at one instant, each database query made once per window.
 struct Measurements {
-    let queries: MonitoringQueries
+    let queries: MonitoringRepository
     let now: Timestamp
     var counts: [Int: [String: [TransmissionStatus: Int]]] = [:]
     var unacknowledged: [String: (pending: Int, delayed: Int)]?
 
-    init(queries: MonitoringQueries, now: Timestamp) {
+    init(queries: MonitoringRepository, now: Timestamp) {
         self.queries = queries
         self.now = now
     }

@@ -4,8 +4,8 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import OrderFlowDomain
-import OrderFlowEngine
-import OrderFlowStore
+import OrderFlowRuntime
+import OrderFlowPersistence
 
 /// Tells someone about alerts. One call carries every alert due for this notifier at once, so an
 /// outage that trips several rules is one message, not one per alert (and never one per order).
@@ -51,10 +51,10 @@ extension AlertNotifier {
 /// Email over SMTP, one message to every address in `to`.
 public struct EmailAlertNotifier: AlertNotifier {
     public let settings: NotifierSettings
-    let sender: SMTPSender
+    let sender: SMTPClient
 
     public init?(settings: NotifierSettings, from: String) {
-        guard let sender = SMTPSender(url: settings.url, from: from) else { return nil }
+        guard let sender = SMTPClient(url: settings.url, from: from) else { return nil }
         self.settings = settings
         self.sender = sender
     }

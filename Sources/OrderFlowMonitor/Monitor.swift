@@ -2,8 +2,8 @@ import Foundation
 import Logging
 import Metrics
 import OrderFlowDomain
-import OrderFlowEngine
-import OrderFlowStore
+import OrderFlowRuntime
+import OrderFlowPersistence
 import ServiceLifecycle
 import Synchronization
 
@@ -14,26 +14,32 @@ public struct Monitor: Sendable {
     public let sweeper: DeadlineSweeper
     public let evaluator: AlertEvaluator
     public let retention: Retention
-    public let acknowledgements: Acknowledgements
-    public let alerts: AlertStore
-    public let queries: MonitoringQueries
+    public let acknowledgements: AcknowledgementRepository
+    public let alerts: AlertRepository
+    public let queries: MonitoringRepository
     public let metrics: MonitorMetrics
 
-    public init(database: Database, settings: MonitorSettings, engine: Engine, clock: any WallClock, logger: Logger, metrics: any MetricsFactory, owner: String = JobWorker.instanceName()) {
+    /// - Parameters:
+    ///   - channels: the downstream channels the engine delivers to (their circuits give channel health).
+    ///   - ready: opened once storage is ready; the monitor's loops wait on it.
+    public init(
+        database: Database, settings: MonitorSettings, channels: [DownstreamChannel], ready: StartGate, clock: any WallClock, logger: Logger,
+        metrics: any MetricsFactory, owner: String = InstanceName.make()
+    ) {
         self.settings = settings
         let monitorMetrics = MonitorMetrics(factory: metrics)
         self.metrics = monitorMetrics
         var logger = logger
         logger[metadataKey: "component"] = "monitor"
         let notifiers = settings.notifiers.compactMap { $0.makeNotifier(emailFrom: settings.emailFrom, publicURL: settings.publicURL) }
-        sweeper = DeadlineSweeper(database: database, relay: engine.relay, clock: clock, logger: logger, metrics: monitorMetrics, ready: engine.ready)
+        sweeper = DeadlineSweeper(database: database, channels: channels, clock: clock, logger: logger, metrics: monitorMetrics, ready: ready)
         evaluator = AlertEvaluator(
-            database: database, settings: settings, channels: engine.settings.channels.map(\.name), notifiers: notifiers, clock: clock, logger: logger,
-            metrics: monitorMetrics, owner: owner, ready: engine.ready)
-        retention = Retention(database: database, settings: settings.retention, clock: clock, logger: logger, ready: engine.ready)
-        acknowledgements = Acknowledgements(database: database, settings: settings.correlation)
-        alerts = AlertStore(database: database)
-        queries = MonitoringQueries(database: database)
+            database: database, settings: settings, channels: channels.map(\.name), notifiers: notifiers, clock: clock, logger: logger,
+            metrics: monitorMetrics, owner: owner, ready: ready)
+        retention = Retention(database: database, settings: settings.retention, clock: clock, logger: logger, ready: ready)
+        acknowledgements = AcknowledgementRepository(database: database, settings: settings.correlation)
+        alerts = AlertRepository(database: database)
+        queries = MonitoringRepository(database: database)
     }
 
     public var services: [any Service] { [sweeper, evaluator, retention] }
@@ -42,7 +48,7 @@ public struct Monitor: Sendable {
     public func count(_ records: [AcknowledgementRecord]) {
         for record in records where record.outcome == .matched || record.outcome == .linked {
             guard let status = record.classification else { continue }
-            metrics.pipeline.classified(channel: record.acknowledgement.channel, status: status, latencySeconds: record.latencySeconds)
+            metrics.classifications.classified(channel: record.acknowledgement.channel, status: status, latencySeconds: record.latencySeconds)
         }
     }
 }
@@ -50,11 +56,11 @@ public struct Monitor: Sendable {
 /// Turns pending transmissions delayed as their deadlines pass (within a second of each), through
 /// the deadline index, and samples the monitoring gauges.
 public final class DeadlineSweeper: Service, Sendable {
-    let transmissions: Transmissions
-    let jobs: JobQueue
-    let deadLetters: DeadLetters
-    let alerts: AlertStore
-    let relay: OutboxRelay
+    let transmissions: TransmissionRepository
+    let jobs: JobRepository
+    let deadLetters: DeadLetterRepository
+    let alerts: AlertRepository
+    let channels: [DownstreamChannel]
     let clock: any WallClock
     let logger: Logger
     let metrics: MonitorMetrics
@@ -63,12 +69,12 @@ public final class DeadlineSweeper: Service, Sendable {
     let interval: Double = 0.25
     let gaugeInterval: Double = 2
 
-    init(database: Database, relay: OutboxRelay, clock: any WallClock, logger: Logger, metrics: MonitorMetrics, ready: StartGate) {
-        transmissions = Transmissions(database: database)
-        jobs = JobQueue(database: database)
-        deadLetters = DeadLetters(database: database)
-        alerts = AlertStore(database: database)
-        self.relay = relay
+    init(database: Database, channels: [DownstreamChannel], clock: any WallClock, logger: Logger, metrics: MonitorMetrics, ready: StartGate) {
+        transmissions = TransmissionRepository(database: database)
+        jobs = JobRepository(database: database)
+        deadLetters = DeadLetterRepository(database: database)
+        alerts = AlertRepository(database: database)
+        self.channels = channels
         self.clock = clock
         self.logger = logger
         self.metrics = metrics
@@ -93,7 +99,7 @@ public final class DeadlineSweeper: Service, Sendable {
         var total = 0
         while true {
             let channels = try await transmissions.sweepDeadlines(now: clock.now())
-            for channel in channels { metrics.pipeline.classified(channel: channel, status: .delayed) }
+            for channel in channels { metrics.classifications.classified(channel: channel, status: .delayed) }
             total += channels.count
             if channels.count < 5_000 { return total }
         }
@@ -102,8 +108,8 @@ public final class DeadlineSweeper: Service, Sendable {
     /// Pending and delayed per channel, channel circuits, job queue, dead letters, firing alerts.
     public func sampleGauges() async throws {
         let now = clock.now()
-        let open = try await MonitoringQueries(database: transmissions.database).unacknowledged()
-        for channel in relay.channels {
+        let open = try await MonitoringRepository(database: transmissions.database).unacknowledged()
+        for channel in channels {
             let name = channel.settings.name
             metrics.gauge("o2o_transmissions_pending", [("channel", name)], Double(open[name]?.pending ?? 0))
             metrics.gauge("o2o_transmissions_delayed", [("channel", name)], Double(open[name]?.delayed ?? 0))

@@ -1,17 +1,17 @@
 import CoreMetrics
 import Metrics
 import OrderFlowDomain
-import OrderFlowEngine
+import OrderFlowRuntime
 
 /// Monitoring's gauges, sampled from the database (names in docs/monitoring.md, used by
-/// deploy/monitoring-stack's rules); classifications are counted through the pipeline's metrics.
+/// deploy/monitoring-stack's rules); classifications through `ClassificationMetrics`, shared with the relay.
 public struct MonitorMetrics: Sendable {
     let factory: any MetricsFactory
-    public let pipeline: PipelineMetrics
+    public let classifications: ClassificationMetrics
 
     public init(factory: any MetricsFactory) {
         self.factory = factory
-        pipeline = PipelineMetrics(factory: factory)
+        classifications = ClassificationMetrics(factory: factory)
     }
 
     func gauge(_ label: String, _ dimensions: [(String, String)] = [], _ value: Double) {

@@ -1,6 +1,6 @@
 import Foundation
 import OrderFlowDomain
-import OrderFlowStore
+import OrderFlowPersistence
 
 /// How monitoring runs: rule evaluation, alert notifiers, acknowledgement matching, retention.
 public struct MonitorSettings: Sendable {

@@ -1,20 +1,20 @@
 import Foundation
 import Logging
 import OrderFlowDomain
-import OrderFlowEngine
-import OrderFlowStore
+import OrderFlowRuntime
+import OrderFlowPersistence
 import ServiceLifecycle
 
 /// Runs the retention policy on a timer: each kind of history older than its configured days goes.
 public final class Retention: Service, Sendable {
-    let policy: RetentionPolicy
+    let policy: RetentionRepository
     let settings: RetentionSettings
     let clock: any WallClock
     let logger: Logger
     let ready: StartGate
 
     init(database: Database, settings: RetentionSettings, clock: any WallClock, logger: Logger, ready: StartGate) {
-        policy = RetentionPolicy(database: database)
+        policy = RetentionRepository(database: database)
         self.settings = settings
         self.clock = clock
         self.logger = logger
@@ -30,12 +30,12 @@ public final class Retention: Service, Sendable {
 
     /// One pass over every kind; returns the rows removed per kind.
     @discardableResult
-    public func runOnce() async throws -> [RetentionPolicy.Kind: Int] {
-        let days: [(RetentionPolicy.Kind, Int)] = [
+    public func runOnce() async throws -> [RetentionRepository.Kind: Int] {
+        let days: [(RetentionRepository.Kind, Int)] = [
             (.acknowledgements, settings.acknowledgementDays), (.transmissions, settings.transmissionDays), (.alerts, settings.alertDays),
             (.deadLetters, settings.deadLetterDays), (.inboundEvents, settings.inboundEventDays),
         ]
-        var removed: [RetentionPolicy.Kind: Int] = [:]
+        var removed: [RetentionRepository.Kind: Int] = [:]
         for (kind, days) in days where days > 0 {
             let cutoff = clock.now().adding(seconds: -Double(days) * 86_400)
             while true {

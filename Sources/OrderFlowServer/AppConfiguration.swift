@@ -3,7 +3,8 @@ import Logging
 import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowMonitor
-import OrderFlowStore
+import OrderFlowPersistence
+import OrderFlowRuntime
 
 /// Everything OrderFlow is told at start-up. Built from flags, then `ORDERFLOW_*` environment
 /// variables, then a config file (the same keys, `KEY=value` per line), then defaults.
@@ -268,7 +269,7 @@ extension EngineSettings {
             payment = PaymentSettings(url: url, token: values["ORDERFLOW_PAYMENT_TOKEN"])
         }
         if let url = values["ORDERFLOW_SMTP_URL"], !url.isEmpty {
-            if SMTPSender(url: url, from: "x@y.z") == nil { problems.append("ORDERFLOW_SMTP_URL must be smtp://host:port") } else { notifications.smtpURL = url }
+            if SMTPClient(url: url, from: "x@y.z") == nil { problems.append("ORDERFLOW_SMTP_URL must be smtp://host:port") } else { notifications.smtpURL = url }
         }
         if let from = values["ORDERFLOW_SMTP_FROM"], !from.isEmpty { notifications.smtpFrom = from }
         if let url = values["ORDERFLOW_SMS_URL"], !url.isEmpty { notifications.smsURL = url }

@@ -2,21 +2,23 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
-import NIOSSL
 import Logging
+import NIOSSL
 import OpenAPIHummingbird
 import OpenAPIRuntime
 import OrderFlowAPI
 import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowMonitor
-import OrderFlowStore
+import OrderFlowPersistence
+import OrderFlowRuntime
 import ServiceLifecycle
 
 /// What a caller can swap: the clock, metrics, logger and where announcements go (tests do;
 /// `main` uses defaults).
 public struct AppDependencies: Sendable {
-    public var clock: any WallClock
+    /// Every loop's clock; the invoice stream's actors sleep on it too.
+    public var clock: any SleepingClock
     public var metrics: AppMetrics
     public var logger: Logger
     /// Prints what a person must see once, such as a generated administrator password.
@@ -33,7 +35,7 @@ public struct AppDependencies: Sendable {
     public var demoKey: DemoKey?
 
     public init(
-        clock: any WallClock = SystemClock(), metrics: AppMetrics = AppMetrics(), logger: Logger = Logger(label: "orderflow"),
+        clock: any SleepingClock = SystemClock(), metrics: AppMetrics = AppMetrics(), logger: Logger = Logger(label: "orderflow"),
         announce: @escaping @Sendable (String) -> Void = AppDependencies.printToStandardOutput,
         payments: (any PaymentProvider)? = nil, notifiers: [any NotificationSender]? = nil, runPipeline: Bool = true,
         extraServices: [any Service] = [], demoKey: DemoKey? = nil
@@ -81,14 +83,15 @@ public func buildApplication(_ config: AppConfiguration, dependencies: AppDepend
         logger.logLevel = config.logLevel
         return logger
     }()
-    let database = try await Database.open(config.database, options: config.databaseOptions, logger: logger)
+    let database = try await Database.open(config.database, options: config.databaseOptions, clock: dependencies.clock, logger: logger)
     let security = SecurityService(database: database, settings: config.security, clock: dependencies.clock, logger: logger)
     let engine = Engine(
         database: database, settings: config.engine, clock: dependencies.clock, logger: logger, metrics: dependencies.metrics.factory,
         payments: dependencies.payments, notifiers: dependencies.notifiers)
-    let monitor = Monitor(database: database, settings: config.monitor, engine: engine, clock: dependencies.clock, logger: logger, metrics: dependencies.metrics.factory)
-    // The invoice stream sleeps between invoices: on the given clock when it can wait, else the system's.
-    let invoices = InvoiceStream(database: database, clock: (dependencies.clock as? any SleepingClock) ?? SystemClock(), logger: logger)
+    let monitor = Monitor(
+        database: database, settings: config.monitor, channels: engine.relay.channels, ready: engine.ready, clock: dependencies.clock,
+        logger: logger, metrics: dependencies.metrics.factory)
+    let invoices = InvoiceStream(database: database, clock: dependencies.clock, logger: logger)
     let router = try buildRouter(config, database: database, security: security, engine: engine, monitor: monitor, invoices: invoices, dependencies: dependencies)
     var app = Application(
         router: router,

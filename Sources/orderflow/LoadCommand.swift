@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import OrderFlowLoad
-import OrderFlowStore
+import OrderFlowPersistence
 
 struct LoadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -6,7 +6,7 @@ import OrderFlowEngine
 import OrderFlowMonitor
 import OrderFlowServer
 import OrderFlowSimulator
-import OrderFlowStore
+import OrderFlowPersistence
 import ServiceLifecycle
 import UnixSignals
 

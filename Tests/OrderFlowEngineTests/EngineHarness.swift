@@ -4,7 +4,7 @@ import Metrics
 import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowSimulator
-import OrderFlowStore
+import OrderFlowPersistence
 import OrderFlowTestSupport
 import Prometheus
 import Synchronization

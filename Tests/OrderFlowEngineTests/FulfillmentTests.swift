@@ -1,7 +1,7 @@
 import Foundation
 import OrderFlowDomain
 import OrderFlowEngine
-import OrderFlowStore
+import OrderFlowPersistence
 import OrderFlowTestSupport
 import Testing
 

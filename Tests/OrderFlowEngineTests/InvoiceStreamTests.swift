@@ -1,7 +1,7 @@
 import Foundation
 import OrderFlowDomain
 import OrderFlowEngine
-import OrderFlowStore
+import OrderFlowPersistence
 import OrderFlowTestSupport
 import SQLKit
 import Synchronization
@@ -12,12 +12,12 @@ import Testing
 /// cycle (and the backlog after it) run in seconds and every timing is exact.
 final class InvoiceRun: Sendable {
     let stream: InvoiceStream
-    let clock: VirtualClock
+    let clock: ManualClock
     let database: Database
     let shown = Mutex<[(id: Int64, at: Timestamp)]>([])
     let states = Mutex<[String]>([])
 
-    init(stream: InvoiceStream, clock: VirtualClock, database: Database) {
+    init(stream: InvoiceStream, clock: ManualClock, database: Database) {
         self.stream = stream
         self.clock = clock
         self.database = database
@@ -26,7 +26,7 @@ final class InvoiceRun: Sendable {
     /// Runs `body` with a stream on a fresh database of `kind`, begun, with the live feed recorded.
     static func with(_ kind: Database.Kind, _ body: @Sendable (InvoiceRun) async throws -> Void) async throws {
         try await TestDatabase.with(kind) { database in
-            let clock = VirtualClock()
+            let clock = ManualClock()
             let run = InvoiceRun(stream: InvoiceStream(database: database, clock: clock, logger: TestDatabase.logger), clock: clock, database: database)
             let subscription = database.feed.subscribe(after: nil)
             let listener = Task {
@@ -165,7 +165,7 @@ final class InvoiceRun: Sendable {
             try await run.run(until: run.clock.now().adding(seconds: 1))
             let recount = try await run.stream.store.recount()
             #expect(run.stream.stats.count == before.count + 6 && run.stream.stats == recount)
-            await #expect(throws: InvoiceStore.Refusal.notIn(.running)) { try await run.stream.start() }
+            await #expect(throws: InvoiceRepository.Refusal.notIn(.running)) { try await run.stream.start() }
         }
     }
 
@@ -243,7 +243,7 @@ final class InvoiceRun: Sendable {
             await #expect(throws: (any Error).self) { try await insert(subtotal: 1_000, vat: 150, total: 1_200, number: "T-3") }
             await #expect(throws: (any Error).self) { try await insert(subtotal: -1_000, vat: -150, total: -1_150, number: "T-4") }
             await #expect(throws: (any Error).self) { try await insert(subtotal: 1_000, vat: 150, total: 1_150, number: "T-1") }
-            #expect(try await InvoiceStore(database: database).recount().count == 1)
+            #expect(try await InvoiceRepository(database: database).recount().count == 1)
         }
     }
 }

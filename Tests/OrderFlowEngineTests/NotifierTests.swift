@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import OrderFlowEngine
+import OrderFlowRuntime
 import OrderFlowSimulator
 import OrderFlowTestSupport
 import Synchronization
@@ -88,7 +89,7 @@ final class SMTPServerHandler: ChannelInboundHandler, @unchecked Sendable {
 struct NotifierTests {
     @Test func emailGoesOverSMTPWithItsKeyAsMessageID() async throws {
         let sink = try await SMTPSink()
-        let sender = SMTPSender(host: "127.0.0.1", port: sink.port, from: "orders@example.com")
+        let sender = SMTPClient(host: "127.0.0.1", port: sink.port, from: "orders@example.com")
         try await sender.send(to: "somchai@example.com", subject: "Order ORD-1 is confirmed", message: "Hello\n.dot line", key: "notify:ORD-1:released:email")
         await sink.close()
         let commands = sink.commands
@@ -100,7 +101,7 @@ struct NotifierTests {
     }
 
     @Test func anSMTPRefusalIsAnError() async throws {
-        let sender = SMTPSender(host: "127.0.0.1", port: try await unusedPort(), from: "orders@example.com")
+        let sender = SMTPClient(host: "127.0.0.1", port: try await unusedPort(), from: "orders@example.com")
         await #expect(throws: (any Error).self) {
             try await sender.send(to: "x@example.com", subject: "s", message: "m", key: "k")
         }

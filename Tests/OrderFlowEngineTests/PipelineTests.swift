@@ -1,7 +1,7 @@
 import Foundation
 import OrderFlowDomain
 import OrderFlowEngine
-import OrderFlowStore
+import OrderFlowPersistence
 import OrderFlowTestSupport
 import Testing
 
@@ -19,7 +19,7 @@ struct PipelineTests {
             #expect(stored.history.map(\.status) == [.open, .allocated, .allocated, .released])
             #expect(stored.history.map(\.paymentStatus) == [.awaitingPayment, .awaitingPayment, .codPending, .codConfirmed])
             #expect(try await h.orders.events(of: OrderID("ORD-1")).map(\.type) == ["order.created", "order.allocated", "order.released"])
-            #expect(try await JobQueue(database: h.database).count() == 0)
+            #expect(try await JobRepository(database: h.database).count() == 0)
             // Downstream: commerce takes every event, fulfilment the release.
             #expect(h.simulator.stats.commerceEventsByOrder["ORD-1"] == ["order.created", "order.allocated", "order.released"])
             #expect(h.simulator.stats.fulfillmentReceived == 1)
@@ -83,7 +83,7 @@ struct PipelineTests {
         try await EngineHarness.run(stock: 10, payments: payments) { h in
             try await h.place("ORD-5", store: Samples.warehouse) { $0.paymentMethod = .card }
             try await h.engine.drain()
-            let queue = JobQueue(database: h.database)
+            let queue = JobRepository(database: h.database)
             var jobs = try await queue.jobs(of: OrderID("ORD-5"))
             #expect(jobs.map(\.kind) == ["order.pay"])
             #expect(jobs.first?.attempt == 1)
@@ -104,7 +104,7 @@ struct PipelineTests {
             try await h.engine.drain()
             let left = try await queue.jobs(of: OrderID("ORD-5"))
             #expect(left.isEmpty, "\(left)")
-            let letters = DeadLetters(database: h.database)
+            let letters = DeadLetterRepository(database: h.database)
             let dead = try #require(try await letters.search(DeadLetterQuery()).letters.first)
             #expect(dead.source == .job)
             #expect(dead.kind == "order.pay")
@@ -132,7 +132,7 @@ struct PipelineTests {
             var payTimedOut = false
             for _ in 0..<5 where !payTimedOut {
                 try await h.engine.drain()
-                let job = try await JobQueue(database: h.database).jobs(of: OrderID("ORD-6")).first
+                let job = try await JobRepository(database: h.database).jobs(of: OrderID("ORD-6")).first
                 payTimedOut = job?.kind == "order.pay" && job?.lastError?.contains("timed out") == true
                 h.clock.advance(seconds: 30)
             }
@@ -172,7 +172,7 @@ struct PipelineTests {
     @Test func aJobWhoseLeaseWasTakenOverCannotCommitTwice() async throws {
         try await EngineHarness.run { h in
             try await h.place("ORD-8")
-            let queue = JobQueue(database: h.database)
+            let queue = JobRepository(database: h.database)
             let first = try #require(try await queue.claim(owner: "worker-a", limit: 1, lease: 5, now: h.clock.now()).first)
             // Worker A stalls past its lease; worker B takes the job and finishes it.
             h.clock.advance(seconds: 6)
@@ -181,7 +181,7 @@ struct PipelineTests {
             #expect(second.attempt == 2)
             try await h.engine.pipeline.run(second, owner: "worker-b")
             // A wakes up and tries to commit: refused, and nothing is written twice.
-            await #expect(throws: JobQueue.Failure.leaseLost(jobID: first.id)) {
+            await #expect(throws: JobRepository.Failure.leaseLost(jobID: first.id)) {
                 try await h.engine.pipeline.run(first, owner: "worker-a")
             }
             let stored = try await h.order("ORD-8")
@@ -201,7 +201,7 @@ struct PipelineTests {
             h.clock.advance(seconds: 60)
             try await h.engine.drain()
             #expect(h.email.sent.withLock { $0.map(\.key) } == ["notify:ORD-9:released:email"])
-            #expect(try await NotificationReceipts(database: h.database).of(order: OrderID("ORD-9")).map(\.recipient) == ["buyer@example.com"])
+            #expect(try await NotificationReceiptRepository(database: h.database).of(order: OrderID("ORD-9")).map(\.recipient) == ["buyer@example.com"])
         }
     }
 }

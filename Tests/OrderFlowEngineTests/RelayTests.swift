@@ -1,7 +1,8 @@
 import Foundation
 import OrderFlowDomain
 import OrderFlowEngine
-import OrderFlowStore
+import OrderFlowPersistence
+import OrderFlowRuntime
 import OrderFlowTestSupport
 import SQLKit
 import Testing
@@ -57,7 +58,7 @@ struct RelayTests {
             h.simulator.settings.withLock { $0.commerceUnknownStores = [Samples.otherStore.id.rawValue] }
             try await h.place("POISON-1", store: Samples.otherStore)
             try await h.engine.drain()
-            let transmissions = Transmissions(database: h.database)
+            let transmissions = TransmissionRepository(database: h.database)
             let sent = try await transmissions.of(order: OrderID("POISON-1")).filter { $0.channel == "commerce" }
             // Refused on the first attempt (422): not retried, and it does not block the order's later events.
             #expect(sent.map(\.state) == [.failed, .failed, .failed])
@@ -67,7 +68,7 @@ struct RelayTests {
             #expect(attempts.first?.httpStatus == 422)
             #expect(attempts.first?.responseExcerpt?.contains("unknown store") == true)
 
-            let letters = DeadLetters(database: h.database)
+            let letters = DeadLetterRepository(database: h.database)
             let page = try await letters.search(DeadLetterQuery())
             #expect(page.letters.count == 3)
             let created = try #require(page.letters.first { $0.kind == "order.created" })
@@ -104,7 +105,7 @@ struct RelayTests {
             try await h.place("SIG-1")
             try await h.engine.drain()
             #expect(h.simulator.stats.commerceBadSignatures == 3)
-            #expect(try await DeadLetters(database: h.database).count(state: .open) >= 3, "401 is a refusal")
+            #expect(try await DeadLetterRepository(database: h.database).count(state: .open) >= 3, "401 is a refusal")
         }
     }
 

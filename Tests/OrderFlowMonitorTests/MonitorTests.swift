@@ -5,7 +5,7 @@ import NIOCore
 import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowMonitor
-import OrderFlowStore
+import OrderFlowPersistence
 import OrderFlowTestSupport
 import Prometheus
 import SQLKit
@@ -66,7 +66,7 @@ struct MonitorHarness {
             var settings = MonitorSettings()
             settings.rules = []
             configure(&settings)
-            let monitor = Monitor(database: database, settings: settings, engine: engine, clock: clock, logger: TestDatabase.logger,
+            let monitor = Monitor(database: database, settings: settings, channels: engine.relay.channels, ready: engine.ready, clock: clock, logger: TestDatabase.logger,
                                   metrics: PrometheusMetricsFactory(registry: PrometheusCollectorRegistry()), owner: "test")
             try await body(MonitorHarness(database: database, clock: clock, monitor: monitor, engine: engine))
         }
@@ -77,13 +77,13 @@ struct MonitorHarness {
     func transmission(for orderID: String) async throws -> Transmission {
         let order = try Samples.order(orderID, at: clock.now())
         try await Samples.create(order, in: OrderRepository(database: database))
-        try await Transmissions(database: database).fanOut(engine.settings.subscriptions, limit: 100, now: clock.now())
-        return try #require(try await Transmissions(database: database).of(order: order.id).first)
+        try await TransmissionRepository(database: database).fanOut(engine.settings.subscriptions, limit: 100, now: clock.now())
+        return try #require(try await TransmissionRepository(database: database).of(order: order.id).first)
     }
 
     /// Records a failed delivery attempt (HTTP 503) on the transmission.
     func failAttempt(_ transmission: Transmission) async throws {
-        let transmissions = Transmissions(database: database)
+        let transmissions = TransmissionRepository(database: database)
         // Claimed in outbox order; a failed one is put off for an hour, so the next claim takes the next.
         let claimed = try #require(try await transmissions.claim(channel: "commerce", owner: "test", limit: 1, lease: 30, now: clock.now()).first)
         #expect(claimed.id == transmission.id)
@@ -111,7 +111,7 @@ struct MonitorTests {
             #expect(exact.classification == .success && exact.latencySeconds == 30)
             h.clock.advance(seconds: 0.000001)
             #expect(try await h.monitor.sweeper.sweep() == 1)
-            #expect(try await Transmissions(database: h.database).of(order: OrderID("CLS-2")).first?.classification == .delayed)
+            #expect(try await TransmissionRepository(database: h.database).of(order: OrderID("CLS-2")).first?.classification == .delayed)
             h.clock.advance(seconds: 10)
             let record = try await h.ack(IncomingAcknowledgement(channel: "commerce", reference: "r2", status: .accepted, occurredAt: h.clock.now(), eventID: late.eventID))
             #expect(record.classification == .successLate)
@@ -175,7 +175,7 @@ struct MonitorTests {
             draft.lines[0].quantity = 5
             let amountOrder = try OrderIntake.prepare(draft, catalog: Samples.snapshot, at: h.clock.now())
             try await Samples.create(amountOrder, in: OrderRepository(database: h.database))
-            try await Transmissions(database: h.database).fanOut(h.engine.settings.subscriptions, limit: 100, now: h.clock.now())
+            try await TransmissionRepository(database: h.database).fanOut(h.engine.settings.subscriptions, limit: 100, now: h.clock.now())
             try await h.transmission(for: "AB-12-3")
             try await h.transmission(for: "AB-1-23")
             func ack(_ reference: String, event: String? = nil, order: String? = nil, amount: Money? = nil, status: IncomingAcknowledgement.Status = .accepted) async throws -> AcknowledgementRecord {
@@ -205,7 +205,7 @@ struct MonitorTests {
             #expect(Set(listed.map(\.acknowledgement.reference)) == ["r-amb", "r-none", "r-contra", "r-wrong-amount"])
 
             // A person links the unmatched one to AB-1-23's transmission: applied, audited, no longer listed.
-            let target = try #require(try await Transmissions(database: h.database).of(order: OrderID("AB-1-23")).first)
+            let target = try #require(try await TransmissionRepository(database: h.database).of(order: OrderID("AB-1-23")).first)
             let audit = AuditEntry(at: h.clock.now(), actor: "ops", actorKind: "user", action: "ack.link", targetType: "acknowledgement", targetID: String(unmatched.id), outcome: "success")
             let linked = try await h.monitor.acknowledgements.link(unmatched.id, to: target.id, by: "ops", now: h.clock.now(), audit: audit)
             #expect(linked.outcome == .linked && linked.method == .manual && linked.classification == .success)
@@ -223,7 +223,7 @@ struct MonitorTests {
             let t = try await h.transmission(for: "REJ-1")
             let record = try await h.ack(IncomingAcknowledgement(channel: "commerce", reference: "x", status: .rejected, occurredAt: h.clock.now(), eventID: t.eventID, reason: "unknown SKU"))
             #expect(record.classification == .failed)
-            let letters = try await DeadLetters(database: h.database).search(DeadLetterQuery()).letters
+            let letters = try await DeadLetterRepository(database: h.database).search(DeadLetterQuery()).letters
             #expect(letters.count == 1 && letters[0].error.contains("unknown SKU"))
         }
     }
@@ -281,7 +281,7 @@ struct MonitorTests {
             #expect(try await h.monitor.alerts.active().first?.state == .firing)
 
             // A successful attempt: resolved, and those told it fired are told it resolved.
-            let transmissionsStore = Transmissions(database: h.database)
+            let transmissionsStore = TransmissionRepository(database: h.database)
             let claimed = try #require(try await transmissionsStore.claim(channel: "commerce", owner: "test", limit: 1, lease: 30, now: h.clock.now()).first)
             try await transmissionsStore.finish(
                 claimed, owner: "test", attempt: TransmissionAttempt(attempt: 1, startedAt: h.clock.now(), durationMicroseconds: 1, httpStatus: 200, error: nil, responseExcerpt: nil),

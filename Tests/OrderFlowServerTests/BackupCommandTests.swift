@@ -1,6 +1,6 @@
 import Foundation
 import OrderFlowDomain
-import OrderFlowStore
+import OrderFlowPersistence
 import OrderFlowTestSupport
 import Testing
 

@@ -5,7 +5,7 @@ import NIOCore
 import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowServer
-import OrderFlowStore
+import OrderFlowPersistence
 import OrderFlowTestSupport
 import Testing
 
@@ -173,7 +173,7 @@ struct DashboardRoutesTests {
                 try await app.engine.drain()
                 app.clock.advance(seconds: 3_600)
             }
-            let transmissions = Transmissions(database: app.database)
+            let transmissions = TransmissionRepository(database: app.database)
             let failed = try #require(try await transmissions.of(order: OrderID("RPL-1")).first { $0.classification == .failed })
             let form = "action=\"/dashboard/transmissions/\(failed.id)/replay\""
 

@@ -2,20 +2,23 @@ import Foundation
 import HTTPTypes
 import OrderFlowDomain
 import OrderFlowServer
-import OrderFlowStore
+import OrderFlowPersistence
 import OrderFlowTestSupport
 import Testing
 
-/// The invoice stream through the API and the dashboard page, on the system clock (the timing
-/// itself is tested with a virtual clock in OrderFlowEngineTests).
+/// The invoice stream through the API and the dashboard page. Its actors sleep on the test's
+/// manual clock, which `until` moves on to the next deadline while it waits (the pace itself is
+/// tested in OrderFlowEngineTests).
 @Suite("Invoice stream routes", .databaseSlots)
 struct InvoiceRoutesTests {
-    /// Waits until `condition` holds (checked every 50 ms, for at most a minute).
-    static func until(_ condition: () async throws -> Bool) async throws {
+    /// Waits until `condition` holds, moving the clock to the next sleeper's deadline between
+    /// checks (every 20 ms, for at most a minute of real time).
+    static func until(_ app: TestApp, _ condition: () async throws -> Bool) async throws {
         let limit = ContinuousClock.now + .seconds(60)
         while try await !condition() {
             guard ContinuousClock.now < limit else { throw TestFailure(message: "the invoice stream did not get there within a minute") }
-            try await Task.sleep(for: .milliseconds(50))
+            if let next = app.clock.nextDeadline { app.clock.advance(to: next) }
+            try await Task.sleep(for: .milliseconds(20))
         }
     }
 
@@ -30,8 +33,7 @@ struct InvoiceRoutesTests {
             let again = try await app.send(.post, "/api/v1/invoice-stream/start")
             #expect(again.status == .conflict && again.error["code"] as? String == "invoice_stream_busy")
 
-            // Real time here (the pace is tested on a virtual clock): wait for a few, however long it takes.
-            try await Self.until { (try await app.send(.get, "/api/v1/invoice-stream").json["produced"] as? Int ?? 0) >= 3 }
+            try await Self.until(app) { (try await app.send(.get, "/api/v1/invoice-stream").json["produced"] as? Int ?? 0) >= 3 }
             let stopped = try await app.send(.post, "/api/v1/invoice-stream/stop")
             #expect(stopped.status == .ok && stopped.json["state"] as? String == "processing_backlog")
             let made = try #require(stopped.json["produced"] as? Int)
@@ -71,7 +73,7 @@ struct InvoiceRoutesTests {
 
             let start = try await app.browse(.post, "/dashboard/invoices/start", session: admin, form: [:])
             #expect(start.status == .seeOther)
-            try await Self.until { try await app.browse(.get, "/dashboard/invoices", session: admin).text.contains("data-row=\"i2\"") }
+            try await Self.until(app) { try await app.browse(.get, "/dashboard/invoices", session: admin).text.contains("data-row=\"i2\"") }
             let running = try await app.browse(.get, "/dashboard/invoices", session: admin)
             #expect(running.text.contains("id=\"invoice-start\" disabled>START") && running.text.contains("data-state=\"running\""))
             #expect(running.text.contains("data-row=\"i1\""), "the first invoices have been shown")

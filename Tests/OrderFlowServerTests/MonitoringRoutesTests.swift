@@ -1,5 +1,5 @@
 import Foundation
-import OrderFlowStore
+import OrderFlowPersistence
 import OrderFlowTestSupport
 import Testing
 

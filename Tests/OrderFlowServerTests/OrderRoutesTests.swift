@@ -2,7 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import OrderFlowDomain
-import OrderFlowStore
+import OrderFlowPersistence
 import OrderFlowTestSupport
 import Testing
 

@@ -3,7 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import OrderFlowDomain
 import OrderFlowEngine
-import OrderFlowStore
+import OrderFlowPersistence
 import OrderFlowTestSupport
 import Testing
 
@@ -67,7 +67,7 @@ struct PipelineRoutesTests {
             // Force-allocated and COD: nothing was taken, so compensation has nothing to add.
             #expect(history.last?["reason"] as? String == "customer changed their mind")
             #expect(history.last?["paymentStatus"] as? String == "voided")
-            #expect(try await JobQueue(database: app.database).count() == 0)
+            #expect(try await JobRepository(database: app.database).count() == 0)
         }
     }
 
@@ -102,7 +102,7 @@ struct PipelineRoutesTests {
             let replayed = try await app.send(.post, "/api/dead-letters/\(id)/replay", json: ["note": "provider configured"])
             #expect(replayed.json["state"] as? String == "replayed")
             #expect(replayed.json["resolvedBy"] as? String == "admin")
-            #expect(try await JobQueue(database: app.database).jobs(of: OrderID("DLQ-1")).map(\.kind) == ["order.pay"])
+            #expect(try await JobRepository(database: app.database).jobs(of: OrderID("DLQ-1")).map(\.kind) == ["order.pay"])
             let twice = try await app.send(.post, "/api/dead-letters/\(id)/discard", json: [:])
             #expect(twice.status == .conflict)
             #expect(twice.error["code"] as? String == "dead_letter_resolved")

@@ -5,7 +5,7 @@ import FoundationNetworking
 #if canImport(Glibc)
 import Glibc
 #endif
-import OrderFlowStore
+import OrderFlowPersistence
 import OrderFlowTestSupport
 import Testing
 

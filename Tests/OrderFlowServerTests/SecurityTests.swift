@@ -4,7 +4,7 @@ import HTTPTypes
 import HummingbirdTesting
 import OrderFlowDomain
 import OrderFlowServer
-import OrderFlowStore
+import OrderFlowPersistence
 import OrderFlowTestSupport
 import Testing
 

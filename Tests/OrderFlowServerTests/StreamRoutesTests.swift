@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import OrderFlowLoad
-import OrderFlowStore
+import OrderFlowPersistence
 import OrderFlowTestSupport
 import Synchronization
 import Testing

@@ -7,7 +7,7 @@ import NIOCore
 import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowServer
-import OrderFlowStore
+import OrderFlowPersistence
 import OrderFlowTestSupport
 import SQLKit
 import Synchronization

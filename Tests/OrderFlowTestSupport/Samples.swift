@@ -1,6 +1,6 @@
 import Foundation
 import OrderFlowDomain
-import OrderFlowStore
+import OrderFlowPersistence
 
 /// A small catalog and orders against it, for storage and route tests.
 public enum Samples {

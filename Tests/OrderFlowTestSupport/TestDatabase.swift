@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import OrderFlowStore
+import OrderFlowPersistence
 import SQLKit
 
 /// A fresh database per test: a temporary SQLite file, or a new PostgreSQL database when

@@ -1,6 +1,7 @@
 import Foundation
 import OrderFlowDomain
-import OrderFlowStore
+import OrderFlowPersistence
+import OrderFlowRuntime
 import Synchronization
 
 /// The actors of the invoice stream, one job each. None keeps anything the database does not also
@@ -33,25 +34,25 @@ public struct InvoiceActorCrash: Error, Equatable, CustomStringConvertible {
 /// → Idle (or Running → Processing backlog when a cycle ends) and writing each move to storage
 /// before it is true.
 actor InvoiceCoordinator {
-    let store: InvoiceStore
+    let store: InvoiceRepository
     let clock: any SleepingClock
     let crashes: CrashSwitch
-    private(set) var stream: InvoiceStore.Stream
+    private(set) var stream: InvoiceRepository.Stream
 
-    init(store: InvoiceStore, clock: any SleepingClock, crashes: CrashSwitch) async throws {
+    init(store: InvoiceRepository, clock: any SleepingClock, crashes: CrashSwitch) async throws {
         self.store = store
         self.clock = clock
         self.crashes = crashes
         stream = try await store.stream()
     }
 
-    func start() async throws -> InvoiceStore.Stream {
+    func start() async throws -> InvoiceRepository.Stream {
         try crashes.check(.coordinator)
         stream = try await store.startCycle(at: clock.now())
         return stream
     }
 
-    func move(to state: InvoiceStreamState, from: Set<InvoiceStreamState>) async throws -> InvoiceStore.Stream {
+    func move(to state: InvoiceStreamState, from: Set<InvoiceStreamState>) async throws -> InvoiceRepository.Stream {
         try crashes.check(.coordinator)
         stream = try await store.move(to: state, from: from, at: clock.now())
         return stream
@@ -62,7 +63,7 @@ actor InvoiceCoordinator {
 /// stored, with the totals, in one transaction. A restarted producer goes on from what storage
 /// holds; an invoice made twice has the same number and is stored once.
 struct InvoiceProducer {
-    let store: InvoiceStore
+    let store: InvoiceRepository
     let clock: any SleepingClock
     let pace: InvoicePace
     let crashes: CrashSwitch
@@ -88,7 +89,7 @@ struct InvoiceProducer {
 /// Shows invoices to viewers in the order they were made, one per display interval at most,
 /// from a bounded buffer it refills from storage; notes in storage how far it has shown.
 struct InvoicePacer {
-    let store: InvoiceStore
+    let store: InvoiceRepository
     let clock: any SleepingClock
     let pace: InvoicePace
     let crashes: CrashSwitch
@@ -153,7 +154,7 @@ actor InvoiceStatsAggregator {
     /// Where readers find the totals without waiting for the actor.
     private let published: Shared<InvoiceStats>
 
-    init(store: InvoiceStore, crashes: CrashSwitch, into published: Shared<InvoiceStats>) async throws {
+    init(store: InvoiceRepository, crashes: CrashSwitch, into published: Shared<InvoiceStats>) async throws {
         stats = try await store.stream().stats
         self.crashes = crashes
         self.published = published
@@ -189,7 +190,7 @@ actor InvoiceBroadcaster {
 
     func show(_ invoice: Invoice, backlog: Int) throws {
         try crashes.check(.broadcaster)
-        let event = FeedEvent(topic: .invoice, type: "invoice.shown", fields: InvoiceStore.fields(invoice) + [("backlog", .int(Int64(backlog)))])
+        let event = FeedEvent(topic: .invoice, type: "invoice.shown", fields: InvoiceRepository.fields(invoice) + [("backlog", .int(Int64(backlog)))])
         feed.publish([event], committedAt: clock.now())
     }
 }

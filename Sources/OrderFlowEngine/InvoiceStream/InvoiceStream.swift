@@ -1,7 +1,8 @@
 import Foundation
 import Logging
 import OrderFlowDomain
-import OrderFlowStore
+import OrderFlowPersistence
+import OrderFlowRuntime
 import ServiceLifecycle
 import Synchronization
 
@@ -20,7 +21,7 @@ import Synchronization
 /// aggregator from the stored totals, the coordinator from the stored state. `restarts` counts
 /// the replacements. docs/invoices.md tells the whole story.
 public actor InvoiceStream {
-    public nonisolated let store: InvoiceStore
+    public nonisolated let store: InvoiceRepository
     public nonisolated let pace: InvoicePace
     public nonisolated let crashes: CrashSwitch
     let clock: any SleepingClock
@@ -38,7 +39,7 @@ public actor InvoiceStream {
     private nonisolated let currentState = Shared(InvoiceStreamState.idle)
 
     public init(database: Database, clock: any SleepingClock, pace: InvoicePace = InvoicePace(), crashes: CrashSwitch = CrashSwitch(), logger: Logger) {
-        store = InvoiceStore(database: database)
+        store = InvoiceRepository(database: database)
         self.clock = clock
         self.pace = pace
         self.crashes = crashes
@@ -93,14 +94,14 @@ public actor InvoiceStream {
     }
 
     /// START: a new cycle, only from Idle.
-    public func start() async throws -> InvoiceStore.Stream {
+    public func start() async throws -> InvoiceRepository.Stream {
         let stream = try await coordinate { try await $0.start() }
         launchProducer(stream)
         return stream
     }
 
     /// STOP: no invoice is made after this returns; those made are still shown.
-    public func stop() async throws -> InvoiceStore.Stream {
+    public func stop() async throws -> InvoiceRepository.Stream {
         _ = try await coordinate { try await $0.move(to: .stopping, from: [.running]) }
         producerTask?.cancel()
         await producerTask?.value
@@ -133,12 +134,12 @@ public actor InvoiceStream {
 
     /// Runs a coordinator step; a coordinator that fails is replaced by one built from storage
     /// and the step is tried once more. A refusal (wrong state) is an answer, not a failure.
-    private func coordinate(_ step: (InvoiceCoordinator) async throws -> InvoiceStore.Stream) async throws -> InvoiceStore.Stream {
-        guard let current = coordinator else { throw InvoiceStore.Refusal.notIn(.idle) }
-        let stream: InvoiceStore.Stream
+    private func coordinate(_ step: (InvoiceCoordinator) async throws -> InvoiceRepository.Stream) async throws -> InvoiceRepository.Stream {
+        guard let current = coordinator else { throw InvoiceRepository.Refusal.notIn(.idle) }
+        let stream: InvoiceRepository.Stream
         do {
             stream = try await step(current)
-        } catch let refusal as InvoiceStore.Refusal {
+        } catch let refusal as InvoiceRepository.Refusal {
             throw refusal
         } catch let crash as InvoiceActorCrash {
             restarted(.coordinator, crash)
@@ -150,7 +151,7 @@ public actor InvoiceStream {
         return stream
     }
 
-    private func noteState(_ stream: InvoiceStore.Stream) {
+    private func noteState(_ stream: InvoiceRepository.Stream) {
         currentState.current = stream.state
     }
 
@@ -171,7 +172,7 @@ public actor InvoiceStream {
         lastFailure[actor] = clock.now()
     }
 
-    private func launchProducer(_ stream: InvoiceStore.Stream) {
+    private func launchProducer(_ stream: InvoiceRepository.Stream) {
         guard producerTask == nil, let start = stream.cycleStartedAt else { return }
         producerTask = Task { await self.superviseProducer(cycle: stream.cycle, startedAt: start) }
     }

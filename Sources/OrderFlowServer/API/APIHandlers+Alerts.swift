@@ -5,7 +5,7 @@ import OrderFlowAPI
 import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowMonitor
-import OrderFlowStore
+import OrderFlowPersistence
 
 extension APIHandlers {
     // MARK: Rules
@@ -60,7 +60,7 @@ extension APIHandlers {
     private func mapRuleErrors<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let error as AlertStoreError {
+        } catch let error as AlertError {
             switch error {
             case .duplicateRuleName(let name):
                 throw APIError(.conflict, code: "duplicate_rule", message: "a rule named '\(name)' exists", fields: [FieldError(field: "name", rule: "unique", message: "is taken")])

@@ -2,7 +2,8 @@ import Foundation
 import HTTPTypes
 import OrderFlowAPI
 import OrderFlowDomain
-import OrderFlowStore
+import OrderFlowPersistence
+import OrderFlowRuntime
 
 extension APIHandlers {
     // MARK: Products and locations
@@ -125,22 +126,5 @@ extension APIHandlers {
             uptimeSeconds: Int(Date().timeIntervalSince(startedAt)),
             database: .init(kind: database.kind == .sqlite ? .sqlite : .postgres, status: failure == nil ? .ok : .down, latencyMs: (latency * 1000).rounded() / 1000, error: failure))
         return failure == nil ? .ok(.init(body: .json(health))) : .serviceUnavailable(.init(body: .json(health)))
-    }
-}
-
-struct TimeoutError: Error, CustomStringConvertible {
-    var description: String { "timed out" }
-}
-
-/// Runs `body`, giving up after `limit`.
-func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw TimeoutError()
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
     }
 }

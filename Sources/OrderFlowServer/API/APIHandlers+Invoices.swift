@@ -3,7 +3,7 @@ import HTTPTypes
 import OrderFlowAPI
 import OrderFlowDomain
 import OrderFlowEngine
-import OrderFlowStore
+import OrderFlowPersistence
 
 extension APIHandlers {
     func getInvoiceStream(_ input: Operations.GetInvoiceStream.Input) async throws -> Operations.GetInvoiceStream.Output {
@@ -25,15 +25,15 @@ extension APIHandlers {
     /// START or STOP: carried out, audited, and answered with the status; `refused` words the 409
     /// when the stream is in the wrong state.
     private func controlInvoices(
-        _ action: String, _ change: () async throws -> InvoiceStore.Stream, refused: (InvoiceStreamState) -> APIError
+        _ action: String, _ change: () async throws -> InvoiceRepository.Stream, refused: (InvoiceStreamState) -> APIError
     ) async throws -> Components.Schemas.InvoiceStreamStatus {
         try await invoices.begin()
         do {
             _ = try await change()
-        } catch InvoiceStore.Refusal.notIn(let state) {
+        } catch InvoiceRepository.Refusal.notIn(let state) {
             throw refused(state)
         }
-        try await AuditLog(database: database).append(origin.entry(action, targetType: "invoice_stream", targetID: "1", at: clock.now(), details: [:]))
+        try await AuditRepository(database: database).append(origin.entry(action, targetType: "invoice_stream", targetID: "1", at: clock.now(), details: [:]))
         return try await invoiceStatus()
     }
 

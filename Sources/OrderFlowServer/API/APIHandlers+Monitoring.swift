@@ -6,7 +6,8 @@ import OrderFlowAPI
 import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowMonitor
-import OrderFlowStore
+import OrderFlowPersistence
+import OrderFlowRuntime
 
 extension APIHandlers {
     // MARK: Seed 001's endpoints
@@ -108,7 +109,7 @@ extension APIHandlers {
     func getOrderTrace(_ input: Operations.GetOrderTrace.Input) async throws -> Operations.GetOrderTrace.Output {
         guard let stored = try await visibleOrder(OrderID(input.path.orderId)) else { throw APIError.notFound("order", input.path.orderId) }
         let id = stored.order.id
-        let transmissions = Transmissions(database: database)
+        let transmissions = TransmissionRepository(database: database)
         var items: [Components.Schemas.OrderTrace.TransmissionsPayloadPayload] = []
         for transmission in try await transmissions.of(order: id) {
             let attempts = try await transmissions.attempts(of: transmission.id)

@@ -3,7 +3,7 @@ import HTTPTypes
 import OrderFlowAPI
 import OrderFlowDomain
 import OrderFlowEngine
-import OrderFlowStore
+import OrderFlowPersistence
 
 extension APIHandlers {
     // MARK: Fulfilment and delivery events
@@ -62,12 +62,12 @@ extension APIHandlers {
             guard let id = Base64URL.decode(cursor).flatMap(Int64.init) else { throw APIError.invalid("cursor", rule: "format", "is not a cursor this API returned") }
             query.beforeID = id
         }
-        let page = try await DeadLetters(database: database).search(query)
+        let page = try await DeadLetterRepository(database: database).search(query)
         return .ok(.init(body: .json(.init(items: page.letters.map(Self.deadLetter), nextCursor: page.nextBeforeID.map { Base64URL.encode(String($0)) }))))
     }
 
     func getDeadLetter(_ input: Operations.GetDeadLetter.Input) async throws -> Operations.GetDeadLetter.Output {
-        guard let letter = try await DeadLetters(database: database).find(input.path.deadLetterId) else { throw APIError.notFound("dead letter", String(input.path.deadLetterId)) }
+        guard let letter = try await DeadLetterRepository(database: database).find(input.path.deadLetterId) else { throw APIError.notFound("dead letter", String(input.path.deadLetterId)) }
         return .ok(.init(body: .json(Self.deadLetter(letter))))
     }
 
@@ -86,7 +86,7 @@ extension APIHandlers {
         return .ok(.init(body: .json(Self.deadLetter(try await resolve(input.path.deadLetterId, .discard, note: body.note, action: "deadletter.discard")))))
     }
 
-    private func resolve(_ id: Int64, _ resolution: DeadLetters.Resolution, note: String?, action: String) async throws -> DeadLetter {
+    private func resolve(_ id: Int64, _ resolution: DeadLetterRepository.Resolution, note: String?, action: String) async throws -> DeadLetter {
         if let note, !note.isEmpty, !Formats.isText(note, maxLength: 500) {
             throw APIError.validation([FieldError(field: "note", rule: "format", message: "must be plain text (no control characters) of at most 500 characters")])
         }
@@ -94,7 +94,7 @@ extension APIHandlers {
         var details: [String: String] = [:]
         if let note, !note.isEmpty { details["note"] = note }
         if case .replay(let payload?) = resolution { details["corrected_payload"] = "yes (\(payload.utf8.count) bytes)" }
-        return try await DeadLetters(database: database).resolve(
+        return try await DeadLetterRepository(database: database).resolve(
             id, resolution, by: actor, note: note?.isEmpty == true ? nil : note, at: now,
             audit: origin.entry(action, targetType: "dead_letter", targetID: String(id), at: now, details: details))
     }

@@ -2,7 +2,7 @@ import Foundation
 import HTTPTypes
 import OrderFlowAPI
 import OrderFlowDomain
-import OrderFlowStore
+import OrderFlowPersistence
 
 extension APIHandlers {
     var origin: SecurityService.Origin { .from(RequestScope.context) }

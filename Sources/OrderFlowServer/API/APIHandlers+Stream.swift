@@ -3,7 +3,8 @@ import HTTPTypes
 import OpenAPIRuntime
 import OrderFlowAPI
 import OrderFlowDomain
-import OrderFlowStore
+import OrderFlowPersistence
+import OrderFlowRuntime
 import ServiceLifecycle
 
 extension APIHandlers {

@@ -9,7 +9,7 @@ import OrderFlowAPI
 import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowMonitor
-import OrderFlowStore
+import OrderFlowPersistence
 
 /// The handlers of the API document (`OrderFlowAPI/openapi.yaml`); the generated server decodes
 /// requests and encodes responses, these turn them into domain calls.

@@ -1,7 +1,7 @@
 import Foundation
 import OrderFlowAPI
 import OrderFlowDomain
-import OrderFlowStore
+import OrderFlowPersistence
 
 /// Domain values as the API document spells them, and back.
 enum Representation {

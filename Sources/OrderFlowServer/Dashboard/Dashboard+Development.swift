@@ -4,7 +4,8 @@ import OrderFlowAPI
 import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowMonitor
-import OrderFlowStore
+import OrderFlowPersistence
+import OrderFlowRuntime
 
 extension Dashboard {
     /// Development: where failures come from (channel × error class), latency over time, the
@@ -94,7 +95,7 @@ extension Dashboard {
         var query = DeadLetterQuery()
         query.state = .open
         query.limit = 20
-        let letters = try await DeadLetters(database: database).search(query).letters
+        let letters = try await DeadLetterRepository(database: database).search(query).letters
         guard !letters.isEmpty else { return "<p class=\"muted\" id=\"no-dead-letters\">No open dead letters.</p>" }
         let manage = principal.may(.deadLettersManage)
         let items = letters.map { letter -> HTML in
@@ -141,7 +142,7 @@ extension Dashboard {
     func replayDeadLetter(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("deadLetterId", as: Int64.self)
         return try await act(request, context, fallback: DashboardView.development.path) { form in
-            guard let letter = try await DeadLetters(database: database).find(id) else { throw APIError.notFound("dead letter", String(id)) }
+            guard let letter = try await DeadLetterRepository(database: database).find(id) else { throw APIError.notFound("dead letter", String(id)) }
             let payload = form["payload"].map { $0.replacingOccurrences(of: "\r\n", with: "\n") }
             let corrected = payload.flatMap { $0 == letter.payload || $0.isEmpty ? nil : $0 }
             let note = corrected == nil ? "replayed from the dashboard" : "replayed with a correction from the dashboard"

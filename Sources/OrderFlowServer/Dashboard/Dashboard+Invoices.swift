@@ -3,7 +3,7 @@ import Hummingbird
 import OrderFlowAPI
 import OrderFlowDomain
 import OrderFlowEngine
-import OrderFlowStore
+import OrderFlowPersistence
 
 extension Dashboard {
     /// The live invoice stream (seed 003 §6.1): the control panel with START and STOP and the state,

@@ -4,7 +4,7 @@ import OrderFlowAPI
 import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowMonitor
-import OrderFlowStore
+import OrderFlowPersistence
 
 extension Dashboard {
     /// Management: KPIs for a period (volume, value, success rate, delayed share, latency, orders
@@ -49,7 +49,7 @@ extension Dashboard {
     func kpis(days: Int) async throws -> HTML {
         let now = clock.now()
         let from = now.adding(seconds: -Double(days) * 86_400)
-        let volume = try await OrderStatistics(database: database).volume(from: from, to: now.adding(seconds: 0.000001), locations: try await visibleLocations())
+        let volume = try await OrderStatisticsRepository(database: database).volume(from: from, to: now.adding(seconds: 0.000001), locations: try await visibleLocations())
         let summary = try await monitor.queries.summary(TransmissionFilter(from: from, to: now.adding(seconds: 0.000001)))
         let byStatus = OrderStatus.allCases.compactMap { status -> (label: String, value: Int)? in
             volume.byStatus[status].map { ("\(status.rawValue) \(status.name)", $0) }
@@ -70,7 +70,7 @@ extension Dashboard {
     func trends(days: Int) async throws -> HTML {
         let now = clock.now()
         let end = now.adding(seconds: 0.000001)
-        let statistics = OrderStatistics(database: database)
+        let statistics = OrderStatisticsRepository(database: database)
         let locations = try await visibleLocations()
         let hourly = try await statistics.created(from: now.adding(seconds: -86_400), to: end, bucketSeconds: 3_600, locations: locations)
         let daily = try await statistics.created(from: now.adding(seconds: -Double(max(days, 7)) * 86_400), to: end, bucketSeconds: 86_400, locations: locations)
@@ -100,7 +100,7 @@ extension Dashboard {
 
     func topItems(days: Int) async throws -> HTML {
         let now = clock.now()
-        let items = try await OrderStatistics(database: database).topItems(
+        let items = try await OrderStatisticsRepository(database: database).topItems(
             from: now.adding(seconds: -Double(days) * 86_400), to: now.adding(seconds: 0.000001), limit: 10, locations: try await visibleLocations())
         return Charts.ranking(items.map { (label: $0.name ?? $0.sku, value: $0.units) }, title: "Units ordered per item")
     }

@@ -4,7 +4,8 @@ import OrderFlowAPI
 import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowMonitor
-import OrderFlowStore
+import OrderFlowPersistence
+import OrderFlowRuntime
 
 /// The filters of the monitoring views, read from the query string: a window (`minutes`) or a
 /// `from`/`to` range, and status, channel and order type.

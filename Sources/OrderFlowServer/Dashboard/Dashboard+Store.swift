@@ -4,7 +4,7 @@ import OrderFlowAPI
 import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowMonitor
-import OrderFlowStore
+import OrderFlowPersistence
 
 /// The store board's columns: the order statuses a store team works through, left to right.
 enum BoardColumn: String, CaseIterable, Sendable {

@@ -4,7 +4,7 @@ import OrderFlowAPI
 import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowMonitor
-import OrderFlowStore
+import OrderFlowPersistence
 
 extension Dashboard {
     /// Order trace: find an order by its ID — exact, partial, or written the way another system
@@ -75,7 +75,7 @@ extension Dashboard {
     func timeline(_ id: OrderID, principal: Principal) async throws -> HTML {
         guard let stored = try await api.visibleOrder(id) else { throw APIError.notFound("order", id.rawValue) }
         let order = stored.order
-        let store = Transmissions(database: database)
+        let store = TransmissionRepository(database: database)
         let events = try await api.orders.events(of: id).map { event -> HTML in
             "<li data-row=\"e\(event.eventID)\"><strong>\(Display.time(event.createdAt))</strong> \(event.type) <span class=\"muted\">\(event.eventID)</span></li>"
         }
@@ -138,7 +138,7 @@ extension Dashboard {
         query.sourceID = id
         query.limit = 1
         return try await act(request, context, fallback: DashboardView.trace.path) { _ in
-            guard let letter = try await DeadLetters(database: database).search(query).letters.first else {
+            guard let letter = try await DeadLetterRepository(database: database).search(query).letters.first else {
                 throw APIError(.conflict, code: "not_replayable", message: "transmission \(id) has no open dead letter: it is not failed, or was replayed already")
             }
             _ = try await api.replayDeadLetter(.init(path: .init(deadLetterId: letter.id), body: .json(.init(note: "replayed from the order trace"))))

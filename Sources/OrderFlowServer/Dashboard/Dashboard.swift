@@ -6,7 +6,8 @@ import OrderFlowAPI
 import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowMonitor
-import OrderFlowStore
+import OrderFlowPersistence
+import OrderFlowRuntime
 
 /// The web dashboard: server-rendered pages over the same handlers and repositories the API uses,
 /// kept live by `GET /api/v1/stream` (docs/dashboard.md).

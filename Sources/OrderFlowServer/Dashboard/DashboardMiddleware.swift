@@ -6,7 +6,7 @@ import OrderFlowAPI
 import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowMonitor
-import OrderFlowStore
+import OrderFlowPersistence
 
 /// On the dashboard's paths, errors become pages a person can act on: not signed in (or the
 /// session ended) → the sign-in page, coming back here afterwards; an expired access token with a

@@ -1,6 +1,6 @@
 import Logging
 import OrderFlowDomain
-import OrderFlowStore
+import OrderFlowPersistence
 
 /// The demo's stores, products and stock: a small chain of convenience stores in two regions.
 enum DemoCatalog {

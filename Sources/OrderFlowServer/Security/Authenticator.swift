@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import OrderFlowDomain
-import OrderFlowStore
+import OrderFlowPersistence
 import Synchronization
 
 /// Recognises callers by `Authorization: Bearer <access token>`, `Authorization: Bearer <API key>`

@@ -4,13 +4,13 @@ import HummingbirdBcrypt
 import Logging
 import NIOPosix
 import OrderFlowDomain
-import OrderFlowStore
+import OrderFlowPersistence
 
 /// Sign-in, tokens, users, keys and their audit trail. Passwords are hashed with bcrypt off the
 /// request threads; refresh tokens and keys are stored as SHA-256 hashes; no secret is logged.
 public struct SecurityService: Sendable {
     let users: UserRepository
-    let audit: AuditLog
+    let audit: AuditRepository
     let tokens: TokenService
     let authenticator: Authenticator
     let settings: AppConfiguration.SecuritySettings
@@ -19,7 +19,7 @@ public struct SecurityService: Sendable {
 
     public init(database: Database, settings: AppConfiguration.SecuritySettings, clock: any WallClock, logger: Logger) {
         users = UserRepository(database: database)
-        audit = AuditLog(database: database)
+        audit = AuditRepository(database: database)
         tokens = TokenService(accessLifetimeSeconds: settings.accessTokenSeconds, clock: clock)
         authenticator = Authenticator(users: users, tokens: tokens, clock: clock)
         self.settings = settings

@@ -1,0 +1,121 @@
+import Foundation
+
+/// A downstream system that receives order events as signed HTTP webhooks.
+public struct ChannelSettings: Sendable, Codable, Hashable {
+    public enum AckMode: String, Sendable, Codable {
+        /// A 2xx answer is the acknowledgement.
+        case sync
+        /// A 2xx means "received"; the acknowledgement comes later by callback.
+        case async
+    }
+
+    public var name: String
+    public var url: String
+    /// Event types, exact or by prefix (`order.*`).
+    public var events: [String]
+    public var timeoutSeconds: Double
+    public var maxAttempts: Int
+    public var backoffSeconds: Double
+    public var maxBackoffSeconds: Double
+    /// Signs each body with HMAC-SHA256; unsigned when absent.
+    public var secret: String?
+    public var ackMode: AckMode
+    public var ackThresholdSeconds: Double
+    /// Consecutive failures that open the circuit, and how long it stays open before a probe.
+    public var circuitFailures: Int
+    public var circuitCooldownSeconds: Double
+    /// Transmissions in flight at once (different orders; one order's events go one by one).
+    public var concurrency: Int
+
+    public init(
+        name: String, url: String, events: [String] = ["order.*"], timeoutSeconds: Double = 10, maxAttempts: Int = 10,
+        backoffSeconds: Double = 1, maxBackoffSeconds: Double = 60, secret: String? = nil, ackMode: AckMode = .sync,
+        ackThresholdSeconds: Double = 30, circuitFailures: Int = 5, circuitCooldownSeconds: Double = 15, concurrency: Int = 16
+    ) {
+        self.name = name
+        self.url = url
+        self.events = events
+        self.timeoutSeconds = timeoutSeconds
+        self.maxAttempts = maxAttempts
+        self.backoffSeconds = backoffSeconds
+        self.maxBackoffSeconds = maxBackoffSeconds
+        self.secret = secret
+        self.ackMode = ackMode
+        self.ackThresholdSeconds = ackThresholdSeconds
+        self.circuitFailures = circuitFailures
+        self.circuitCooldownSeconds = circuitCooldownSeconds
+        self.concurrency = concurrency
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, url, events, timeoutSeconds, maxAttempts, backoffSeconds, maxBackoffSeconds, secret, ackMode, ackThresholdSeconds,
+             circuitFailures, circuitCooldownSeconds, concurrency
+    }
+
+    /// Every field but `name` and `url` may be left out.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = ChannelSettings(name: "", url: "")
+        self.init(
+            name: try c.decode(String.self, forKey: .name), url: try c.decode(String.self, forKey: .url),
+            events: try c.decodeIfPresent([String].self, forKey: .events) ?? defaults.events,
+            timeoutSeconds: try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? defaults.timeoutSeconds,
+            maxAttempts: try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? defaults.maxAttempts,
+            backoffSeconds: try c.decodeIfPresent(Double.self, forKey: .backoffSeconds) ?? defaults.backoffSeconds,
+            maxBackoffSeconds: try c.decodeIfPresent(Double.self, forKey: .maxBackoffSeconds) ?? defaults.maxBackoffSeconds,
+            secret: try c.decodeIfPresent(String.self, forKey: .secret),
+            ackMode: try c.decodeIfPresent(AckMode.self, forKey: .ackMode) ?? defaults.ackMode,
+            ackThresholdSeconds: try c.decodeIfPresent(Double.self, forKey: .ackThresholdSeconds) ?? defaults.ackThresholdSeconds,
+            circuitFailures: try c.decodeIfPresent(Int.self, forKey: .circuitFailures) ?? defaults.circuitFailures,
+            circuitCooldownSeconds: try c.decodeIfPresent(Double.self, forKey: .circuitCooldownSeconds) ?? defaults.circuitCooldownSeconds,
+            concurrency: try c.decodeIfPresent(Int.self, forKey: .concurrency) ?? defaults.concurrency)
+    }
+
+    /// Parses and checks a JSON array of channels; every problem is reported.
+    public static func parse(_ json: String) throws -> [ChannelSettings] {
+        let channels: [ChannelSettings]
+        do {
+            channels = try JSONDecoder().decode([ChannelSettings].self, from: Data(json.utf8))
+        } catch {
+            throw Invalid(problems: ["channels are not a JSON array of {name, url, …}: \(error)"])
+        }
+        var problems: [String] = []
+        var names: Set<String> = []
+        for channel in channels {
+            if !Formats.isCode(channel.name, maxLength: 40, caseSensitive: true) { problems.append("channel name '\(channel.name)' must be 1–40 letters, digits, '-' or '_'") }
+            if !names.insert(channel.name).inserted { problems.append("channel '\(channel.name)' appears twice") }
+            if !Formats.isHTTPURL(channel.url) { problems.append("channel '\(channel.name)': url must be http(s)") }
+            if channel.events.isEmpty { problems.append("channel '\(channel.name)': events must name at least one event type") }
+            if channel.maxAttempts < 1 || channel.timeoutSeconds <= 0 || channel.circuitFailures < 1 || channel.concurrency < 1 {
+                problems.append("channel '\(channel.name)': maxAttempts, timeoutSeconds, circuitFailures and concurrency must be positive")
+            }
+        }
+        if !problems.isEmpty { throw Invalid(problems: problems) }
+        return channels
+    }
+
+    public struct Invalid: Error, CustomStringConvertible {
+        public var problems: [String]
+        public var description: String { problems.joined(separator: "; ") }
+    }
+}
+
+/// Which events a channel takes, and how long it has to acknowledge them.
+public struct ChannelSubscription: Sendable, Hashable {
+    public var channel: String
+    /// Event types, exact (`order.released`) or by prefix (`order.*`, `*`).
+    public var eventTypes: [String]
+    public var ackThresholdSeconds: Double
+
+    public init(channel: String, eventTypes: [String], ackThresholdSeconds: Double) {
+        self.channel = channel
+        self.eventTypes = eventTypes
+        self.ackThresholdSeconds = ackThresholdSeconds
+    }
+
+    public func takes(_ eventType: String) -> Bool {
+        eventTypes.contains { pattern in
+            pattern == "*" || pattern == eventType || (pattern.hasSuffix(".*") && eventType.hasPrefix(String(pattern.dropLast(1))))
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+
+/// A user as stored. The password hash never leaves the server.
+public struct UserRecord: Sendable, Hashable {
+    public var id: String
+    public var username: String
+    public var displayName: String
+    public var email: String?
+    public var passwordHash: String
+    public var roles: Set<Role>
+    public var storeScope: LocationID?
+    public var regionScope: String?
+    public var customerID: String?
+    public var disabled: Bool
+    public var failedLogins: Int
+    public var lockedUntil: Timestamp?
+    public var passwordChangedAt: Timestamp
+    public var createdAt: Timestamp
+    public var updatedAt: Timestamp
+
+    public init(
+        id: String = UUID().uuidString.lowercased(), username: String, displayName: String, email: String?, passwordHash: String,
+        roles: Set<Role>, storeScope: LocationID? = nil, regionScope: String? = nil, customerID: String? = nil,
+        disabled: Bool = false, failedLogins: Int = 0, lockedUntil: Timestamp? = nil, passwordChangedAt: Timestamp,
+        createdAt: Timestamp, updatedAt: Timestamp
+    ) {
+        self.id = id
+        self.username = username
+        self.displayName = displayName
+        self.email = email
+        self.passwordHash = passwordHash
+        self.roles = roles
+        self.storeScope = storeScope
+        self.regionScope = regionScope
+        self.customerID = customerID
+        self.disabled = disabled
+        self.failedLogins = failedLogins
+        self.lockedUntil = lockedUntil
+        self.passwordChangedAt = passwordChangedAt
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    public var principal: Principal {
+        Principal(id: id, name: username, kind: .user, roles: roles, storeScope: storeScope, regionScope: regionScope, customerID: customerID)
+    }
+}
+
+public struct APIKeyRecord: Sendable, Hashable {
+    public var id: String
+    public var name: String
+    /// The first characters of the key, to recognise it in lists; the key itself is never stored.
+    public var prefix: String
+    public var roles: Set<Role>
+    public var storeScope: LocationID?
+    public var createdBy: String
+    public var createdAt: Timestamp
+    public var lastUsedAt: Timestamp?
+    public var revokedAt: Timestamp?
+
+    public var principal: Principal {
+        Principal(id: "key:\(id)", name: name, kind: .apiKey, roles: roles, storeScope: storeScope)
+    }
+    
+    public init(id: String, name: String, prefix: String, roles: Set<Role>, storeScope: LocationID? = nil, createdBy: String, createdAt: Timestamp, lastUsedAt: Timestamp? = nil, revokedAt: Timestamp? = nil) {
+        self.id = id
+        self.name = name
+        self.prefix = prefix
+        self.roles = roles
+        self.storeScope = storeScope
+        self.createdBy = createdBy
+        self.createdAt = createdAt
+        self.lastUsedAt = lastUsedAt
+        self.revokedAt = revokedAt
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import OrderFlowDomain
+import SQLKit
+
+public struct DeadLetterRepository: Sendable {
+    public let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    static func insert(_ letter: DeadLetter.New, at now: Timestamp, in db: any SQLDatabase) async throws {
+        try await db.raw("""
+            INSERT INTO dead_letters (source, source_id, order_id, channel, event_id, kind, payload, error, attempts, state, created_at)
+            VALUES (\(bind: letter.source.rawValue), \(bind: letter.sourceID), \(bind: letter.orderID?.rawValue), \(bind: letter.channel),
+                    \(bind: letter.eventID), \(bind: letter.kind), \(bind: letter.payload), \(bind: String(letter.error.prefix(4_000))),
+                    \(bind: letter.attempts), 'open', \(bind: now.microseconds))
+            """).run()
+    }
+
+    public func find(_ id: Int64) async throws -> DeadLetter? {
+        try await database.read { db in
+            try await db.raw("SELECT * FROM dead_letters WHERE id = \(bind: id)").first().map(Self.letter)
+        }
+    }
+
+    /// Newest first.
+    public func search(_ query: DeadLetterQuery) async throws -> (letters: [DeadLetter], nextBeforeID: Int64?) {
+        let limit = max(1, min(query.limit, 200))
+        return try await database.read { db in
+            let select = db.select().column("*").from("dead_letters")
+            if let state = query.state { select.where("state", .equal, state.rawValue) }
+            if let source = query.source { select.where("source", .equal, source.rawValue) }
+            if let channel = query.channel { select.where("channel", .equal, channel) }
+            if let order = query.orderID { select.where("order_id", .equal, order.rawValue) }
+            if let sourceID = query.sourceID { select.where("source_id", .equal, sourceID) }
+            if let from = query.from { select.where("created_at", .greaterThanOrEqual, from.microseconds) }
+            if let to = query.to { select.where("created_at", .lessThanOrEqual, to.microseconds) }
+            if let before = query.beforeID { select.where("id", .lessThan, before) }
+            let rows = try await select.orderBy("id", .descending).limit(limit + 1).all()
+            let letters = try rows.prefix(limit).map(Self.letter)
+            return (letters, rows.count > limit ? letters.last?.id : nil)
+        }
+    }
+
+    public func count(state: DeadLetter.State = .open) async throws -> Int {
+        try await database.read { db in
+            try await db.raw("SELECT COUNT(*) AS n FROM dead_letters WHERE state = \(bind: state.rawValue)").first()!.decode(column: "n", as: Int.self)
+        }
+    }
+
+    public enum Resolution: Sendable {
+        /// Send or run it again; a transmission may carry a corrected payload.
+        case replay(correctedPayload: String?)
+        case discard
+    }
+
+    /// Replays or discards an open dead letter, with `audit` in the same transaction.
+    /// - Throws: `DomainError.notFound`, or `DomainError.conflict` when it is no longer open.
+    public func resolve(_ id: Int64, _ resolution: Resolution, by actor: String, note: String?, at now: Timestamp, audit: AuditEntry) async throws -> DeadLetter {
+        try await database.transaction { db in
+            guard let letter = try await db.raw("SELECT * FROM dead_letters WHERE id = \(bind: id)").first().map(Self.letter) else {
+                throw DomainError.notFound(kind: "dead letter", id: String(id))
+            }
+            let state: DeadLetter.State
+            switch resolution {
+            case .discard: state = .discarded
+            case .replay: state = .replayed
+            }
+            let updated = try await db.raw("""
+                UPDATE dead_letters SET state = \(bind: state.rawValue), resolved_at = \(bind: now.microseconds), resolved_by = \(bind: actor), note = \(bind: note)
+                WHERE id = \(bind: id) AND state = 'open' RETURNING id
+                """).first()
+            guard updated != nil else { throw DomainError.conflict(code: "dead_letter_resolved", message: "dead letter \(id) was already \(letter.state.rawValue)") }
+            if case .replay(let corrected) = resolution {
+                switch letter.source {
+                case .transmission:
+                    try await TransmissionRepository.requeue(letter.sourceID, payload: corrected, at: now, in: db)
+                case .job:
+                    try await JobRepository.enqueue([NewJob(
+                        kind: letter.kind, orderID: letter.orderID, dedupeKey: nil, payload: corrected ?? letter.payload, runAt: now)], in: db)
+                }
+            }
+            try await AuditRepository.append(audit, into: db)
+            var resolved = letter
+            resolved.state = state
+            resolved.resolvedAt = now
+            resolved.resolvedBy = actor
+            resolved.note = note
+            return resolved
+        }
+    }
+
+    static func letter(_ row: any SQLRow) throws -> DeadLetter {
+        let source = try row.decode(column: "source", as: String.self)
+        let state = try row.decode(column: "state", as: String.self)
+        return DeadLetter(
+            id: try row.decode(column: "id", as: Int64.self),
+            source: try OrderRow.decode(DeadLetter.Source(rawValue: source), "source", source),
+            sourceID: try row.decode(column: "source_id", as: Int64.self),
+            orderID: try row.decode(column: "order_id", as: String?.self).map(OrderID.init),
+            channel: try row.decode(column: "channel", as: String?.self), eventID: try row.decode(column: "event_id", as: String?.self),
+            kind: try row.decode(column: "kind", as: String.self), payload: try row.decode(column: "payload", as: String.self),
+            error: try row.decode(column: "error", as: String.self), attempts: try row.decode(column: "attempts", as: Int.self),
+            state: try OrderRow.decode(DeadLetter.State(rawValue: state), "state", state),
+            createdAt: Timestamp(microseconds: try row.decode(column: "created_at", as: Int64.self)),
+            resolvedAt: try row.decode(column: "resolved_at", as: Int64?.self).map(Timestamp.init(microseconds:)),
+            resolvedBy: try row.decode(column: "resolved_by", as: String?.self), note: try row.decode(column: "note", as: String?.self))
+    }
+}

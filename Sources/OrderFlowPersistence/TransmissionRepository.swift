@@ -1,0 +1,259 @@
+import Foundation
+import OrderFlowDomain
+import OrderFlowRuntime
+import SQLKit
+
+/// The outbox fan-out and the per-channel delivery queue.
+///
+/// Per channel, an order's events go out one at a time in outbox order: a transmission is claimed
+/// only when no earlier one of the same order and channel is still pending, and no earlier event
+/// of the order is still unpublished.
+public struct TransmissionRepository: Sendable {
+    public let database: Database
+    let normalizer: OrderReferenceNormalizer
+
+    public init(database: Database, normalizer: OrderReferenceNormalizer = OrderReferenceNormalizer()) {
+        self.database = database
+        self.normalizer = normalizer
+    }
+
+    /// Turns up to `limit` unpublished outbox events into one transmission per subscribed channel
+    /// and marks them published, in one transaction. Returns the number of events handled.
+    public func fanOut(_ subscriptions: [ChannelSubscription], limit: Int, now: Timestamp) async throws -> Int {
+        let lock = database.kind == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
+        return try await database.transaction { db in
+            let events = try await db.raw("""
+                UPDATE outbox SET published_at = \(bind: now.microseconds)
+                WHERE id IN (SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT \(bind: limit) \(unsafeRaw: lock))
+                RETURNING id, event_id, event_type, order_id, created_at
+                """).all()
+            for event in events {
+                let type = try event.decode(column: "event_type", as: String.self)
+                let created = try event.decode(column: "created_at", as: Int64.self)
+                let orderID = try event.decode(column: "order_id", as: String.self)
+                for subscription in subscriptions where subscription.takes(type) {
+                    let deadline = created + Int64(subscription.ackThresholdSeconds * 1_000_000)
+                    try await db.raw("""
+                        INSERT INTO transmissions (outbox_id, event_id, event_type, channel, order_id, order_key, state, attempts, next_attempt_at, created_at, ack_deadline)
+                        VALUES (\(bind: try event.decode(column: "id", as: Int64.self)), \(bind: try event.decode(column: "event_id", as: String.self)),
+                                \(bind: type), \(bind: subscription.channel), \(bind: orderID), \(bind: normalizer.normalize(orderID)),
+                                'pending', 0, \(bind: now.microseconds), \(bind: created), \(bind: deadline))
+                        ON CONFLICT (event_id, channel) DO NOTHING RETURNING id
+                        """).first().map { try $0.decode(column: "id", as: Int64.self) }
+                        .map { LiveFeed.record(.transmission("created", id: $0, orderID: orderID, channel: subscription.channel, eventType: type, classification: .pending)) }
+                }
+            }
+            return events.count
+        }
+    }
+
+    /// Leases up to `limit` due transmissions of `channel`, the next of each order only.
+    public func claim(channel: String, owner: String, limit: Int, lease: Double, now: Timestamp) async throws -> [Transmission] {
+        let lock = database.kind == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
+        return try await database.transaction { db in
+            let rows = try await db.raw("""
+                UPDATE transmissions SET lease_owner = \(bind: owner), lease_expires_at = \(bind: now.adding(seconds: lease).microseconds), attempts = attempts + 1
+                WHERE id IN (
+                    SELECT t.id FROM transmissions t
+                    WHERE t.channel = \(bind: channel) AND t.state = 'pending' AND t.next_attempt_at <= \(bind: now.microseconds)
+                      AND (t.lease_expires_at IS NULL OR t.lease_expires_at < \(bind: now.microseconds))
+                      AND NOT EXISTS (SELECT 1 FROM transmissions p WHERE p.channel = t.channel AND p.order_id = t.order_id
+                                      AND p.outbox_id < t.outbox_id AND p.state = 'pending')
+                      AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.order_id = t.order_id AND o.id < t.outbox_id AND o.published_at IS NULL)
+                    ORDER BY t.outbox_id LIMIT \(bind: limit) \(unsafeRaw: lock))
+                RETURNING id
+                """).all()
+            let ids = try rows.map { try $0.decode(column: "id", as: Int64.self) }
+            guard !ids.isEmpty else { return [] }
+            return try await Self.load(ids: ids, in: db).sorted { $0.outboxID < $1.outboxID }
+        }
+    }
+
+    public enum Outcome: Sendable {
+        /// 2xx: acknowledged at once (sync channels) or awaiting a callback (async channels).
+        case delivered(statusCode: Int, acknowledged: Bool)
+        case retry(at: Timestamp, statusCode: Int?, error: String)
+        /// Refused for good or out of attempts: becomes a dead letter.
+        case failed(statusCode: Int?, error: String)
+    }
+
+    /// Records an attempt and its outcome, only while the lease is still held (false if lost).
+    @discardableResult
+    public func finish(_ transmission: Transmission, owner: String, attempt: TransmissionAttempt, outcome: Outcome, now: Timestamp) async throws -> Bool {
+        try await database.transaction { db in
+            let statusCode: Int?
+            let error: String?
+            let update: SQLQueryString
+            switch outcome {
+            case .delivered(let code, let acknowledged):
+                statusCode = code
+                error = nil
+                let status = acknowledged
+                    ? TransmissionStatus.classify(deadline: transmission.ackDeadline, acknowledgedAt: now, failed: false, now: now)
+                    : nil
+                update = """
+                    UPDATE transmissions SET
+                        state = CASE WHEN acknowledged_at IS NOT NULL THEN 'acknowledged' ELSE \(bind: acknowledged ? "acknowledged" : "sent") END,
+                        sent_at = COALESCE(sent_at, \(bind: now.microseconds)),
+                        acknowledged_at = COALESCE(acknowledged_at, \(bind: acknowledged ? now.microseconds : nil)),
+                        classification = CASE WHEN acknowledged_at IS NOT NULL THEN classification ELSE COALESCE(\(bind: status?.rawValue), classification) END,
+                        classified_at = CASE WHEN acknowledged_at IS NOT NULL THEN classified_at ELSE COALESCE(\(bind: acknowledged ? now.microseconds : nil), classified_at) END,
+                        ack_latency_us = COALESCE(ack_latency_us, \(bind: acknowledged ? now.microseconds - transmission.createdAt.microseconds : nil)),
+                        lease_owner = NULL, lease_expires_at = NULL, last_status_code = \(bind: code), last_error = NULL
+                    WHERE id = \(bind: transmission.id) AND lease_owner = \(bind: owner) AND attempts = \(bind: transmission.attempts) RETURNING id
+                    """
+            case .retry(let at, let code, let message):
+                statusCode = code
+                error = message
+                update = """
+                    UPDATE transmissions SET next_attempt_at = \(bind: at.microseconds), lease_owner = NULL, lease_expires_at = NULL,
+                        last_status_code = \(bind: code), last_error = \(bind: String(message.prefix(1_000)))
+                    WHERE id = \(bind: transmission.id) AND lease_owner = \(bind: owner) AND attempts = \(bind: transmission.attempts) RETURNING id
+                    """
+            case .failed(let code, let message):
+                statusCode = code
+                error = message
+                update = """
+                    UPDATE transmissions SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL,
+                        classification = 'failed', classified_at = \(bind: now.microseconds),
+                        last_status_code = \(bind: code), last_error = \(bind: String(message.prefix(1_000)))
+                    WHERE id = \(bind: transmission.id) AND lease_owner = \(bind: owner) AND attempts = \(bind: transmission.attempts) RETURNING id
+                    """
+            }
+            guard try await db.raw(update).first() != nil else { return false }
+            switch outcome {
+            case .delivered(let code, let acknowledged):
+                LiveFeed.record(.transmission(
+                    acknowledged ? "acknowledged" : "sent", transmission, classification: acknowledged ? TransmissionStatus.classify(
+                        deadline: transmission.ackDeadline, acknowledgedAt: now, failed: false, now: now) : nil,
+                    more: [("httpStatus", .int(Int64(code)))]))
+            case .retry(_, let code, let message):
+                LiveFeed.record(.transmission("retrying", transmission, more: [("httpStatus", code.map { .int(Int64($0)) } ?? .null), ("error", .string(String(message.prefix(200))))]))
+            case .failed(let code, let message):
+                LiveFeed.record(.transmission("failed", transmission, classification: .failed, more: [("httpStatus", code.map { .int(Int64($0)) } ?? .null), ("error", .string(String(message.prefix(200))))]))
+            }
+            try await db.raw("""
+                INSERT INTO transmission_attempts (transmission_id, attempt, started_at, duration_us, http_status, error, response_excerpt)
+                VALUES (\(bind: transmission.id), \(bind: attempt.attempt), \(bind: attempt.startedAt.microseconds), \(bind: attempt.durationMicroseconds),
+                        \(bind: attempt.httpStatus), \(bind: attempt.error.map { String($0.prefix(1_000)) }), \(bind: attempt.responseExcerpt.map { String($0.prefix(500)) }))
+                """).run()
+            if case .failed = outcome {
+                try await DeadLetterRepository.insert(
+                    DeadLetter.New(
+                        source: .transmission, sourceID: transmission.id, orderID: transmission.orderID, channel: transmission.channel,
+                        eventID: transmission.eventID, kind: transmission.eventType, payload: transmission.payload,
+                        error: [statusCode.map { "HTTP \($0)" }, error].compactMap { $0 }.joined(separator: ": "), attempts: transmission.attempts),
+                    at: now, in: db)
+            }
+            return true
+        }
+    }
+
+    /// Turns every pending transmission whose deadline passed before `now` delayed, through the
+    /// deadline index (never a scan of all rows). Returns the channel of each one changed.
+    public func sweepDeadlines(now: Timestamp, limit: Int = 5_000) async throws -> [String] {
+        try await database.transaction { db in
+            try await db.raw("""
+                UPDATE transmissions SET classification = 'delayed', classified_at = \(bind: now.microseconds)
+                WHERE id IN (SELECT id FROM transmissions WHERE classification = 'pending' AND ack_deadline < \(bind: now.microseconds)
+                             ORDER BY ack_deadline LIMIT \(bind: limit))
+                RETURNING id, channel, order_id, event_type
+                """).all().map { row in
+                    let channel = try row.decode(column: "channel", as: String.self)
+                    LiveFeed.record(.transmission(
+                        "delayed", id: try row.decode(column: "id", as: Int64.self), orderID: try row.decode(column: "order_id", as: String.self),
+                        channel: channel, eventType: try row.decode(column: "event_type", as: String.self), classification: .delayed))
+                    return channel
+                }
+        }
+    }
+
+    /// Puts a failed transmission back in the queue (a dead-letter replay), optionally with a corrected body.
+    static func requeue(_ id: Int64, payload: String?, at now: Timestamp, in db: any SQLDatabase) async throws {
+        let rows = try await db.raw("""
+            UPDATE transmissions SET state = 'pending', attempts = 0, next_attempt_at = \(bind: now.microseconds), lease_owner = NULL,
+                lease_expires_at = NULL, payload_override = COALESCE(\(bind: payload), payload_override),
+                classification = CASE WHEN ack_deadline < \(bind: now.microseconds) THEN 'delayed' ELSE 'pending' END, classified_at = \(bind: now.microseconds)
+            WHERE id = \(bind: id)
+            RETURNING order_id, channel, event_type, classification
+            """).all()
+        for row in rows {
+            LiveFeed.record(.transmission(
+                "requeued", id: id, orderID: try row.decode(column: "order_id", as: String.self), channel: try row.decode(column: "channel", as: String.self),
+                eventType: try row.decode(column: "event_type", as: String.self),
+                classification: TransmissionStatus(rawValue: try row.decode(column: "classification", as: String.self))))
+        }
+    }
+
+    /// Every transmission of an order, oldest first.
+    public func of(order: OrderID) async throws -> [Transmission] {
+        try await database.read { db in
+            let ids = try await db.raw("SELECT id FROM transmissions WHERE order_id = \(bind: order.rawValue)").all().map { try $0.decode(column: "id", as: Int64.self) }
+            return try await Self.load(ids: ids, in: db).sorted { ($0.outboxID, $0.channel) < ($1.outboxID, $1.channel) }
+        }
+    }
+
+    public func attempts(of transmissionID: Int64) async throws -> [TransmissionAttempt] {
+        try await database.read { db in
+            try await db.raw("""
+                SELECT attempt, started_at, duration_us, http_status, error, response_excerpt FROM transmission_attempts
+                WHERE transmission_id = \(bind: transmissionID) ORDER BY attempt, id
+                """).all().map { row in
+                    TransmissionAttempt(
+                        attempt: try row.decode(column: "attempt", as: Int.self),
+                        startedAt: Timestamp(microseconds: try row.decode(column: "started_at", as: Int64.self)),
+                        durationMicroseconds: try row.decode(column: "duration_us", as: Int64.self),
+                        httpStatus: try row.decode(column: "http_status", as: Int?.self), error: try row.decode(column: "error", as: String?.self),
+                        responseExcerpt: try row.decode(column: "response_excerpt", as: String?.self))
+                }
+        }
+    }
+
+    static func load(ids: [Int64], in db: any SQLDatabase) async throws -> [Transmission] {
+        guard !ids.isEmpty else { return [] }
+        let rows = try await db.raw("""
+            SELECT t.id, t.outbox_id, t.event_id, t.event_type, t.channel, t.order_id, t.state, t.attempts, t.next_attempt_at,
+                   COALESCE(t.payload_override, o.payload) AS payload, t.created_at, t.ack_deadline, t.sent_at, t.acknowledged_at,
+                   t.last_status_code, t.last_error, t.classification, t.ack_latency_us
+            FROM transmissions t JOIN outbox o ON o.id = t.outbox_id
+            WHERE t.id IN (\(binds: ids))
+            """).all()
+        return try rows.map { row in
+            let state = try row.decode(column: "state", as: String.self)
+            let classification = try row.decode(column: "classification", as: String.self)
+            return Transmission(
+                id: try row.decode(column: "id", as: Int64.self), outboxID: try row.decode(column: "outbox_id", as: Int64.self),
+                eventID: try row.decode(column: "event_id", as: String.self), eventType: try row.decode(column: "event_type", as: String.self),
+                channel: try row.decode(column: "channel", as: String.self),
+                orderID: OrderID(try row.decode(column: "order_id", as: String.self)),
+                state: try OrderRow.decode(Transmission.State(rawValue: state), "state", state),
+                attempts: try row.decode(column: "attempts", as: Int.self),
+                nextAttemptAt: Timestamp(microseconds: try row.decode(column: "next_attempt_at", as: Int64.self)),
+                payload: try row.decode(column: "payload", as: String.self),
+                createdAt: Timestamp(microseconds: try row.decode(column: "created_at", as: Int64.self)),
+                ackDeadline: Timestamp(microseconds: try row.decode(column: "ack_deadline", as: Int64.self)),
+                sentAt: try row.decode(column: "sent_at", as: Int64?.self).map(Timestamp.init(microseconds:)),
+                acknowledgedAt: try row.decode(column: "acknowledged_at", as: Int64?.self).map(Timestamp.init(microseconds:)),
+                lastStatusCode: try row.decode(column: "last_status_code", as: Int?.self),
+                lastError: try row.decode(column: "last_error", as: String?.self),
+                classification: try OrderRow.decode(TransmissionStatus(rawValue: classification), "classification", classification),
+                ackLatencyMicroseconds: try row.decode(column: "ack_latency_us", as: Int64?.self))
+        }
+    }
+}
+
+extension FeedEvent {
+    /// A change to one transmission: `transmission.<change>`.
+    static func transmission(
+        _ change: String, id: Int64, orderID: String, channel: String, eventType: String, classification: TransmissionStatus?, more: [(String, Value)] = []
+    ) -> FeedEvent {
+        FeedEvent(topic: .transmission, type: "transmission.\(change)", orderID: orderID, fields: [
+            ("transmissionId", .int(id)), ("channel", .string(channel)), ("eventType", .string(eventType)),
+            ("classification", classification.map { .string($0.rawValue) } ?? .null),
+        ] + more)
+    }
+
+    static func transmission(_ change: String, _ t: Transmission, classification: TransmissionStatus? = nil, more: [(String, Value)] = []) -> FeedEvent {
+        transmission(change, id: t.id, orderID: t.orderID.rawValue, channel: t.channel, eventType: t.eventType, classification: classification, more: more)
+    }
+}

@@ -1,0 +1,266 @@
+import Foundation
+import OrderFlowDomain
+import SQLKit
+
+/// Users, refresh tokens, API keys and instance settings. Secrets arrive here already hashed.
+public struct UserRepository: Sendable {
+    public let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    // MARK: Users
+
+    /// - Throws: `DomainError.conflict` when the username is taken.
+    public func create(_ user: UserRecord) async throws {
+        do {
+            try await database.transaction { db in
+                try await db.insert(into: "users").model(UserRow(user), with: Rows.encoder).run()
+            }
+        } catch where ConstraintViolation.isUnique(error) {
+            throw DomainError.conflict(code: "username_taken", message: "username '\(user.username)' is taken")
+        }
+    }
+
+    public func user(id: String) async throws -> UserRecord? {
+        try await database.read { db in
+            try await db.select().column("*").from("users").where("id", .equal, id).first(decoding: UserRow.self, with: Rows.decoder)?.record
+        }
+    }
+
+    public func user(username: String) async throws -> UserRecord? {
+        try await database.read { db in
+            try await db.select().column("*").from("users").where("username", .equal, username.lowercased())
+                .first(decoding: UserRow.self, with: Rows.decoder)?.record
+        }
+    }
+
+    public func users() async throws -> [UserRecord] {
+        try await database.read { db in
+            try await db.select().column("*").from("users").orderBy("username").all(decoding: UserRow.self, with: Rows.decoder).map(\.record)
+        }
+    }
+
+    /// Whether any enabled user holds `role`.
+    public func exists(role: Role) async throws -> Bool {
+        try await users().contains { $0.roles.contains(role) && !$0.disabled }
+    }
+
+    /// Writes every field of `user`, plus `audit` in the same transaction.
+    public func update(_ user: UserRecord, audit: AuditEntry? = nil) async throws {
+        try await database.transaction { db in
+            try await db.update("users").set(model: UserRow(user), with: Rows.encoder).where("id", .equal, user.id).run()
+            if let audit { try await AuditRepository.append(audit, into: db) }
+        }
+    }
+
+    /// Records a failed login; locks the account once `maxFailures` is reached. Returns the new count.
+    public func recordFailedLogin(userID: String, maxFailures: Int, lockFor seconds: Double, at now: Timestamp) async throws -> Int {
+        try await database.transaction { db in
+            let row = try await db.raw("""
+                UPDATE users SET failed_logins = failed_logins + 1 WHERE id = \(bind: userID) RETURNING failed_logins
+                """).first()
+            let failures = try row?.decode(column: "failed_logins", as: Int.self) ?? 0
+            if failures >= maxFailures {
+                try await db.raw("UPDATE users SET locked_until = \(bind: now.adding(seconds: seconds).microseconds), failed_logins = 0 WHERE id = \(bind: userID)").run()
+            }
+            return failures
+        }
+    }
+
+    public func recordSuccessfulLogin(userID: String) async throws {
+        try await database.transaction { db in
+            try await db.raw("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = \(bind: userID)").run()
+        }
+    }
+
+    // MARK: Refresh tokens
+
+    public func storeRefreshToken(hash: String, family: String, userID: String, issuedAt: Timestamp, expiresAt: Timestamp) async throws {
+        try await database.transaction { db in
+            try await Self.insertRefreshToken(hash: hash, family: family, userID: userID, issuedAt: issuedAt, expiresAt: expiresAt, into: db)
+        }
+    }
+
+    public enum RotationOutcome: Sendable, Equatable {
+        case rotated(userID: String, family: String)
+        /// The token was used before: someone replayed it. Its whole family is now revoked.
+        case reused(userID: String)
+        case invalid
+    }
+
+    /// Spends a refresh token and stores its successor in the same family, in one transaction.
+    public func rotate(hash: String, to newHash: String, at now: Timestamp, expiresAt: Timestamp) async throws -> RotationOutcome {
+        try await database.transaction { db in
+            guard let row = try await db.raw("""
+                SELECT family_id, user_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = \(bind: hash)
+                """).first()
+            else { return .invalid }
+            let family = try row.decode(column: "family_id", as: String.self)
+            let userID = try row.decode(column: "user_id", as: String.self)
+            if try row.decode(column: "used_at", as: Int64?.self) != nil {
+                try await Self.revokeFamily(family, at: now, in: db)
+                return .reused(userID: userID)
+            }
+            guard try row.decode(column: "revoked_at", as: Int64?.self) == nil,
+                  try row.decode(column: "expires_at", as: Int64.self) > now.microseconds
+            else { return .invalid }
+            // Only one of two racing refreshes can flip used_at.
+            let spent = try await db.raw("""
+                UPDATE refresh_tokens SET used_at = \(bind: now.microseconds) WHERE token_hash = \(bind: hash) AND used_at IS NULL RETURNING token_hash
+                """).first() != nil
+            guard spent else {
+                try await Self.revokeFamily(family, at: now, in: db)
+                return .reused(userID: userID)
+            }
+            try await Self.insertRefreshToken(hash: newHash, family: family, userID: userID, issuedAt: now, expiresAt: expiresAt, into: db)
+            return .rotated(userID: userID, family: family)
+        }
+    }
+
+    /// Revokes the family of the token with `hash`; returns its user, if the token existed.
+    @discardableResult
+    public func revokeFamily(ofTokenHash hash: String, at now: Timestamp) async throws -> String? {
+        try await database.transaction { db in
+            guard let row = try await db.raw("SELECT family_id, user_id FROM refresh_tokens WHERE token_hash = \(bind: hash)").first() else { return nil }
+            try await Self.revokeFamily(try row.decode(column: "family_id", as: String.self), at: now, in: db)
+            return try row.decode(column: "user_id", as: String.self)
+        }
+    }
+
+    /// Revokes every refresh token of a user (after a password reset or when disabling).
+    public func revokeAllTokens(userID: String, at now: Timestamp) async throws {
+        try await database.transaction { db in
+            try await db.raw("UPDATE refresh_tokens SET revoked_at = \(bind: now.microseconds) WHERE user_id = \(bind: userID) AND revoked_at IS NULL").run()
+        }
+    }
+
+    private static func revokeFamily(_ family: String, at now: Timestamp, in db: any SQLDatabase) async throws {
+        try await db.raw("UPDATE refresh_tokens SET revoked_at = \(bind: now.microseconds) WHERE family_id = \(bind: family) AND revoked_at IS NULL").run()
+    }
+
+    private static func insertRefreshToken(hash: String, family: String, userID: String, issuedAt: Timestamp, expiresAt: Timestamp, into db: any SQLDatabase) async throws {
+        try await db.raw("""
+            INSERT INTO refresh_tokens (token_hash, family_id, user_id, issued_at, expires_at)
+            VALUES (\(bind: hash), \(bind: family), \(bind: userID), \(bind: issuedAt.microseconds), \(bind: expiresAt.microseconds))
+            """).run()
+    }
+
+    // MARK: API keys
+
+    public func createKey(id: String, name: String, hash: String, prefix: String, roles: Set<Role>, storeScope: LocationID?, createdBy: String, at now: Timestamp, audit: AuditEntry) async throws -> APIKeyRecord {
+        try await database.transaction { db in
+            try await db.raw("""
+                INSERT INTO api_keys (id, name, key_hash, prefix, roles, store_scope, created_by, created_at)
+                VALUES (\(bind: id), \(bind: name), \(bind: hash), \(bind: prefix), \(bind: Self.encode(roles)), \(bind: storeScope?.rawValue), \(bind: createdBy), \(bind: now.microseconds))
+                """).run()
+            try await AuditRepository.append(audit, into: db)
+        }
+        return APIKeyRecord(id: id, name: name, prefix: prefix, roles: roles, storeScope: storeScope, createdBy: createdBy, createdAt: now)
+    }
+
+    /// The key with this hash, revoked or not.
+    public func key(hash: String) async throws -> APIKeyRecord? {
+        try await database.read { db in
+            try await db.raw("SELECT * FROM api_keys WHERE key_hash = \(bind: hash)").first().map(Self.key)
+        }
+    }
+
+    public func keys() async throws -> [APIKeyRecord] {
+        try await database.read { db in
+            try await db.raw("SELECT * FROM api_keys ORDER BY created_at, id").all().map(Self.key)
+        }
+    }
+
+    /// - Returns: the revoked key, or nil if there is no such key.
+    public func revokeKey(id: String, at now: Timestamp, audit: AuditEntry) async throws -> APIKeyRecord? {
+        try await database.transaction { db in
+            try await db.raw("UPDATE api_keys SET revoked_at = \(bind: now.microseconds) WHERE id = \(bind: id) AND revoked_at IS NULL").run()
+            guard let row = try await db.raw("SELECT * FROM api_keys WHERE id = \(bind: id)").first() else { return nil }
+            try await AuditRepository.append(audit, into: db)
+            return try Self.key(row)
+        }
+    }
+
+    public func touchKey(id: String, at now: Timestamp) async throws {
+        try await database.transaction { db in
+            try await db.raw("UPDATE api_keys SET last_used_at = \(bind: now.microseconds) WHERE id = \(bind: id)").run()
+        }
+    }
+
+    static func key(_ row: any SQLRow) throws -> APIKeyRecord {
+        APIKeyRecord(
+            id: try row.decode(column: "id", as: String.self), name: try row.decode(column: "name", as: String.self),
+            prefix: try row.decode(column: "prefix", as: String.self),
+            roles: decode(try row.decode(column: "roles", as: String.self)),
+            storeScope: try row.decode(column: "store_scope", as: String?.self).map(LocationID.init),
+            createdBy: try row.decode(column: "created_by", as: String.self),
+            createdAt: Timestamp(microseconds: try row.decode(column: "created_at", as: Int64.self)),
+            lastUsedAt: try row.decode(column: "last_used_at", as: Int64?.self).map(Timestamp.init(microseconds:)),
+            revokedAt: try row.decode(column: "revoked_at", as: Int64?.self).map(Timestamp.init(microseconds:)))
+    }
+
+    // MARK: Settings
+
+    /// The stored value of `name`, created with `make()` the first time; the first writer wins, so
+    /// every instance ends up with the same value.
+    public func setting(_ name: String, createWith make: @Sendable () -> String, at now: Timestamp) async throws -> String {
+        if let value = try await database.read({ db in try await db.raw("SELECT value FROM settings WHERE name = \(bind: name)").first() }) {
+            return try value.decode(column: "value", as: String.self)
+        }
+        return try await database.transaction { db in
+            try await db.raw("""
+                INSERT INTO settings (name, value, created_at) VALUES (\(bind: name), \(bind: make()), \(bind: now.microseconds))
+                ON CONFLICT (name) DO NOTHING
+                """).run()
+            return try await db.raw("SELECT value FROM settings WHERE name = \(bind: name)").first()!.decode(column: "value", as: String.self)
+        }
+    }
+
+    static func encode(_ roles: Set<Role>) -> String { roles.map(\.rawValue).sorted().joined(separator: ",") }
+    static func decode(_ text: String) -> Set<Role> { Set(text.split(separator: ",").compactMap { Role(rawValue: String($0)) }) }
+}
+
+struct UserRow: Codable {
+    var id: String
+    var username: String
+    var displayName: String
+    var email: String?
+    var passwordHash: String
+    var roles: String
+    var storeScope: String?
+    var regionScope: String?
+    var customerId: String?
+    var disabled: Bool
+    var failedLogins: Int
+    var lockedUntil: Int64?
+    var passwordChangedAt: Int64
+    var createdAt: Int64
+    var updatedAt: Int64
+
+    init(_ user: UserRecord) {
+        id = user.id
+        username = user.username
+        displayName = user.displayName
+        email = user.email
+        passwordHash = user.passwordHash
+        roles = UserRepository.encode(user.roles)
+        storeScope = user.storeScope?.rawValue
+        regionScope = user.regionScope
+        customerId = user.customerID
+        disabled = user.disabled
+        failedLogins = user.failedLogins
+        lockedUntil = user.lockedUntil?.microseconds
+        passwordChangedAt = user.passwordChangedAt.microseconds
+        createdAt = user.createdAt.microseconds
+        updatedAt = user.updatedAt.microseconds
+    }
+
+    var record: UserRecord {
+        UserRecord(
+            id: id, username: username, displayName: displayName, email: email, passwordHash: passwordHash,
+            roles: UserRepository.decode(roles), storeScope: storeScope.map(LocationID.init), regionScope: regionScope,
+            customerID: customerId, disabled: disabled, failedLogins: failedLogins,
+            lockedUntil: lockedUntil.map(Timestamp.init(microseconds:)), passwordChangedAt: Timestamp(microseconds: passwordChangedAt),
+            createdAt: Timestamp(microseconds: createdAt), updatedAt: Timestamp(microseconds: updatedAt))
+    }
+}

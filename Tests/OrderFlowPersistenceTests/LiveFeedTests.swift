@@ -1,0 +1,132 @@
+import Foundation
+import OrderFlowDomain
+import OrderFlowRuntime
+@testable import OrderFlowPersistence
+import OrderFlowTestSupport
+import SQLKit
+import Testing
+
+@Suite("Live feed: changes published after commit, replayed after a reconnect", .databaseSlots)
+struct LiveFeedTests {
+    static let start = Timestamp(microseconds: 1_795_000_000_000_000)
+
+    static func event(_ type: String, order: String? = nil) -> FeedEvent {
+        FeedEvent(topic: .order, type: type, orderID: order, locationID: "QC-1", fields: [("note", .string("a \"quoted\"\nline"))])
+    }
+
+    /// Reads `count` items, or fails after a few seconds.
+    static func take(_ count: Int, from subscription: LiveFeed.Subscription) async throws -> [LiveFeed.Item] {
+        try await withThrowingTaskGroup(of: [LiveFeed.Item].self) { group in
+            group.addTask {
+                var items: [LiveFeed.Item] = []
+                for await item in subscription {
+                    if case .keepAlive = item { continue }
+                    items.append(item)
+                    if items.count == count { break }
+                }
+                return items
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(10))
+                throw FewerItems(expected: count)
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
+
+    struct FewerItems: Error { var expected: Int }
+
+    static func types(_ items: [LiveFeed.Item]) -> [String] {
+        items.map { item in
+            switch item {
+            case .event(let event): event.type
+            case .reset: "reset"
+            case .keepAlive: "keep-alive"
+            }
+        }
+    }
+
+    @Test(arguments: TestDatabase.kinds)
+    func onlyCommittedChangesArePublishedAndARolledBackSavepointTakesItsOwnBack(kind: Database.Kind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let subscription = database.feed.subscribe(after: nil)
+            struct Refused: Error {}
+            await #expect(throws: Refused.self) {
+                try await database.transaction { _ in
+                    LiveFeed.record(Self.event("rolled.back"))
+                    throw Refused()
+                }
+            }
+            try await database.transaction { db in
+                LiveFeed.record(Self.event("kept.before"))
+                _ = try? await db.withSavepoint { _ in
+                    LiveFeed.record(Self.event("undone.in.savepoint"))
+                    throw Refused()
+                }
+                LiveFeed.record(Self.event("kept.after"))
+            }
+            // Recorded outside a transaction: nothing to wait for, so nothing is published.
+            LiveFeed.record(Self.event("outside"))
+            let items = try await Self.take(2, from: subscription)
+            #expect(Self.types(items) == ["kept.before", "kept.after"])
+            guard case .event(let first) = items[0], case .event(let second) = items[1] else { return }
+            #expect(second.sequence == first.sequence + 1)
+            #expect(first.json.contains(#""note":"a \"quoted\"\nline""#))
+            let decoded = try JSONSerialization.jsonObject(with: Data(first.json.utf8)) as? [String: Any]
+            #expect(decoded?["id"] as? String == "\(database.feed.epoch)-\(first.sequence)")
+            #expect(decoded?["store"] as? String == "QC-1")
+        }
+    }
+
+    @Test(arguments: TestDatabase.kinds)
+    func aNewOrderIsHeardOnceWithItsStoreAndStatus(kind: Database.Kind) async throws {
+        try await TestDatabase.with(kind) { database in
+            try await Samples.seed(database)
+            let repository = OrderRepository(database: database)
+            try await Samples.create(try Samples.order("FEED-1", at: Self.start), in: repository)
+            let subscription = database.feed.subscribe(after: nil)
+            await #expect(throws: DomainError.self) { try await Samples.create(try Samples.order("FEED-1", at: Self.start), in: repository) }
+            try await Samples.create(try Samples.order("FEED-2", at: Self.start), in: repository)
+            let items = try await Self.take(1, from: subscription)
+            guard case .event(let event) = items[0] else { Issue.record("not an event: \(items)"); return }
+            #expect(event.type == "order.created" && event.orderID == "FEED-2")
+            #expect(event.locationID == Samples.qcStore.id.rawValue)
+            #expect(event.fields.contains { $0.0 == "status" && $0.1 == .int(Int64(OrderStatus.open.rawValue)) })
+        }
+    }
+
+    @Test func aReconnectGetsWhatItMissedOrIsToldToReload() async throws {
+        let feed = LiveFeed(capacity: 5, subscriberBuffer: 100)
+        feed.publish((1...3).map { Self.event("e\($0)") }, committedAt: Self.start)
+        // After e1: e2 and e3 from the ring, then what comes next.
+        let resumed = feed.subscribe(after: "\(feed.epoch)-1")
+        feed.publish([Self.event("e4")], committedAt: Self.start)
+        #expect(Self.types(try await Self.take(3, from: resumed)) == ["e2", "e3", "e4"])
+        // Up to date: nothing replayed.
+        let current = feed.subscribe(after: feed.position)
+        feed.publish([Self.event("e5")], committedAt: Self.start)
+        #expect(Self.types(try await Self.take(1, from: current)) == ["e5"])
+        // e1 has left the ring of 5 once e6 is in: a client after e0 missed e1 for good.
+        feed.publish([Self.event("e6")], committedAt: Self.start)
+        for stale in ["\(feed.epoch)-0", "other-3", "\(feed.epoch)-99", "nonsense"] {
+            let subscription = feed.subscribe(after: stale)
+            #expect(Self.types(try await Self.take(1, from: subscription)) == ["reset"], "after \(stale)")
+        }
+        #expect(Self.types(try await Self.take(5, from: feed.subscribe(after: "\(feed.epoch)-1"))) == ["e2", "e3", "e4", "e5", "e6"])
+    }
+
+    @Test func aSubscriberTooFarBehindIsCutOffWithAResetAndOthersGoOn() async throws {
+        let feed = LiveFeed(capacity: 100, subscriberBuffer: 3)
+        let slow = feed.subscribe(after: nil)
+        let fast = feed.subscribe(after: nil)
+        feed.publish([Self.event("a"), Self.event("b")], committedAt: Self.start)
+        #expect(Self.types(try await Self.take(2, from: fast)) == ["a", "b"])
+        feed.publish([Self.event("c"), Self.event("d")], committedAt: Self.start)
+        #expect(Self.types(try await Self.take(2, from: fast)) == ["c", "d"])
+        // The slow one held a, b, c when d came: it gets those, then a reset, then its stream ends.
+        #expect(Self.types(try await Self.take(4, from: slow)) == ["a", "b", "c", "reset"])
+        #expect(slow.wasCutOff && !fast.wasCutOff)
+        #expect(feed.subscriberCount == 1)
+    }
+}
