@@ -65,7 +65,9 @@ public final class AlertEvaluator: Service, Sendable {
         for rule in rules {
             guard rule.enabled else {
                 for alert in active.values where alert.ruleID == rule.id {
-                    try await store.advance(alert, to: .resolved, value: nil, summary: nil, silenced: alert.silenced, actor: "evaluator", comment: "rule disabled", now: now, notifiers: [])
+                    try await store.advance(
+                        alert, to: .resolved, value: nil, summary: nil, silenced: alert.silenced, actor: "evaluator", comment: "rule disabled", now: now,
+                        notify: Self.notifications(from: alert.state, to: .resolved, silenced: alert.silenced, recipients: []))
                     active[alert.fingerprint] = nil
                 }
                 continue
@@ -94,25 +96,40 @@ public final class AlertEvaluator: Service, Sendable {
         let targets = recipients(rule.severity)
         switch AlertLifecycle.next(alert?.lifecycle, measurement: measurement, forSeconds: rule.forSeconds, now: now) {
         case .open(let state):
-            if let opened = try await store.open(rule: rule, channel: channel, state: state, value: value ?? 0, summary: summary ?? rule.name, silenced: silenced, now: now, notifiers: targets) {
+            let plans = AlertNotificationPolicy.plans(from: nil, to: state, silenced: silenced, recipients: targets, toldOfFiring: [])
+            if let opened = try await store.open(
+                rule: rule, channel: channel, state: state, value: value ?? 0, summary: summary ?? rule.name, silenced: silenced, now: now, notify: plans
+            ) {
                 logger.notice("alert \(state.rawValue)", metadata: ["alert": "\(opened.fingerprint)", "summary": "\(opened.summary)"])
             }
         case .fire, .refire:
             guard let alert else { return }
-            try await store.advance(alert, to: .firing, value: value, summary: summary, silenced: silenced, actor: "evaluator", now: now, notifiers: targets)
+            try await store.advance(
+                alert, to: .firing, value: value, summary: summary, silenced: silenced, actor: "evaluator", now: now,
+                notify: Self.notifications(from: alert.state, to: .firing, silenced: silenced, recipients: targets))
             logger.notice("alert firing", metadata: ["alert": "\(alert.fingerprint)", "summary": "\(summary ?? alert.summary)"])
         case .resolve:
             guard let alert else { return }
-            try await store.advance(alert, to: .resolved, value: value, summary: summary, silenced: alert.silenced, actor: "evaluator", comment: "condition cleared", now: now, notifiers: targets)
+            try await store.advance(
+                alert, to: .resolved, value: value, summary: summary, silenced: alert.silenced, actor: "evaluator", comment: "condition cleared", now: now,
+                notify: Self.notifications(from: alert.state, to: .resolved, silenced: alert.silenced, recipients: targets))
             logger.notice("alert resolved", metadata: ["alert": "\(alert.fingerprint)"])
         case .none:
             guard let alert else { return }
             if alert.silenced != silenced {
                 // A silence began or ended: a firing alert whose silence ended is told now.
-                try await store.setSilenced(alert, silenced, notify: !silenced && alert.state == .firing ? targets : [], now: now)
+                let plans = AlertNotificationPolicy.silenceChanged(state: alert.state, silenced: silenced, recipients: targets)
+                try await store.setSilenced(alert, silenced, notify: plans, now: now)
             }
             if let value, let summary { try await store.touch(alert, value: value, summary: summary, now: now) }
         }
+    }
+
+    /// The policy's plans for a move, once the repository knows who was told the alert fired.
+    static func notifications(
+        from: AlertState, to: AlertState, silenced: Bool, recipients: [String]
+    ) -> @Sendable ([String]) -> [AlertNotificationPlan] {
+        { told in AlertNotificationPolicy.plans(from: from, to: to, silenced: silenced, recipients: recipients, toldOfFiring: told) }
     }
 
     func recipients(_ severity: AlertSeverity) -> [String] {

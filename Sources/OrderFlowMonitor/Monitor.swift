@@ -14,7 +14,7 @@ public struct Monitor: Sendable {
     public let sweeper: DeadlineSweeper
     public let evaluator: AlertEvaluator
     public let retention: Retention
-    public let acknowledgements: AcknowledgementRepository
+    public let acknowledgements: AcknowledgementCorrelator
     public let alerts: AlertRepository
     public let queries: MonitoringRepository
     public let metrics: MonitorMetrics
@@ -37,7 +37,7 @@ public struct Monitor: Sendable {
             database: database, settings: settings, channels: channels.map(\.name), notifiers: notifiers, clock: clock, logger: logger,
             metrics: monitorMetrics, owner: owner, ready: ready)
         retention = Retention(database: database, settings: settings.retention, clock: clock, logger: logger, ready: ready)
-        acknowledgements = AcknowledgementRepository(database: database, settings: settings.correlation)
+        acknowledgements = AcknowledgementCorrelator(database: database, settings: settings.correlation)
         alerts = AlertRepository(database: database)
         queries = MonitoringRepository(database: database)
     }

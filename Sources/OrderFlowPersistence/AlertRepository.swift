@@ -81,18 +81,7 @@ public struct AlertRepository: Sendable {
     }
 
     static func rules(where condition: SQLQueryString, in db: any SQLDatabase) async throws -> [AlertRule] {
-        try await db.raw("SELECT * FROM alert_rules WHERE \(condition) ORDER BY name").all().map { row in
-            let kind = try row.decode(column: "kind", as: String.self)
-            let severity = try row.decode(column: "severity", as: String.self)
-            return AlertRule(
-                id: try row.decode(column: "id", as: Int64.self), name: try row.decode(column: "name", as: String.self),
-                kind: try OrderRow.decode(AlertRuleKind(rawValue: kind), "kind", kind), channel: try row.decode(column: "channel", as: String?.self),
-                threshold: try row.decode(column: "threshold", as: Double.self), windowSeconds: try row.decode(column: "window_seconds", as: Int.self),
-                forSeconds: try row.decode(column: "for_seconds", as: Int.self),
-                severity: try OrderRow.decode(AlertSeverity(rawValue: severity), "severity", severity),
-                minVolume: try row.decode(column: "min_volume", as: Int.self), enabled: try row.decode(column: "enabled", as: Bool.self),
-                description: try row.decode(column: "description", as: String?.self))
-        }
+        try await db.raw("SELECT * FROM alert_rules WHERE \(condition) ORDER BY name").all().map { try $0.decode(AlertRuleRow.self).rule() }
     }
 
     // MARK: Alerts
@@ -119,21 +108,15 @@ public struct AlertRepository: Sendable {
 
     public func history(of id: Int64) async throws -> [AlertHistoryEntry] {
         try await database.read { db in
-            try await db.raw("SELECT * FROM alert_history WHERE alert_id = \(bind: id) ORDER BY id").all().map { row in
-                AlertHistoryEntry(
-                    at: Timestamp(microseconds: try row.decode(column: "at", as: Int64.self)),
-                    from: try row.decode(column: "from_state", as: String?.self).flatMap(AlertState.init(rawValue:)),
-                    to: AlertState(rawValue: try row.decode(column: "to_state", as: String.self)) ?? .resolved,
-                    actor: try row.decode(column: "actor", as: String.self), comment: try row.decode(column: "comment", as: String?.self),
-                    value: try row.decode(column: "value", as: Double?.self))
-            }
+            try await db.raw("SELECT * FROM alert_history WHERE alert_id = \(bind: id) ORDER BY id").all().map { try $0.decode(AlertHistoryRow.self).entry() }
         }
     }
 
-    /// Opens an alert for a breached rule; nil when an active one with that fingerprint exists.
+    /// Opens an alert for a breached rule, queueing the notifications `notify` plans for it; nil
+    /// when an active one with that fingerprint exists.
     public func open(
         rule: AlertRule, channel: String?, state: AlertState, value: Double, summary: String, silenced: Bool, now: Timestamp,
-        notifiers: [String]
+        notify: [AlertNotificationPlan]
     ) async throws -> Alert? {
         try await database.transaction { db in
             let fingerprint = AlertLifecycle.fingerprint(rule: rule.name, channel: channel)
@@ -148,42 +131,37 @@ public struct AlertRepository: Sendable {
                 """).first() else { return nil }
             let id = try row.decode(column: "id", as: Int64.self)
             try await Self.history(id, from: nil, to: state, actor: "evaluator", comment: summary, value: value, now: now, in: db)
-            if state == .firing && !silenced { try await Self.enqueue(id, event: .firing, notifiers: notifiers, now: now, in: db) }
+            for plan in notify { try await Self.enqueue(id, plan, now: now, in: db) }
             return try await Self.alerts(where: "id = \(bind: id)", limit: 1, in: db).first
         }
     }
 
     /// Moves an active alert to `state` (pending → firing, acknowledged → firing again, → resolved)
-    /// and queues its notifications; false if someone else moved it first.
+    /// and queues the notifications `notify` plans, given who was told it fired; false if someone
+    /// else moved it first.
     @discardableResult
     public func advance(
         _ alert: Alert, to state: AlertState, value: Double?, summary: String?, silenced: Bool, actor: String, comment: String? = nil,
-        now: Timestamp, notifiers: [String]
+        now: Timestamp, notify: @escaping @Sendable (_ toldOfFiring: [String]) -> [AlertNotificationPlan]
     ) async throws -> Bool {
         try await database.transaction { db in
             if let summary {
                 try await db.raw("UPDATE alerts SET summary = \(bind: summary), silenced = \(bind: silenced) WHERE id = \(bind: alert.id)").run()
             }
             guard try await Self.transition(alert, to: state, actor: actor, comment: comment, value: value, now: now, in: db) else { return false }
-            if !silenced {
-                if state == .firing { try await Self.enqueue(alert.id, event: .firing, notifiers: notifiers, now: now, in: db, again: alert.state == .acknowledged) }
-                // Only those told it fired are told it resolved.
-                if state == .resolved {
-                    let told = try await db.raw("""
-                        SELECT notifier FROM alert_notifications WHERE alert_id = \(bind: alert.id) AND event = 'firing' AND state = 'sent'
-                        """).all().map { try $0.decode(column: "notifier", as: String.self) }
-                    try await Self.enqueue(alert.id, event: .resolved, notifiers: told, now: now, in: db)
-                }
-            }
+            let told = try await db.raw("""
+                SELECT notifier FROM alert_notifications WHERE alert_id = \(bind: alert.id) AND event = 'firing' AND state = 'sent'
+                """).all().map { try $0.decode(column: "notifier", as: String.self) }
+            for plan in notify(told) { try await Self.enqueue(alert.id, plan, now: now, in: db) }
             return true
         }
     }
 
-    /// A silence began or ended for an active alert; `notify` are told it fires (when its silence ended).
-    public func setSilenced(_ alert: Alert, _ silenced: Bool, notify: [String], now: Timestamp) async throws {
+    /// A silence began or ended for an active alert; `notify` plans who hears of it now.
+    public func setSilenced(_ alert: Alert, _ silenced: Bool, notify: [AlertNotificationPlan], now: Timestamp) async throws {
         try await database.transaction { db in
             try await db.raw("UPDATE alerts SET silenced = \(bind: silenced) WHERE id = \(bind: alert.id)").run()
-            if !notify.isEmpty { try await Self.enqueue(alert.id, event: .firing, notifiers: notify, now: now, in: db) }
+            for plan in notify { try await Self.enqueue(alert.id, plan, now: now, in: db) }
         }
     }
 
@@ -252,25 +230,7 @@ public struct AlertRepository: Sendable {
     }
 
     static func alerts(where condition: SQLQueryString, limit: Int, in db: any SQLDatabase) async throws -> [Alert] {
-        try await db.raw("SELECT * FROM alerts WHERE \(condition) ORDER BY id DESC LIMIT \(bind: limit)").all().map { row in
-            let kind = try row.decode(column: "kind", as: String.self)
-            let severity = try row.decode(column: "severity", as: String.self)
-            let state = try row.decode(column: "state", as: String.self)
-            func time(_ column: String) throws -> Timestamp? { try row.decode(column: column, as: Int64?.self).map(Timestamp.init(microseconds:)) }
-            return Alert(
-                id: try row.decode(column: "id", as: Int64.self), ruleID: try row.decode(column: "rule_id", as: Int64.self),
-                ruleName: try row.decode(column: "rule_name", as: String.self), kind: try OrderRow.decode(AlertRuleKind(rawValue: kind), "kind", kind),
-                fingerprint: try row.decode(column: "fingerprint", as: String.self), channel: try row.decode(column: "channel", as: String?.self),
-                severity: try OrderRow.decode(AlertSeverity(rawValue: severity), "severity", severity),
-                state: try OrderRow.decode(AlertState(rawValue: state), "state", state), summary: try row.decode(column: "summary", as: String.self),
-                value: try row.decode(column: "value", as: Double?.self), threshold: try row.decode(column: "threshold", as: Double.self),
-                pendingSince: Timestamp(microseconds: try row.decode(column: "pending_since", as: Int64.self)), firedAt: try time("fired_at"),
-                acknowledgedAt: try time("acknowledged_at"), acknowledgedBy: try row.decode(column: "acknowledged_by", as: String?.self),
-                acknowledgementComment: try row.decode(column: "ack_comment", as: String?.self), acknowledgementExpiresAt: try time("ack_expires_at"),
-                resolvedAt: try time("resolved_at"), resolvedBy: try row.decode(column: "resolved_by", as: String?.self),
-                silenced: try row.decode(column: "silenced", as: Bool.self),
-                lastEvaluatedAt: Timestamp(microseconds: try row.decode(column: "last_evaluated_at", as: Int64.self)))
-        }
+        try await db.raw("SELECT * FROM alerts WHERE \(condition) ORDER BY id DESC LIMIT \(bind: limit)").all().map { try $0.decode(AlertRow.self).alert() }
     }
 
     // MARK: Silences
@@ -278,20 +238,12 @@ public struct AlertRepository: Sendable {
     public func silences(includeExpired: Bool, now: Timestamp) async throws -> [Silence] {
         try await database.read { db in
             let condition: SQLQueryString = includeExpired ? "1 = 1" : "ends_at > \(bind: now.microseconds)"
-            return try await db.raw("SELECT * FROM silences WHERE \(condition) ORDER BY id DESC LIMIT 500").all().map { row in
-                Silence(
-                    id: try row.decode(column: "id", as: Int64.self),
-                    matchers: try JSONDecoder().decode([SilenceMatcher].self, from: Data(try row.decode(column: "matchers", as: String.self).utf8)),
-                    startsAt: Timestamp(microseconds: try row.decode(column: "starts_at", as: Int64.self)),
-                    endsAt: Timestamp(microseconds: try row.decode(column: "ends_at", as: Int64.self)),
-                    createdBy: try row.decode(column: "created_by", as: String.self), comment: try row.decode(column: "comment", as: String.self),
-                    createdAt: Timestamp(microseconds: try row.decode(column: "created_at", as: Int64.self)))
-            }
+            return try await db.raw("SELECT * FROM silences WHERE \(condition) ORDER BY id DESC LIMIT 500").all().map { try $0.decode(SilenceRow.self).silence() }
         }
     }
 
     public func createSilence(matchers: [SilenceMatcher], startsAt: Timestamp, endsAt: Timestamp, by actor: String, comment: String, now: Timestamp, audit: AuditEntry) async throws -> Silence {
-        let json = String(decoding: try JSONEncoder().encode(matchers), as: UTF8.self)
+        let json = try JSONCoding.encode(matchers)
         return try await database.transaction { db in
             let id = try await db.raw("""
                 INSERT INTO silences (matchers, starts_at, ends_at, created_by, comment, created_at)
@@ -319,18 +271,17 @@ public struct AlertRepository: Sendable {
 
     // MARK: Notifications
 
-    static func enqueue(_ alertID: Int64, event: AlertNotification.Event, notifiers: [String], now: Timestamp, in db: any SQLDatabase, again: Bool = false) async throws {
-        for notifier in notifiers {
-            if again {
-                // A re-fire after an expired acknowledgement tells everyone again.
+    static func enqueue(_ alertID: Int64, _ plan: AlertNotificationPlan, now: Timestamp, in db: any SQLDatabase) async throws {
+        for notifier in plan.notifiers {
+            if plan.again {
                 try await db.raw("""
                     UPDATE alert_notifications SET state = 'pending', attempts = 0, next_attempt_at = \(bind: now.microseconds), last_error = NULL
-                    WHERE alert_id = \(bind: alertID) AND notifier = \(bind: notifier) AND event = \(bind: event.rawValue)
+                    WHERE alert_id = \(bind: alertID) AND notifier = \(bind: notifier) AND event = \(bind: plan.event.rawValue)
                     """).run()
             }
             try await db.raw("""
                 INSERT INTO alert_notifications (alert_id, notifier, event, state, attempts, next_attempt_at, created_at)
-                VALUES (\(bind: alertID), \(bind: notifier), \(bind: event.rawValue), 'pending', 0, \(bind: now.microseconds), \(bind: now.microseconds))
+                VALUES (\(bind: alertID), \(bind: notifier), \(bind: plan.event.rawValue), 'pending', 0, \(bind: now.microseconds), \(bind: now.microseconds))
                 ON CONFLICT (alert_id, notifier, event) DO NOTHING
                 """).run()
         }
@@ -383,16 +334,8 @@ public struct AlertRepository: Sendable {
     }
 
     static func notifications(where condition: SQLQueryString, limit: Int, in db: any SQLDatabase) async throws -> [AlertNotification] {
-        try await db.raw("SELECT * FROM alert_notifications WHERE \(condition) ORDER BY id LIMIT \(bind: limit)").all().map { row in
-            AlertNotification(
-                id: try row.decode(column: "id", as: Int64.self), alertID: try row.decode(column: "alert_id", as: Int64.self),
-                notifier: try row.decode(column: "notifier", as: String.self),
-                event: AlertNotification.Event(rawValue: try row.decode(column: "event", as: String.self)) ?? .firing,
-                state: AlertNotification.State(rawValue: try row.decode(column: "state", as: String.self)) ?? .pending,
-                attempts: try row.decode(column: "attempts", as: Int.self), lastError: try row.decode(column: "last_error", as: String?.self),
-                sentAt: try row.decode(column: "sent_at", as: Int64?.self).map(Timestamp.init(microseconds:)),
-                fallbackFor: try row.decode(column: "fallback_for", as: String?.self))
-        }
+        try await db.raw("SELECT * FROM alert_notifications WHERE \(condition) ORDER BY id LIMIT \(bind: limit)").all()
+            .map { try $0.decode(AlertNotificationRow.self).notification() }
     }
 
     // MARK: Leases
@@ -408,5 +351,115 @@ public struct AlertRepository: Sendable {
                 RETURNING owner
                 """).first() != nil
         }
+    }
+}
+
+// MARK: Rows
+
+struct AlertRuleRow: TableRow {
+    static let table = "alert_rules"
+    var id: Int64
+    var name: String
+    var kind: String
+    var channel: String?
+    var threshold: Double
+    var windowSeconds: Int
+    var forSeconds: Int
+    var severity: String
+    var minVolume: Int
+    var enabled: Bool
+    var description: String?
+
+    func rule() throws -> AlertRule {
+        AlertRule(
+            id: id, name: name, kind: try Self.parse(kind, column: "kind"), channel: channel, threshold: threshold, windowSeconds: windowSeconds,
+            forSeconds: forSeconds, severity: try Self.parse(severity, column: "severity"), minVolume: minVolume, enabled: enabled,
+            description: description)
+    }
+}
+
+struct AlertRow: TableRow {
+    static let table = "alerts"
+    var id: Int64
+    var ruleId: Int64
+    var ruleName: String
+    var kind: String
+    var fingerprint: String
+    var channel: String?
+    var severity: String
+    var state: String
+    var summary: String
+    var value: Double?
+    var threshold: Double
+    var pendingSince: Int64
+    var firedAt: Int64?
+    var acknowledgedAt: Int64?
+    var acknowledgedBy: String?
+    var ackComment: String?
+    var ackExpiresAt: Int64?
+    var resolvedAt: Int64?
+    var resolvedBy: String?
+    var silenced: Bool
+    var lastEvaluatedAt: Int64
+
+    func alert() throws -> Alert {
+        Alert(
+            id: id, ruleID: ruleId, ruleName: ruleName, kind: try Self.parse(kind, column: "kind"), fingerprint: fingerprint, channel: channel,
+            severity: try Self.parse(severity, column: "severity"), state: try Self.parse(state, column: "state"), summary: summary, value: value,
+            threshold: threshold, pendingSince: pendingSince.time, firedAt: firedAt.time, acknowledgedAt: acknowledgedAt.time,
+            acknowledgedBy: acknowledgedBy, acknowledgementComment: ackComment, acknowledgementExpiresAt: ackExpiresAt.time,
+            resolvedAt: resolvedAt.time, resolvedBy: resolvedBy, silenced: silenced, lastEvaluatedAt: lastEvaluatedAt.time)
+    }
+}
+
+struct AlertHistoryRow: TableRow {
+    static let table = "alert_history"
+    var at: Int64
+    var fromState: String?
+    var toState: String
+    var actor: String
+    var comment: String?
+    var value: Double?
+
+    func entry() throws -> AlertHistoryEntry {
+        AlertHistoryEntry(
+            at: at.time, from: try fromState.map { try Self.parse($0, column: "from_state") }, to: try Self.parse(toState, column: "to_state"),
+            actor: actor, comment: comment, value: value)
+    }
+}
+
+struct SilenceRow: TableRow {
+    static let table = "silences"
+    var id: Int64
+    var matchers: String
+    var startsAt: Int64
+    var endsAt: Int64
+    var createdBy: String
+    var comment: String
+    var createdAt: Int64
+
+    func silence() throws -> Silence {
+        Silence(
+            id: id, matchers: try JSONCoding.decode([SilenceMatcher].self, from: matchers), startsAt: startsAt.time, endsAt: endsAt.time,
+            createdBy: createdBy, comment: comment, createdAt: createdAt.time)
+    }
+}
+
+struct AlertNotificationRow: TableRow {
+    static let table = "alert_notifications"
+    var id: Int64
+    var alertId: Int64
+    var notifier: String
+    var event: String
+    var state: String
+    var attempts: Int
+    var lastError: String?
+    var sentAt: Int64?
+    var fallbackFor: String?
+
+    func notification() throws -> AlertNotification {
+        AlertNotification(
+            id: id, alertID: alertId, notifier: notifier, event: try Self.parse(event, column: "event"), state: try Self.parse(state, column: "state"),
+            attempts: attempts, lastError: lastError, sentAt: sentAt.time, fallbackFor: fallbackFor)
     }
 }

@@ -41,11 +41,7 @@ public struct CatalogRepository: Sendable {
     }
 
     static func location(_ row: any SQLRow) throws -> Location {
-        let format = try row.decode(column: "format", as: String.self)
-        return Location(
-            id: LocationID(try row.decode(column: "id", as: String.self)), name: try row.decode(column: "name", as: String.self),
-            region: try row.decode(column: "region", as: String.self),
-            format: try OrderRow.decode(LocationFormat(rawValue: format), "format", format))
+        try row.decode(LocationRow.self).location()
     }
 
     // MARK: Products
@@ -134,5 +130,17 @@ struct ProductRow: Codable {
         Product(
             sku: SKU(sku), name: name, description: description, category: category, unitPrice: Money(units: unitPrice),
             taxRate: Percent(units: taxRate), taxIncluded: taxIncluded, imageURL: imageUrl, active: active)
+    }
+}
+
+struct LocationRow: TableRow {
+    static let table = "locations"
+    var id: String
+    var name: String
+    var region: String
+    var format: String
+
+    func location() throws -> Location {
+        Location(id: LocationID(id), name: name, region: region, format: try Self.parse(format, column: "format"))
     }
 }

@@ -7,7 +7,7 @@ public struct DeadLetterRepository: Sendable {
 
     public init(database: Database) { self.database = database }
 
-    static func insert(_ letter: DeadLetter.New, at now: Timestamp, in db: any SQLDatabase) async throws {
+    public static func insert(_ letter: DeadLetter.New, at now: Timestamp, in db: any SQLDatabase) async throws {
         try await db.raw("""
             INSERT INTO dead_letters (source, source_id, order_id, channel, event_id, kind, payload, error, attempts, state, created_at)
             VALUES (\(bind: letter.source.rawValue), \(bind: letter.sourceID), \(bind: letter.orderID?.rawValue), \(bind: letter.channel),
@@ -90,19 +90,32 @@ public struct DeadLetterRepository: Sendable {
     }
 
     static func letter(_ row: any SQLRow) throws -> DeadLetter {
-        let source = try row.decode(column: "source", as: String.self)
-        let state = try row.decode(column: "state", as: String.self)
-        return DeadLetter(
-            id: try row.decode(column: "id", as: Int64.self),
-            source: try OrderRow.decode(DeadLetter.Source(rawValue: source), "source", source),
-            sourceID: try row.decode(column: "source_id", as: Int64.self),
-            orderID: try row.decode(column: "order_id", as: String?.self).map(OrderID.init),
-            channel: try row.decode(column: "channel", as: String?.self), eventID: try row.decode(column: "event_id", as: String?.self),
-            kind: try row.decode(column: "kind", as: String.self), payload: try row.decode(column: "payload", as: String.self),
-            error: try row.decode(column: "error", as: String.self), attempts: try row.decode(column: "attempts", as: Int.self),
-            state: try OrderRow.decode(DeadLetter.State(rawValue: state), "state", state),
-            createdAt: Timestamp(microseconds: try row.decode(column: "created_at", as: Int64.self)),
-            resolvedAt: try row.decode(column: "resolved_at", as: Int64?.self).map(Timestamp.init(microseconds:)),
-            resolvedBy: try row.decode(column: "resolved_by", as: String?.self), note: try row.decode(column: "note", as: String?.self))
+        try row.decode(DeadLetterRow.self).letter()
+    }
+}
+
+struct DeadLetterRow: TableRow {
+    static let table = "dead_letters"
+    var id: Int64
+    var source: String
+    var sourceId: Int64
+    var orderId: String?
+    var channel: String?
+    var eventId: String?
+    var kind: String
+    var payload: String
+    var error: String
+    var attempts: Int
+    var state: String
+    var createdAt: Int64
+    var resolvedAt: Int64?
+    var resolvedBy: String?
+    var note: String?
+
+    func letter() throws -> DeadLetter {
+        DeadLetter(
+            id: id, source: try Self.parse(source, column: "source"), sourceID: sourceId, orderID: orderId.map(OrderID.init), channel: channel,
+            eventID: eventId, kind: kind, payload: payload, error: error, attempts: attempts, state: try Self.parse(state, column: "state"),
+            createdAt: createdAt.time, resolvedAt: resolvedAt.time, resolvedBy: resolvedBy, note: note)
     }
 }

@@ -148,19 +148,28 @@ public struct InventoryRepository: Sendable {
         let items = try await db.raw("SELECT sku, quantity FROM reservation_items WHERE reservation_id = \(bind: id) ORDER BY sku").all().map {
             ReservationRequest.Item(sku: SKU(try $0.decode(column: "sku", as: String.self)), quantity: try $0.decode(column: "quantity", as: Int.self))
         }
-        let status = try row.decode(column: "status", as: String.self)
-        return Reservation(
-            reservationID: try row.decode(column: "reservation_id", as: String.self),
-            location: LocationID(try row.decode(column: "location_id", as: String.self)),
-            orderID: try row.decode(column: "order_id", as: String?.self).map(OrderID.init),
-            status: try OrderRow.decode(Reservation.Status(rawValue: status), "status", status), items: items,
-            createdAt: Timestamp(microseconds: try row.decode(column: "created_at", as: Int64.self)),
-            releasedAt: try row.decode(column: "released_at", as: Int64?.self).map(Timestamp.init(microseconds:)))
+        return try row.decode(ReservationRow.self).reservation(items: items)
     }
 
     static func level(_ row: any SQLRow) throws -> StockLevel {
         StockLevel(
             sku: SKU(try row.decode(column: "sku", as: String.self)), location: LocationID(try row.decode(column: "location_id", as: String.self)),
             onHand: try row.decode(column: "on_hand", as: Int.self), reserved: try row.decode(column: "reserved", as: Int.self))
+    }
+}
+
+struct ReservationRow: TableRow {
+    static let table = "reservations"
+    var reservationId: String
+    var locationId: String
+    var orderId: String?
+    var status: String
+    var createdAt: Int64
+    var releasedAt: Int64?
+
+    func reservation(items: [ReservationRequest.Item]) throws -> Reservation {
+        Reservation(
+            reservationID: reservationId, location: LocationID(locationId), orderID: orderId.map(OrderID.init),
+            status: try Self.parse(status, column: "status"), items: items, createdAt: createdAt.time, releasedAt: releasedAt.time)
     }
 }

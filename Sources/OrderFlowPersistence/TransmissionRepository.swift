@@ -168,6 +168,33 @@ public struct TransmissionRepository: Sendable {
         }
     }
 
+    /// Marks a transmission acknowledged at `at`, classified `status` (an acknowledgement applied).
+    public static func acknowledge(
+        _ candidate: AcknowledgementCandidate, at: Timestamp, latencyMicroseconds: Int64, status: TransmissionStatus, now: Timestamp,
+        in db: any SQLDatabase
+    ) async throws {
+        try await db.raw("""
+            UPDATE transmissions SET state = 'acknowledged', acknowledged_at = \(bind: at.microseconds), classification = \(bind: status.rawValue),
+                classified_at = \(bind: now.microseconds), ack_latency_us = \(bind: latencyMicroseconds)
+            WHERE id = \(bind: candidate.id)
+            """).run()
+        LiveFeed.record(.transmission(
+            "acknowledged", id: candidate.id, orderID: candidate.orderID, channel: candidate.channel, eventType: candidate.eventType,
+            classification: status, more: [("ackLatencyMs", .int(latencyMicroseconds / 1_000))]))
+    }
+
+    /// Marks a transmission failed because its channel rejected it (the caller keeps the dead letter).
+    public static func reject(_ candidate: AcknowledgementCandidate, reason: String, now: Timestamp, in db: any SQLDatabase) async throws {
+        try await db.raw("""
+            UPDATE transmissions SET state = 'failed', classification = 'failed', classified_at = \(bind: now.microseconds),
+                last_error = \(bind: String(reason.prefix(1_000))), lease_owner = NULL, lease_expires_at = NULL
+            WHERE id = \(bind: candidate.id)
+            """).run()
+        LiveFeed.record(.transmission(
+            "rejected", id: candidate.id, orderID: candidate.orderID, channel: candidate.channel, eventType: candidate.eventType,
+            classification: .failed, more: [("error", .string(String(reason.prefix(200))))]))
+    }
+
     /// Puts a failed transmission back in the queue (a dead-letter replay), optionally with a corrected body.
     static func requeue(_ id: Int64, payload: String?, at now: Timestamp, in db: any SQLDatabase) async throws {
         let rows = try await db.raw("""
@@ -198,14 +225,7 @@ public struct TransmissionRepository: Sendable {
             try await db.raw("""
                 SELECT attempt, started_at, duration_us, http_status, error, response_excerpt FROM transmission_attempts
                 WHERE transmission_id = \(bind: transmissionID) ORDER BY attempt, id
-                """).all().map { row in
-                    TransmissionAttempt(
-                        attempt: try row.decode(column: "attempt", as: Int.self),
-                        startedAt: Timestamp(microseconds: try row.decode(column: "started_at", as: Int64.self)),
-                        durationMicroseconds: try row.decode(column: "duration_us", as: Int64.self),
-                        httpStatus: try row.decode(column: "http_status", as: Int?.self), error: try row.decode(column: "error", as: String?.self),
-                        responseExcerpt: try row.decode(column: "response_excerpt", as: String?.self))
-                }
+                """).all().map { try $0.decode(TransmissionAttemptRow.self).transmissionAttempt() }
         }
     }
 
@@ -218,27 +238,7 @@ public struct TransmissionRepository: Sendable {
             FROM transmissions t JOIN outbox o ON o.id = t.outbox_id
             WHERE t.id IN (\(binds: ids))
             """).all()
-        return try rows.map { row in
-            let state = try row.decode(column: "state", as: String.self)
-            let classification = try row.decode(column: "classification", as: String.self)
-            return Transmission(
-                id: try row.decode(column: "id", as: Int64.self), outboxID: try row.decode(column: "outbox_id", as: Int64.self),
-                eventID: try row.decode(column: "event_id", as: String.self), eventType: try row.decode(column: "event_type", as: String.self),
-                channel: try row.decode(column: "channel", as: String.self),
-                orderID: OrderID(try row.decode(column: "order_id", as: String.self)),
-                state: try OrderRow.decode(Transmission.State(rawValue: state), "state", state),
-                attempts: try row.decode(column: "attempts", as: Int.self),
-                nextAttemptAt: Timestamp(microseconds: try row.decode(column: "next_attempt_at", as: Int64.self)),
-                payload: try row.decode(column: "payload", as: String.self),
-                createdAt: Timestamp(microseconds: try row.decode(column: "created_at", as: Int64.self)),
-                ackDeadline: Timestamp(microseconds: try row.decode(column: "ack_deadline", as: Int64.self)),
-                sentAt: try row.decode(column: "sent_at", as: Int64?.self).map(Timestamp.init(microseconds:)),
-                acknowledgedAt: try row.decode(column: "acknowledged_at", as: Int64?.self).map(Timestamp.init(microseconds:)),
-                lastStatusCode: try row.decode(column: "last_status_code", as: Int?.self),
-                lastError: try row.decode(column: "last_error", as: String?.self),
-                classification: try OrderRow.decode(TransmissionStatus(rawValue: classification), "classification", classification),
-                ackLatencyMicroseconds: try row.decode(column: "ack_latency_us", as: Int64?.self))
-        }
+        return try rows.map { try $0.decode(TransmissionRow.self).transmission() }
     }
 }
 
@@ -255,5 +255,52 @@ extension FeedEvent {
 
     static func transmission(_ change: String, _ t: Transmission, classification: TransmissionStatus? = nil, more: [(String, Value)] = []) -> FeedEvent {
         transmission(change, id: t.id, orderID: t.orderID.rawValue, channel: t.channel, eventType: t.eventType, classification: classification, more: more)
+    }
+}
+
+struct TransmissionRow: TableRow {
+    static let table = "transmissions"
+    var id: Int64
+    var outboxId: Int64
+    var eventId: String
+    var eventType: String
+    var channel: String
+    var orderId: String
+    var state: String
+    var attempts: Int
+    var nextAttemptAt: Int64
+    var payload: String
+    var createdAt: Int64
+    var ackDeadline: Int64
+    var sentAt: Int64?
+    var acknowledgedAt: Int64?
+    var lastStatusCode: Int?
+    var lastError: String?
+    var classification: String
+    var ackLatencyUs: Int64?
+
+    func transmission() throws -> Transmission {
+        Transmission(
+            id: id, outboxID: outboxId, eventID: eventId, eventType: eventType, channel: channel, orderID: OrderID(orderId),
+            state: try Self.parse(state, column: "state"), attempts: attempts, nextAttemptAt: nextAttemptAt.time, payload: payload,
+            createdAt: createdAt.time, ackDeadline: ackDeadline.time, sentAt: sentAt.time, acknowledgedAt: acknowledgedAt.time,
+            lastStatusCode: lastStatusCode, lastError: lastError, classification: try Self.parse(classification, column: "classification"),
+            ackLatencyMicroseconds: ackLatencyUs)
+    }
+}
+
+struct TransmissionAttemptRow: TableRow {
+    static let table = "transmission_attempts"
+    var attempt: Int
+    var startedAt: Int64
+    var durationUs: Int64
+    var httpStatus: Int?
+    var error: String?
+    var responseExcerpt: String?
+
+    func transmissionAttempt() -> TransmissionAttempt {
+        TransmissionAttempt(
+            attempt: attempt, startedAt: startedAt.time, durationMicroseconds: durationUs, httpStatus: httpStatus, error: error,
+            responseExcerpt: responseExcerpt)
     }
 }

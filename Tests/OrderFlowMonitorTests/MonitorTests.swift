@@ -93,7 +93,7 @@ struct MonitorHarness {
     }
 
     func ack(_ ack: IncomingAcknowledgement) async throws -> AcknowledgementRecord {
-        try #require(try await monitor.acknowledgements.record([ack], now: clock.now()).first)
+        try #require(try await monitor.acknowledgements.record([ack], scope: .everything, now: clock.now()).first)
     }
 }
 
@@ -201,19 +201,19 @@ struct MonitorTests {
             let wrongAmount = try await ack("r-wrong-amount", order: "AB-12-3", amount: Money(units: 1))
             #expect(wrongAmount.outcome == .contradiction && wrongAmount.detail?.contains("differs") == true)
 
-            let listed = try await h.monitor.acknowledgements.inconsistencies(channel: nil, beforeID: nil, limit: 50).records
+            let listed = try await AcknowledgementRepository(database: h.database).inconsistencies(channel: nil, beforeID: nil, limit: 50).records
             #expect(Set(listed.map(\.acknowledgement.reference)) == ["r-amb", "r-none", "r-contra", "r-wrong-amount"])
 
             // A person links the unmatched one to AB-1-23's transmission: applied, audited, no longer listed.
             let target = try #require(try await TransmissionRepository(database: h.database).of(order: OrderID("AB-1-23")).first)
             let audit = AuditEntry(at: h.clock.now(), actor: "ops", actorKind: "user", action: "ack.link", targetType: "acknowledgement", targetID: String(unmatched.id), outcome: "success")
-            let linked = try await h.monitor.acknowledgements.link(unmatched.id, to: target.id, by: "ops", now: h.clock.now(), audit: audit)
+            let linked = try await h.monitor.acknowledgements.link(unmatched.id, to: target.id, scope: .everything, by: "ops", now: h.clock.now(), audit: audit)
             #expect(linked.outcome == .linked && linked.method == .manual && linked.classification == .success)
             #expect(try await h.database.count("audit_log") == 1)
             await #expect(throws: AcknowledgementError.notLinkable(.linked)) {
-                try await h.monitor.acknowledgements.link(unmatched.id, to: target.id, by: "ops", now: h.clock.now(), audit: audit)
+                try await h.monitor.acknowledgements.link(unmatched.id, to: target.id, scope: .everything, by: "ops", now: h.clock.now(), audit: audit)
             }
-            #expect(try await h.monitor.acknowledgements.inconsistencies(channel: nil, beforeID: nil, limit: 50).records.count == 3)
+            #expect(try await AcknowledgementRepository(database: h.database).inconsistencies(channel: nil, beforeID: nil, limit: 50).records.count == 3)
         }
     }
 
@@ -364,7 +364,7 @@ struct MonitorTests {
             let done = try await h.transmission(for: "OLD-1")
             try await h.transmission(for: "OLD-2")
             _ = try await h.monitor.acknowledgements.record(
-                [IncomingAcknowledgement(channel: "commerce", reference: "r", status: .accepted, occurredAt: h.clock.now(), eventID: done.eventID)], now: h.clock.now())
+                [IncomingAcknowledgement(channel: "commerce", reference: "r", status: .accepted, occurredAt: h.clock.now(), eventID: done.eventID)], scope: .everything, now: h.clock.now())
             h.clock.advance(seconds: 31 * 86_400)
             let removed = try await h.monitor.retention.runOnce()
             #expect(removed[.acknowledgements] == 1 && removed[.transmissions] == 1)

@@ -140,3 +140,42 @@ public enum AlertError: Error, Equatable {
     /// Resolved alerts cannot be acknowledged or resolved again.
     case alertNotActive(Int64)
 }
+
+/// Notifications to queue for an alert: to whom, about what, and whether earlier ones for the
+/// same event are sent again.
+public struct AlertNotificationPlan: Sendable, Hashable {
+    public var event: AlertNotification.Event
+    public var notifiers: [String]
+    /// Send again what was sent before (a re-fire after an acknowledgement expired).
+    public var again: Bool
+
+    public init(event: AlertNotification.Event, notifiers: [String], again: Bool = false) {
+        self.event = event
+        self.notifiers = notifiers
+        self.again = again
+    }
+}
+
+/// Who hears of an alert, and when.
+public enum AlertNotificationPolicy {
+    /// For an alert that moved from `from` (nil: just opened) to `to`: a firing alert tells
+    /// `recipients` unless it is silenced (everyone again when it fires after an acknowledgement
+    /// ran out); a resolved one tells those that were told it fired (`toldOfFiring`); other moves,
+    /// and silenced alerts, tell no one.
+    public static func plans(
+        from: AlertState?, to: AlertState, silenced: Bool, recipients: [String], toldOfFiring: [String]
+    ) -> [AlertNotificationPlan] {
+        guard !silenced else { return [] }
+        switch to {
+        case .firing: return [AlertNotificationPlan(event: .firing, notifiers: recipients, again: from == .acknowledged)]
+        case .resolved: return toldOfFiring.isEmpty ? [] : [AlertNotificationPlan(event: .resolved, notifiers: toldOfFiring)]
+        case .pending, .acknowledged: return []
+        }
+    }
+
+    /// A silence began or ended for an active alert: one still firing whose silence ended tells
+    /// `recipients` now.
+    public static func silenceChanged(state: AlertState, silenced: Bool, recipients: [String]) -> [AlertNotificationPlan] {
+        !silenced && state == .firing ? [AlertNotificationPlan(event: .firing, notifiers: recipients)] : []
+    }
+}

@@ -127,7 +127,7 @@ extension APIHandlers {
             },
             events: try await orders.events(of: id).map { .init(eventId: $0.eventID, _type: $0.type, createdAt: $0.createdAt.date) },
             transmissions: items,
-            acknowledgements: try await monitor.acknowledgements.of(order: id).map(Self.acknowledgement)))))
+            acknowledgements: try await AcknowledgementRepository(database: database).of(order: id).map(Self.acknowledgement)))))
     }
 
     func listChannelHealth(_ input: Operations.ListChannelHealth.Input) async throws -> Operations.ListChannelHealth.Output {
@@ -174,13 +174,13 @@ extension APIHandlers {
                 reason: ack.reason.flatMap { $0.isEmpty ? nil : String($0.prefix(500)) })
         }
         if !errors.isEmpty { throw APIError.validation(errors) }
-        let records = try await monitor.acknowledgements.record(acknowledgements, now: now)
+        let records = try await monitor.acknowledgements.record(acknowledgements, scope: .everything, now: now)
         monitor.count(records)
         return .ok(.init(body: .json(.init(results: records.map(Self.acknowledgement)))))
     }
 
     func listAckInconsistencies(_ input: Operations.ListAckInconsistencies.Input) async throws -> Operations.ListAckInconsistencies.Output {
-        let page = try await monitor.acknowledgements.inconsistencies(
+        let page = try await AcknowledgementRepository(database: database).inconsistencies(
             channel: input.query.channel, beforeID: try Self.cursorID(input.query.cursor), limit: try Self.checkedLimit(input.query.limit))
         return .ok(.init(body: .json(.init(items: page.records.map(Self.acknowledgement), nextCursor: page.nextBeforeID.map { Base64URL.encode(String($0)) }))))
     }
@@ -193,7 +193,7 @@ extension APIHandlers {
         if let note = body.note, !note.isEmpty { details["note"] = note }
         do {
             let record = try await monitor.acknowledgements.link(
-                input.path.ackId, to: body.transmissionId, by: actor, now: now,
+                input.path.ackId, to: body.transmissionId, scope: .everything, by: actor, now: now,
                 audit: origin.entry("ack.link", targetType: "acknowledgement", targetID: String(input.path.ackId), at: now, details: details))
             monitor.count([record])
             return .ok(.init(body: .json(Self.acknowledgement(record))))

@@ -117,7 +117,7 @@ extension Dashboard {
     }
 
     func unmatchedAcknowledgements(_ principal: Principal) async throws -> HTML {
-        let page = try await monitor.acknowledgements.inconsistencies(channel: nil, beforeID: nil, limit: 20)
+        let page = try await AcknowledgementRepository(database: database).inconsistencies(channel: nil, beforeID: nil, limit: 20)
         guard !page.records.isEmpty else { return "<p class=\"muted\">Every acknowledgement was matched.</p>" }
         let link = principal.may(.acksLink)
         let rows = page.records.map { record -> HTML in

@@ -105,7 +105,7 @@ extension Dashboard {
                 \(Display.part(" · acknowledged ", t.acknowledgedAt.map(Display.time)))</p>\(table)<div class="actions">\(replay)</div></div>
                 """)
         }
-        let acknowledgements = try await monitor.acknowledgements.of(order: id).map { record -> HTML in
+        let acknowledgements = try await AcknowledgementRepository(database: database).of(order: id).map { record -> HTML in
             let ack = record.acknowledgement
             return """
                 <li data-row="k\(record.id)"><strong>\(Display.time(record.receivedAt))</strong> \(ack.channel) says \(ack.status.rawValue) for “\(ack.reference)” → \

@@ -1,0 +1,99 @@
+import OrderFlowDomain
+import OrderFlowPersistence
+import SQLKit
+
+/// Applies acknowledgements from downstream systems: each is matched to a transmission
+/// (`AcknowledgementMatcher` decides the order of lookups and what a match means; storage answers
+/// the lookups), applied (acknowledged, or failed with a dead letter when the channel rejected
+/// it), and recorded with its outcome, all in one transaction per batch.
+public struct AcknowledgementCorrelator: Sendable {
+    let database: Database
+    let matcher: AcknowledgementMatcher
+
+    public init(database: Database, settings: CorrelationSettings = CorrelationSettings()) {
+        self.database = database
+        matcher = AcknowledgementMatcher(settings: settings)
+    }
+
+    /// Matches, applies and records each acknowledgement. Only transmissions within `scope` are
+    /// matched: a caller scoped to some stores cannot acknowledge another store's.
+    public func record(_ acknowledgements: [IncomingAcknowledgement], scope: OrderScope, now: Timestamp) async throws -> [AcknowledgementRecord] {
+        try await database.transaction { db in
+            var records: [AcknowledgementRecord] = []
+            for ack in acknowledgements {
+                var record = AcknowledgementRecord(id: 0, acknowledgement: ack, receivedAt: now, outcome: .unmatched)
+                let match = try await matcher.match(ack) { lookup in
+                    try await AcknowledgementRepository.candidates(channel: ack.channel, lookup, scope: scope, in: db)
+                }
+                switch match {
+                case .none:
+                    record.detail = "no transmission on channel '\(ack.channel)' matches by event ID, order ID, normalised order ID or amount"
+                case .ambiguous(let orders):
+                    record.outcome = .ambiguous
+                    record.detail = "matches several orders: " + orders.prefix(10).joined(separator: ", ")
+                case .found(let candidate, let method):
+                    record.transmissionID = candidate.id
+                    record.orderID = OrderID(candidate.orderID)
+                    record.method = method
+                    record.confidence = method.confidence
+                    let decision = matcher.decide(ack, for: candidate, checkAmount: method != .amountWindow, now: now)
+                    try await Self.apply(decision, to: candidate, recordingIn: &record, now: now, in: db)
+                }
+                record.id = try await AcknowledgementRepository.insert(record, in: db)
+                records.append(record)
+            }
+            return records
+        }
+    }
+
+    /// Links an unmatched, ambiguous or contradicting acknowledgement to a transmission (within
+    /// `scope`) by hand, and applies it; `audit` commits with it.
+    public func link(
+        _ id: Int64, to transmissionID: Int64, scope: OrderScope, by actor: String, now: Timestamp, audit: AuditEntry
+    ) async throws -> AcknowledgementRecord {
+        try await database.transaction { db in
+            guard var record = try await AcknowledgementRepository.find(id, in: db) else { throw AcknowledgementError.notFound(id) }
+            guard record.outcome.needsAttention else { throw AcknowledgementError.notLinkable(record.outcome) }
+            guard let candidate = try await AcknowledgementRepository.candidate(transmissionID, scope: scope, in: db) else {
+                throw AcknowledgementError.transmissionNotFound(transmissionID)
+            }
+            guard candidate.channel == record.acknowledgement.channel else {
+                throw AcknowledgementError.channelMismatch(acknowledgement: record.acknowledgement.channel, transmission: candidate.channel)
+            }
+            let decision = matcher.decide(record.acknowledgement, for: candidate, checkAmount: false, now: now)
+            try await Self.apply(decision, to: candidate, recordingIn: &record, now: now, in: db)
+            record.transmissionID = candidate.id
+            record.orderID = OrderID(candidate.orderID)
+            record.method = .manual
+            record.confidence = 1
+            if record.outcome == .matched { record.outcome = .linked }
+            record.linkedBy = actor
+            record.linkedAt = now
+            try await AcknowledgementRepository.saveLink(record, in: db)
+            try await AuditRepository.append(audit, into: db)
+            return record
+        }
+    }
+
+    /// Carries out a decision: an accepted acknowledgement acknowledges the transmission; a
+    /// rejection fails it and keeps what was sent as a dead letter someone can replay.
+    static func apply(
+        _ decision: AcknowledgementDecision, to candidate: AcknowledgementCandidate, recordingIn record: inout AcknowledgementRecord,
+        now: Timestamp, in db: any SQLDatabase
+    ) async throws {
+        record.apply(decision, to: candidate)
+        switch decision {
+        case .accept(let at, let latency, let status):
+            try await TransmissionRepository.acknowledge(candidate, at: at, latencyMicroseconds: latency, status: status, now: now, in: db)
+        case .reject(let reason):
+            try await TransmissionRepository.reject(candidate, reason: reason, now: now, in: db)
+            try await DeadLetterRepository.insert(
+                DeadLetter.New(
+                    source: .transmission, sourceID: candidate.id, orderID: OrderID(candidate.orderID), channel: candidate.channel,
+                    eventID: candidate.eventID, kind: candidate.eventType, payload: candidate.payload, error: reason, attempts: candidate.attempts),
+                at: now, in: db)
+        case .contradiction, .duplicate:
+            break
+        }
+    }
+}
