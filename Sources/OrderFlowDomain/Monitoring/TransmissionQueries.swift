@@ -1,7 +1,7 @@
 import Foundation
 
-/// Which transmissions a monitoring query looks at: created in [from, to), optionally one
-/// channel, one classification, one order type, one order.
+/// Which transmissions a monitoring query looks at: created in [from, to), of orders within
+/// `scope`, optionally one channel, one classification, one order type, one order.
 public struct TransmissionFilter: Sendable, Hashable {
     public var from: Timestamp
     public var to: Timestamp
@@ -12,8 +12,13 @@ public struct TransmissionFilter: Sendable, Hashable {
     /// Only those whose last attempt went wrong and that are not settled: failed, or pending or
     /// delayed while being retried.
     public var withErrorsOnly = false
+    /// The caller's part of the order book (services set it; everything for the system itself).
+    public var scope: OrderScope = .everything
 
-    public init(from: Timestamp, to: Timestamp, channel: String? = nil, status: TransmissionStatus? = nil, orderType: OrderType? = nil, orderID: OrderID? = nil) {
+    public init(
+        from: Timestamp, to: Timestamp, channel: String? = nil, status: TransmissionStatus? = nil, orderType: OrderType? = nil,
+        orderID: OrderID? = nil
+    ) {
         self.from = from
         self.to = to
         self.channel = channel
