@@ -119,3 +119,43 @@ public struct ChannelSubscription: Sendable, Hashable {
         }
     }
 }
+
+/// A channel's circuit: closed while it works, open (deliveries paused) after repeated
+/// failures, half-open while one probe tests it.
+public enum CircuitState: String, Sendable, CaseIterable {
+    case closed, open, halfOpen = "half_open"
+}
+
+/// How a downstream channel is doing: its circuit, its delivery attempts of the last minutes and
+/// what waits for its acknowledgement.
+public struct ChannelHealth: Sendable, Hashable {
+    public var channel: String
+    public var ackMode: ChannelSettings.AckMode
+    public var ackThresholdSeconds: Double
+    public var circuit: CircuitState
+    public var lastSuccessAt: Timestamp?
+    public var lastAttemptAt: Timestamp?
+    public var attempts: Int
+    public var failedAttempts: Int
+    public var pending: Int
+    public var delayed: Int
+
+    public init(
+        channel: String, ackMode: ChannelSettings.AckMode, ackThresholdSeconds: Double, circuit: CircuitState, lastSuccessAt: Timestamp?,
+        lastAttemptAt: Timestamp?, attempts: Int, failedAttempts: Int, pending: Int, delayed: Int
+    ) {
+        self.channel = channel
+        self.ackMode = ackMode
+        self.ackThresholdSeconds = ackThresholdSeconds
+        self.circuit = circuit
+        self.lastSuccessAt = lastSuccessAt
+        self.lastAttemptAt = lastAttemptAt
+        self.attempts = attempts
+        self.failedAttempts = failedAttempts
+        self.pending = pending
+        self.delayed = delayed
+    }
+
+    /// Failed attempts over attempts; nil without attempts.
+    public var errorRate: Double? { attempts > 0 ? Double(failedAttempts) / Double(attempts) : nil }
+}

@@ -11,6 +11,27 @@ public struct StoredOrder: Sendable, Hashable {
     }
 }
 
+/// A caller's `Idempotency-Key` for placing an order: the key, a hash of the request, and how
+/// the answer to store for a retry is written once the order is known.
+public struct IdempotencyRequest: Sendable {
+    public var key: String
+    public var requestHash: String
+    public var response: @Sendable (StoredOrder) throws -> String
+
+    public init(key: String, requestHash: String, response: @escaping @Sendable (StoredOrder) throws -> String) {
+        self.key = key
+        self.requestHash = requestHash
+        self.response = response
+    }
+}
+
+/// What placing an order came to.
+public enum Placement: Sendable {
+    case created(StoredOrder)
+    /// A retry with the same key and body: the answer stored the first time.
+    case replayed(String)
+}
+
 /// A promise to answer a retried request the same way (the `Idempotency-Key` header).
 public struct IdempotencyClaim: Sendable {
     /// Whose key it is: keys of different callers never collide.
@@ -55,6 +76,26 @@ public struct OrderQuery: Sendable {
     public var after: OrderCursor?
 
     public init() {}
+
+    /// The query within `scope`: its stores intersected with the scope's, its customer the
+    /// scope's own; nil when nothing can match.
+    public func narrowed(to scope: OrderScope) -> OrderQuery? {
+        var query = self
+        switch scope {
+        case .everything:
+            return query
+        case .nothing:
+            return nil
+        case .locations(let allowed):
+            let wanted = locations.map { $0.filter(allowed.contains) } ?? allowed
+            query.locations = wanted
+            return wanted.isEmpty ? nil : query
+        case .customer(let id):
+            if let asked = customerID, asked != id { return nil }
+            query.customerID = id
+            return query
+        }
+    }
 }
 
 /// A position in the newest-first order list: inserts made after the first page never shift
@@ -87,5 +128,33 @@ public struct OrderPage: Sendable {
     public init(orders: [(order: Order, lineCount: Int)], next: OrderCursor? = nil) {
         self.orders = orders
         self.next = next
+    }
+}
+
+/// Orders created in a period: how many, what they are worth, and their status now.
+public struct OrderVolume: Sendable, Hashable {
+    public var count: Int
+    public var value: Money
+    public var byStatus: [OrderStatus: Int]
+
+    public init(count: Int, value: Money, byStatus: [OrderStatus: Int]) {
+        self.count = count
+        self.value = value
+        self.byStatus = byStatus
+    }
+}
+
+/// How much of one item was ordered in a period.
+public struct ItemSales: Sendable, Hashable {
+    public var sku: String
+    public var name: String?
+    public var units: Int
+    public var orders: Int
+
+    public init(sku: String, name: String?, units: Int, orders: Int) {
+        self.sku = sku
+        self.name = name
+        self.units = units
+        self.orders = orders
     }
 }

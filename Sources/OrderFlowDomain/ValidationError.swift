@@ -62,6 +62,8 @@ public enum DomainError: Error, Sendable, Equatable {
     case conflict(code: String, message: String)
     /// Another writer changed the record between read and write; the caller may retry.
     case concurrentUpdate(String)
+    /// The caller's store, region or customer scope does not reach what it asked to change.
+    case outOfScope(String)
 }
 
 /// Collects every failed rule so a caller sees all problems at once.

@@ -15,16 +15,21 @@ public struct Engine: Sendable {
     public let relay: OutboxRelay
     public let fulfillment: FulfillmentEvents
     public let settings: EngineSettings
+    /// Orders as callers see and change them.
+    public let orders: OrderService
+    public let catalog: CatalogService
+    public let deadLetters: DeadLetterService
     /// The worker and relay wait on this until storage is ready (migrations done).
     public let ready: StartGate
 
     /// - Parameters:
     ///   - payments: the card provider; by default the HTTP provider of `settings.payment`.
     ///   - notifiers: by default the SMTP and SMS senders `settings.notifications` configures.
+    ///   - defaultImageURL: the image of an order line whose product has none.
     public init(
         database: Database, settings: EngineSettings, clock: any WallClock, logger: Logger, metrics: any MetricsFactory,
         payments: (any PaymentProvider)? = nil, notifiers: [any NotificationSender]? = nil, sender: WebhookSender = WebhookSender(),
-        owner: String = InstanceName.make()
+        owner: String = InstanceName.make(), defaultImageURL: String? = nil
     ) {
         let payments = payments ?? settings.payment.map { HTTPPaymentProvider(settings: $0) } ?? MissingPaymentProvider()
         let notifiers = notifiers ?? Self.notifiers(settings.notifications)
@@ -35,8 +40,18 @@ public struct Engine: Sendable {
             database: database, payments: payments, notifiers: notifiers, settings: settings, clock: clock, logger: logger, metrics: pipelineMetrics)
         worker = JobWorker(database: database, pipeline: pipeline, settings: settings, clock: clock, logger: logger, metrics: pipelineMetrics, owner: owner, ready: ready)
         relay = OutboxRelay(database: database, settings: settings, sender: sender, clock: clock, logger: logger, metrics: pipelineMetrics, owner: owner, ready: ready)
-        fulfillment = FulfillmentEvents(database: database, pipeline: pipeline, clock: clock)
+        let fulfillment = FulfillmentEvents(database: database, pipeline: pipeline, clock: clock)
+        self.fulfillment = fulfillment
         self.settings = settings
+        let wake: @Sendable () -> Void = { [worker, relay] in
+            worker.wake()
+            relay.wake()
+        }
+        orders = OrderService(
+            database: database, pipeline: pipeline, fulfillment: fulfillment, metrics: pipelineMetrics, clock: clock,
+            defaultImageURL: defaultImageURL, wake: wake)
+        catalog = CatalogService(database: database, clock: clock)
+        deadLetters = DeadLetterService(database: database, clock: clock, wake: wake)
     }
 
     static func notifiers(_ settings: NotificationSettings) -> [any NotificationSender] {

@@ -13,6 +13,16 @@ public struct PipelineMetrics: Sendable {
         classifications = ClassificationMetrics(factory: factory)
     }
 
+    /// `o2o_orders_ingested_total`: orders accepted at intake.
+    func ordersIngested(_ count: Int = 1) {
+        Counter(label: "o2o_orders_ingested_total", factory: factory).increment(by: count)
+    }
+
+    /// `o2o_orders_rejected_total`: orders refused at intake (a rule broken).
+    func orderRejected() {
+        Counter(label: "o2o_orders_rejected_total", factory: factory).increment()
+    }
+
     func stepCompleted(_ step: OrderPipeline.Step) {
         Counter(label: "orderflow_pipeline_steps_total", dimensions: [("step", step.rawValue)], factory: factory).increment()
     }

@@ -14,10 +14,11 @@ public struct Monitor: Sendable {
     public let sweeper: DeadlineSweeper
     public let evaluator: AlertEvaluator
     public let retention: Retention
-    public let acknowledgements: AcknowledgementCorrelator
-    public let alerts: AlertRepository
-    public let queries: MonitoringRepository
     public let metrics: MonitorMetrics
+    /// Transmissions, traces, channel health and acknowledgements as callers see them.
+    public let monitoring: MonitoringService
+    /// Alert rules, alerts and silences as people handle them.
+    public let alerts: AlertService
 
     /// - Parameters:
     ///   - channels: the downstream channels the engine delivers to (their circuits give channel health).
@@ -37,20 +38,13 @@ public struct Monitor: Sendable {
             database: database, settings: settings, channels: channels.map(\.name), notifiers: notifiers, clock: clock, logger: logger,
             metrics: monitorMetrics, owner: owner, ready: ready)
         retention = Retention(database: database, settings: settings.retention, clock: clock, logger: logger, ready: ready)
-        acknowledgements = AcknowledgementCorrelator(database: database, settings: settings.correlation)
-        alerts = AlertRepository(database: database)
-        queries = MonitoringRepository(database: database)
+        monitoring = MonitoringService(
+            database: database, correlator: AcknowledgementCorrelator(database: database, settings: settings.correlation), channels: channels,
+            metrics: monitorMetrics, clock: clock)
+        alerts = AlertService(database: database, channels: channels.map(\.name), clock: clock)
     }
 
     public var services: [any Service] { [sweeper, evaluator, retention] }
-
-    /// Counts what a batch of acknowledgements decided.
-    public func count(_ records: [AcknowledgementRecord]) {
-        for record in records where record.outcome == .matched || record.outcome == .linked {
-            guard let status = record.classification else { continue }
-            metrics.classifications.classified(channel: record.acknowledgement.channel, status: status, latencySeconds: record.latencySeconds)
-        }
-    }
 }
 
 /// Turns pending transmissions delayed as their deadlines pass (within a second of each), through

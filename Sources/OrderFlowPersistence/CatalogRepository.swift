@@ -40,6 +40,12 @@ public struct CatalogRepository: Sendable {
         }
     }
 
+    /// The part of the order book `principal` may see: a region scope becomes its region's stores.
+    public func orderScope(of principal: Principal) async throws -> OrderScope {
+        let locations = principal.regionScope == nil ? [] : try await self.locations()
+        return principal.orderScope { region in locations.filter { $0.region == region }.map(\.id) }
+    }
+
     static func location(_ row: any SQLRow) throws -> Location {
         try row.decode(LocationRow.self).location()
     }

@@ -16,29 +16,37 @@ public struct DeadLetterRepository: Sendable {
             """).run()
     }
 
-    public func find(_ id: Int64) async throws -> DeadLetter? {
-        try await database.read { db in
-            try await db.raw("SELECT * FROM dead_letters WHERE id = \(bind: id)").first().map(Self.letter)
+    /// The dead letter, when it lies within `scope` (its order does).
+    public func find(_ id: Int64, scope: OrderScope = .everything) async throws -> DeadLetter? {
+        try await database.read { db in try await Self.letters(where: "d.id = \(bind: id)", scope: scope, limit: 1, in: db).first }
+    }
+
+    /// Newest first, within the query's scope.
+    public func search(_ query: DeadLetterQuery) async throws -> (letters: [DeadLetter], nextBeforeID: Int64?) {
+        let limit = max(1, min(query.limit, 200))
+        var condition: SQLQueryString = "1 = 1"
+        if let state = query.state { condition = condition + " AND d.state = \(bind: state.rawValue)" }
+        if let source = query.source { condition = condition + " AND d.source = \(bind: source.rawValue)" }
+        if let channel = query.channel { condition = condition + " AND d.channel = \(bind: channel)" }
+        if let order = query.orderID { condition = condition + " AND d.order_id = \(bind: order.rawValue)" }
+        if let sourceID = query.sourceID { condition = condition + " AND d.source_id = \(bind: sourceID)" }
+        if let from = query.from { condition = condition + " AND d.created_at >= \(bind: from.microseconds)" }
+        if let to = query.to { condition = condition + " AND d.created_at <= \(bind: to.microseconds)" }
+        if let before = query.beforeID { condition = condition + " AND d.id < \(bind: before)" }
+        let filter = condition
+        return try await database.read { db in
+            let found = try await Self.letters(where: filter, scope: query.scope, limit: limit + 1, in: db)
+            let letters = Array(found.prefix(limit))
+            return (letters, found.count > limit ? letters.last?.id : nil)
         }
     }
 
-    /// Newest first.
-    public func search(_ query: DeadLetterQuery) async throws -> (letters: [DeadLetter], nextBeforeID: Int64?) {
-        let limit = max(1, min(query.limit, 200))
-        return try await database.read { db in
-            let select = db.select().column("*").from("dead_letters")
-            if let state = query.state { select.where("state", .equal, state.rawValue) }
-            if let source = query.source { select.where("source", .equal, source.rawValue) }
-            if let channel = query.channel { select.where("channel", .equal, channel) }
-            if let order = query.orderID { select.where("order_id", .equal, order.rawValue) }
-            if let sourceID = query.sourceID { select.where("source_id", .equal, sourceID) }
-            if let from = query.from { select.where("created_at", .greaterThanOrEqual, from.microseconds) }
-            if let to = query.to { select.where("created_at", .lessThanOrEqual, to.microseconds) }
-            if let before = query.beforeID { select.where("id", .lessThan, before) }
-            let rows = try await select.orderBy("id", .descending).limit(limit + 1).all()
-            let letters = try rows.prefix(limit).map(Self.letter)
-            return (letters, rows.count > limit ? letters.last?.id : nil)
-        }
+    static func letters(where condition: SQLQueryString, scope: OrderScope, limit: Int, in db: any SQLDatabase) async throws -> [DeadLetter] {
+        let join: SQLQueryString = scope == .everything ? "" : "LEFT JOIN orders o ON o.order_id = d.order_id"
+        return try await db.raw("""
+            SELECT d.* FROM dead_letters d \(join) WHERE \(condition)\(OrderScopeSQL.condition(scope, order: "o"))
+            ORDER BY d.id DESC LIMIT \(bind: limit)
+            """).all().map(Self.letter)
     }
 
     public func count(state: DeadLetter.State = .open) async throws -> Int {

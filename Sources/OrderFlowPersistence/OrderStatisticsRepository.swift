@@ -10,16 +10,10 @@ public struct OrderStatisticsRepository: Sendable {
         self.database = database
     }
 
-    public struct Volume: Sendable, Hashable {
-        public var count: Int
-        public var value: Money
-        public var byStatus: [OrderStatus: Int]
-    }
-
     /// Orders created in [from, to): how many, what they are worth, and their status now.
-    public func volume(from: Timestamp, to: Timestamp, locations: [LocationID]?) async throws -> Volume {
+    public func volume(from: Timestamp, to: Timestamp, locations: [LocationID]?) async throws -> OrderVolume {
         try await database.read { db in
-            var volume = Volume(count: 0, value: .zero, byStatus: [:])
+            var volume = OrderVolume(count: 0, value: .zero, byStatus: [:])
             let rows = try await db.raw("""
                 SELECT status, COUNT(*) AS n, CAST(SUM(order_total) AS BIGINT) AS value FROM orders
                 WHERE created_at >= \(bind: from.microseconds) AND created_at < \(bind: to.microseconds)\(Self.within(locations))
@@ -52,15 +46,8 @@ public struct OrderStatisticsRepository: Sendable {
         return (0..<buckets).map { index in (Timestamp(microseconds: from.microseconds + index * width), counts[index] ?? 0) }
     }
 
-    public struct Item: Sendable, Hashable {
-        public var sku: String
-        public var name: String?
-        public var units: Int
-        public var orders: Int
-    }
-
     /// The items ordered most in [from, to), by units (cancelled orders left out).
-    public func topItems(from: Timestamp, to: Timestamp, limit: Int, locations: [LocationID]?) async throws -> [Item] {
+    public func topItems(from: Timestamp, to: Timestamp, limit: Int, locations: [LocationID]?) async throws -> [ItemSales] {
         try await database.read { db in
             try await db.raw("""
                 SELECT l.sku, MAX(l.short_description) AS name, CAST(SUM(l.quantity) AS BIGINT) AS units, COUNT(DISTINCT l.order_id) AS orders
@@ -68,7 +55,7 @@ public struct OrderStatisticsRepository: Sendable {
                 WHERE o.created_at >= \(bind: from.microseconds) AND o.created_at < \(bind: to.microseconds) AND o.status <> \(bind: OrderStatus.cancelled.rawValue)\(Self.within(locations, alias: "o."))
                 GROUP BY l.sku ORDER BY units DESC, l.sku LIMIT \(bind: limit)
                 """).all().map { row in
-                Item(
+                ItemSales(
                     sku: try row.decode(column: "sku", as: String.self), name: try row.decode(column: "name", as: String?.self),
                     units: try row.decode(column: "units", as: Int.self), orders: try row.decode(column: "orders", as: Int.self))
             }

@@ -5,7 +5,7 @@ import Synchronization
 /// delivery (so no retries are spent) for `cooldown`; then half-open, letting one probe through,
 /// whose outcome closes or reopens it.
 public final class CircuitBreaker: Sendable {
-    public enum State: String, Sendable { case closed, open, halfOpen = "half_open" }
+    public typealias State = CircuitState
 
     public let threshold: Int
     public let cooldownSeconds: Double

@@ -21,6 +21,24 @@ public struct AppRequestContext: RequestContext {
     }
 }
 
+extension AppRequestContext {
+    /// The caller, for the services: the principal and what the audit log keeps of the request.
+    /// Only routes that require a permission have one (the security middleware saw to it).
+    var caller: Caller {
+        get throws {
+            guard let principal else { throw Authenticator.unauthorized("sign in first") }
+            return Caller(principal, clientAddress: clientAddress, requestID: requestID)
+        }
+    }
+
+    /// Where an anonymous request (signing in, registering) comes from, for the audit log.
+    var origin: AuditOrigin {
+        AuditOrigin(
+            actor: principal?.name ?? "anonymous", actorKind: principal?.kind.rawValue ?? "anonymous", clientAddress: clientAddress,
+            requestID: requestID)
+    }
+}
+
 /// Gives OpenAPI handlers, which receive only their typed input, the context of their request.
 enum RequestScope {
     @TaskLocal static var context: AppRequestContext?

@@ -87,7 +87,7 @@ public func buildApplication(_ config: AppConfiguration, dependencies: AppDepend
     let security = SecurityService(database: database, settings: config.security, clock: dependencies.clock, logger: logger)
     let engine = Engine(
         database: database, settings: config.engine, clock: dependencies.clock, logger: logger, metrics: dependencies.metrics.factory,
-        payments: dependencies.payments, notifiers: dependencies.notifiers)
+        payments: dependencies.payments, notifiers: dependencies.notifiers, defaultImageURL: config.defaultImageURL)
     let monitor = Monitor(
         database: database, settings: config.monitor, channels: engine.relay.channels, ready: engine.ready, clock: dependencies.clock,
         logger: logger, metrics: dependencies.metrics.factory)
@@ -154,15 +154,13 @@ func buildRouter(
         perAddress: RateLimiter(rate: config.security.anonymousRateLimit, burst: config.security.anonymousRateLimit * 2, clock: dependencies.clock),
         logger: dependencies.logger, demoSeeding: config.demoSeeding))
 
-    let handlers = APIHandlers(
-        orders: OrderRepository(database: database),
-        catalog: CatalogRepository(database: database, clock: dependencies.clock),
-        inventory: InventoryRepository(database: database, clock: dependencies.clock),
-        security: security,
-        engine: engine,
-        monitor: monitor,
-        invoices: invoices,
-        database: database, metrics: dependencies.metrics, clock: dependencies.clock, configuration: config, startedAt: Date())
+    let services = AppServices(
+        orders: engine.orders, catalog: engine.catalog, deadLetters: engine.deadLetters,
+        invoices: InvoiceService(stream: invoices, database: database, clock: dependencies.clock),
+        monitoring: monitor.monitoring, alerts: monitor.alerts, security: security,
+        users: UserService(security: security, catalog: CatalogRepository(database: database, clock: dependencies.clock), clock: dependencies.clock),
+        health: HealthCheck(database: database), feed: database.feed)
+    let handlers = APIHandlers(services: services, clock: dependencies.clock, configuration: config, startedAt: Date())
     try handlers.registerHandlers(on: router, configuration: APIDates.configuration)
 
     let metrics = dependencies.metrics
@@ -174,6 +172,23 @@ func buildRouter(
     router.get("/openapi.yaml") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.yaml)))
     }
-    Dashboard(api: handlers, security: security, secureCookies: config.security.tlsCertificatePath != nil).register(on: router)
+    Dashboard(services: services, clock: dependencies.clock, secureCookies: config.security.tlsCertificatePath != nil).register(on: router)
     return router
+}
+
+/// The services the API handlers and the dashboard's pages call: the only way either reaches
+/// orders, transmissions, alerts, invoices or accounts.
+struct AppServices: Sendable {
+    let orders: OrderService
+    let catalog: CatalogService
+    let deadLetters: DeadLetterService
+    let invoices: InvoiceService
+    let monitoring: MonitoringService
+    let alerts: AlertService
+    /// Sign-in and tokens.
+    let security: SecurityService
+    let users: UserService
+    let health: HealthCheck
+    /// Committed changes, for `GET /api/v1/stream` and live pages.
+    let feed: LiveFeed
 }

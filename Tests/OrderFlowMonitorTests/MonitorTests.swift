@@ -53,6 +53,10 @@ struct MonitorHarness {
     let monitor: Monitor
     let engine: Engine
 
+    var alerts: AlertRepository { AlertRepository(database: database) }
+    var queries: MonitoringRepository { MonitoringRepository(database: database) }
+    var correlator: AcknowledgementCorrelator { AcknowledgementCorrelator(database: database) }
+
     static let t0 = Timestamp(microseconds: 1_800_000_000_000_000)
 
     static func run(_ kind: Database.Kind, configure: @Sendable (inout MonitorSettings) -> Void = { _ in }, _ body: @Sendable (MonitorHarness) async throws -> Void) async throws {
@@ -93,7 +97,7 @@ struct MonitorHarness {
     }
 
     func ack(_ ack: IncomingAcknowledgement) async throws -> AcknowledgementRecord {
-        try #require(try await monitor.acknowledgements.record([ack], scope: .everything, now: clock.now()).first)
+        try #require(try await correlator.record([ack], scope: .everything, now: clock.now()).first)
     }
 }
 
@@ -115,7 +119,7 @@ struct MonitorTests {
             h.clock.advance(seconds: 10)
             let record = try await h.ack(IncomingAcknowledgement(channel: "commerce", reference: "r2", status: .accepted, occurredAt: h.clock.now(), eventID: late.eventID))
             #expect(record.classification == .successLate)
-            let summary = try await h.monitor.queries.summary(TransmissionFilter(from: MonitorHarness.t0, to: h.clock.now()))
+            let summary = try await h.queries.summary(TransmissionFilter(from: MonitorHarness.t0, to: h.clock.now()))
             #expect(summary.counts == [.success: 1, .successLate: 1])
             #expect(summary.successRate == 1 && summary.delayedRatio == 0.5 && summary.failedRatio == 0)
             #expect(summary.latencyP95 == 40.000001)
@@ -139,11 +143,11 @@ struct MonitorTests {
                 _ = try await h.ack(IncomingAcknowledgement(channel: "commerce", reference: "b\(index)", status: .accepted, occurredAt: h.clock.now(), eventID: transmission.eventID))
             }
             let window = TransmissionFilter(from: MonitorHarness.t0, to: MonitorHarness.t0.adding(seconds: 180))
-            let sliced = try await h.monitor.queries.latencyPercentiles(window, slices: 3, at: [0.5, 0.95, 0.99])
+            let sliced = try await h.queries.latencyPercentiles(window, slices: 3, at: [0.5, 0.95, 0.99])
             #expect(sliced == [[2, 4, 4], [10, 20, 20], [nil, nil, nil]])
             for slice in 0..<3 {
                 let from = MonitorHarness.t0.adding(seconds: 60 * Double(slice))
-                let summary = try await h.monitor.queries.summary(TransmissionFilter(from: from, to: from.adding(seconds: 60)))
+                let summary = try await h.queries.summary(TransmissionFilter(from: from, to: from.adding(seconds: 60)))
                 #expect(sliced[slice] == [summary.latencyP50, summary.latencyP95, summary.latencyP99])
             }
         }
@@ -156,12 +160,12 @@ struct MonitorTests {
             for transmission in failing.prefix(2) { try await h.failAttempt(transmission) }
             var filter = TransmissionFilter(from: MonitorHarness.t0, to: h.clock.now().adding(seconds: 1))
             filter.withErrorsOnly = true
-            let (groups, total) = try await h.monitor.queries.errorGroups(filter)
+            let (groups, total) = try await h.queries.errorGroups(filter)
             #expect(groups == [ErrorGroup(channel: "commerce", statusCode: 503, error: "HTTP 503", count: 2)] && total == 2)
             // Acknowledged after all: settled, no longer counted.
             _ = try await h.ack(IncomingAcknowledgement(channel: "commerce", reference: "e1", status: .accepted, occurredAt: h.clock.now(), eventID: failing[0].eventID))
-            #expect(try await h.monitor.queries.errorGroups(filter).total == 1)
-            #expect(try await h.monitor.queries.transmissions(filter, beforeID: nil, limit: 10).items.map(\.transmission.orderID) == [OrderID("ERR-2")])
+            #expect(try await h.queries.errorGroups(filter).total == 1)
+            #expect(try await h.queries.transmissions(filter, beforeID: nil, limit: 10).items.map(\.transmission.orderID) == [OrderID("ERR-2")])
         }
     }
 
@@ -207,11 +211,11 @@ struct MonitorTests {
             // A person links the unmatched one to AB-1-23's transmission: applied, audited, no longer listed.
             let target = try #require(try await TransmissionRepository(database: h.database).of(order: OrderID("AB-1-23")).first)
             let audit = AuditEntry(at: h.clock.now(), actor: "ops", actorKind: "user", action: "ack.link", targetType: "acknowledgement", targetID: String(unmatched.id), outcome: "success")
-            let linked = try await h.monitor.acknowledgements.link(unmatched.id, to: target.id, scope: .everything, by: "ops", now: h.clock.now(), audit: audit)
+            let linked = try await h.correlator.link(unmatched.id, to: target.id, scope: .everything, by: "ops", now: h.clock.now(), audit: audit)
             #expect(linked.outcome == .linked && linked.method == .manual && linked.classification == .success)
             #expect(try await h.database.count("audit_log") == 1)
             await #expect(throws: AcknowledgementError.notLinkable(.linked)) {
-                try await h.monitor.acknowledgements.link(unmatched.id, to: target.id, scope: .everything, by: "ops", now: h.clock.now(), audit: audit)
+                try await h.correlator.link(unmatched.id, to: target.id, scope: .everything, by: "ops", now: h.clock.now(), audit: audit)
             }
             #expect(try await AcknowledgementRepository(database: h.database).inconsistencies(channel: nil, beforeID: nil, limit: 50).records.count == 3)
         }
@@ -242,31 +246,31 @@ struct MonitorTests {
             ]
             settings.notificationAttempts = 1
         }) { h in
-            try await h.monitor.alerts.seed(h.monitor.settings.rules, now: h.clock.now())
+            try await h.alerts.seed(h.monitor.settings.rules, now: h.clock.now())
             let evaluator = h.monitor.evaluator
             var transmissions: [Transmission] = []
             for index in 1...4 { transmissions.append(try await h.transmission(for: "DOWN-\(index)")) }
             // Two failures: not enough to judge.
             for t in transmissions.prefix(2) { try await h.failAttempt(t) }
             try await evaluator.evaluate()
-            #expect(try await h.monitor.alerts.active().isEmpty)
+            #expect(try await h.alerts.active().isEmpty)
             try await h.failAttempt(transmissions[2])
             try await evaluator.evaluate()
-            let pending = try #require(try await h.monitor.alerts.active().first)
+            let pending = try #require(try await h.alerts.active().first)
             #expect(pending.state == .pending && pending.channel == "commerce" && pending.fingerprint == "ChannelDown{channel=commerce}")
             h.clock.advance(seconds: 9)
             try await evaluator.evaluate()
-            #expect(try await h.monitor.alerts.active().first?.state == .pending)
+            #expect(try await h.alerts.active().first?.state == .pending)
             h.clock.advance(seconds: 1)
             try await evaluator.evaluate()
-            #expect(try await h.monitor.alerts.active().first?.state == .firing)
+            #expect(try await h.alerts.active().first?.state == .firing)
             await evaluator.dispatch()
             // The broken notifier failed for good; its fallback takes over on the next pass.
             await evaluator.dispatch()
             let bodies = receiver.bodies.withLock { $0 }
             #expect(bodies.count == 2)
             #expect(bodies.filter { $0.contains("\"alertname\":\"ChannelDown\"") && $0.contains("\"channel\":\"commerce\"") }.count == 2)
-            let receipts = try await h.monitor.alerts.notifications(of: pending.id)
+            let receipts = try await h.alerts.notifications(of: pending.id)
             #expect(Set(receipts.map { "\($0.notifier) \($0.state.rawValue)" }) == ["broken failed", "pager sent", "am sent"])
             #expect(receipts.first { $0.notifier == "pager" }?.fallbackFor == "broken")
 
@@ -278,7 +282,7 @@ struct MonitorTests {
             // No attempts for longer than the window: no data, which is not recovery.
             h.clock.advance(seconds: 120)
             try await evaluator.evaluate()
-            #expect(try await h.monitor.alerts.active().first?.state == .firing)
+            #expect(try await h.alerts.active().first?.state == .firing)
 
             // A successful attempt: resolved, and those told it fired are told it resolved.
             let transmissionsStore = TransmissionRepository(database: h.database)
@@ -287,12 +291,12 @@ struct MonitorTests {
                 claimed, owner: "test", attempt: TransmissionAttempt(attempt: 1, startedAt: h.clock.now(), durationMicroseconds: 1, httpStatus: 200, error: nil, responseExcerpt: nil),
                 outcome: .delivered(statusCode: 200, acknowledged: false), now: h.clock.now())
             try await evaluator.evaluate()
-            #expect(try await h.monitor.alerts.active().isEmpty)
+            #expect(try await h.alerts.active().isEmpty)
             await evaluator.dispatch()
             let after = receiver.bodies.withLock { $0 }
             #expect(after.count == 4)
             #expect(after.suffix(2).allSatisfy { $0.contains("resolved") || $0.contains("endsAt") })
-            let history = try await h.monitor.alerts.history(of: pending.id).map(\.to)
+            let history = try await h.alerts.history(of: pending.id).map(\.to)
             #expect(history == [.pending, .firing, .resolved])
         }
     }
@@ -306,42 +310,42 @@ struct MonitorTests {
             settings.rules = [AlertRule(name: "NoNewOrders", kind: .noNewOrders, threshold: 0, windowSeconds: 60, forSeconds: 0, severity: .warning)]
             settings.notifiers = [NotifierSettings(name: "hook", type: .webhook, url: "\(base)/hook")]
         }) { h in
-            try await h.monitor.alerts.seed(h.monitor.settings.rules, now: h.clock.now())
+            try await h.alerts.seed(h.monitor.settings.rules, now: h.clock.now())
             let audit = AuditEntry(at: h.clock.now(), actor: "ops", actorKind: "user", action: "x", outcome: "success")
-            let silence = try await h.monitor.alerts.createSilence(
+            let silence = try await h.alerts.createSilence(
                 matchers: [SilenceMatcher(name: "alertname", value: "NoNewOrders")], startsAt: h.clock.now(), endsAt: h.clock.now().adding(seconds: 30),
                 by: "ops", comment: "quiet night", now: h.clock.now(), audit: audit)
             try await h.monitor.evaluator.evaluate()
             await h.monitor.evaluator.dispatch()
-            let alert = try #require(try await h.monitor.alerts.active().first)
+            let alert = try #require(try await h.alerts.active().first)
             #expect(alert.state == .firing && alert.silenced)
             #expect(receiver.bodies.withLock { $0.isEmpty })
 
             // The silence ends (early, by hand): the firing alert is told now.
             h.clock.advance(seconds: 5)
-            try await h.monitor.alerts.expireSilence(silence.id, now: h.clock.now(), audit: audit)
+            try await h.alerts.expireSilence(silence.id, now: h.clock.now(), audit: audit)
             try await h.monitor.evaluator.evaluate()
             await h.monitor.evaluator.dispatch()
             #expect(receiver.bodies.withLock { $0.count } == 1)
 
             // Acknowledged for 60 s: quiet while it holds, fires again and notifies after.
-            _ = try await h.monitor.alerts.acknowledge(alert.id, by: "ops", comment: "looking", expiresAt: h.clock.now().adding(seconds: 60), now: h.clock.now(), audit: audit)
+            _ = try await h.alerts.acknowledge(alert.id, by: "ops", comment: "looking", expiresAt: h.clock.now().adding(seconds: 60), now: h.clock.now(), audit: audit)
             h.clock.advance(seconds: 30)
             try await h.monitor.evaluator.evaluate()
-            #expect(try await h.monitor.alerts.alert(alert.id)?.state == .acknowledged)
+            #expect(try await h.alerts.alert(alert.id)?.state == .acknowledged)
             h.clock.advance(seconds: 31)
             try await h.monitor.evaluator.evaluate()
             await h.monitor.evaluator.dispatch()
-            #expect(try await h.monitor.alerts.alert(alert.id)?.state == .firing)
+            #expect(try await h.alerts.alert(alert.id)?.state == .firing)
             #expect(receiver.bodies.withLock { $0.count } == 2)
 
             // An order arrives: resolved. A new drought later is a new alert.
             try await h.transmission(for: "NEW-1")
             try await h.monitor.evaluator.evaluate()
-            #expect(try await h.monitor.alerts.alert(alert.id)?.state == .resolved)
+            #expect(try await h.alerts.alert(alert.id)?.state == .resolved)
             h.clock.advance(seconds: 61)
             try await h.monitor.evaluator.evaluate()
-            let next = try #require(try await h.monitor.alerts.active().first)
+            let next = try #require(try await h.alerts.active().first)
             #expect(next.id != alert.id && next.state == .firing)
         }
     }
@@ -350,11 +354,11 @@ struct MonitorTests {
     func oneEvaluatorHoldsTheLeaseAtATime(kind: Database.Kind) async throws {
         try await MonitorHarness.run(kind) { h in
             let now = h.clock.now()
-            #expect(try await h.monitor.alerts.acquireLease("alert-evaluator", owner: "a", seconds: 15, now: now))
-            let taken = try await h.monitor.alerts.acquireLease("alert-evaluator", owner: "b", seconds: 15, now: now.adding(seconds: 10))
+            #expect(try await h.alerts.acquireLease("alert-evaluator", owner: "a", seconds: 15, now: now))
+            let taken = try await h.alerts.acquireLease("alert-evaluator", owner: "b", seconds: 15, now: now.adding(seconds: 10))
             #expect(!taken)
-            #expect(try await h.monitor.alerts.acquireLease("alert-evaluator", owner: "a", seconds: 15, now: now.adding(seconds: 10)))
-            #expect(try await h.monitor.alerts.acquireLease("alert-evaluator", owner: "b", seconds: 15, now: now.adding(seconds: 26)))
+            #expect(try await h.alerts.acquireLease("alert-evaluator", owner: "a", seconds: 15, now: now.adding(seconds: 10)))
+            #expect(try await h.alerts.acquireLease("alert-evaluator", owner: "b", seconds: 15, now: now.adding(seconds: 26)))
         }
     }
 
@@ -363,7 +367,7 @@ struct MonitorTests {
         try await MonitorHarness.run(kind) { h in
             let done = try await h.transmission(for: "OLD-1")
             try await h.transmission(for: "OLD-2")
-            _ = try await h.monitor.acknowledgements.record(
+            _ = try await h.correlator.record(
                 [IncomingAcknowledgement(channel: "commerce", reference: "r", status: .accepted, occurredAt: h.clock.now(), eventID: done.eventID)], scope: .everything, now: h.clock.now())
             h.clock.advance(seconds: 31 * 86_400)
             let removed = try await h.monitor.retention.runOnce()

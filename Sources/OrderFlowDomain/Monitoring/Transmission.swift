@@ -73,3 +73,30 @@ public struct TransmissionAttempt: Sendable, Hashable {
         self.responseExcerpt = responseExcerpt
     }
 }
+
+/// A transmission with every attempt to deliver it.
+public struct TransmissionHistory: Sendable, Hashable {
+    public var transmission: Transmission
+    public var attempts: [TransmissionAttempt]
+
+    public init(transmission: Transmission, attempts: [TransmissionAttempt]) {
+        self.transmission = transmission
+        self.attempts = attempts
+    }
+}
+
+/// An order's whole way: its status history, its events, every transmission of them with every
+/// attempt, and the acknowledgements that came back and how each was matched.
+public struct OrderTrace: Sendable, Hashable {
+    public var order: StoredOrder
+    public var events: [OutboxEvent]
+    public var transmissions: [TransmissionHistory]
+    public var acknowledgements: [AcknowledgementRecord]
+
+    public init(order: StoredOrder, events: [OutboxEvent], transmissions: [TransmissionHistory], acknowledgements: [AcknowledgementRecord]) {
+        self.order = order
+        self.events = events
+        self.transmissions = transmissions
+        self.acknowledgements = acknowledgements
+    }
+}

@@ -77,5 +77,7 @@ public struct DeadLetterQuery: Sendable {
     public var to: Timestamp?
     public var limit = 50
     public var beforeID: Int64?
+    /// Dead letters of orders within this scope only (services set it from the caller).
+    public var scope: OrderScope = .everything
     public init() {}
 }

@@ -165,6 +165,11 @@ public enum OrderScope: Sendable, Hashable {
     /// A scoped role without its scope set: sees nothing rather than everything.
     case nothing
 
+    /// Whether the order lies within the scope.
+    public func allows(_ order: Order) -> Bool {
+        allows(location: order.shipFromLocationID, customerID: order.customer.id)
+    }
+
     public func allows(location: LocationID, customerID: String?) -> Bool {
         switch self {
         case .everything: true

@@ -3,14 +3,14 @@ import HTTPTypes
 import OpenAPIRuntime
 import OrderFlowAPI
 import OrderFlowDomain
-import OrderFlowPersistence
+import OrderFlowEngine
 import OrderFlowRuntime
 import ServiceLifecycle
 
 extension APIHandlers {
     /// `GET /api/v1/stream`: the live feed as server-sent events, limited to what the caller sees.
     func streamEvents(_ input: Operations.StreamEvents.Input) async throws -> Operations.StreamEvents.Output {
-        guard let principal = RequestScope.context?.principal else { throw APIError(.unauthorized, code: "unauthorized", message: "sign in first") }
+        let principal = try principal
         let resumeAfter = input.headers.lastEventID ?? input.query.after
         var topics = Set(FeedEvent.Topic.allCases)
         if let asked = input.query.topics {
@@ -28,8 +28,8 @@ extension APIHandlers {
             topics = chosen
         }
         topics = topics.filter { Self.permission(for: $0).map(principal.may) ?? true }
-        let filter = StreamFilter(topics: topics, scope: try await orderScope())
-        let frames = ServerSentEvents(feed: database.feed, after: resumeAfter, filter: filter, keepAlive: .seconds(15))
+        let filter = StreamFilter(topics: topics, scope: try await services.orders.scope(of: principal))
+        let frames = ServerSentEvents(feed: services.feed, after: resumeAfter, filter: filter, keepAlive: .seconds(15))
         return .ok(.init(body: .textEventStream(HTTPBody(frames, length: .unknown, iterationBehavior: .single))))
     }
 

@@ -1,7 +1,6 @@
 import Foundation
 import OrderFlowAPI
 import OrderFlowDomain
-import OrderFlowPersistence
 
 /// Domain values as the API document spells them, and back.
 enum Representation {

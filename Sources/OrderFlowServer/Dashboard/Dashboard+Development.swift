@@ -1,11 +1,8 @@
 import Foundation
 import Hummingbird
-import OrderFlowAPI
 import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowMonitor
-import OrderFlowPersistence
-import OrderFlowRuntime
 
 extension Dashboard {
     /// Development: where failures come from (channel × error class), latency over time, the
@@ -14,10 +11,10 @@ extension Dashboard {
     func development(_ request: Request, context: AppRequestContext) async throws -> Response {
         let principal = try principal(context)
         let filters = try MonitorFilters(request)
-        let channels = api.engine.relay.channels.map(\.settings.name)
+        let channels = services.monitoring.channelNames
         return try await render(request, title: "Development", view: .development, principal: principal, sections: [
-            ("failures", { try await failureBreakdown(filters) }),
-            ("latency", { try await latencyOverTime(filters) }),
+            ("failures", { try await failureBreakdown(filters, for: principal) }),
+            ("latency", { try await latencyOverTime(filters, for: principal) }),
             ("dead-letters", { try await deadLetterBrowser(principal) }),
             ("unmatched", { try await unmatchedAcknowledgements(principal) }),
         ]) { parts in
@@ -46,16 +43,16 @@ extension Dashboard {
         return text.isEmpty ? "no answer" : "other"
     }
 
-    func failureBreakdown(_ filters: MonitorFilters) async throws -> HTML {
+    func failureBreakdown(_ filters: MonitorFilters, for principal: Principal) async throws -> HTML {
         var filter = try filters.transmissionFilter(now: clock.now(), withStatus: false)
         filter.withErrorsOnly = true
         // Counted in the database by channel, status and error text; classed here.
-        let (found, total) = try await monitor.queries.errorGroups(filter)
+        let (found, total) = try await services.monitoring.errorGroups(filter, for: principal)
         var groups: [String: Int] = [:]
         for group in found {
             groups["\(group.channel) · \(Self.errorClass(status: group.statusCode, error: group.error))", default: 0] += group.count
         }
-        let recent = try await monitor.queries.transmissions(filter, beforeID: nil, limit: 10).items.map { item -> HTML in
+        let recent = try await services.monitoring.transmissions(filter, beforeID: nil, limit: 10, for: principal).items.map { item -> HTML in
             let t = item.transmission
             return """
                 <tr data-row="f\(t.id)-\(t.attempts)"><td><a href="/dashboard/trace?q=\(t.orderID.rawValue.formURLEncoded)">\(t.orderID.rawValue)</a></td><td>\(t.channel)</td>
@@ -75,11 +72,11 @@ extension Dashboard {
     }
 
     /// p50/p95/p99 of acknowledgement latency in twelve slices of the window.
-    func latencyOverTime(_ filters: MonitorFilters) async throws -> HTML {
+    func latencyOverTime(_ filters: MonitorFilters, for principal: Principal) async throws -> HTML {
         let base = try filters.transmissionFilter(now: clock.now(), withStatus: false)
         let slices = 12
         let width = (base.to.microseconds - base.from.microseconds) / Int64(slices)
-        let percentiles = try await monitor.queries.latencyPercentiles(base, slices: slices, at: [0.5, 0.95, 0.99])
+        let percentiles = try await services.monitoring.latencyPercentiles(base, slices: slices, at: [0.5, 0.95, 0.99], for: principal)
         func latest(_ index: Int) -> String {
             Display.duration(seconds: percentiles.last(where: { $0[index] != nil })?[index])
         }
@@ -95,7 +92,7 @@ extension Dashboard {
         var query = DeadLetterQuery()
         query.state = .open
         query.limit = 20
-        let letters = try await DeadLetterRepository(database: database).search(query).letters
+        let letters = try await services.deadLetters.search(query, for: principal).letters
         guard !letters.isEmpty else { return "<p class=\"muted\" id=\"no-dead-letters\">No open dead letters.</p>" }
         let manage = principal.may(.deadLettersManage)
         let items = letters.map { letter -> HTML in
@@ -117,7 +114,7 @@ extension Dashboard {
     }
 
     func unmatchedAcknowledgements(_ principal: Principal) async throws -> HTML {
-        let page = try await AcknowledgementRepository(database: database).inconsistencies(channel: nil, beforeID: nil, limit: 20)
+        let page = try await services.monitoring.inconsistencies(channel: nil, beforeID: nil, limit: 20, for: principal)
         guard !page.records.isEmpty else { return "<p class=\"muted\">Every acknowledgement was matched.</p>" }
         let link = principal.may(.acksLink)
         let rows = page.records.map { record -> HTML in
@@ -137,35 +134,35 @@ extension Dashboard {
             """
     }
 
-    // MARK: Actions (the API's handlers: same checks, same audit)
+    // MARK: Actions (the services the API calls: same checks, same audit)
 
     func replayDeadLetter(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("deadLetterId", as: Int64.self)
-        return try await act(request, context, fallback: DashboardView.development.path) { form in
-            guard let letter = try await DeadLetterRepository(database: database).find(id) else { throw APIError.notFound("dead letter", String(id)) }
+        return try await act(request, context, fallback: DashboardView.development.path) { form, caller in
+            let letter = try await services.deadLetters.letter(id, for: caller.principal)
             let payload = form["payload"].map { $0.replacingOccurrences(of: "\r\n", with: "\n") }
             let corrected = payload.flatMap { $0 == letter.payload || $0.isEmpty ? nil : $0 }
             let note = corrected == nil ? "replayed from the dashboard" : "replayed with a correction from the dashboard"
-            _ = try await api.replayDeadLetter(.init(path: .init(deadLetterId: id), body: .json(.init(payload: corrected, note: note))))
+            _ = try await services.deadLetters.replay(id, correctedPayload: corrected, note: note, by: caller)
             return "Dead letter \(id) replayed\(corrected == nil ? "" : " with the corrected payload")."
         }
     }
 
     func discardDeadLetter(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("deadLetterId", as: Int64.self)
-        return try await act(request, context, fallback: DashboardView.development.path) { form in
-            _ = try await api.discardDeadLetter(.init(path: .init(deadLetterId: id), body: .json(.init(note: form["note"]))))
+        return try await act(request, context, fallback: DashboardView.development.path) { form, caller in
+            _ = try await services.deadLetters.discard(id, note: form["note"], by: caller)
             return "Dead letter \(id) discarded."
         }
     }
 
     func linkAcknowledgement(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("ackId", as: Int64.self)
-        return try await act(request, context, fallback: DashboardView.development.path) { form in
+        return try await act(request, context, fallback: DashboardView.development.path) { form, caller in
             guard let transmission = form["transmissionId"].flatMap(Int64.init) else {
                 throw APIError.invalid("transmissionId", rule: "format", "a transmission ID (a number)")
             }
-            _ = try await api.linkAcknowledgement(.init(path: .init(ackId: id), body: .json(.init(transmissionId: transmission))))
+            _ = try await services.monitoring.link(id, to: transmission, note: nil, by: caller)
             return "Acknowledgement \(id) linked to transmission \(transmission)."
         }
     }

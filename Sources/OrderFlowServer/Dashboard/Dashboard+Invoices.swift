@@ -1,9 +1,7 @@
 import Foundation
 import Hummingbird
-import OrderFlowAPI
 import OrderFlowDomain
 import OrderFlowEngine
-import OrderFlowPersistence
 
 extension Dashboard {
     /// The live invoice stream (seed 003 §6.1): the control panel with START and STOP and the state,
@@ -12,7 +10,6 @@ extension Dashboard {
     /// older rows load as the grid is scrolled down.
     func invoicePage(_ request: Request, context: AppRequestContext) async throws -> Response {
         let principal = try principal(context)
-        try await api.invoices.begin()
         let query = request.queryForm
         if query["fragment"] == "older" {
             guard let before = query["before"].flatMap(Int64.init) else { throw APIError.invalid("before", rule: "format", "an invoice ID") }
@@ -21,7 +18,7 @@ extension Dashboard {
         let control = principal.may(.invoicesControl)
         return try await render(request, title: "Invoices", view: .invoices, principal: principal, sections: [
             ("control", { try await invoiceControl(mayControl: control) }),
-            ("cards", { invoiceCards(api.invoices.stats) }),
+            ("cards", { invoiceCards(try await services.invoices.stats()) }),
             ("grid", { try await invoiceGrid() }),
         ]) { parts in
             """
@@ -34,7 +31,7 @@ extension Dashboard {
     }
 
     func invoiceControl(mayControl: Bool) async throws -> HTML {
-        let status = try await api.invoices.status()
+        let status = try await services.invoices.status()
         let tone = switch status.state {
         case .idle: "info"
         case .running: "ok"
@@ -45,7 +42,7 @@ extension Dashboard {
             <form method="post" action="/dashboard/invoices/stop"><button type="submit" class="danger" id="invoice-stop"\(status.state == .running ? "" : " disabled" as HTML)>STOP</button></form>
             """ : "<p class=\"muted\">You may watch the stream; starting and stopping it needs invoices.control.</p>"
         let progress: HTML = status.cycle == 0 ? "No cycle yet." : """
-            Cycle \(status.cycle): <strong id="inv-produced">\(Display.grouped(Int64(status.produced)))</strong> of \(Display.grouped(Int64(api.invoices.pace.perCycle))) made\(Display.part(", started ", status.cycleStartedAt.map(Display.time)))\(Display.part(", stopped ", status.stoppedAt.map(Display.time))) UTC.
+            Cycle \(status.cycle): <strong id="inv-produced">\(Display.grouped(Int64(status.produced)))</strong> of \(Display.grouped(Int64(services.invoices.pace.perCycle))) made\(Display.part(", started ", status.cycleStartedAt.map(Display.time)))\(Display.part(", stopped ", status.stoppedAt.map(Display.time))) UTC.
             """
         return """
             <div class="card control-panel"><div class="actions">\(buttons)
@@ -81,7 +78,7 @@ extension Dashboard {
     /// Rows of invoices already shown, newest first: the first page, or the page before `before`.
     func invoiceRows(before: Int64?) async throws -> HTML {
         let now = clock.now()
-        let invoices = try await api.invoices.store.list(beforeID: before, limit: 50, shownOnly: true)
+        let invoices = try await services.invoices.invoices(before: before, limit: 50, shownOnly: true)
         return invoices.map { invoice -> HTML in
             """
             <tr data-row="i\(invoice.id)"><td>\(invoice.number)</td><td>\(Display.moment(invoice.issuedAt, now: now))</td><td>\(invoice.seller)</td><td>\(invoice.buyer)</td>
@@ -92,15 +89,16 @@ extension Dashboard {
     }
 
     func startInvoices(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await act(request, context, fallback: DashboardView.invoices.path) { _ in
-            _ = try await api.startInvoiceStream(.init())
-            return "Started: \(Display.grouped(Int64(api.invoices.pace.perCycle))) invoices, one every \(api.invoices.pace.productionInterval / 1_000) ms."
+        try await act(request, context, fallback: DashboardView.invoices.path) { _, caller in
+            _ = try await services.invoices.start(by: caller)
+            let pace = services.invoices.pace
+            return "Started: \(Display.grouped(Int64(pace.perCycle))) invoices, one every \(pace.productionInterval / 1_000) ms."
         }
     }
 
     func stopInvoices(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await act(request, context, fallback: DashboardView.invoices.path) { _ in
-            _ = try await api.stopInvoiceStream(.init())
+        try await act(request, context, fallback: DashboardView.invoices.path) { _, caller in
+            _ = try await services.invoices.stop(by: caller)
             return "Stopped: no more invoices are made; those made are still being shown."
         }
     }

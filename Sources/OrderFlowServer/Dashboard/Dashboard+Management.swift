@@ -1,10 +1,8 @@
 import Foundation
 import Hummingbird
-import OrderFlowAPI
 import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowMonitor
-import OrderFlowPersistence
 
 extension Dashboard {
     /// Management: KPIs for a period (volume, value, success rate, delayed share, latency, orders
@@ -17,9 +15,9 @@ extension Dashboard {
         guard [1, 7, 30].contains(days) else { throw APIError.invalid("days", rule: "enum", "1, 7 or 30") }
         let mayExport = principal.may(.reportsExport)
         return try await render(request, title: "Management", view: .management, principal: principal, sections: [
-            ("kpis", { try await asCaller(context) { try await kpis(days: days) } }),
-            ("trends", { try await asCaller(context) { try await trends(days: days) } }),
-            ("items", { try await asCaller(context) { try await topItems(days: days) } }),
+            ("kpis", { try await kpis(days: days, for: principal) }),
+            ("trends", { try await trends(days: days, for: principal) }),
+            ("items", { try await topItems(days: days, for: principal) }),
         ]) { parts in
             let periods = [(1, "Last 24 hours"), (7, "Last 7 days"), (30, "Last 30 days")].map { value, label -> HTML in
                 value == days ? "<a class=\"button\" aria-current=\"page\" href=\"?days=\(value)\"><strong>\(label)</strong></a>" : "<a class=\"button\" href=\"?days=\(value)\">\(label)</a>"
@@ -37,20 +35,11 @@ extension Dashboard {
         }
     }
 
-    /// The stores the caller sees (nil: all), for the order figures.
-    func visibleLocations() async throws -> [LocationID]? {
-        switch try await api.orderScope() {
-        case .everything: nil
-        case .locations(let locations): locations
-        case .customer, .nothing: []
-        }
-    }
-
-    func kpis(days: Int) async throws -> HTML {
+    func kpis(days: Int, for principal: Principal) async throws -> HTML {
         let now = clock.now()
         let from = now.adding(seconds: -Double(days) * 86_400)
-        let volume = try await OrderStatisticsRepository(database: database).volume(from: from, to: now.adding(seconds: 0.000001), locations: try await visibleLocations())
-        let summary = try await monitor.queries.summary(TransmissionFilter(from: from, to: now.adding(seconds: 0.000001)))
+        let volume = try await services.orders.volume(from: from, to: now.adding(seconds: 0.000001), for: principal)
+        let summary = try await services.monitoring.summary(TransmissionFilter(from: from, to: now.adding(seconds: 0.000001)), for: principal)
         let byStatus = OrderStatus.allCases.compactMap { status -> (label: String, value: Int)? in
             volume.byStatus[status].map { ("\(status.rawValue) \(status.name)", $0) }
         }
@@ -67,14 +56,13 @@ extension Dashboard {
             """
     }
 
-    func trends(days: Int) async throws -> HTML {
+    func trends(days: Int, for principal: Principal) async throws -> HTML {
         let now = clock.now()
         let end = now.adding(seconds: 0.000001)
-        let statistics = OrderStatisticsRepository(database: database)
-        let locations = try await visibleLocations()
-        let hourly = try await statistics.created(from: now.adding(seconds: -86_400), to: end, bucketSeconds: 3_600, locations: locations)
-        let daily = try await statistics.created(from: now.adding(seconds: -Double(max(days, 7)) * 86_400), to: end, bucketSeconds: 86_400, locations: locations)
-        let summary = try await monitor.queries.summary(TransmissionFilter(from: now.adding(seconds: -Double(days) * 86_400), to: end))
+        let hourly = try await services.orders.createdPerBucket(from: now.adding(seconds: -86_400), to: end, bucketSeconds: 3_600, for: principal)
+        let daily = try await services.orders.createdPerBucket(
+            from: now.adding(seconds: -Double(max(days, 7)) * 86_400), to: end, bucketSeconds: 86_400, for: principal)
+        let summary = try await services.monitoring.summary(TransmissionFilter(from: now.adding(seconds: -Double(days) * 86_400), to: end), for: principal)
         let channels = summary.byChannel.sorted { $0.key < $1.key }.map { channel, counts -> HTML in
             let ok = (counts[.success] ?? 0) + (counts[.successLate] ?? 0)
             let total = counts.values.reduce(0, +)
@@ -98,10 +86,10 @@ extension Dashboard {
             """
     }
 
-    func topItems(days: Int) async throws -> HTML {
+    func topItems(days: Int, for principal: Principal) async throws -> HTML {
         let now = clock.now()
-        let items = try await OrderStatisticsRepository(database: database).topItems(
-            from: now.adding(seconds: -Double(days) * 86_400), to: now.adding(seconds: 0.000001), limit: 10, locations: try await visibleLocations())
+        let items = try await services.orders.topItems(
+            from: now.adding(seconds: -Double(days) * 86_400), to: now.adding(seconds: 0.000001), limit: 10, for: principal)
         return Charts.ranking(items.map { (label: $0.name ?? $0.sku, value: $0.units) }, title: "Units ordered per item")
     }
 }

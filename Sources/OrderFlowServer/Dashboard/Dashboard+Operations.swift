@@ -1,11 +1,7 @@
 import Foundation
 import Hummingbird
-import OrderFlowAPI
 import OrderFlowDomain
-import OrderFlowEngine
 import OrderFlowMonitor
-import OrderFlowPersistence
-import OrderFlowRuntime
 
 /// The filters of the monitoring views, read from the query string: a window (`minutes`) or a
 /// `from`/`to` range, and status, channel and order type.
@@ -91,11 +87,11 @@ extension Dashboard {
     func operations(_ request: Request, context: AppRequestContext) async throws -> Response {
         let principal = try principal(context)
         let filters = try MonitorFilters(request)
-        let channels = api.engine.relay.channels.map(\.settings.name)
+        let channels = services.monitoring.channelNames
         return try await render(request, title: "Operations", view: .operations, principal: principal, sections: [
-            ("counters", { try await counters(filters) }),
-            ("channels", { try await channelTiles() }),
-            ("transmissions", { try await transmissionTable(filters) }),
+            ("counters", { try await counters(filters, for: principal) }),
+            ("channels", { try await channelTiles(for: principal) }),
+            ("transmissions", { try await transmissionTable(filters, for: principal) }),
             ("alerts", { try await alertInbox(principal) }),
         ]) { parts in
             """
@@ -111,8 +107,8 @@ extension Dashboard {
         }
     }
 
-    func counters(_ filters: MonitorFilters) async throws -> HTML {
-        let summary = try await monitor.queries.summary(try filters.transmissionFilter(now: clock.now(), withStatus: false))
+    func counters(_ filters: MonitorFilters, for principal: Principal) async throws -> HTML {
+        let summary = try await services.monitoring.summary(try filters.transmissionFilter(now: clock.now(), withStatus: false), for: principal)
         let success = (summary.counts[.success] ?? 0) + (summary.counts[.successLate] ?? 0)
         let series = summary.series.map { minute in
             [(minute.counts[.success] ?? 0) + (minute.counts[.successLate] ?? 0), (minute.counts[.pending] ?? 0) + (minute.counts[.delayed] ?? 0), minute.counts[.failed] ?? 0]
@@ -132,31 +128,27 @@ extension Dashboard {
             """
     }
 
-    func channelTiles() async throws -> HTML {
+    func channelTiles(for principal: Principal) async throws -> HTML {
         let now = clock.now()
-        let activity = try await monitor.queries.channelActivity(since: now.adding(seconds: -300))
-        let channels = api.engine.relay.channels
+        let channels = try await services.monitoring.channelHealth(for: principal)
         guard !channels.isEmpty else { return "<p class=\"muted\">No downstream channels are configured.</p>" }
-        let tiles = channels.map { channel -> HTML in
-            let seen = activity[channel.settings.name]
-            let state = channel.breaker.state.rawValue
-            let tone = state == "closed" ? "ok" : state == "open" ? "bad" : "warn"
-            let attempts = seen?.attempts ?? 0
-            let errorRate = attempts > 0 ? Double(seen?.failedAttempts ?? 0) / Double(attempts) : nil
+        let tiles = channels.map { health -> HTML in
+            let state = health.circuit.rawValue
+            let tone = health.circuit == .closed ? "ok" : health.circuit == .open ? "bad" : "warn"
             return """
-                <div class="tile" data-row="channel-\(channel.settings.name)"><h2>\(channel.settings.name)</h2>
+                <div class="tile" data-row="channel-\(health.channel)"><h2>\(health.channel)</h2>
                 <p><span class="badge \(tone)">circuit \(state.replacingOccurrences(of: "_", with: " "))</span></p>
-                <dl class="facts"><dt>Errors (5 min)</dt><dd>\(Display.percent(errorRate))</dd>
-                <dt>Waiting</dt><dd>\(seen?.pending ?? 0)</dd><dt>Delayed</dt><dd>\(seen?.delayed ?? 0)</dd>
-                <dt>Last success</dt><dd>\((seen?.lastSuccessAt ?? channel.breaker.lastSuccess).map { Display.moment($0, now: now) } ?? "never")</dd></dl></div>
+                <dl class="facts"><dt>Errors (5 min)</dt><dd>\(Display.percent(health.errorRate))</dd>
+                <dt>Waiting</dt><dd>\(health.pending)</dd><dt>Delayed</dt><dd>\(health.delayed)</dd>
+                <dt>Last success</dt><dd>\(health.lastSuccessAt.map { Display.moment($0, now: now) } ?? "never")</dd></dl></div>
                 """
         }
         return "<div class=\"tiles\">\(tiles)</div>"
     }
 
-    func transmissionTable(_ filters: MonitorFilters) async throws -> HTML {
+    func transmissionTable(_ filters: MonitorFilters, for principal: Principal) async throws -> HTML {
         let now = clock.now()
-        let page = try await monitor.queries.transmissions(try filters.transmissionFilter(now: now), beforeID: nil, limit: 50)
+        let page = try await services.monitoring.transmissions(try filters.transmissionFilter(now: now), beforeID: nil, limit: 50, for: principal)
         guard !page.items.isEmpty else { return "<p class=\"muted\">No transmissions match these filters.</p>" }
         let rows = page.items.map { item -> HTML in
             let t = item.transmission
@@ -177,7 +169,7 @@ extension Dashboard {
     }
 
     func alertInbox(_ principal: Principal) async throws -> HTML {
-        let page = try await monitor.alerts.alerts(states: [.firing, .pending, .acknowledged], channel: nil, beforeID: nil, limit: 20)
+        let page = try await services.alerts.alerts(states: [.firing, .pending, .acknowledged], channel: nil, beforeID: nil, limit: 20)
         guard !page.alerts.isEmpty else { return "<p class=\"muted\" id=\"no-alerts\">No open alerts.</p>" }
         let manage = principal.may(.alertsManage)
         let items = page.alerts.map { alert -> HTML in
@@ -210,20 +202,20 @@ extension Dashboard {
         return "<ul class=\"timeline\" id=\"alerts\">\(items)</ul>"
     }
 
-    // MARK: Alert actions (the API's handlers, so audit and rules are the same)
+    // MARK: Alert actions (the services the API calls, so audit and rules are the same)
 
     func acknowledgeAlert(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("alertId", as: Int64.self)
-        return try await act(request, context, fallback: DashboardView.operations.path) { form in
-            _ = try await api.acknowledgeAlert(.init(path: .init(alertId: id), body: .json(.init(comment: form["comment"] ?? ""))))
+        return try await act(request, context, fallback: DashboardView.operations.path) { form, caller in
+            _ = try await services.alerts.acknowledge(id, comment: form["comment"] ?? "", expiresAt: nil, by: caller)
             return "Alert \(id) acknowledged."
         }
     }
 
     func resolveAlert(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("alertId", as: Int64.self)
-        return try await act(request, context, fallback: DashboardView.operations.path) { form in
-            _ = try await api.resolveAlert(.init(path: .init(alertId: id), body: .json(.init(comment: form["comment"]))))
+        return try await act(request, context, fallback: DashboardView.operations.path) { form, caller in
+            _ = try await services.alerts.resolve(id, comment: form["comment"], by: caller)
             return "Alert \(id) resolved."
         }
     }
@@ -231,15 +223,11 @@ extension Dashboard {
     /// Silences what the alert matches (its rule, and its channel when it has one) for a while.
     func silenceAlert(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("alertId", as: Int64.self)
-        return try await act(request, context, fallback: DashboardView.operations.path) { form in
+        return try await act(request, context, fallback: DashboardView.operations.path) { form, caller in
             guard let hours = form["hours"].flatMap(Double.init), [1, 4, 24].contains(hours) else {
                 throw APIError.invalid("hours", rule: "enum", "silence for 1, 4 or 24 hours")
             }
-            guard let alert = try await monitor.alerts.alert(id) else { throw APIError.notFound("alert", String(id)) }
-            var matchers = [Components.Schemas.SilenceMatcher(name: "alertname", value: alert.ruleName)]
-            if let channel = alert.channel { matchers.append(.init(name: "channel", value: channel)) }
-            let ends = clock.now().adding(seconds: hours * 3_600).date
-            _ = try await api.createSilence(.init(body: .json(.init(matchers: matchers, endsAt: ends, comment: "silenced from the dashboard for \(Int(hours)) h"))))
+            let (alert, _) = try await services.alerts.silence(alert: id, forHours: hours, by: caller)
             return "\(alert.ruleName) silenced for \(Int(hours)) h."
         }
     }

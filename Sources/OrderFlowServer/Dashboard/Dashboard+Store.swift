@@ -1,10 +1,7 @@
 import Foundation
 import Hummingbird
-import OrderFlowAPI
 import OrderFlowDomain
 import OrderFlowEngine
-import OrderFlowMonitor
-import OrderFlowPersistence
 
 /// The store board's columns: the order statuses a store team works through, left to right.
 enum BoardColumn: String, CaseIterable, Sendable {
@@ -45,7 +42,7 @@ extension Dashboard {
         guard text.count <= 64 else { throw APIError.invalid("q", rule: "length", "at most 64 characters") }
         let mayCancel = principal.may(.ordersCancel)
         return try await render(request, title: "Store", view: .store, principal: principal, sections: [
-            ("board", { try await asCaller(context) { try await board(text: text, hours: hours, selectable: mayCancel) } }),
+            ("board", { try await board(text: text, hours: hours, selectable: mayCancel, for: principal) }),
         ]) { parts in
             let windows = [(1, "last hour"), (8, "last 8 hours"), (24, "last 24 hours"), (168, "last 7 days")].map { value, label -> HTML in
                 "<option value=\"\(value)\"\(value == hours ? " selected" : "" as HTML)>\(label)</option>"
@@ -69,8 +66,7 @@ extension Dashboard {
         }
     }
 
-    func board(text: String, hours: Int, selectable: Bool) async throws -> HTML {
-        let scope = try await api.orderScope()
+    func board(text: String, hours: Int, selectable: Bool, for principal: Principal) async throws -> HTML {
         let since = clock.now().adding(seconds: -Double(hours) * 3_600)
         var columns: [HTML] = []
         for column in BoardColumn.allCases {
@@ -79,9 +75,9 @@ extension Dashboard {
             query.createdFrom = since
             query.text = text.isEmpty ? nil : text
             query.limit = 100
-            let page = APIHandlers.narrow(&query, to: scope) ? try await api.orders.search(query) : nil
-            let orders = page?.orders ?? []
-            let count = page?.next == nil ? "\(orders.count)" : "\(orders.count)+"
+            let page = try await services.orders.search(query, for: principal)
+            let orders = page.orders
+            let count = page.next == nil ? "\(orders.count)" : "\(orders.count)+"
             let cards = orders.prefix(30).map { entry -> HTML in
                 let order = entry.order
                 let box: HTML = selectable && (column == .new || column == .allocated)
@@ -108,7 +104,7 @@ extension Dashboard {
     func orderDetail(_ request: Request, context: AppRequestContext) async throws -> Response {
         let principal = try principal(context)
         let id = try context.parameters.require("orderId")
-        guard let stored = try await asCaller(context, { try await api.visibleOrder(OrderID(id)) }) else { throw APIError.notFound("order", id) }
+        let stored = try await services.orders.order(OrderID(id), for: principal)
         return try await render(request, title: "Order \(id)", view: .store, principal: principal, sections: [
             ("order", { orderCard(stored, principal: principal) }),
         ]) { parts in
@@ -162,8 +158,8 @@ extension Dashboard {
 
     func cancel(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("orderId")
-        return try await act(request, context, fallback: "/dashboard/orders/\(id.formURLEncoded)") { form in
-            _ = try await api.cancelOrder(.init(path: .init(orderId: id), body: .json(.init(reason: form["reason"] ?? ""))))
+        return try await act(request, context, fallback: "/dashboard/orders/\(id.formURLEncoded)") { form, caller in
+            _ = try await services.orders.cancel(OrderID(id), reason: form["reason"] ?? "", by: caller)
             return "Order \(id) cancelled."
         }
     }
@@ -176,13 +172,12 @@ extension Dashboard {
         guard !ids.isEmpty else { throw APIError.invalid("orderId", rule: "required", "select at least one order") }
         guard ids.count <= 100 else { throw APIError.invalid("orderId", rule: "range", "at most 100 orders at a time") }
         let reason = form["reason"] ?? ""
+        let caller = try context.caller
         var cancelled = 0
         var refused: [String] = []
         for id in ids {
             do {
-                _ = try await asCaller(context) {
-                    try await api.cancelOrder(.init(path: .init(orderId: id), body: .json(.init(reason: reason))))
-                }
+                _ = try await services.orders.cancel(OrderID(id), reason: reason, by: caller)
                 cancelled += 1
             } catch {
                 // A bad reason is the same for every order: say so once, as the page's error.
@@ -197,13 +192,13 @@ extension Dashboard {
     /// Records a fulfilment step the way the fulfilment centre or carrier would report it.
     func fulfilment(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("orderId")
-        return try await act(request, context, fallback: "/dashboard/orders/\(id.formURLEncoded)") { form in
+        return try await act(request, context, fallback: "/dashboard/orders/\(id.formURLEncoded)") { form, caller in
             let step = form["step"] ?? ""
-            let eventID = "dashboard-\(UUID().uuidString.lowercased())"
-            if let ship = Components.Schemas.ShipEventRequest._TypePayload(rawValue: step) {
-                _ = try await api.postShipEvent(.init(body: .json(.init(eventId: eventID, orderId: id, _type: ship))))
-            } else if let delivery = Components.Schemas.DeliveryStatusRequest.StatusPayload(rawValue: step) {
-                _ = try await api.putDeliveryStatus(.init(body: .json(.init(eventId: eventID, orderId: id, status: delivery))))
+            let update = FulfillmentEvents.Update(eventID: "dashboard-\(UUID().uuidString.lowercased())", orderID: OrderID(id))
+            if let ship = FulfillmentEvents.ShipEvent(rawValue: step) {
+                _ = try await services.orders.record(ship: ship, update, by: caller)
+            } else if let delivery = FulfillmentEvents.DeliveryStatus(rawValue: step) {
+                _ = try await services.orders.record(delivery: delivery, update, by: caller)
             } else {
                 throw APIError.invalid("step", rule: "enum", "a fulfilment step (picking, picked, packing, packed, shipped) or a delivery status (in_transit, out_for_delivery, delivered, failed, rescheduled)")
             }

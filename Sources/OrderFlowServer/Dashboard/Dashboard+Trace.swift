@@ -1,10 +1,8 @@
 import Foundation
 import Hummingbird
-import OrderFlowAPI
 import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowMonitor
-import OrderFlowPersistence
 
 extension Dashboard {
     /// Order trace: find an order by its ID — exact, partial, or written the way another system
@@ -14,11 +12,11 @@ extension Dashboard {
         let principal = try principal(context)
         let query = request.queryForm["q"]?.trimmingCharacters(in: .whitespaces) ?? ""
         guard query.count <= 64 else { throw APIError.invalid("q", rule: "length", "at most 64 characters") }
-        let found = query.isEmpty ? [] : try await asCaller(context) { try await findOrders(query) }
+        let found = query.isEmpty ? [] : try await services.orders.find(reference: query, for: principal)
         let traced = found.count == 1 ? found[0] : nil
         var sections: [(name: String, render: () async throws -> HTML)] = []
         if let traced {
-            sections.append(("timeline", { try await asCaller(context) { try await timeline(traced, principal: principal) } }))
+            sections.append(("timeline", { try await timeline(traced, principal: principal) }))
         }
         return try await render(request, title: "Order trace", view: .trace, principal: principal, sections: sections) { parts in
             let search: HTML = """
@@ -44,45 +42,18 @@ extension Dashboard {
         }
     }
 
-    /// The orders `text` may mean, within the caller's scope: the exact ID first; otherwise IDs
-    /// containing it; otherwise IDs that normalise alike (separators, prefixes, leading zeros).
-    func findOrders(_ text: String) async throws -> [OrderID] {
-        if let stored = try await api.visibleOrder(OrderID(text)) { return [stored.order.id] }
-        let scope = try await api.orderScope()
-        func search(_ fragment: String) async throws -> [OrderID] {
-            var query = OrderQuery()
-            query.text = fragment
-            query.limit = 50
-            guard APIHandlers.narrow(&query, to: scope) else { return [] }
-            return try await api.orders.search(query).orders.map(\.order.id)
-        }
-        let contained = try await search(text).filter { $0.rawValue.localizedCaseInsensitiveContains(text) }
-        if !contained.isEmpty { return contained }
-        let normalizer = OrderReferenceNormalizer()
-        let wanted = normalizer.normalize(text)
-        guard wanted.count >= 3 else { return [] }
-        // The longest run of letters and digits (a number without its leading zeros) narrows the
-        // search; normalising decides.
-        let runs = text.split { !($0.isASCII && ($0.isLetter || $0.isNumber)) }.map { run in
-            run.allSatisfy(\.isNumber) ? String(run.drop { $0 == "0" }) : String(run)
-        }
-        guard let longest = runs.max(by: { $0.count < $1.count }), longest.count >= 3 else { return [] }
-        let candidates = try await search(longest)
-        let same = candidates.filter { normalizer.normalize($0.rawValue) == wanted }
-        return same.isEmpty ? candidates.filter { normalizer.normalize($0.rawValue).contains(wanted) } : same
-    }
-
     func timeline(_ id: OrderID, principal: Principal) async throws -> HTML {
-        guard let stored = try await api.visibleOrder(id) else { throw APIError.notFound("order", id.rawValue) }
+        let trace = try await services.monitoring.trace(of: id, for: principal)
+        let stored = trace.order
         let order = stored.order
-        let store = TransmissionRepository(database: database)
-        let events = try await api.orders.events(of: id).map { event -> HTML in
+        let events = trace.events.map { event -> HTML in
             "<li data-row=\"e\(event.eventID)\"><strong>\(Display.time(event.createdAt))</strong> \(event.type) <span class=\"muted\">\(event.eventID)</span></li>"
         }
         let replayable = principal.may(.deadLettersManage)
         var transmissions: [HTML] = []
-        for t in try await store.of(order: id) {
-            let attempts = try await store.attempts(of: t.id).map { attempt -> HTML in
+        for history in trace.transmissions {
+            let t = history.transmission
+            let attempts = history.attempts.map { attempt -> HTML in
                 """
                 <tr><td>\(attempt.attempt)</td><td>\(Display.time(attempt.startedAt))</td><td>\(Display.duration(milliseconds: Double(attempt.durationMicroseconds) / 1_000))</td>
                 <td>\(attempt.httpStatus.map(String.init) ?? "–")</td><td>\(attempt.error.map { String($0.prefix(160)) })\
@@ -105,7 +76,7 @@ extension Dashboard {
                 \(Display.part(" · acknowledged ", t.acknowledgedAt.map(Display.time)))</p>\(table)<div class="actions">\(replay)</div></div>
                 """)
         }
-        let acknowledgements = try await AcknowledgementRepository(database: database).of(order: id).map { record -> HTML in
+        let acknowledgements = trace.acknowledgements.map { record -> HTML in
             let ack = record.acknowledgement
             return """
                 <li data-row="k\(record.id)"><strong>\(Display.time(record.receivedAt))</strong> \(ack.channel) says \(ack.status.rawValue) for “\(ack.reference)” → \
@@ -132,16 +103,11 @@ extension Dashboard {
     /// Replays a failed transmission through its dead letter (audited like the API's replay).
     func replayTransmission(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("transmissionId", as: Int64.self)
-        var query = DeadLetterQuery()
-        query.state = .open
-        query.source = .transmission
-        query.sourceID = id
-        query.limit = 1
-        return try await act(request, context, fallback: DashboardView.trace.path) { _ in
-            guard let letter = try await DeadLetterRepository(database: database).search(query).letters.first else {
+        return try await act(request, context, fallback: DashboardView.trace.path) { _, caller in
+            guard let letter = try await services.deadLetters.open(forTransmission: id, for: caller.principal) else {
                 throw APIError(.conflict, code: "not_replayable", message: "transmission \(id) has no open dead letter: it is not failed, or was replayed already")
             }
-            _ = try await api.replayDeadLetter(.init(path: .init(deadLetterId: letter.id), body: .json(.init(note: "replayed from the order trace"))))
+            _ = try await services.deadLetters.replay(letter.id, correctedPayload: nil, note: "replayed from the order trace", by: caller)
             return "Transmission \(id) queued again."
         }
     }

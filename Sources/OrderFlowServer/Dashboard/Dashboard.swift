@@ -2,27 +2,22 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import OrderFlowAPI
 import OrderFlowDomain
-import OrderFlowEngine
-import OrderFlowMonitor
-import OrderFlowPersistence
 import OrderFlowRuntime
 
-/// The web dashboard: server-rendered pages over the same handlers and repositories the API uses,
-/// kept live by `GET /api/v1/stream` (docs/dashboard.md).
+/// The web dashboard: server-rendered pages over the same services the API's handlers call, kept
+/// live by `GET /api/v1/stream` (docs/dashboard.md).
 ///
 /// Every page and action is declared in `RoutePolicy` like an API route, so the security
 /// middleware has signed the caller in and checked the view's permission before a handler here
-/// runs; order pages narrow to the caller's scope like the API does.
+/// runs; the services apply the caller's scope, so a page shows and an action changes exactly
+/// what the API would.
 struct Dashboard: Sendable {
-    let api: APIHandlers
-    let security: SecurityService
+    let services: AppServices
+    let clock: any WallClock
     let secureCookies: Bool
 
-    var database: Database { api.database }
-    var monitor: Monitor { api.monitor }
-    var clock: any WallClock { api.clock }
+    var security: SecurityService { services.security }
 
     func register(on router: Router<AppRequestContext>) {
         router.get("/") { request, context in
@@ -73,7 +68,7 @@ struct Dashboard: Sendable {
             return Layout.loginPage(next: next, message: "Enter your user name and password.", username: username).response(.badRequest)
         }
         do {
-            let signIn = try await security.login(username: username, password: form["password"] ?? "", origin: .from(context))
+            let signIn = try await security.login(username: username, password: form["password"] ?? "", origin: context.origin)
             let principal = signIn.user.principal
             let landing = next ?? DashboardView.landing(for: principal)?.path
             guard let landing else {
@@ -94,7 +89,7 @@ struct Dashboard: Sendable {
 
     func logout(_ request: Request, context: AppRequestContext) async throws -> Response {
         if let refresh = DashboardSession.refreshToken(request) {
-            try? await security.logout(refresh, origin: .from(context))
+            try? await security.logout(refresh, origin: context.origin)
         }
         var response = Response(status: .seeOther, headers: [.location: "/login"])
         for cookie in DashboardSession.cleared(secure: secureCookies) { response.setCookie(cookie) }
@@ -114,11 +109,6 @@ struct Dashboard: Sendable {
         return principal
     }
 
-    /// Runs `body` with the request's context visible to the API handlers it calls.
-    func asCaller<T>(_ context: AppRequestContext, _ body: () async throws -> T) async throws -> T {
-        try await RequestScope.$context.withValue(context) { try await body() }
-    }
-
     /// The whole page, or only the fragment the page's script asked for.
     func render(
         _ request: Request, title: String, view: DashboardView, principal: Principal,
@@ -131,20 +121,20 @@ struct Dashboard: Sendable {
             return try await section.render().response()
         }
         // The feed position first: whatever commits while the page renders is replayed to it.
-        let position = database.feed.position
+        let position = services.feed.position
         var rendered: [String: HTML] = [:]
         for section in sections { rendered[section.name] = try await section.render() }
         return Layout.page(title: title, current: view, principal: principal, live: position, body: layout(RenderedSections(parts: rendered))).response()
     }
 
-    /// A form's action: reads the form, runs `change` as the caller — through the API's handlers,
-    /// so their checks, errors and audit are the API's — and sends the browser back to where it
-    /// came from with the notice `change` returns.
+    /// A form's action: reads the form, runs `change` for the caller — through the services the
+    /// API calls, so the checks, errors and audit are the API's — and sends the browser back to
+    /// where it came from with the notice `change` returns.
     func act(
-        _ request: Request, _ context: AppRequestContext, fallback: String, _ change: (Form) async throws -> String
+        _ request: Request, _ context: AppRequestContext, fallback: String, _ change: (Form, Caller) async throws -> String
     ) async throws -> Response {
         let form = try await Form.read(request, context: context)
-        let notice = try await asCaller(context) { try await change(form) }
+        let notice = try await change(form, try context.caller)
         return redirectBack(request, fallback: fallback, notice: notice)
     }
 

@@ -6,7 +6,6 @@ import OrderFlowAPI
 import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowMonitor
-import OrderFlowPersistence
 
 /// On the dashboard's paths, errors become pages a person can act on: not signed in (or the
 /// session ended) → the sign-in page, coming back here afterwards; an expired access token with a
@@ -35,7 +34,7 @@ struct DashboardMiddleware: RouterMiddleware {
             }
             if apiError.status == .unauthorized {
                 if request.method == .get, let refresh = DashboardSession.refreshToken(request),
-                   let renewed = try? await security.refresh(refresh, origin: .from(context)) {
+                   let renewed = try? await security.refresh(refresh, origin: context.origin) {
                     var response = fragment
                         ? Response(status: .noContent, headers: [.fragmentRetry: "1"])
                         : Response(status: .seeOther, headers: [.location: request.uri.description])

@@ -5,7 +5,6 @@ import OrderFlowAPI
 import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowMonitor
-import OrderFlowPersistence
 
 /// How a browser stays signed in: the access token of a normal sign-in in an HttpOnly,
 /// SameSite=Strict cookie (script on the page cannot read it, other sites cannot send it), and

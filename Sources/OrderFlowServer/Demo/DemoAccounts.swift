@@ -1,7 +1,7 @@
 import Foundation
-import Synchronization
 import OrderFlowDomain
 import OrderFlowPersistence
+import Synchronization
 
 /// The demo's sign-ins: one account per role and an integration key, with fresh secrets at every
 /// start, printed so a person can try each view at once.

@@ -49,27 +49,7 @@ public struct SecurityService: Sendable {
         public var user: UserRecord
     }
 
-    /// Where a request comes from, for the audit log.
-    struct Origin: Sendable {
-        var actor: String
-        var actorKind: String
-        var clientAddress: String?
-        var requestID: String?
-
-        static func from(_ context: AppRequestContext?) -> Origin {
-            Origin(
-                actor: context?.principal?.name ?? "anonymous", actorKind: context?.principal?.kind.rawValue ?? "anonymous",
-                clientAddress: context?.clientAddress, requestID: context?.requestID)
-        }
-
-        func entry(_ action: String, targetType: String? = nil, targetID: String? = nil, outcome: String = "success", at: Timestamp, details: [String: String] = [:]) -> AuditEntry {
-            AuditEntry(
-                at: at, actor: actor, actorKind: actorKind, action: action, targetType: targetType, targetID: targetID,
-                outcome: outcome, clientAddress: clientAddress, requestID: requestID, details: details)
-        }
-    }
-
-    func login(username: String, password: String, origin: Origin) async throws -> SignIn {
+    func login(username: String, password: String, origin: AuditOrigin) async throws -> SignIn {
         let now = clock.now()
         let name = username.trimmingSpaces().lowercased()
         var origin = origin
@@ -107,7 +87,7 @@ public struct SecurityService: Sendable {
         return signIn
     }
 
-    func refresh(_ refreshToken: String, origin: Origin) async throws -> SignIn {
+    func refresh(_ refreshToken: String, origin: AuditOrigin) async throws -> SignIn {
         let now = clock.now()
         let next = TokenService.randomSecret(prefix: "ofr_")
         let outcome = try await users.rotate(
@@ -132,7 +112,7 @@ public struct SecurityService: Sendable {
         }
     }
 
-    func logout(_ refreshToken: String, origin: Origin) async throws {
+    func logout(_ refreshToken: String, origin: AuditOrigin) async throws {
         let now = clock.now()
         if let userID = try await users.revokeFamily(ofTokenHash: TokenService.hash(refreshToken), at: now) {
             var origin = origin

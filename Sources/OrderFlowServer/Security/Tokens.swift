@@ -2,7 +2,6 @@ import Crypto
 import Foundation
 import Synchronization
 import OrderFlowDomain
-import OrderFlowPersistence
 
 /// Signs and checks access tokens (JWT, HS256) and makes the random secrets OrderFlow hands out.
 ///

@@ -42,6 +42,10 @@ public struct APIError: Error, Sendable, Equatable {
             return error
         case let error as DomainError:
             return from(error)
+        case let error as AlertError:
+            return from(error)
+        case let error as AcknowledgementError:
+            return from(error)
         case let error as ServerError:
             return from(error)
         case let error as HTTPError:
@@ -75,6 +79,36 @@ public struct APIError: Error, Sendable, Equatable {
             return APIError(.conflict, code: code, message: message)
         case .concurrentUpdate(let message):
             return APIError(.conflict, code: "conflict", message: message)
+        case .outOfScope(let message):
+            return APIError(.forbidden, code: "out_of_scope", message: message)
+        }
+    }
+
+    static func from(_ error: AlertError) -> APIError {
+        switch error {
+        case .duplicateRuleName(let name):
+            APIError(.conflict, code: "duplicate_rule", message: "a rule named '\(name)' exists", fields: [FieldError(field: "name", rule: "unique", message: "is taken")])
+        case .ruleNotFound(let id): .notFound("alert rule", String(id))
+        case .alertNotFound(let id): .notFound("alert", String(id))
+        case .silenceNotFound(let id): .notFound("silence", String(id))
+        case .alertNotActive(let id): APIError(.conflict, code: "alert_resolved", message: "alert \(id) is resolved already")
+        }
+    }
+
+    static func from(_ error: AcknowledgementError) -> APIError {
+        switch error {
+        case .notFound(let id):
+            .notFound("acknowledgement", String(id))
+        case .transmissionNotFound(let id):
+            .validation([FieldError(field: "transmissionId", rule: "exists", message: "no transmission \(id)")])
+        case .notLinkable(let outcome):
+            APIError(
+                .conflict, code: "not_linkable",
+                message: "only unmatched, ambiguous or contradicting acknowledgements are linked by hand; this one is \(outcome.rawValue)")
+        case .channelMismatch(let ack, let transmission):
+            .validation([
+                FieldError(field: "transmissionId", rule: "channel", message: "the acknowledgement is from '\(ack)', the transmission went to '\(transmission)'")
+            ])
         }
     }
 

@@ -10,9 +10,6 @@ public final class AppMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     /// For other modules' metrics (the pipeline's) to land in the same registry.
     public let factory: PrometheusMetricsFactory
-    let ordersIngested: CoreMetrics.Counter
-    let ordersRejected: CoreMetrics.Counter
-    let ordersFailed: CoreMetrics.Counter
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -22,10 +19,11 @@ public final class AppMetrics: Sendable {
         factory.durationHistogramBuckets["o2o_transmission_ack_latency_seconds"] =
             [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300].map { Duration.milliseconds($0 * 1000) }
         self.factory = factory
-        ordersIngested = CoreMetrics.Counter(label: "o2o_orders_ingested_total", factory: factory)
-        ordersRejected = CoreMetrics.Counter(label: "o2o_orders_rejected_total", factory: factory)
-        ordersFailed = CoreMetrics.Counter(label: "o2o_orders_failed_total", factory: factory)
-        // Registered now so the series exists (at 0) before the first failure.
+        // The order counters exist (at 0) from the start, so rules and dashboards see a series
+        // before the first order; the engine counts them.
+        for label in ["o2o_orders_ingested_total", "o2o_orders_rejected_total", "o2o_orders_failed_total"] {
+            _ = CoreMetrics.Counter(label: label, factory: factory)
+        }
     }
 
     func recordRequest(method: String, route: String, status: Int, duration: Duration) {
