@@ -233,6 +233,13 @@ let package = Package(
             dependencies: ["OrderFlowLoad", "OrderFlowDomain"],
             swiftSettings: tests
         ),
+        // `orderflow` as a real process: killed under load, restarted, three instances on one
+        // PostgreSQL, backups; kept apart so the route tests stay quick to run while iterating.
+        .testTarget(
+            name: "OrderFlowProcessTests",
+            dependencies: ["OrderFlowDomain", "OrderFlowPersistence", "OrderFlowTestSupport"],
+            swiftSettings: tests
+        ),
         .testTarget(
             name: "OrderFlowServerTests",
             dependencies: [

@@ -77,7 +77,7 @@ public struct ChannelSettings: Sendable, Codable, Hashable {
         do {
             channels = try JSONDecoder().decode([ChannelSettings].self, from: Data(json.utf8))
         } catch {
-            throw Invalid(problems: ["channels are not a JSON array of {name, url, …}: \(error)"])
+            throw SettingsError(problems: ["channels are not a JSON array of {name, url, …}: \(error)"])
         }
         var problems: [String] = []
         var names: Set<String> = []
@@ -90,13 +90,8 @@ public struct ChannelSettings: Sendable, Codable, Hashable {
                 problems.append("channel '\(channel.name)': maxAttempts, timeoutSeconds, circuitFailures and concurrency must be positive")
             }
         }
-        if !problems.isEmpty { throw Invalid(problems: problems) }
+        if !problems.isEmpty { throw SettingsError(problems: problems) }
         return channels
-    }
-
-    public struct Invalid: Error, CustomStringConvertible {
-        public var problems: [String]
-        public var description: String { problems.joined(separator: "; ") }
     }
 }
 

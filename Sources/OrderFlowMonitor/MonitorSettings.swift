@@ -84,11 +84,6 @@ public struct MonitorSettings: Sendable {
         return notifiers
     }
 
-    public struct SettingsError: Error, CustomStringConvertible {
-        public var problems: [String]
-        public var description: String { problems.joined(separator: "; ") }
-    }
-
     /// A rule as written in configuration (every field but name, kind and threshold optional).
     struct RuleConfiguration: Decodable {
         var rule: AlertRule
@@ -192,7 +187,7 @@ public struct RetentionSettings: Sendable, Hashable {
             default: problems.append("'\(pair[0])' is not one of transmissions, acknowledgements, alerts, dead_letters, inbound_events")
             }
         }
-        if !problems.isEmpty { throw MonitorSettings.SettingsError(problems: problems) }
+        if !problems.isEmpty { throw SettingsError(problems: problems) }
         return settings
     }
 }

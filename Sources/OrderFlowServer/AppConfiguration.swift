@@ -114,11 +114,6 @@ public struct AppConfiguration: Sendable {
         ("ORDERFLOW_RETENTION", "transmissions=30,acknowledgements=30,alerts=180,dead_letters=90,inbound_events=30", "days each kind of history is kept (0: for ever)"),
     ]
 
-    public struct Invalid: Error, CustomStringConvertible {
-        public var problems: [String]
-        public var description: String { "invalid configuration:\n" + problems.map { "  - \($0)" }.joined(separator: "\n") }
-    }
-
     /// Reads settings from `overrides` (flags), the environment and `file`, on top of `base`.
     /// Every bad value is reported at once.
     public static func load(base: AppConfiguration = .init(), overrides: [String: String], environment: [String: String], file: String?) throws -> AppConfiguration {
@@ -168,7 +163,7 @@ public struct AppConfiguration: Sendable {
         config.security.load(values, into: &problems)
         config.engine.load(values, into: &problems)
         config.monitor.load(values, into: &problems)
-        if !problems.isEmpty { throw Invalid(problems: problems) }
+        if !problems.isEmpty { throw SettingsError(problems: problems) }
         return config
     }
 

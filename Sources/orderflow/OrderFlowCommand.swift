@@ -38,10 +38,26 @@ struct SettingsOptions: ParsableArguments {
         overrides["ORDERFLOW_LOG_FORMAT"] = logFormat
         do {
             return try AppConfiguration.load(base: base, overrides: overrides, environment: ProcessInfo.processInfo.environment, file: config)
-        } catch let error as AppConfiguration.Invalid {
-            throw ValidationError(error.description)
+        } catch let error as SettingsError {
+            throw ValidationError(error.listed)
         }
     }
+
+    /// How every command that opens the database begins: the settings, logging, and the
+    /// command's own logger.
+    func start(_ command: String) throws -> (config: AppConfiguration, logger: Logger) {
+        let config = try load()
+        ProcessBootstrap.logging(config)
+        return (config, Logger(label: "orderflow.\(command)"))
+    }
+}
+
+/// Opens the configured database, runs `body` with it, and closes it.
+func withDatabase<T: Sendable>(
+    _ config: AppConfiguration, logger: Logger, _ body: @Sendable (Database) async throws -> T
+) async throws -> T {
+    let database = try await Database.open(config.database, options: config.databaseOptions, logger: logger)
+    return try await database.withRunning(body)
 }
 
 struct Serve: AsyncParsableCommand {
@@ -138,11 +154,8 @@ struct Migrate: AsyncParsableCommand {
     @Flag(help: "List applied migrations and exit.") var status = false
 
     func run() async throws {
-        let config = try settings.load()
-        ProcessBootstrap.logging(config)
-        let logger = Logger(label: "orderflow.migrate")
-        let database = try await Database.open(config.database, options: config.databaseOptions, logger: logger)
-        try await database.withRunning { database in
+        let (config, logger) = try settings.start("migrate")
+        try await withDatabase(config, logger: logger) { database in
             let migrator = Migrator(database: database, logger: logger)
             if status {
                 let applied = try await migrator.applied()
@@ -168,16 +181,13 @@ struct BackupCommand: AsyncParsableCommand {
     @Flag(help: "Replace the file if it exists.") var overwrite = false
 
     func run() async throws {
-        let config = try settings.load()
-        ProcessBootstrap.logging(config)
-        let logger = Logger(label: "orderflow.backup")
+        let (config, logger) = try settings.start("backup")
         let started = ContinuousClock.now
         // Opening a missing SQLite file would create an empty database and back that up.
         if case .sqlite(let path) = config.database, !FileManager.default.fileExists(atPath: path) {
             throw BackupError.databaseMissing(path)
         }
-        let database = try await Database.open(config.database, options: config.databaseOptions, logger: logger)
-        let summary = try await database.withRunning { database in
+        let summary = try await withDatabase(config, logger: logger) { database in
             try await Backup.backup(database: database, to: file, overwrite: overwrite, logger: logger)
         }
         print("backed up \(config.database) to \(summary.path): \(summary) in \(seconds(since: started))")
@@ -194,9 +204,7 @@ struct RestoreCommand: AsyncParsableCommand {
     @Flag(help: "Go ahead even though the database holds orders (they are replaced by the backup's).") var yes = false
 
     func run() async throws {
-        let config = try settings.load()
-        ProcessBootstrap.logging(config)
-        let logger = Logger(label: "orderflow.restore")
+        let (config, logger) = try settings.start("restore")
         let started = ContinuousClock.now
         // A damaged database is what restores are for: not being able to count its orders only
         // means asking for --yes.

@@ -123,11 +123,11 @@ struct RelayTests {
         let parsed = try ChannelSettings.parse(#"[{"name":"commerce","url":"https://c.example.com/events"}]"#)
         #expect(parsed.first?.ackThresholdSeconds == 30)
         #expect(parsed.first?.events == ["order.*"])
-        #expect(throws: ChannelSettings.Invalid.self) { try ChannelSettings.parse("{}") }
+        #expect(throws: SettingsError.self) { try ChannelSettings.parse("{}") }
         do {
             _ = try ChannelSettings.parse(#"[{"name":"a b","url":"ftp://x"},{"name":"c","url":"http://c","events":[]},{"name":"c","url":"http://c"}]"#)
             Issue.record("accepted bad channels")
-        } catch let error as ChannelSettings.Invalid {
+        } catch let error as SettingsError {
             #expect(error.problems.count == 4)
         }
         let subscription = ChannelSubscription(channel: "x", eventTypes: ["order.released", "payment.*"], ackThresholdSeconds: 30)

@@ -14,51 +14,49 @@ struct BackupTests {
 
     @Test(arguments: TestDatabase.kinds)
     func restoreBringsBackWhatWasBackedUpAndNothingLater(kind: Database.Kind) async throws {
-        let files = try Folder()
-        defer { files.remove() }
-        let (location, drop) = try await TestDatabase.create(kind)
-        defer { Task { await drop() } }
-        let backup = files.path("orderflow.backup")
+        try await Self.withScratch(kind) { files, location in
+            let backup = files.path("orderflow.backup")
 
-        let (backedUp, summary) = try await Self.using(location) { database in
-            try await Migrator(database: database, logger: Self.logger).migrate()
-            try await Samples.seed(database)
-            let repository = OrderRepository(database: database)
-            try await Samples.create(try Samples.order("ORD-1", at: Self.start), in: repository)
-            let claim = IdempotencyClaim(scope: "caller", key: "k-2", requestHash: "h", statusCode: 201, responseBody: "{}")
-            try await Samples.create(try Samples.order("ORD-2", at: Self.start.adding(seconds: 1)), in: repository, idempotency: claim)
-            let summary = try await Backup.backup(database: database, to: backup, logger: Self.logger)
-            return (try await Fingerprint.of(database), summary)
-        }
-        #expect(summary.orders == 2)
-        #expect(summary.schemaVersion == Migrations.all.map(\.version).max())
-        #expect(summary.tables > Fingerprint.tables.count)
-        #expect(summary.bytes == Self.size(of: backup))
-        #expect(try Self.permissions(of: backup) == 0o600, "a backup holds secrets: its owner's only")
+            let (backedUp, summary) = try await Self.using(location) { database in
+                try await Migrator(database: database, logger: Self.logger).migrate()
+                try await Samples.seed(database)
+                let repository = OrderRepository(database: database)
+                try await Samples.create(try Samples.order("ORD-1", at: Self.start), in: repository)
+                let claim = IdempotencyClaim(scope: "caller", key: "k-2", requestHash: "h", statusCode: 201, responseBody: "{}")
+                try await Samples.create(try Samples.order("ORD-2", at: Self.start.adding(seconds: 1)), in: repository, idempotency: claim)
+                let summary = try await Backup.backup(database: database, to: backup, logger: Self.logger)
+                return (try await Fingerprint.of(database), summary)
+            }
+            #expect(summary.orders == 2)
+            #expect(summary.schemaVersion == Migrations.all.map(\.version).max())
+            #expect(summary.tables > Fingerprint.tables.count)
+            #expect(summary.bytes == Self.size(of: backup))
+            #expect(try Self.permissions(of: backup) == 0o600, "a backup holds secrets: its owner's only")
 
-        // After the backup: a new order, a cancellation, a stock change, rows deleted.
-        try await Self.using(location) { database in
-            try await Self.changeEverything(database)
-            #expect(try await Fingerprint.of(database) != backedUp)
-        }
+            // After the backup: a new order, a cancellation, a stock change, rows deleted.
+            try await Self.using(location) { database in
+                try await Self.changeEverything(database)
+                #expect(try await Fingerprint.of(database) != backedUp)
+            }
 
-        let restored = try await Backup.restore(from: backup, to: location, logger: Self.logger)
-        #expect(restored.orders == 2)
-        #expect(restored.schemaVersion == summary.schemaVersion)
-        #expect(restored.tables == summary.tables)
-        try await Self.using(location) { database in
-            #expect(try await Fingerprint.of(database) == backedUp)
-            try await Self.expectUsable(database)
-        }
+            let restored = try await Backup.restore(from: backup, to: location, logger: Self.logger)
+            #expect(restored.orders == 2)
+            #expect(restored.schemaVersion == summary.schemaVersion)
+            #expect(restored.tables == summary.tables)
+            try await Self.using(location) { database in
+                #expect(try await Fingerprint.of(database) == backedUp)
+                try await Self.expectUsable(database)
+            }
 
-        let (fresh, dropFresh) = try await TestDatabase.create(kind)
-        defer { Task { await dropFresh() } }
-        #expect(try await Backup.orderCount(at: fresh, logger: Self.logger) == 0)
-        _ = try await Backup.restore(from: backup, to: fresh, logger: Self.logger)
-        #expect(try await Backup.orderCount(at: fresh, logger: Self.logger) == 2)
-        try await Self.using(fresh) { database in
-            #expect(try await Fingerprint.of(database) == backedUp)
-            try await Self.expectUsable(database)
+            let (fresh, dropFresh) = try await TestDatabase.create(kind)
+            defer { Task { await dropFresh() } }
+            #expect(try await Backup.orderCount(at: fresh, logger: Self.logger) == 0)
+            _ = try await Backup.restore(from: backup, to: fresh, logger: Self.logger)
+            #expect(try await Backup.orderCount(at: fresh, logger: Self.logger) == 2)
+            try await Self.using(fresh) { database in
+                #expect(try await Fingerprint.of(database) == backedUp)
+                try await Self.expectUsable(database)
+            }
         }
     }
 
@@ -96,64 +94,62 @@ struct BackupTests {
 
     @Test(arguments: TestDatabase.kinds)
     func refusesDamagedForeignOrWrongKindFilesAndChangesNothing(kind: Database.Kind) async throws {
-        let files = try Folder()
-        defer { files.remove() }
-        let (location, drop) = try await TestDatabase.create(kind)
-        defer { Task { await drop() } }
-        let before = try await Self.using(location) { database in
-            try await Migrator(database: database, logger: Self.logger).migrate()
-            try await Samples.seed(database)
-            try await Samples.create(try Samples.order("ORD-1", at: Self.start), in: OrderRepository(database: database))
-            _ = try await Backup.backup(database: database, to: files.path("good.backup"), logger: Self.logger)
-            return try await Fingerprint.of(database)
-        }
-
-        // Not a database at all.
-        try Data("these are not the orders you are looking for\n".utf8).write(to: URL(fileURLWithPath: files.path("notes.txt")))
-        // A real backup cut in half, as an interrupted copy leaves it.
-        let good = try Data(contentsOf: URL(fileURLWithPath: files.path("good.backup")))
-        try good.prefix(good.count / 2).write(to: URL(fileURLWithPath: files.path("truncated.backup")))
-        // The same, with only its last bytes missing: SQLite's integrity check alone would pass
-        // it; pg_restore reads its table of contents and fails in the data, inside its transaction.
-        try good.dropLast(64).write(to: URL(fileURLWithPath: files.path("cut.backup")))
-        // A sound backup of a database that is not OrderFlow's.
-        let (foreign, dropForeign) = try await TestDatabase.create(kind)
-        defer { Task { await dropForeign() } }
-        try await Self.using(foreign) { database in
-            try await database.transaction { db in try await db.raw("CREATE TABLE recipes (name TEXT)").run() }
-            _ = try await Backup.backup(database: database, to: files.path("foreign.backup"), logger: Self.logger)
-        }
-        // A backup of the other kind of database.
-        let otherKind = files.path("other-kind.backup")
-        if kind == .sqlite {
-            try Data("PGDMP\u{1}\u{e}\u{0}".utf8).write(to: URL(fileURLWithPath: otherKind))
-        } else {
-            let (sqlite, dropSQLite) = try await TestDatabase.create(.sqlite)
-            defer { Task { await dropSQLite() } }
-            try await Self.using(sqlite) { database in
-                _ = try await Backup.backup(database: database, to: otherKind, logger: Self.logger)
+        try await Self.withScratch(kind) { files, location in
+            let before = try await Self.using(location) { database in
+                try await Migrator(database: database, logger: Self.logger).migrate()
+                try await Samples.seed(database)
+                try await Samples.create(try Samples.order("ORD-1", at: Self.start), in: OrderRepository(database: database))
+                _ = try await Backup.backup(database: database, to: files.path("good.backup"), logger: Self.logger)
+                return try await Fingerprint.of(database)
             }
-        }
 
-        for (file, expected) in [
-            ("notes.txt", ["unreadable"]),
-            ("truncated.backup", kind == .sqlite ? ["unreadable", "damaged"] : ["unreadable", "restoreFailed"]),
-            ("cut.backup", kind == .sqlite ? ["damaged"] : ["restoreFailed"]),
-            ("foreign.backup", ["notOrderFlow"]),
-            ("other-kind.backup", ["wrongKind"]),
-            ("missing.backup", ["backupMissing"]),
-        ] {
-            let error = await #expect(throws: BackupError.self, "\(file)") {
-                try await Backup.restore(from: files.path(file), to: location, logger: Self.logger)
+            // Not a database at all.
+            try Data("these are not the orders you are looking for\n".utf8).write(to: URL(fileURLWithPath: files.path("notes.txt")))
+            // A real backup cut in half, as an interrupted copy leaves it.
+            let good = try Data(contentsOf: URL(fileURLWithPath: files.path("good.backup")))
+            try good.prefix(good.count / 2).write(to: URL(fileURLWithPath: files.path("truncated.backup")))
+            // The same, with only its last bytes missing: SQLite's integrity check alone would pass
+            // it; pg_restore reads its table of contents and fails in the data, inside its transaction.
+            try good.dropLast(64).write(to: URL(fileURLWithPath: files.path("cut.backup")))
+            // A sound backup of a database that is not OrderFlow's.
+            let (foreign, dropForeign) = try await TestDatabase.create(kind)
+            defer { Task { await dropForeign() } }
+            try await Self.using(foreign) { database in
+                try await database.transaction { db in try await db.raw("CREATE TABLE recipes (name TEXT)").run() }
+                _ = try await Backup.backup(database: database, to: files.path("foreign.backup"), logger: Self.logger)
             }
-            #expect(expected.contains(error.map(Self.name) ?? ""), "\(file): \(String(describing: error))")
-            #expect(error.map { "\($0)".contains("nothing was changed") } ?? false, "\(file): the message says so")
-        }
-        let after = try await Self.using(location) { database in try await Fingerprint.of(database) }
-        #expect(after == before)
-        if case .sqlite(let path) = location {
-            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-            #expect(try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.contains(".partial-") } == [], "no half-written copy is left behind")
+            // A backup of the other kind of database.
+            let otherKind = files.path("other-kind.backup")
+            if kind == .sqlite {
+                try Data("PGDMP\u{1}\u{e}\u{0}".utf8).write(to: URL(fileURLWithPath: otherKind))
+            } else {
+                let (sqlite, dropSQLite) = try await TestDatabase.create(.sqlite)
+                defer { Task { await dropSQLite() } }
+                try await Self.using(sqlite) { database in
+                    _ = try await Backup.backup(database: database, to: otherKind, logger: Self.logger)
+                }
+            }
+
+            for (file, expected) in [
+                ("notes.txt", ["unreadable"]),
+                ("truncated.backup", kind == .sqlite ? ["unreadable", "damaged"] : ["unreadable", "restoreFailed"]),
+                ("cut.backup", kind == .sqlite ? ["damaged"] : ["restoreFailed"]),
+                ("foreign.backup", ["notOrderFlow"]),
+                ("other-kind.backup", ["wrongKind"]),
+                ("missing.backup", ["backupMissing"]),
+            ] {
+                let error = await #expect(throws: BackupError.self, "\(file)") {
+                    try await Backup.restore(from: files.path(file), to: location, logger: Self.logger)
+                }
+                #expect(expected.contains(error.map(Self.name) ?? ""), "\(file): \(String(describing: error))")
+                #expect(error.map { "\($0)".contains("nothing was changed") } ?? false, "\(file): the message says so")
+            }
+            let after = try await Self.using(location) { database in try await Fingerprint.of(database) }
+            #expect(after == before)
+            if case .sqlite(let path) = location {
+                let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+                #expect(try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.contains(".partial-") } == [], "no half-written copy is left behind")
+            }
         }
     }
 
@@ -189,27 +185,25 @@ struct BackupTests {
     /// pg_restore --clean would leave it behind, unrecorded, so PostgreSQL refuses.
     @Test(arguments: TestDatabase.kinds)
     func tablesNewerThanTheBackup(kind: Database.Kind) async throws {
-        let files = try Folder()
-        defer { files.remove() }
-        let (location, drop) = try await TestDatabase.create(kind)
-        defer { Task { await drop() } }
-        let before = try await Self.using(location) { database in
-            try await Migrator(database: database, logger: Self.logger).migrate()
-            _ = try await Backup.backup(database: database, to: files.path("a.backup"), logger: Self.logger)
-            try await database.transaction { db in try await db.raw("CREATE TABLE later_feature (id INTEGER)").run() }
-            return try await Fingerprint.of(database)
-        }
-        if kind == .sqlite {
-            _ = try await Backup.restore(from: files.path("a.backup"), to: location, logger: Self.logger)
-            try await Self.using(location) { database in
-                await #expect(throws: (any Error).self) { try await database.count("later_feature") }
+        try await Self.withScratch(kind) { files, location in
+            let before = try await Self.using(location) { database in
+                try await Migrator(database: database, logger: Self.logger).migrate()
+                _ = try await Backup.backup(database: database, to: files.path("a.backup"), logger: Self.logger)
+                try await database.transaction { db in try await db.raw("CREATE TABLE later_feature (id INTEGER)").run() }
+                return try await Fingerprint.of(database)
             }
-        } else {
-            await #expect(throws: BackupError.targetHasNewerTables(files.path("a.backup"), tables: ["later_feature"])) {
-                try await Backup.restore(from: files.path("a.backup"), to: location, logger: Self.logger)
+            if kind == .sqlite {
+                _ = try await Backup.restore(from: files.path("a.backup"), to: location, logger: Self.logger)
+                try await Self.using(location) { database in
+                    await #expect(throws: (any Error).self) { try await database.count("later_feature") }
+                }
+            } else {
+                await #expect(throws: BackupError.targetHasNewerTables(files.path("a.backup"), tables: ["later_feature"])) {
+                    try await Backup.restore(from: files.path("a.backup"), to: location, logger: Self.logger)
+                }
+                let after = try await Self.using(location) { database in try await Fingerprint.of(database) }
+                #expect(after == before)
             }
-            let after = try await Self.using(location) { database in try await Fingerprint.of(database) }
-            #expect(after == before)
         }
     }
 
@@ -290,6 +284,15 @@ struct BackupTests {
         #expect(try await Samples.create(try Samples.order("ORD-9", at: start.adding(seconds: 20)), in: repository) == .created)
         let order = try #require(try await repository.find(OrderID("ORD-9")))
         #expect(order.history.count == 1)
+    }
+
+    /// A folder for backup files and a fresh, empty database of `kind`, both removed afterwards.
+    static func withScratch(_ kind: Database.Kind, _ body: (Folder, DatabaseLocation) async throws -> Void) async throws {
+        let files = try Folder()
+        defer { files.remove() }
+        let (location, drop) = try await TestDatabase.create(kind)
+        defer { Task { await drop() } }
+        try await body(files, location)
     }
 
     static func using<T: Sendable>(_ location: DatabaseLocation, _ body: @Sendable (Database) async throws -> T) async throws -> T {
