@@ -147,6 +147,30 @@ struct PipelineTests {
         }
     }
 
+    /// A worker keeps its job's lease while the step runs; once another worker holds the job, the
+    /// first stops the step and records nothing (no retry, no dead letter): the job is the other's.
+    @Test(.timeLimit(.minutes(1)))
+    func aStepWhoseLeaseWasTakenStopsAndLeavesTheJobToItsNewOwner() async throws {
+        let payments = FakePayments(.slow(3_600))
+        try await EngineHarness.run(stock: 10, payments: payments, configure: { $0.leaseSeconds = 0.3 }) { h in
+            try await h.place("ORD-L", store: Samples.warehouse) { $0.paymentMethod = .card }
+            try await h.engine.worker.runDue(limit: 1)
+            let jobs = JobRepository(database: h.database)
+            #expect(try await jobs.jobs(of: OrderID("ORD-L")).map(\.kind) == ["order.pay"])
+            let running = Task { try await h.engine.worker.runDue(limit: 1) }
+            while payments.charges.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(10)) }
+            // Another worker takes the job as if its lease had run out (an hour on the manual clock).
+            let taken = try await jobs.claim(owner: "thief", limit: 1, lease: 30, now: h.clock.now().adding(seconds: 3_600))
+            #expect(taken.map(\.kind) == ["order.pay"])
+            // The step would sleep for an hour: it ends because the next renewal finds the lease gone.
+            #expect(try await running.value == 1)
+            let job = try #require(try await jobs.jobs(of: OrderID("ORD-L")).first)
+            #expect(job.leaseOwner == "thief" && job.lastError == nil, "the first worker recorded no failure")
+            #expect(try await DeadLetterRepository(database: h.database).count() == 0)
+            #expect(try await h.order("ORD-L").order.paymentStatus != .paid)
+        }
+    }
+
     @Test(arguments: TestDatabase.kinds)
     func cancellingAPaidOrderRefundsAndReleasesStock(kind: Database.Kind) async throws {
         try await EngineHarness.run(kind, stock: 10) { h in

@@ -80,6 +80,26 @@ struct LiveFeedTests {
     }
 
     @Test(arguments: TestDatabase.kinds)
+    func commitsAreStampedWithTheDatabasesClock(kind: Database.Kind) async throws {
+        let (location, drop) = try await TestDatabase.create(kind)
+        let clock = ManualClock(Self.start)
+        let database = try await Database.open(location, clock: clock, logger: TestDatabase.logger)
+        do {
+            try await database.withRunning { database in
+                let subscription = database.feed.subscribe(after: nil)
+                clock.advance(seconds: 42)
+                try await database.transaction { _ in LiveFeed.record(Self.event("stamped")) }
+                guard case .event(let event) = try await Self.take(1, from: subscription)[0] else { return }
+                #expect(event.committedAt == Self.start.adding(seconds: 42))
+            }
+            await drop()
+        } catch {
+            await drop()
+            throw error
+        }
+    }
+
+    @Test(arguments: TestDatabase.kinds)
     func aNewOrderIsHeardOnceWithItsStoreAndStatus(kind: Database.Kind) async throws {
         try await TestDatabase.with(kind) { database in
             try await Samples.seed(database)
