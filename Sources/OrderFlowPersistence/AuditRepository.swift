@@ -35,17 +35,31 @@ public struct AuditRepository: Sendable {
             if let to = query.to { select.where("at", .lessThanOrEqual, to.microseconds) }
             if let before = query.beforeID { select.where("id", .lessThan, before) }
             let rows = try await select.orderBy("id", .descending).limit(limit + 1).all()
-            let entries: [(id: Int64, entry: AuditEntry)] = try rows.prefix(limit).map { row in
-                var entry = AuditEntry(
-                    at: Timestamp(microseconds: try row.decode(column: "at", as: Int64.self)), actor: try row.decode(column: "actor", as: String.self),
-                    actorKind: try row.decode(column: "actor_kind", as: String.self), action: try row.decode(column: "action", as: String.self),
-                    targetType: try row.decode(column: "target_type", as: String?.self), targetID: try row.decode(column: "target_id", as: String?.self),
-                    outcome: try row.decode(column: "outcome", as: String.self), clientAddress: try row.decode(column: "client_address", as: String?.self),
-                    requestID: try row.decode(column: "request_id", as: String?.self))
-                entry.details = try row.decode(column: "details", as: String?.self)
-                return (try row.decode(column: "id", as: Int64.self), entry)
-            }
+            let entries = try rows.prefix(limit).map { try $0.decode(AuditRow.self).entry }
             return (entries, rows.count > limit ? entries.last?.id : nil)
         }
+    }
+}
+
+struct AuditRow: TableRow {
+    static let table = "audit_log"
+    var id: Int64
+    var at: Int64
+    var actor: String
+    var actorKind: String
+    var action: String
+    var targetType: String?
+    var targetId: String?
+    var outcome: String
+    var clientAddress: String?
+    var requestId: String?
+    var details: String?
+
+    var entry: (id: Int64, entry: AuditEntry) {
+        var entry = AuditEntry(
+            at: at.time, actor: actor, actorKind: actorKind, action: action, targetType: targetType, targetID: targetId, outcome: outcome,
+            clientAddress: clientAddress, requestID: requestId)
+        entry.details = details
+        return (id, entry)
     }
 }

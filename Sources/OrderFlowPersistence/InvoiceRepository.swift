@@ -36,17 +36,7 @@ public struct InvoiceRepository: Sendable {
         guard let row = try await db.raw("SELECT * FROM invoice_stream WHERE id = 1").first() else {
             throw PersistenceError.corruptRow(table: "invoice_stream", column: "id", value: "missing (migrations not applied)")
         }
-        return Stream(
-            state: InvoiceStreamState(rawValue: try row.decode(column: "state", as: String.self)) ?? .idle,
-            cycle: try row.decode(column: "cycle", as: Int64.self),
-            cycleStartedAt: try row.decode(column: "cycle_started_at", as: Int64?.self).map(Timestamp.init(microseconds:)),
-            stoppedAt: try row.decode(column: "stopped_at", as: Int64?.self).map(Timestamp.init(microseconds:)),
-            displayedThrough: try row.decode(column: "displayed_through", as: Int64.self),
-            stats: InvoiceStats(
-                count: try row.decode(column: "invoice_count", as: Int64.self),
-                subtotalCents: try row.decode(column: "subtotal_cents", as: Int64.self),
-                vatCents: try row.decode(column: "vat_cents", as: Int64.self),
-                totalCents: try row.decode(column: "total_cents", as: Int64.self)))
+        return try row.decode(InvoiceStreamRow.self).stream()
     }
 
     /// Starts a new cycle at `now` when the stream is idle; returns the stream as it now is.
@@ -171,15 +161,7 @@ public struct InvoiceRepository: Sendable {
     // MARK: Rows and events
 
     static func invoice(_ row: any SQLRow) throws -> Invoice {
-        let subtotal = try row.decode(column: "subtotal_cents", as: Int64.self)
-        guard let amounts = InvoiceAmounts(subtotalCents: subtotal) else { throw PersistenceError.corruptRow(table: "invoices", column: "subtotal_cents", value: String(subtotal)) }
-        var invoice = Invoice(
-            cycle: try row.decode(column: "cycle", as: Int64.self), index: try row.decode(column: "cycle_index", as: Int.self),
-            issuedAt: Timestamp(microseconds: try row.decode(column: "invoice_date", as: Int64.self)),
-            seller: try row.decode(column: "seller_name", as: String.self), buyer: try row.decode(column: "buyer_name", as: String.self), amounts: amounts)
-        invoice.id = try row.decode(column: "id", as: Int64.self)
-        invoice.number = try row.decode(column: "invoice_number", as: String.self)
-        return invoice
+        try row.decode(InvoiceRow.self).invoice()
     }
 
     public static func fields(_ invoice: Invoice) -> [(String, FeedEvent.Value)] {
@@ -199,5 +181,47 @@ public struct InvoiceRepository: Sendable {
 
     static func stateEvent(_ stream: Stream) -> FeedEvent {
         FeedEvent(topic: .invoice, type: "invoice.state", fields: [("state", .string(stream.state.rawValue)), ("cycle", .int(stream.cycle))])
+    }
+}
+
+struct InvoiceStreamRow: TableRow {
+    static let table = "invoice_stream"
+    var state: String
+    var cycle: Int64
+    var cycleStartedAt: Int64?
+    var stoppedAt: Int64?
+    var displayedThrough: Int64
+    var invoiceCount: Int64
+    var subtotalCents: Int64
+    var vatCents: Int64
+    var totalCents: Int64
+
+    func stream() throws -> InvoiceRepository.Stream {
+        InvoiceRepository.Stream(
+            state: try Self.parse(state, column: "state"), cycle: cycle, cycleStartedAt: cycleStartedAt.time, stoppedAt: stoppedAt.time,
+            displayedThrough: displayedThrough,
+            stats: InvoiceStats(count: invoiceCount, subtotalCents: subtotalCents, vatCents: vatCents, totalCents: totalCents))
+    }
+}
+
+struct InvoiceRow: TableRow {
+    static let table = "invoices"
+    var id: Int64
+    var invoiceNumber: String
+    var cycle: Int64
+    var cycleIndex: Int
+    var invoiceDate: Int64
+    var sellerName: String
+    var buyerName: String
+    var subtotalCents: Int64
+
+    func invoice() throws -> Invoice {
+        guard let amounts = InvoiceAmounts(subtotalCents: subtotalCents) else {
+            throw PersistenceError.corruptRow(table: Self.table, column: "subtotal_cents", value: String(subtotalCents))
+        }
+        var invoice = Invoice(cycle: cycle, index: cycleIndex, issuedAt: invoiceDate.time, seller: sellerName, buyer: buyerName, amounts: amounts)
+        invoice.id = id
+        invoice.number = invoiceNumber
+        return invoice
     }
 }

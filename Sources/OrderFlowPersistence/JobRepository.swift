@@ -119,15 +119,29 @@ public struct JobRepository: Sendable {
     }
 
     static func job(_ row: any SQLRow) throws -> Job {
+        try row.decode(JobRow.self).job
+    }
+}
+
+struct JobRow: TableRow {
+    static let table = "jobs"
+    var id: Int64
+    var kind: String
+    var orderId: String?
+    var dedupeKey: String?
+    var payload: String
+    var attempt: Int
+    var maxAttempts: Int
+    var runAt: Int64
+    var leaseOwner: String?
+    var leaseExpiresAt: Int64?
+    var lastError: String?
+    var createdAt: Int64
+
+    var job: Job {
         Job(
-            id: try row.decode(column: "id", as: Int64.self), kind: try row.decode(column: "kind", as: String.self),
-            orderID: try row.decode(column: "order_id", as: String?.self).map(OrderID.init),
-            dedupeKey: try row.decode(column: "dedupe_key", as: String?.self), payload: try row.decode(column: "payload", as: String.self),
-            attempt: try row.decode(column: "attempt", as: Int.self), maxAttempts: try row.decode(column: "max_attempts", as: Int.self),
-            runAt: Timestamp(microseconds: try row.decode(column: "run_at", as: Int64.self)),
-            leaseOwner: try row.decode(column: "lease_owner", as: String?.self),
-            leaseExpiresAt: try row.decode(column: "lease_expires_at", as: Int64?.self).map(Timestamp.init(microseconds:)),
-            lastError: try row.decode(column: "last_error", as: String?.self),
-            createdAt: Timestamp(microseconds: try row.decode(column: "created_at", as: Int64.self)))
+            id: id, kind: kind, orderID: orderId.map(OrderID.init), dedupeKey: dedupeKey, payload: payload, attempt: attempt,
+            maxAttempts: maxAttempts, runAt: runAt.time, leaseOwner: leaseOwner, leaseExpiresAt: leaseExpiresAt.time, lastError: lastError,
+            createdAt: createdAt.time)
     }
 }

@@ -188,15 +188,7 @@ public struct UserRepository: Sendable {
     }
 
     static func key(_ row: any SQLRow) throws -> APIKeyRecord {
-        APIKeyRecord(
-            id: try row.decode(column: "id", as: String.self), name: try row.decode(column: "name", as: String.self),
-            prefix: try row.decode(column: "prefix", as: String.self),
-            roles: decode(try row.decode(column: "roles", as: String.self)),
-            storeScope: try row.decode(column: "store_scope", as: String?.self).map(LocationID.init),
-            createdBy: try row.decode(column: "created_by", as: String.self),
-            createdAt: Timestamp(microseconds: try row.decode(column: "created_at", as: Int64.self)),
-            lastUsedAt: try row.decode(column: "last_used_at", as: Int64?.self).map(Timestamp.init(microseconds:)),
-            revokedAt: try row.decode(column: "revoked_at", as: Int64?.self).map(Timestamp.init(microseconds:)))
+        try row.decode(APIKeyRow.self).record
     }
 
     // MARK: Settings
@@ -262,5 +254,24 @@ struct UserRow: Codable {
             customerID: customerId, disabled: disabled, failedLogins: failedLogins,
             lockedUntil: lockedUntil.map(Timestamp.init(microseconds:)), passwordChangedAt: Timestamp(microseconds: passwordChangedAt),
             createdAt: Timestamp(microseconds: createdAt), updatedAt: Timestamp(microseconds: updatedAt))
+    }
+}
+
+struct APIKeyRow: TableRow {
+    static let table = "api_keys"
+    var id: String
+    var name: String
+    var prefix: String
+    var roles: String
+    var storeScope: String?
+    var createdBy: String
+    var createdAt: Int64
+    var lastUsedAt: Int64?
+    var revokedAt: Int64?
+
+    var record: APIKeyRecord {
+        APIKeyRecord(
+            id: id, name: name, prefix: prefix, roles: UserRepository.decode(roles), storeScope: storeScope.map(LocationID.init),
+            createdBy: createdBy, createdAt: createdAt.time, lastUsedAt: lastUsedAt.time, revokedAt: revokedAt.time)
     }
 }
