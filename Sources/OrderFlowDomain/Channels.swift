@@ -30,7 +30,8 @@ public struct ChannelSettings: Sendable, Codable, Hashable {
     public init(
         name: String, url: String, events: [String] = ["order.*"], timeoutSeconds: Double = 10, maxAttempts: Int = 10,
         backoffSeconds: Double = 1, maxBackoffSeconds: Double = 60, secret: String? = nil, ackMode: AckMode = .sync,
-        ackThresholdSeconds: Double = 30, circuitFailures: Int = 5, circuitCooldownSeconds: Double = 15, concurrency: Int = 16
+        ackThresholdSeconds: Double = 30, circuitFailures: Int = 5, circuitCooldownSeconds: Double = 15,
+        concurrency: Int = 16
     ) {
         self.name = name
         self.url = url
@@ -48,8 +49,9 @@ public struct ChannelSettings: Sendable, Codable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, url, events, timeoutSeconds, maxAttempts, backoffSeconds, maxBackoffSeconds, secret, ackMode, ackThresholdSeconds,
-             circuitFailures, circuitCooldownSeconds, concurrency
+        case name, url, events, timeoutSeconds, maxAttempts, backoffSeconds, maxBackoffSeconds, secret, ackMode,
+            ackThresholdSeconds,
+            circuitFailures, circuitCooldownSeconds, concurrency
     }
 
     /// Every field but `name` and `url` may be left out.
@@ -62,12 +64,15 @@ public struct ChannelSettings: Sendable, Codable, Hashable {
             timeoutSeconds: try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? defaults.timeoutSeconds,
             maxAttempts: try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? defaults.maxAttempts,
             backoffSeconds: try c.decodeIfPresent(Double.self, forKey: .backoffSeconds) ?? defaults.backoffSeconds,
-            maxBackoffSeconds: try c.decodeIfPresent(Double.self, forKey: .maxBackoffSeconds) ?? defaults.maxBackoffSeconds,
+            maxBackoffSeconds: try c.decodeIfPresent(Double.self, forKey: .maxBackoffSeconds)
+                ?? defaults.maxBackoffSeconds,
             secret: try c.decodeIfPresent(String.self, forKey: .secret),
             ackMode: try c.decodeIfPresent(AckMode.self, forKey: .ackMode) ?? defaults.ackMode,
-            ackThresholdSeconds: try c.decodeIfPresent(Double.self, forKey: .ackThresholdSeconds) ?? defaults.ackThresholdSeconds,
+            ackThresholdSeconds: try c.decodeIfPresent(Double.self, forKey: .ackThresholdSeconds)
+                ?? defaults.ackThresholdSeconds,
             circuitFailures: try c.decodeIfPresent(Int.self, forKey: .circuitFailures) ?? defaults.circuitFailures,
-            circuitCooldownSeconds: try c.decodeIfPresent(Double.self, forKey: .circuitCooldownSeconds) ?? defaults.circuitCooldownSeconds,
+            circuitCooldownSeconds: try c.decodeIfPresent(Double.self, forKey: .circuitCooldownSeconds)
+                ?? defaults.circuitCooldownSeconds,
             concurrency: try c.decodeIfPresent(Int.self, forKey: .concurrency) ?? defaults.concurrency)
     }
 
@@ -82,12 +87,20 @@ public struct ChannelSettings: Sendable, Codable, Hashable {
         var problems: [String] = []
         var names: Set<String> = []
         for channel in channels {
-            if !Formats.isCode(channel.name, maxLength: 40, caseSensitive: true) { problems.append("channel name '\(channel.name)' must be 1–40 letters, digits, '-' or '_'") }
+            if !Formats.isCode(channel.name, maxLength: 40, caseSensitive: true) {
+                problems.append("channel name '\(channel.name)' must be 1–40 letters, digits, '-' or '_'")
+            }
             if !names.insert(channel.name).inserted { problems.append("channel '\(channel.name)' appears twice") }
             if !Formats.isHTTPURL(channel.url) { problems.append("channel '\(channel.name)': url must be http(s)") }
-            if channel.events.isEmpty { problems.append("channel '\(channel.name)': events must name at least one event type") }
-            if channel.maxAttempts < 1 || channel.timeoutSeconds <= 0 || channel.circuitFailures < 1 || channel.concurrency < 1 {
-                problems.append("channel '\(channel.name)': maxAttempts, timeoutSeconds, circuitFailures and concurrency must be positive")
+            if channel.events.isEmpty {
+                problems.append("channel '\(channel.name)': events must name at least one event type")
+            }
+            if channel.maxAttempts < 1 || channel.timeoutSeconds <= 0 || channel.circuitFailures < 1
+                || channel.concurrency < 1
+            {
+                problems.append(
+                    "channel '\(channel.name)': maxAttempts, timeoutSeconds, circuitFailures and concurrency must be positive"
+                )
             }
         }
         if !problems.isEmpty { throw SettingsError(problems: problems) }
@@ -110,7 +123,8 @@ public struct ChannelSubscription: Sendable, Hashable {
 
     public func takes(_ eventType: String) -> Bool {
         eventTypes.contains { pattern in
-            pattern == "*" || pattern == eventType || (pattern.hasSuffix(".*") && eventType.hasPrefix(String(pattern.dropLast(1))))
+            pattern == "*" || pattern == eventType
+                || (pattern.hasSuffix(".*") && eventType.hasPrefix(String(pattern.dropLast(1))))
         }
     }
 }
@@ -118,7 +132,8 @@ public struct ChannelSubscription: Sendable, Hashable {
 /// A channel's circuit: closed while it works, open (deliveries paused) after repeated
 /// failures, half-open while one probe tests it.
 public enum CircuitState: String, Sendable, CaseIterable {
-    case closed, open, halfOpen = "half_open"
+    case closed, open
+    case halfOpen = "half_open"
 }
 
 /// How a downstream channel is doing: its circuit, its delivery attempts of the last minutes and
@@ -136,7 +151,8 @@ public struct ChannelHealth: Sendable, Hashable {
     public var delayed: Int
 
     public init(
-        channel: String, ackMode: ChannelSettings.AckMode, ackThresholdSeconds: Double, circuit: CircuitState, lastSuccessAt: Timestamp?,
+        channel: String, ackMode: ChannelSettings.AckMode, ackThresholdSeconds: Double, circuit: CircuitState,
+        lastSuccessAt: Timestamp?,
         lastAttemptAt: Timestamp?, attempts: Int, failedAttempts: Int, pending: Int, delayed: Int
     ) {
         self.channel = channel

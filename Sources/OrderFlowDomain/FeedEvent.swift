@@ -30,7 +30,10 @@ public struct FeedEvent: Sendable {
     /// The event as one line of JSON; rendered once when published, shared by every subscriber.
     public package(set) var json = ""
 
-    public init(topic: Topic, type: String, orderID: String? = nil, locationID: String? = nil, customerID: String? = nil, fields: [(String, Value)] = []) {
+    public init(
+        topic: Topic, type: String, orderID: String? = nil, locationID: String? = nil, customerID: String? = nil,
+        fields: [(String, Value)] = []
+    ) {
         self.topic = topic
         self.type = type
         self.orderID = orderID
@@ -43,8 +46,14 @@ public struct FeedEvent: Sendable {
         var out = #"{"id":"\#(epoch)-\#(sequence)","topic":"\#(topic.rawValue)","type":"#
         JSONText.appendString(type, to: &out)
         out += #","committedAt":""# + committedAt.description + "\""
-        if let orderID { out += #","orderId":"#; JSONText.appendString(orderID, to: &out) }
-        if let locationID { out += #","store":"#; JSONText.appendString(locationID, to: &out) }
+        if let orderID {
+            out += #","orderId":"#
+            JSONText.appendString(orderID, to: &out)
+        }
+        if let locationID {
+            out += #","store":"#
+            JSONText.appendString(locationID, to: &out)
+        }
         for (name, value) in fields {
             out += ","
             JSONText.appendString(name, to: &out)

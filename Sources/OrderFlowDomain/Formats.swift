@@ -10,15 +10,21 @@ public enum Formats {
 
     /// Rule A: 3–40 of A–Z, 0–9, `-`, `_`, starting and ending with a letter or digit (upper case).
     public static func isOrderID(_ text: String) -> Bool {
-        guard OrderLimits.orderIDLength.contains(text.count), let first = text.first, let last = text.last else { return false }
+        guard OrderLimits.orderIDLength.contains(text.count), let first = text.first, let last = text.last else {
+            return false
+        }
         return isAlphanumeric(first, upperOnly: true) && isAlphanumeric(last, upperOnly: true)
             && text.allSatisfy { isAlphanumeric($0, upperOnly: true) || $0 == "-" || $0 == "_" }
     }
 
     /// Letters, digits, `-` and (unless excluded) `_`; upper case only unless `caseSensitive`.
-    public static func isCode(_ text: String, maxLength: Int, minLength: Int = 1, caseSensitive: Bool = false, allowUnderscore: Bool = true) -> Bool {
+    public static func isCode(
+        _ text: String, maxLength: Int, minLength: Int = 1, caseSensitive: Bool = false, allowUnderscore: Bool = true
+    ) -> Bool {
         guard text.count >= minLength, text.count <= maxLength else { return false }
-        return text.allSatisfy { isAlphanumeric($0, upperOnly: !caseSensitive) || $0 == "-" || (allowUnderscore && $0 == "_") }
+        return text.allSatisfy {
+            isAlphanumeric($0, upperOnly: !caseSensitive) || $0 == "-" || (allowUnderscore && $0 == "_")
+        }
     }
 
     public static func isDigits(_ text: String, count: ClosedRange<Int>) -> Bool {
@@ -27,12 +33,14 @@ public enum Formats {
 
     /// Printable ASCII from `!` to `~`: no spaces, no control characters.
     public static func isVisibleASCII(_ text: String, maxLength: Int) -> Bool {
-        !text.isEmpty && text.count <= maxLength && text.unicodeScalars.allSatisfy { $0.value >= 0x21 && $0.value <= 0x7E }
+        !text.isEmpty && text.count <= maxLength
+            && text.unicodeScalars.allSatisfy { $0.value >= 0x21 && $0.value <= 0x7E }
     }
 
     /// Non-empty text of at most `maxLength` characters with no control characters.
     public static func isText(_ text: String, maxLength: Int) -> Bool {
-        !text.isEmpty && text.count <= maxLength && !text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
+        !text.isEmpty && text.count <= maxLength
+            && !text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
     }
 
     public static func isEmail(_ text: String) -> Bool {
@@ -58,14 +66,16 @@ public enum Formats {
     }
 
     public static func isPostalCode(_ text: String) -> Bool {
-        (3...10).contains(text.count) && text.allSatisfy { isAlphanumeric($0, upperOnly: false) || $0 == " " || $0 == "-" }
+        (3...10).contains(text.count)
+            && text.allSatisfy { isAlphanumeric($0, upperOnly: false) || $0 == " " || $0 == "-" }
     }
 
     public static func isHTTPURL(_ text: String) -> Bool {
         let lower = text.lowercased()
         guard lower.hasPrefix("https://") || lower.hasPrefix("http://") else { return false }
         let host = lower.drop(while: { $0 != "/" }).dropFirst(2)
-        return text.count <= OrderLimits.urlLength && !host.isEmpty && !host.hasPrefix("/") && isVisibleASCII(text, maxLength: OrderLimits.urlLength)
+        return text.count <= OrderLimits.urlLength && !host.isEmpty && !host.hasPrefix("/")
+            && isVisibleASCII(text, maxLength: OrderLimits.urlLength)
     }
 }
 
@@ -73,7 +83,8 @@ public enum Formats {
 public enum Base64URL {
     public static func encode(_ data: Data) -> String {
         data.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(
+                of: "=", with: "")
     }
 
     public static func encode(_ text: String) -> String { encode(Data(text.utf8)) }

@@ -109,7 +109,9 @@ enum DecimalText {
         let dot = bytes.firstIndex(of: UInt8(ascii: "."))
         let integerPart = bytes[..<(dot ?? bytes.endIndex)]
         let fraction = dot.map { bytes[($0 + 1)...] } ?? []
-        guard !integerPart.isEmpty, integerPart.count <= maxIntegerDigits, fraction.count <= decimals else { return nil }
+        guard !integerPart.isEmpty, integerPart.count <= maxIntegerDigits, fraction.count <= decimals else {
+            return nil
+        }
         if dot != nil && fraction.isEmpty { return nil }
         let isDigit: (UInt8) -> Bool = { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
         guard integerPart.allSatisfy(isDigit), fraction.allSatisfy(isDigit) else { return nil }

@@ -46,6 +46,7 @@ public enum OrderCalculator {
                 tax += line.taxes[index].amount
             }
         }
-        line.amounts = LineAmounts(gross: gross, discount: discount, net: net, tax: tax, includedTax: includedTax, total: net + tax)
+        line.amounts = LineAmounts(
+            gross: gross, discount: discount, net: net, tax: tax, includedTax: includedTax, total: net + tax)
     }
 }

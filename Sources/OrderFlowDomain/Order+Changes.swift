@@ -18,7 +18,9 @@ extension Order {
     public static let maxPriceIncreasePercent = Percent(units: 20 * 10_000)
 
     /// Moves the order to `next`, recording who and why.
-    public mutating func move(to next: OrderStatus, reason: String?, actor: String, at: Timestamp) throws(DomainError) -> StatusChange {
+    public mutating func move(to next: OrderStatus, reason: String?, actor: String, at: Timestamp) throws(DomainError)
+        -> StatusChange
+    {
         guard status.canMove(to: next) else { throw .illegalTransition(from: status, to: next) }
         status = next
         version += 1
@@ -38,7 +40,9 @@ extension Order {
     /// Applies a line change and recalculates the totals.
     ///
     /// - Parameter products: the catalog entry of a substitute SKU, if the change names one.
-    public mutating func changeLine(_ number: Int, _ change: LineChange, products: [SKU: Product], at: Timestamp) throws(DomainError) {
+    public mutating func changeLine(_ number: Int, _ change: LineChange, products: [SKU: Product], at: Timestamp)
+        throws(DomainError)
+    {
         guard !status.locksLines && !status.isFinal else { throw .orderLocked(id, status) }
         guard let index = lines.firstIndex(where: { $0.number == number }) else {
             throw .notFound(kind: "line", id: "\(id)/\(number)")
@@ -63,21 +67,28 @@ extension Order {
             }
         }
         if let quantity = change.quantity {
-            if OrderLimits.quantity.contains(quantity) { line.quantity = quantity } else {
+            if OrderLimits.quantity.contains(quantity) {
+                line.quantity = quantity
+            } else {
                 check.fail("quantity", .H, "must be between 1 and \(OrderLimits.quantity.upperBound)")
             }
         }
         if let text = change.unitPrice {
-            if let price = OrderIntake.parseAmount(text, field: "unitPrice", rule: .H, max: OrderLimits.maxUnitPrice, into: &check) {
+            if let price = OrderIntake.parseAmount(
+                text, field: "unitPrice", rule: .H, max: OrderLimits.maxUnitPrice, into: &check)
+            {
                 line.unitPrice = price
             }
         }
         let ceiling = line.originalUnitPrice + Self.maxPriceIncreasePercent.of(line.originalUnitPrice)
         if line.unitPrice > ceiling {
-            check.fail("unitPrice", .FR8, "\(line.unitPrice) exceeds 120 % of the original price \(line.originalUnitPrice) (at most \(ceiling))")
+            check.fail(
+                "unitPrice", .FR8,
+                "\(line.unitPrice) exceeds 120 % of the original price \(line.originalUnitPrice) (at most \(ceiling))")
         }
         if line.discounts.map(\.amount).sum() > line.unitPrice * line.quantity {
-            check.fail("quantity", .H, "the line's discounts would exceed its new amount \(line.unitPrice * line.quantity)")
+            check.fail(
+                "quantity", .H, "the line's discounts would exceed its new amount \(line.unitPrice * line.quantity)")
         }
         try check.throwIfAny()
         lines[index] = line
@@ -88,16 +99,22 @@ extension Order {
 
     /// The pipeline gives up on the order: status 9000 with the reason, the payment voided (or
     /// set to `payment`).
-    public mutating func fail(reason: String, actor: String, at now: Timestamp, payment: PaymentStatus = .voided) throws(DomainError) -> StatusChange {
+    public mutating func fail(reason: String, actor: String, at now: Timestamp, payment: PaymentStatus = .voided)
+        throws(DomainError) -> StatusChange
+    {
         failureReason = reason
         if paymentStatus.canMove(to: payment) { paymentStatus = payment }
         return try move(to: .cancelled, reason: reason, actor: actor, at: now)
     }
 
     /// Changes the payment status alone, with a history row.
-    public mutating func setPayment(_ next: PaymentStatus, reason: String, actor: String, at now: Timestamp) throws(DomainError) -> StatusChange {
+    public mutating func setPayment(_ next: PaymentStatus, reason: String, actor: String, at now: Timestamp)
+        throws(DomainError) -> StatusChange
+    {
         guard paymentStatus.canMove(to: next) else {
-            throw .conflict(code: "illegal_payment_transition", message: "payment cannot move from \(paymentStatus.rawValue) to \(next.rawValue)")
+            throw .conflict(
+                code: "illegal_payment_transition",
+                message: "payment cannot move from \(paymentStatus.rawValue) to \(next.rawValue)")
         }
         paymentStatus = next
         version += 1
@@ -107,7 +124,8 @@ extension Order {
 
     static func checkReason(_ reason: String) throws(DomainError) {
         if !Formats.isText(reason.trimmingSpaces(), maxLength: 500) {
-            throw .validationFailed([FieldError(field: "reason", rule: "required", message: "must be 1–500 characters")])
+            throw .validationFailed([FieldError(field: "reason", rule: "required", message: "must be 1–500 characters")]
+            )
         }
     }
 }

@@ -14,13 +14,16 @@ public enum OrderLimits {
 /// (story 2.3), in that order, with no I/O. Uniqueness of the order ID (the second half of rule A)
 /// is enforced by the store when the order is written.
 public enum OrderIntake {
-    public static func prepare(_ draft: OrderDraft, catalog: CatalogSnapshot, at now: Timestamp) throws(DomainError) -> Order {
+    public static func prepare(_ draft: OrderDraft, catalog: CatalogSnapshot, at now: Timestamp) throws(DomainError)
+        -> Order
+    {
         var check = ValidationCollector()
 
         // Rule A: OrderID format.
         let orderID = OrderID(draft.orderID)
         if !Formats.isOrderID(orderID.rawValue) {
-            check.fail("orderId", .A, "must be 3–40 letters, digits, '-' or '_', starting and ending with a letter or digit")
+            check.fail(
+                "orderId", .A, "must be 3–40 letters, digits, '-' or '_', starting and ending with a letter or digit")
         }
 
         // Rule B: a known ship-from location, the same on every line.
@@ -33,7 +36,9 @@ public enum OrderIntake {
         }
         for (index, line) in draft.lines.enumerated() {
             if let lineLocation = line.shipFromLocationID, LocationID(lineLocation) != locationID {
-                check.fail("lines[\(index)].shipFromLocationId", .B, "must equal the order's shipFromLocationId '\(locationID)'")
+                check.fail(
+                    "lines[\(index)].shipFromLocationId", .B,
+                    "must equal the order's shipFromLocationId '\(locationID)'")
             }
         }
 
@@ -73,7 +78,9 @@ public enum OrderIntake {
         }
         var charges: [Charge] = []
         for (index, charge) in draft.charges.enumerated() {
-            if let amount = parseAmount(charge.amount, field: "charges[\(index)].amount", rule: .I, max: OrderLimits.maxCharge, into: &check) {
+            if let amount = parseAmount(
+                charge.amount, field: "charges[\(index)].amount", rule: .I, max: OrderLimits.maxCharge, into: &check)
+            {
                 charges.append(Charge(kind: charge.kind, amount: amount))
             }
         }
@@ -148,7 +155,9 @@ public enum OrderIntake {
         return check.errors.count == before ? address : nil
     }
 
-    static func validateLine(_ draft: LineDraft, index: Int, catalog: CatalogSnapshot, into check: inout ValidationCollector) -> OrderLine? {
+    static func validateLine(
+        _ draft: LineDraft, index: Int, catalog: CatalogSnapshot, into check: inout ValidationCollector
+    ) -> OrderLine? {
         let path = "lines[\(index)]"
         let before = check.errors.count
         let sku = SKU(draft.sku)
@@ -165,7 +174,8 @@ public enum OrderIntake {
         }
         var unitPrice = product?.unitPrice
         if let text = draft.unitPrice {
-            unitPrice = parseAmount(text, field: "\(path).unitPrice", rule: .H, max: OrderLimits.maxUnitPrice, into: &check)
+            unitPrice = parseAmount(
+                text, field: "\(path).unitPrice", rule: .H, max: OrderLimits.maxUnitPrice, into: &check)
         }
         var discounts: [Discount] = []
         for (position, discount) in draft.discounts.enumerated() {
@@ -173,7 +183,10 @@ public enum OrderIntake {
             if let code = discount.code, !Formats.isCode(code, maxLength: 40, caseSensitive: true) {
                 check.fail("\(field).code", .H, "must be 1–40 letters, digits, '-' or '_'")
             }
-            if let amount = parseAmount(discount.amount, field: "\(field).amount", rule: .H, max: OrderLimits.maxUnitPrice * OrderLimits.quantity.upperBound, into: &check) {
+            if let amount = parseAmount(
+                discount.amount, field: "\(field).amount", rule: .H,
+                max: OrderLimits.maxUnitPrice * OrderLimits.quantity.upperBound, into: &check)
+            {
                 if amount == .zero {
                     check.fail("\(field).amount", .H, "must be greater than 0")
                 }
@@ -181,7 +194,9 @@ public enum OrderIntake {
             }
         }
         // Cal D's limit: a line's discounts never exceed what the line costs.
-        if let unitPrice, OrderLimits.quantity.contains(draft.quantity), discounts.map(\.amount).sum() > unitPrice * draft.quantity {
+        if let unitPrice, OrderLimits.quantity.contains(draft.quantity),
+            discounts.map(\.amount).sum() > unitPrice * draft.quantity
+        {
             check.fail("\(path).discounts", .H, "total discount exceeds the line amount \(unitPrice * draft.quantity)")
         }
         var taxes: [LineTax] = []
@@ -229,7 +244,9 @@ public enum OrderIntake {
     }
 
     /// Parses a non-negative amount with at most four decimals and at most `max`.
-    static func parseAmount(_ text: String, field: String, rule: Rule, max: Money, into check: inout ValidationCollector) -> Money? {
+    static func parseAmount(
+        _ text: String, field: String, rule: Rule, max: Money, into check: inout ValidationCollector
+    ) -> Money? {
         guard let amount = Money(decimal: text) else {
             check.fail(field, rule, "must be a decimal string with at most 4 decimals, such as \"19.99\"")
             return nil

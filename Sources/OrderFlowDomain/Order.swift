@@ -34,8 +34,10 @@ public struct Order: Sendable, Hashable {
         id: OrderID, shipFromLocationID: LocationID, orderType: OrderType, channel: SalesChannel,
         isForceAllocation: Bool, paymentMethod: PaymentMethod, paymentStatus: PaymentStatus, status: OrderStatus,
         customer: Customer, deliveryAddress: Address?, t1MembershipID: String?, t1Number: String?, custRef: String?,
-        lines: [OrderLine], charges: [Charge], totals: OrderTotals, createdAt: Timestamp, updatedAt: Timestamp, version: Int,
-        trackingID: String? = nil, carrier: String? = nil, reservationID: String? = nil, paymentReference: String? = nil,
+        lines: [OrderLine], charges: [Charge], totals: OrderTotals, createdAt: Timestamp, updatedAt: Timestamp,
+        version: Int,
+        trackingID: String? = nil, carrier: String? = nil, reservationID: String? = nil,
+        paymentReference: String? = nil,
         failureReason: String? = nil
     ) {
         self.id = id
@@ -185,7 +187,8 @@ public struct LineAmounts: Sendable, Hashable {
     /// net + tax.
     public var total: Money
 
-    public static let zero = LineAmounts(gross: .zero, discount: .zero, net: .zero, tax: .zero, includedTax: .zero, total: .zero)
+    public static let zero = LineAmounts(
+        gross: .zero, discount: .zero, net: .zero, tax: .zero, includedTax: .zero, total: .zero)
 
     public init(gross: Money, discount: Money, net: Money, tax: Money, includedTax: Money, total: Money) {
         self.gross = gross

@@ -80,7 +80,8 @@ public struct LineDraft: Sendable, Hashable {
 
     public init(
         sku: String, quantity: Int, unitPrice: String? = nil, discounts: [DiscountDraft] = [], taxes: [TaxDraft]? = nil,
-        shortDescription: String? = nil, imageURL: String? = nil, bundleRef: String? = nil, shipFromLocationID: String? = nil
+        shortDescription: String? = nil, imageURL: String? = nil, bundleRef: String? = nil,
+        shipFromLocationID: String? = nil
     ) {
         self.sku = sku
         self.quantity = quantity

@@ -124,7 +124,7 @@ public struct OrderPage: Sendable {
     /// Orders without their lines (see `find`), with how many lines each has.
     public var orders: [(order: Order, lineCount: Int)]
     public var next: OrderCursor?
-    
+
     public init(orders: [(order: Order, lineCount: Int)], next: OrderCursor? = nil) {
         self.orders = orders
         self.next = next

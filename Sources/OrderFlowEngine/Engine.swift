@@ -28,18 +28,25 @@ public struct Engine: Sendable {
     ///   - defaultImageURL: the image of an order line whose product has none.
     public init(
         database: Database, settings: EngineSettings, clock: any WallClock, logger: Logger, metrics: any MetricsFactory,
-        payments: (any PaymentProvider)? = nil, notifiers: [any NotificationSender]? = nil, sender: WebhookSender = WebhookSender(),
+        payments: (any PaymentProvider)? = nil, notifiers: [any NotificationSender]? = nil,
+        sender: WebhookSender = WebhookSender(),
         owner: String = InstanceName.make(), defaultImageURL: String? = nil
     ) {
-        let payments = payments ?? settings.payment.map { HTTPPaymentProvider(settings: $0) } ?? MissingPaymentProvider()
+        let payments =
+            payments ?? settings.payment.map { HTTPPaymentProvider(settings: $0) } ?? MissingPaymentProvider()
         let notifiers = notifiers ?? Self.notifiers(settings.notifications)
         let pipelineMetrics = PipelineMetrics(factory: metrics)
         let ready = StartGate()
         self.ready = ready
         pipeline = OrderPipeline(
-            database: database, payments: payments, notifiers: notifiers, settings: settings, clock: clock, logger: logger, metrics: pipelineMetrics)
-        worker = JobWorker(database: database, pipeline: pipeline, settings: settings, clock: clock, logger: logger, metrics: pipelineMetrics, owner: owner, ready: ready)
-        relay = OutboxRelay(database: database, settings: settings, sender: sender, clock: clock, logger: logger, metrics: pipelineMetrics, owner: owner, ready: ready)
+            database: database, payments: payments, notifiers: notifiers, settings: settings, clock: clock,
+            logger: logger, metrics: pipelineMetrics)
+        worker = JobWorker(
+            database: database, pipeline: pipeline, settings: settings, clock: clock, logger: logger,
+            metrics: pipelineMetrics, owner: owner, ready: ready)
+        relay = OutboxRelay(
+            database: database, settings: settings, sender: sender, clock: clock, logger: logger,
+            metrics: pipelineMetrics, owner: owner, ready: ready)
         let fulfillment = FulfillmentEvents(database: database, pipeline: pipeline, clock: clock)
         self.fulfillment = fulfillment
         self.settings = settings

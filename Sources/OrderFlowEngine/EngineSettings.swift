@@ -23,7 +23,9 @@ public struct EngineSettings: Sendable {
     public init() {}
 
     public var subscriptions: [ChannelSubscription] {
-        channels.map { ChannelSubscription(channel: $0.name, eventTypes: $0.events, ackThresholdSeconds: $0.ackThresholdSeconds) }
+        channels.map {
+            ChannelSubscription(channel: $0.name, eventTypes: $0.events, ackThresholdSeconds: $0.ackThresholdSeconds)
+        }
     }
 }
 

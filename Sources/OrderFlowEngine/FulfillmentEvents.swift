@@ -25,7 +25,10 @@ public struct FulfillmentEvents: Sendable {
     }
 
     public enum DeliveryStatus: String, Sendable, CaseIterable {
-        case shipped, inTransit = "in_transit", outForDelivery = "out_for_delivery", failed, rescheduled, delivered
+        case shipped
+        case inTransit = "in_transit"
+        case outForDelivery = "out_for_delivery"
+        case failed, rescheduled, delivered
 
         public var status: OrderStatus {
             switch self {
@@ -57,7 +60,10 @@ public struct FulfillmentEvents: Sendable {
         public var reason: String?
         public var occurredAt: Timestamp?
 
-        public init(eventID: String, orderID: OrderID, trackingID: String? = nil, carrier: String? = nil, reason: String? = nil, occurredAt: Timestamp? = nil) {
+        public init(
+            eventID: String, orderID: OrderID, trackingID: String? = nil, carrier: String? = nil, reason: String? = nil,
+            occurredAt: Timestamp? = nil
+        ) {
             self.eventID = eventID
             self.orderID = orderID
             self.trackingID = trackingID
@@ -77,36 +83,59 @@ public struct FulfillmentEvents: Sendable {
         self.clock = clock
     }
 
-    public func apply(ship event: ShipEvent, _ update: Update, actor: String, visible: @Sendable (Order) -> Bool) async throws -> (Outcome, StoredOrder) {
-        try await apply(update, kind: "ship.\(event.rawValue)", target: event.status, actor: actor, visible: visible) { order in
-            guard order.status >= .released else { throw DomainError.conflict(code: "not_released", message: "order \(order.id) is \(order.status); ship events start at 3000 Released") }
+    public func apply(ship event: ShipEvent, _ update: Update, actor: String, visible: @Sendable (Order) -> Bool)
+        async throws -> (Outcome, StoredOrder)
+    {
+        try await apply(update, kind: "ship.\(event.rawValue)", target: event.status, actor: actor, visible: visible) {
+            order in
+            guard order.status >= .released else {
+                throw DomainError.conflict(
+                    code: "not_released",
+                    message: "order \(order.id) is \(order.status); ship events start at 3000 Released")
+            }
         }
     }
 
-    public func apply(delivery status: DeliveryStatus, _ update: Update, actor: String, visible: @Sendable (Order) -> Bool) async throws -> (Outcome, StoredOrder) {
+    public func apply(
+        delivery status: DeliveryStatus, _ update: Update, actor: String, visible: @Sendable (Order) -> Bool
+    ) async throws -> (Outcome, StoredOrder) {
         if status == .failed, (update.reason ?? "").trimmingSpaces().isEmpty {
-            throw DomainError.validationFailed([FieldError(field: "reason", rule: "required", message: "a failed delivery needs a reason")])
+            throw DomainError.validationFailed([
+                FieldError(field: "reason", rule: "required", message: "a failed delivery needs a reason")
+            ])
         }
-        return try await apply(update, kind: "delivery.\(status.rawValue)", target: status.status, actor: actor, visible: visible) { order in
+        return try await apply(
+            update, kind: "delivery.\(status.rawValue)", target: status.status, actor: actor, visible: visible
+        ) { order in
             guard order.status >= .fulfilled else {
-                throw DomainError.conflict(code: "not_shipped", message: "order \(order.id) is \(order.status); delivery updates start at 7000 Fulfilled")
+                throw DomainError.conflict(
+                    code: "not_shipped",
+                    message: "order \(order.id) is \(order.status); delivery updates start at 7000 Fulfilled")
             }
             if let tracking = update.trackingID, let known = order.trackingID, tracking != known {
-                throw DomainError.conflict(code: "tracking_mismatch", message: "order \(order.id) ships with tracking ID \(known), not \(tracking)")
+                throw DomainError.conflict(
+                    code: "tracking_mismatch",
+                    message: "order \(order.id) ships with tracking ID \(known), not \(tracking)")
             }
             if let carrier = update.carrier, let known = order.carrier, carrier.lowercased() != known.lowercased() {
-                throw DomainError.conflict(code: "carrier_mismatch", message: "order \(order.id) ships with \(known), not \(carrier)")
+                throw DomainError.conflict(
+                    code: "carrier_mismatch", message: "order \(order.id) ships with \(known), not \(carrier)")
             }
         }
     }
 
-    private func apply(_ update: Update, kind: String, target: OrderStatus?, actor: String, visible: @Sendable (Order) -> Bool, check: (Order) throws -> Void) async throws -> (Outcome, StoredOrder) {
+    private func apply(
+        _ update: Update, kind: String, target: OrderStatus?, actor: String, visible: @Sendable (Order) -> Bool,
+        check: (Order) throws -> Void
+    ) async throws -> (Outcome, StoredOrder) {
         let orders = OrderRepository(database: database)
         for _ in 1...5 {
             guard let stored = try await orders.find(update.orderID), visible(stored.order) else {
                 throw DomainError.notFound(kind: "order", id: update.orderID.rawValue)
             }
-            if try await database.read({ db in try await InboundEventRepository.outcome(of: update.eventID, in: db) }) != nil {
+            if try await database.read({ db in try await InboundEventRepository.outcome(of: update.eventID, in: db) })
+                != nil
+            {
                 return (.duplicate, stored)
             }
             let current = stored.order
@@ -127,7 +156,9 @@ public struct FulfillmentEvents: Sendable {
                 if target == current.status {
                     outcome = .noChange
                 } else if current.status.canMove(to: target) {
-                    if target == .delivered && order.paymentMethod == .cod && order.paymentStatus.canMove(to: .codCollected) {
+                    if target == .delivered && order.paymentMethod == .cod
+                        && order.paymentStatus.canMove(to: .codCollected)
+                    {
                         order.paymentStatus = .codCollected
                     }
                     history = try order.move(to: target, reason: reason, actor: actor, at: now)
@@ -137,7 +168,8 @@ public struct FulfillmentEvents: Sendable {
                     outcome = .ignoredOutOfOrder
                 }
             } else if [.released, .picking, .picked].contains(current.status) {
-                history = StatusChange(status: current.status, paymentStatus: current.paymentStatus, at: now, reason: reason, actor: actor)
+                history = StatusChange(
+                    status: current.status, paymentStatus: current.paymentStatus, at: now, reason: reason, actor: actor)
             } else {
                 outcome = .ignoredOutOfOrder
             }
@@ -150,11 +182,16 @@ public struct FulfillmentEvents: Sendable {
             let (final, recordedHistory, result, outboxEvents, newJobs) = (order, history, outcome, events, jobs)
             do {
                 try await database.transaction { db in
-                    guard try await InboundEventRepository.record(update.eventID, kind: kind, order: final.id, outcome: result.rawValue, at: now, in: db) else {
+                    guard
+                        try await InboundEventRepository.record(
+                            update.eventID, kind: kind, order: final.id, outcome: result.rawValue, at: now, in: db)
+                    else {
                         throw DomainError.conflict(code: "duplicate_event", message: update.eventID)
                     }
                     if statusMoved || detailsChanged {
-                        try await OrderRepository.update(final, expectedVersion: current.version, linesChanged: [], history: recordedHistory, events: outboxEvents, in: db)
+                        try await OrderRepository.update(
+                            final, expectedVersion: current.version, linesChanged: [], history: recordedHistory,
+                            events: outboxEvents, in: db)
                     } else if let recordedHistory {
                         try await OrderRepository.appendHistory(recordedHistory, of: final.id, in: db)
                     }

@@ -23,7 +23,10 @@ public final class JobWorker: Service, Sendable {
     let wakeup = Wakeup()
     let ready: StartGate
 
-    public init(database: Database, pipeline: OrderPipeline, settings: EngineSettings, clock: any WallClock, logger: Logger, metrics: PipelineMetrics, owner: String = InstanceName.make(), ready: StartGate = StartGate()) {
+    public init(
+        database: Database, pipeline: OrderPipeline, settings: EngineSettings, clock: any WallClock, logger: Logger,
+        metrics: PipelineMetrics, owner: String = InstanceName.make(), ready: StartGate = StartGate()
+    ) {
         self.ready = ready
         queue = JobRepository(database: database)
         self.pipeline = pipeline
@@ -50,7 +53,8 @@ public final class JobWorker: Service, Sendable {
                     var claimed: [Job] = []
                     if free > 0 {
                         do {
-                            claimed = try await queue.claim(owner: owner, limit: free, lease: settings.leaseSeconds, now: clock.now())
+                            claimed = try await queue.claim(
+                                owner: owner, limit: free, lease: settings.leaseSeconds, now: clock.now())
                         } catch {
                             logger.error("claiming jobs failed", metadata: ["error": "\(error)"])
                         }
@@ -101,7 +105,9 @@ public final class JobWorker: Service, Sendable {
         do {
             let end = try await withThrowingTaskGroup(of: End.self) { group in
                 group.addTask {
-                    try await withTimeout(.seconds(self.settings.stepTimeoutSeconds)) { try await self.pipeline.run(job, owner: self.owner) }
+                    try await withTimeout(.seconds(self.settings.stepTimeoutSeconds)) {
+                        try await self.pipeline.run(job, owner: self.owner)
+                    }
                     return .stepDone
                 }
                 group.addTask {
@@ -127,7 +133,9 @@ public final class JobWorker: Service, Sendable {
         while true {
             try await Task.sleep(for: interval)
             do {
-                guard try await queue.renew(job, owner: owner, until: clock.now().adding(seconds: settings.leaseSeconds)) else { return }
+                guard
+                    try await queue.renew(job, owner: owner, until: clock.now().adding(seconds: settings.leaseSeconds))
+                else { return }
             } catch {
                 try Task.checkCancellation()
                 logger.warning("renewing the job's lease failed; trying again", metadata: ["error": "\(error)"])
@@ -142,15 +150,21 @@ public final class JobWorker: Service, Sendable {
             if permanent || job.attempt >= job.maxAttempts {
                 try await queue.deadLetter(job, owner: owner, error: message, at: clock.now())
                 metrics.jobFailed(kind: job.kind, dead: true)
-                logger.error("job moved to dead letters", metadata: ["attempt": "\(job.attempt)", "error": "\(message)"])
+                logger.error(
+                    "job moved to dead letters", metadata: ["attempt": "\(job.attempt)", "error": "\(message)"])
             } else {
-                let delay = Backoff.delay(attempt: job.attempt, base: settings.backoffSeconds, cap: settings.maxBackoffSeconds)
+                let delay = Backoff.delay(
+                    attempt: job.attempt, base: settings.backoffSeconds, cap: settings.maxBackoffSeconds)
                 try await queue.retry(job, owner: owner, error: message, runAt: clock.now().adding(seconds: delay))
                 metrics.jobFailed(kind: job.kind, dead: false)
-                logger.warning("job failed; will retry", metadata: ["attempt": "\(job.attempt)", "retry_in_s": "\(delay)", "error": "\(message)"])
+                logger.warning(
+                    "job failed; will retry",
+                    metadata: ["attempt": "\(job.attempt)", "retry_in_s": "\(delay)", "error": "\(message)"])
             }
         } catch {
-            logger.error("recording a job failure failed; its lease will expire and it will run again", metadata: ["error": "\(error)"])
+            logger.error(
+                "recording a job failure failed; its lease will expire and it will run again",
+                metadata: ["error": "\(error)"])
         }
     }
 }

@@ -9,7 +9,10 @@ import OrderFlowRuntime
 
 /// The moments a customer hears about: what is said, by which medium.
 public enum NotificationTemplate: String, Sendable, CaseIterable, Codable {
-    case released, fulfilled, outForDelivery = "out_for_delivery", deliveryFailed = "delivery_failed", delivered, cancelled, failed
+    case released, fulfilled
+    case outForDelivery = "out_for_delivery"
+    case deliveryFailed = "delivery_failed"
+    case delivered, cancelled, failed
 
     /// The template for a status an order just reached, if that status is worth telling.
     public static func forStatus(_ status: OrderStatus, failed: Bool) -> NotificationTemplate? {
@@ -40,13 +43,20 @@ public enum NotificationTemplate: String, Sendable, CaseIterable, Codable {
         let total = order.totals.orderTotal.formatted(places: 2)
         let cod = order.paymentMethod == .cod ? " Please have \(total) ready in cash." : ""
         switch self {
-        case .released: return "Hello \(order.customer.name), your order \(order.id) (\(total)) is confirmed and being prepared.\(cod)"
-        case .fulfilled: return "Your order \(order.id) has left the store\(order.trackingID.map { " (tracking \($0))" } ?? "").\(cod)"
+        case .released:
+            return
+                "Hello \(order.customer.name), your order \(order.id) (\(total)) is confirmed and being prepared.\(cod)"
+        case .fulfilled:
+            return
+                "Your order \(order.id) has left the store\(order.trackingID.map { " (tracking \($0))" } ?? "").\(cod)"
         case .outForDelivery: return "Your order \(order.id) is out for delivery today.\(cod)"
-        case .deliveryFailed: return "We could not deliver your order \(order.id). We will try again; reply to reschedule."
+        case .deliveryFailed:
+            return "We could not deliver your order \(order.id). We will try again; reply to reschedule."
         case .delivered: return "Your order \(order.id) was delivered. Thank you!"
         case .cancelled: return "Your order \(order.id) was cancelled. Nothing is charged for it."
-        case .failed: return "We are sorry: your order \(order.id) could not be completed (\(order.failureReason ?? "unavailable")). Nothing is charged for it."
+        case .failed:
+            return
+                "We are sorry: your order \(order.id) could not be completed (\(order.failureReason ?? "unavailable")). Nothing is charged for it."
         }
     }
 }
@@ -76,10 +86,16 @@ public struct HTTPSMSSender: NotificationSender {
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "Idempotency-Key", value: key)
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        request.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: ["to": recipient, "message": message, "idempotencyKey": key])))
+        request.body = .bytes(
+            ByteBuffer(
+                data: try JSONSerialization.data(withJSONObject: [
+                    "to": recipient, "message": message, "idempotencyKey": key,
+                ])))
         let response = try await client.execute(request, timeout: .seconds(10))
         _ = try await response.body.collect(upTo: 64 * 1024)
-        guard (200..<300).contains(response.status.code) else { throw ProviderUnavailable(description: "SMS provider answered HTTP \(response.status.code)") }
+        guard (200..<300).contains(response.status.code) else {
+            throw ProviderUnavailable(description: "SMS provider answered HTTP \(response.status.code)")
+        }
     }
 }
 

@@ -21,7 +21,10 @@ public final class OutboxRelay: Service, Sendable {
     let wakeup = Wakeup()
     let ready: StartGate
 
-    public init(database: Database, settings: EngineSettings, sender: WebhookSender = WebhookSender(), clock: any WallClock, logger: Logger, metrics: PipelineMetrics, owner: String, ready: StartGate = StartGate()) {
+    public init(
+        database: Database, settings: EngineSettings, sender: WebhookSender = WebhookSender(), clock: any WallClock,
+        logger: Logger, metrics: PipelineMetrics, owner: String, ready: StartGate = StartGate()
+    ) {
         self.ready = ready
         transmissions = TransmissionRepository(database: database)
         channels = settings.channels.map(DownstreamChannel.init(settings:))
@@ -64,8 +67,12 @@ public final class OutboxRelay: Service, Sendable {
                     while !Task.isShuttingDownGracefully && !Task.isCancelled {
                         let sent = await deliver(channel)
                         if sent == 0 {
-                            let wait = channel.breaker.reopensAt().map { max(0.01, Double($0.microseconds - clock.now().microseconds) / 1_000_000) }
-                            await channel.wakeup.wait(upTo: .milliseconds(Int(min(wait ?? settings.pollSeconds, settings.pollSeconds * 4) * 1000)))
+                            let wait = channel.breaker.reopensAt().map {
+                                max(0.01, Double($0.microseconds - clock.now().microseconds) / 1_000_000)
+                            }
+                            await channel.wakeup.wait(
+                                upTo: .milliseconds(
+                                    Int(min(wait ?? settings.pollSeconds, settings.pollSeconds * 4) * 1000)))
                         }
                     }
                 }
@@ -96,9 +103,11 @@ public final class OutboxRelay: Service, Sendable {
         guard permitted > 0 else { return 0 }
         let batch: [Transmission]
         do {
-            batch = try await transmissions.claim(channel: channel.settings.name, owner: owner, limit: permitted, lease: settings.leaseSeconds, now: now)
+            batch = try await transmissions.claim(
+                channel: channel.settings.name, owner: owner, limit: permitted, lease: settings.leaseSeconds, now: now)
         } catch {
-            logger.error("claiming transmissions failed", metadata: ["channel": "\(channel.settings.name)", "error": "\(error)"])
+            logger.error(
+                "claiming transmissions failed", metadata: ["channel": "\(channel.settings.name)", "error": "\(error)"])
             channel.breaker.releaseProbe()
             return 0
         }
@@ -128,10 +137,13 @@ public final class OutboxRelay: Service, Sendable {
             channel.breaker.recordFailure(at: now)
             let error = result.error ?? "HTTP \(result.statusCode ?? 0)"
             if transmission.attempts >= channel.settings.maxAttempts {
-                outcome = .failed(statusCode: result.statusCode, error: "gave up after \(transmission.attempts) attempts: \(error)")
+                outcome = .failed(
+                    statusCode: result.statusCode, error: "gave up after \(transmission.attempts) attempts: \(error)")
                 metrics.transmission(channel: channel.settings.name, outcome: "failed", seconds: seconds)
             } else {
-                let delay = Backoff.delay(attempt: transmission.attempts, base: channel.settings.backoffSeconds, cap: channel.settings.maxBackoffSeconds)
+                let delay = Backoff.delay(
+                    attempt: transmission.attempts, base: channel.settings.backoffSeconds,
+                    cap: channel.settings.maxBackoffSeconds)
                 outcome = .retry(at: now.adding(seconds: delay), statusCode: result.statusCode, error: error)
                 metrics.transmission(channel: channel.settings.name, outcome: "retry", seconds: seconds)
             }
@@ -142,13 +154,20 @@ public final class OutboxRelay: Service, Sendable {
             metrics.transmission(channel: channel.settings.name, outcome: "failed", seconds: seconds)
         }
         do {
-            let recorded = try await transmissions.finish(transmission, owner: owner, attempt: attempt, outcome: outcome, now: now)
+            let recorded = try await transmissions.finish(
+                transmission, owner: owner, attempt: attempt, outcome: outcome, now: now)
             if recorded { classified(transmission, outcome, now: now) }
             if !recorded {
-                logger.warning("transmission lease lost before its outcome was recorded", metadata: ["transmission_id": "\(transmission.id)"])
+                logger.warning(
+                    "transmission lease lost before its outcome was recorded",
+                    metadata: ["transmission_id": "\(transmission.id)"])
             } else if case .failed(_, let error) = outcome {
-                logger.error("transmission failed for good; dead letter written", metadata: [
-                    "channel": "\(channel.settings.name)", "event_id": "\(transmission.eventID)", "order_id": "\(transmission.orderID)", "error": "\(error)"])
+                logger.error(
+                    "transmission failed for good; dead letter written",
+                    metadata: [
+                        "channel": "\(channel.settings.name)", "event_id": "\(transmission.eventID)",
+                        "order_id": "\(transmission.orderID)", "error": "\(error)",
+                    ])
             }
         } catch {
             logger.error("recording a transmission failed; it will be sent again", metadata: ["error": "\(error)"])
@@ -159,8 +178,11 @@ public final class OutboxRelay: Service, Sendable {
     func classified(_ transmission: Transmission, _ outcome: TransmissionRepository.Outcome, now: Timestamp) {
         switch outcome {
         case .delivered(_, acknowledged: true):
-            let status = TransmissionStatus.classify(deadline: transmission.ackDeadline, acknowledgedAt: now, failed: false, now: now)
-            metrics.classifications.classified(channel: transmission.channel, status: status, latencySeconds: Double(now.microseconds - transmission.createdAt.microseconds) / 1_000_000)
+            let status = TransmissionStatus.classify(
+                deadline: transmission.ackDeadline, acknowledgedAt: now, failed: false, now: now)
+            metrics.classifications.classified(
+                channel: transmission.channel, status: status,
+                latencySeconds: Double(now.microseconds - transmission.createdAt.microseconds) / 1_000_000)
         case .failed:
             metrics.classifications.classified(channel: transmission.channel, status: .failed)
         case .delivered, .retry:

@@ -54,7 +54,9 @@ public struct HTTPPaymentProvider: PaymentProvider {
             "amount": request.amount.description, "customerId": request.customerID,
         ]
         let (status, data) = try await post("charges", body: body, key: request.idempotencyKey)
-        guard (200..<300).contains(status) || status == 402 else { throw ProviderUnavailable(description: "payment provider answered HTTP \(status)") }
+        guard (200..<300).contains(status) || status == 402 else {
+            throw ProviderUnavailable(description: "payment provider answered HTTP \(status)")
+        }
         let answer = try JSONDecoder().decode(Answer.self, from: data)
         switch answer.status {
         case "approved": return .approved(reference: answer.reference ?? request.idempotencyKey)
@@ -64,8 +66,12 @@ public struct HTTPPaymentProvider: PaymentProvider {
     }
 
     public func refund(reference: String, amount: Money, idempotencyKey: String) async throws {
-        let (status, _) = try await post("refunds", body: ["idempotencyKey": idempotencyKey, "reference": reference, "amount": amount.description], key: idempotencyKey)
-        guard (200..<300).contains(status) else { throw ProviderUnavailable(description: "refund answered HTTP \(status)") }
+        let (status, _) = try await post(
+            "refunds", body: ["idempotencyKey": idempotencyKey, "reference": reference, "amount": amount.description],
+            key: idempotencyKey)
+        guard (200..<300).contains(status) else {
+            throw ProviderUnavailable(description: "refund answered HTTP \(status)")
+        }
     }
 
     private func post(_ path: String, body: [String: String?], key: String) async throws -> (Int, Data) {
@@ -74,9 +80,11 @@ public struct HTTPPaymentProvider: PaymentProvider {
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "Idempotency-Key", value: key)
         if let token = settings.token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        request.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: body.compactMapValues { $0 })))
+        request.body = .bytes(
+            ByteBuffer(data: try JSONSerialization.data(withJSONObject: body.compactMapValues { $0 })))
         do {
-            let response = try await client.execute(request, timeout: .milliseconds(Int64(settings.timeoutSeconds * 1000)))
+            let response = try await client.execute(
+                request, timeout: .milliseconds(Int64(settings.timeoutSeconds * 1000)))
             let bytes = try await response.body.collect(upTo: 1 << 20)
             return (Int(response.status.code), Data(buffer: bytes))
         } catch let error as ProviderUnavailable {

@@ -24,7 +24,8 @@ public struct PipelineMetrics: Sendable {
     }
 
     func stepCompleted(_ step: OrderPipeline.Step) {
-        Counter(label: "orderflow_pipeline_steps_total", dimensions: [("step", step.rawValue)], factory: factory).increment()
+        Counter(label: "orderflow_pipeline_steps_total", dimensions: [("step", step.rawValue)], factory: factory)
+            .increment()
     }
 
     /// `o2o_orders_failed_total`: orders the pipeline could not complete (stock, payment).
@@ -34,15 +35,21 @@ public struct PipelineMetrics: Sendable {
     }
 
     func notificationSent(_ medium: String) {
-        Counter(label: "orderflow_notifications_sent_total", dimensions: [("medium", medium)], factory: factory).increment()
+        Counter(label: "orderflow_notifications_sent_total", dimensions: [("medium", medium)], factory: factory)
+            .increment()
     }
 
     func jobFailed(kind: String, dead: Bool) {
-        Counter(label: "orderflow_job_failures_total", dimensions: [("kind", kind), ("outcome", dead ? "dead_letter" : "retry")], factory: factory).increment()
+        Counter(
+            label: "orderflow_job_failures_total",
+            dimensions: [("kind", kind), ("outcome", dead ? "dead_letter" : "retry")], factory: factory
+        ).increment()
     }
 
     func transmission(channel: String, outcome: String, seconds: Double) {
-        Counter(label: "o2o_transmissions_total", dimensions: [("channel", channel), ("outcome", outcome)], factory: factory).increment()
+        Counter(
+            label: "o2o_transmissions_total", dimensions: [("channel", channel), ("outcome", outcome)], factory: factory
+        ).increment()
         Timer(label: "o2o_transmission_attempt_seconds", dimensions: [("channel", channel)], factory: factory)
             .recordNanoseconds(Int64(seconds * 1_000_000_000))
     }

@@ -23,7 +23,8 @@ public struct WebhookSender: Sendable {
     }
 
     public static func signature(secret: String, timestamp: Int64, body: String) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Data("\(timestamp).\(body)".utf8), using: SymmetricKey(data: Data(secret.utf8)))
+        let mac = HMAC<SHA256>.authenticationCode(
+            for: Data("\(timestamp).\(body)".utf8), using: SymmetricKey(data: Data(secret.utf8)))
         return "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
     }
 
@@ -40,16 +41,24 @@ public struct WebhookSender: Sendable {
         request.headers.add(name: "X-OrderFlow-Attempt", value: String(transmission.attempts))
         request.headers.add(name: "Idempotency-Key", value: transmission.eventID)
         if let secret = channel.secret {
-            request.headers.add(name: "X-OrderFlow-Signature", value: Self.signature(secret: secret, timestamp: timestamp, body: transmission.payload))
+            request.headers.add(
+                name: "X-OrderFlow-Signature",
+                value: Self.signature(secret: secret, timestamp: timestamp, body: transmission.payload))
         }
         request.body = .bytes(ByteBuffer(string: transmission.payload))
         let start = ContinuousClock.now
         do {
-            let response = try await client.execute(request, timeout: .milliseconds(Int64(channel.timeoutSeconds * 1000)))
+            let response = try await client.execute(
+                request, timeout: .milliseconds(Int64(channel.timeoutSeconds * 1000)))
             let body = try await response.body.collect(upTo: 64 * 1024)
-            return Result(statusCode: Int(response.status.code), error: nil, responseExcerpt: String(buffer: body).prefix(500).description, durationMicroseconds: Self.micros(since: start))
+            return Result(
+                statusCode: Int(response.status.code), error: nil,
+                responseExcerpt: String(buffer: body).prefix(500).description,
+                durationMicroseconds: Self.micros(since: start))
         } catch {
-            return Result(statusCode: nil, error: String(describing: error).prefix(500).description, responseExcerpt: nil, durationMicroseconds: Self.micros(since: start))
+            return Result(
+                statusCode: nil, error: String(describing: error).prefix(500).description, responseExcerpt: nil,
+                durationMicroseconds: Self.micros(since: start))
         }
     }
 

@@ -10,7 +10,8 @@ public enum CeilingServer {
         router.get("/") { _, _ in "ok" }
         var logger = Logger(label: "orderflow.ceiling")
         logger.logLevel = .warning
-        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port)), logger: logger)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname(host, port: port)), logger: logger)
         try await app.runService()
     }
 }

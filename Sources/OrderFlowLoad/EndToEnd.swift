@@ -24,14 +24,17 @@ public struct EndToEnd: Sendable {
 
     public func progress(prefix: String) async throws -> Progress {
         try await database.read { db in
-            let row = try await db.raw("""
+            let row = try await db.raw(
+                """
                 SELECT COUNT(*) AS accepted,
                        SUM(CASE WHEN o.status = 9000 THEN 1 ELSE 0 END) AS cancelled,
                        SUM(CASE WHEN t.classification IN ('success', 'success_late') THEN 1 ELSE 0 END) AS completed
                 FROM orders o
-                LEFT JOIN transmissions t ON t.order_id = o.order_id AND t.event_type = 'order.released' AND t.channel = \(bind: channel)
+                LEFT JOIN transmissions t ON t.order_id = o.order_id AND t.event_type = 'order.released' AND t.channel
+                    = \(bind: channel)
                 WHERE o.order_id LIKE \(bind: prefix + "%")
-                """).first()
+                """
+            ).first()
             return Progress(
                 accepted: try row?.decode(column: "accepted", as: Int?.self) ?? 0,
                 completed: try row?.decode(column: "completed", as: Int?.self) ?? 0,
@@ -62,13 +65,16 @@ public struct EndToEnd: Sendable {
 
     public func stages(prefix: String) async throws -> Stages {
         try await database.read { db in
-            let rows = try await db.raw("""
+            let rows = try await db.raw(
+                """
                 SELECT o.created_at AS accepted, t.created_at AS released, t.sent_at AS sent,
                        t.acknowledged_at AS acknowledged, t.classified_at AS classified
                 FROM orders o
-                JOIN transmissions t ON t.order_id = o.order_id AND t.event_type = 'order.released' AND t.channel = \(bind: channel)
+                JOIN transmissions t ON t.order_id = o.order_id AND t.event_type = 'order.released' AND t.channel =
+                    \(bind: channel)
                 WHERE o.order_id LIKE \(bind: prefix + "%") AND t.classification IN ('success', 'success_late')
-                """).all()
+                """
+            ).all()
             var stages = Stages()
             var first = Int64.max
             var last = Int64.min

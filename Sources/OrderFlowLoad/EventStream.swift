@@ -51,8 +51,12 @@ public struct EventStreamParser: Sendable {
     private mutating func endLine() -> ServerSentEvent? {
         defer { line.removeAll(keepingCapacity: true) }
         guard !line.isEmpty else {
-            guard !data.isEmpty else { event = ""; return nil }
-            let complete = ServerSentEvent(id: id, event: event.isEmpty ? "message" : event, data: data.joined(separator: "\n"))
+            guard !data.isEmpty else {
+                event = ""
+                return nil
+            }
+            let complete = ServerSentEvent(
+                id: id, event: event.isEmpty ? "message" : event, data: data.joined(separator: "\n"))
             event = ""
             data = []
             return complete
@@ -83,7 +87,9 @@ public struct EventStreamConnection: AsyncSequence, Sendable {
 
     /// Opens `url` with `headers` (credentials, `Last-Event-ID`); returns once the response head
     /// has arrived. The stream ends when the server closes it or the calling task is cancelled.
-    public static func open(_ client: HTTPClient, url: String, headers: [(String, String)] = []) async throws -> EventStreamConnection {
+    public static func open(_ client: HTTPClient, url: String, headers: [(String, String)] = []) async throws
+        -> EventStreamConnection
+    {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Accept", value: "text/event-stream")
         for (name, value) in headers { request.headers.add(name: name, value: value) }

@@ -43,7 +43,8 @@ public final class OrderLoad: Sendable {
     /// Reads the catalog through the API and prepares the bodies.
     public static func prepare(_ target: Target, runID: String) async throws -> OrderLoad {
         var configuration = HTTPClient.Configuration()
-        configuration.connectionPool = .init(idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: target.connections)
+        configuration.connectionPool = .init(
+            idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: target.connections)
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(60))
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {

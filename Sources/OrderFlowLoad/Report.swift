@@ -23,7 +23,9 @@ public struct Percentiles: Sendable, Codable, Hashable {
     }
 
     public var line: String {
-        String(format: "p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f  (ms, %llu samples)", p50, p90, p99, p999, max, count)
+        String(
+            format: "p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f  (ms, %llu samples)", p50, p90, p99, p999, max,
+            count)
     }
 }
 
@@ -54,17 +56,32 @@ public struct RunReport: Sendable, Codable {
         throughput = (result.throughput * 10).rounded() / 10
         latency = Percentiles(result.latency)
         worstSendLagMs = Double(result.worstSendLagMicroseconds) / 1_000
-        generatorCpuMicrosecondsPerRequest = result.generatorCPUSeconds.map { result.sent > 0 ? ($0 / Double(result.sent) * 1e6).rounded() : 0 }
+        generatorCpuMicrosecondsPerRequest = result.generatorCPUSeconds.map {
+            result.sent > 0 ? ($0 / Double(result.sent) * 1e6).rounded() : 0
+        }
     }
 
     public var text: String {
         var lines = [
-            String(format: "%@: %d requests at %.0f/s over %.1f s: %d ok, %d errors, %.1f ok/s", mode, sent, targetRate, seconds, ok, errors.values.reduce(0, +), throughput),
+            String(
+                format: "%@: %d requests at %.0f/s over %.1f s: %d ok, %d errors, %.1f ok/s", mode, sent, targetRate,
+                seconds, ok, errors.values.reduce(0, +), throughput),
             "  latency from intended send: " + latency.line,
         ]
-        if !errors.isEmpty { lines.append("  errors: " + errors.sorted { $0.key < $1.key }.map { "\($0.key) × \($0.value)" }.joined(separator: ", ")) }
-        if let cpu = generatorCpuMicrosecondsPerRequest { lines.append(String(format: "  the generator used %.0f µs of CPU per request", cpu)) }
-        if worstSendLagMs > 5 { lines.append(String(format: "  the generator fell behind its schedule by up to %.1f ms (client-side load)", worstSendLagMs)) }
+        if !errors.isEmpty {
+            lines.append(
+                "  errors: "
+                    + errors.sorted { $0.key < $1.key }.map { "\($0.key) × \($0.value)" }.joined(separator: ", "))
+        }
+        if let cpu = generatorCpuMicrosecondsPerRequest {
+            lines.append(String(format: "  the generator used %.0f µs of CPU per request", cpu))
+        }
+        if worstSendLagMs > 5 {
+            lines.append(
+                String(
+                    format: "  the generator fell behind its schedule by up to %.1f ms (client-side load)",
+                    worstSendLagMs))
+        }
         if let endToEnd { lines.append(contentsOf: endToEnd.lines) }
         if let stream { lines.append(contentsOf: stream.lines) }
         return lines.joined(separator: "\n")
@@ -98,7 +115,10 @@ public struct EndToEndReport: Sendable, Codable {
 
     var lines: [String] {
         [
-            String(format: "  end to end: %d accepted, %d acknowledged and classified (%d cancelled) in %.1f s: %.1f orders/s", accepted, completed, cancelled, spanSeconds, throughput),
+            String(
+                format:
+                    "  end to end: %d accepted, %d acknowledged and classified (%d cancelled) in %.1f s: %.1f orders/s",
+                accepted, completed, cancelled, spanSeconds, throughput),
             "    accepted → classified:  " + total.line,
             "    accepted → released:    " + pipeline.line,
             "    released → delivered:   " + delivery.line,

@@ -34,7 +34,8 @@ public final class StreamLoad: Sendable {
     /// Opens `subscribers` streams of order events; returns once every one has answered 200.
     public static func connect(_ target: Target, subscribers: Int, prefix: String) async throws -> StreamLoad {
         var configuration = HTTPClient.Configuration()
-        configuration.connectionPool = .init(idleTimeout: .seconds(600), concurrentHTTP1ConnectionsPerHostSoftLimit: subscribers)
+        configuration.connectionPool = .init(
+            idleTimeout: .seconds(600), concurrentHTTP1ConnectionsPerHostSoftLimit: subscribers)
         configuration.timeout = .init(connect: .seconds(5))
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
@@ -43,7 +44,9 @@ public final class StreamLoad: Sendable {
                 let connection = try await EventStreamConnection.open(
                     client, url: target.url + "/api/v1/stream?topics=order", headers: [("x-api-key", target.apiKey)])
                 guard connection.status == .ok else {
-                    throw LoadError("GET /api/v1/stream answered \(connection.status.code): \(try await connection.text().prefix(200))")
+                    throw LoadError(
+                        "GET /api/v1/stream answered \(connection.status.code): \(try await connection.text().prefix(200))"
+                    )
                 }
                 connections.append(connection)
             }
@@ -69,7 +72,8 @@ public final class StreamLoad: Sendable {
         for reader in readers { await reader.value }
         return state.withLock { state in
             StreamReport(
-                subscribers: connections.count, orders: orders, expected: orders * connections.count, received: state.received,
+                subscribers: connections.count, orders: orders, expected: orders * connections.count,
+                received: state.received,
                 resets: state.resets, latency: Percentiles(state.latency))
         }
     }
@@ -96,7 +100,9 @@ public final class StreamLoad: Sendable {
             let now = Timestamp(Date()).microseconds
             if event.event == "reset" {
                 resets += 1
-            } else if event.event == "order", let (orderID, committedAt) = Self.created(event.data), orderID.hasPrefix(prefix) {
+            } else if event.event == "order", let (orderID, committedAt) = Self.created(event.data),
+                orderID.hasPrefix(prefix)
+            {
                 _ = latency.record(UInt64(max(0, now - committedAt.microseconds)))
                 received += 1
             }
@@ -112,8 +118,8 @@ public final class StreamLoad: Sendable {
     /// load generator shares the machine with the server it measures).
     static func created(_ data: String) -> (String, Timestamp)? {
         guard data.contains(#""type":"order.created""#),
-              let orderID = field("orderId", in: data), let committed = field("committedAt", in: data),
-              let committedAt = Timestamp(rfc3339: committed)
+            let orderID = field("orderId", in: data), let committed = field("committedAt", in: data),
+            let committedAt = Timestamp(rfc3339: committed)
         else { return nil }
         return (orderID, committedAt)
     }

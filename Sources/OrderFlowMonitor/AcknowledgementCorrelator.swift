@@ -17,7 +17,9 @@ public struct AcknowledgementCorrelator: Sendable {
 
     /// Matches, applies and records each acknowledgement. Only transmissions within `scope` are
     /// matched: a caller scoped to some stores cannot acknowledge another store's.
-    public func record(_ acknowledgements: [IncomingAcknowledgement], scope: OrderScope, now: Timestamp) async throws -> [AcknowledgementRecord] {
+    public func record(_ acknowledgements: [IncomingAcknowledgement], scope: OrderScope, now: Timestamp) async throws
+        -> [AcknowledgementRecord]
+    {
         try await database.transaction { db in
             var records: [AcknowledgementRecord] = []
             for ack in acknowledgements {
@@ -27,7 +29,8 @@ public struct AcknowledgementCorrelator: Sendable {
                 }
                 switch match {
                 case .none:
-                    record.detail = "no transmission on channel '\(ack.channel)' matches by event ID, order ID, normalised order ID or amount"
+                    record.detail =
+                        "no transmission on channel '\(ack.channel)' matches by event ID, order ID, normalised order ID or amount"
                 case .ambiguous(let orders):
                     record.outcome = .ambiguous
                     record.detail = "matches several orders: " + orders.prefix(10).joined(separator: ", ")
@@ -52,13 +55,17 @@ public struct AcknowledgementCorrelator: Sendable {
         _ id: Int64, to transmissionID: Int64, scope: OrderScope, by actor: String, now: Timestamp, audit: AuditEntry
     ) async throws -> AcknowledgementRecord {
         try await database.transaction { db in
-            guard var record = try await AcknowledgementRepository.find(id, in: db) else { throw AcknowledgementError.notFound(id) }
+            guard var record = try await AcknowledgementRepository.find(id, in: db) else {
+                throw AcknowledgementError.notFound(id)
+            }
             guard record.outcome.needsAttention else { throw AcknowledgementError.notLinkable(record.outcome) }
-            guard let candidate = try await AcknowledgementRepository.candidate(transmissionID, scope: scope, in: db) else {
+            guard let candidate = try await AcknowledgementRepository.candidate(transmissionID, scope: scope, in: db)
+            else {
                 throw AcknowledgementError.transmissionNotFound(transmissionID)
             }
             guard candidate.channel == record.acknowledgement.channel else {
-                throw AcknowledgementError.channelMismatch(acknowledgement: record.acknowledgement.channel, transmission: candidate.channel)
+                throw AcknowledgementError.channelMismatch(
+                    acknowledgement: record.acknowledgement.channel, transmission: candidate.channel)
             }
             let decision = matcher.decide(record.acknowledgement, for: candidate, checkAmount: false, now: now)
             try await Self.apply(decision, to: candidate, recordingIn: &record, now: now, in: db)
@@ -78,19 +85,23 @@ public struct AcknowledgementCorrelator: Sendable {
     /// Carries out a decision: an accepted acknowledgement acknowledges the transmission; a
     /// rejection fails it and keeps what was sent as a dead letter someone can replay.
     static func apply(
-        _ decision: AcknowledgementDecision, to candidate: AcknowledgementCandidate, recordingIn record: inout AcknowledgementRecord,
+        _ decision: AcknowledgementDecision, to candidate: AcknowledgementCandidate,
+        recordingIn record: inout AcknowledgementRecord,
         now: Timestamp, in db: any SQLDatabase
     ) async throws {
         record.apply(decision, to: candidate)
         switch decision {
         case .accept(let at, let latency, let status):
-            try await TransmissionRepository.acknowledge(candidate, at: at, latencyMicroseconds: latency, status: status, now: now, in: db)
+            try await TransmissionRepository.acknowledge(
+                candidate, at: at, latencyMicroseconds: latency, status: status, now: now, in: db)
         case .reject(let reason):
             try await TransmissionRepository.reject(candidate, reason: reason, now: now, in: db)
             try await DeadLetterRepository.insert(
                 DeadLetter.New(
-                    source: .transmission, sourceID: candidate.id, orderID: OrderID(candidate.orderID), channel: candidate.channel,
-                    eventID: candidate.eventID, kind: candidate.eventType, payload: candidate.payload, error: reason, attempts: candidate.attempts),
+                    source: .transmission, sourceID: candidate.id, orderID: OrderID(candidate.orderID),
+                    channel: candidate.channel,
+                    eventID: candidate.eventID, kind: candidate.eventType, payload: candidate.payload, error: reason,
+                    attempts: candidate.attempts),
                 at: now, in: db)
         case .contradiction, .duplicate:
             break

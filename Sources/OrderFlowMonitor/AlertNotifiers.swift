@@ -4,8 +4,8 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import OrderFlowDomain
-import OrderFlowRuntime
 import OrderFlowPersistence
+import OrderFlowRuntime
 
 /// Tells someone about alerts. One call carries every alert due for this notifier at once, so an
 /// outage that trips several rules is one message, not one per alert (and never one per order).
@@ -23,14 +23,18 @@ extension AlertNotifier {
     static func lines(_ alerts: [Alert], event: AlertNotification.Event) -> [String] {
         alerts.map { alert in
             let subject = alert.channel.map { " [\($0)]" } ?? ""
-            return "\(event == .resolved ? "RESOLVED" : alert.severity.rawValue.uppercased()) \(alert.ruleName)\(subject): \(alert.summary)"
+            return
+                "\(event == .resolved ? "RESOLVED" : alert.severity.rawValue.uppercased()) \(alert.ruleName)\(subject): \(alert.summary)"
         }
     }
 
     static func subject(_ alerts: [Alert], event: AlertNotification.Event) -> String {
         let names = alerts.map { alert in alert.channel.map { "\(alert.ruleName) \($0)" } ?? alert.ruleName }
-        let head = event == .resolved ? "[OrderFlow] Resolved" : "[OrderFlow] \(alerts.map(\.severity).max()?.rawValue.capitalized ?? "Alert")"
-        return "\(head): " + names.prefix(3).joined(separator: ", ") + (names.count > 3 ? " and \(names.count - 3) more" : "")
+        let head =
+            event == .resolved
+            ? "[OrderFlow] Resolved" : "[OrderFlow] \(alerts.map(\.severity).max()?.rawValue.capitalized ?? "Alert")"
+        return "\(head): " + names.prefix(3).joined(separator: ", ")
+            + (names.count > 3 ? " and \(names.count - 3) more" : "")
     }
 
     static func post(_ url: String, json: Any, token: String?, client: HTTPClient) async throws {
@@ -39,7 +43,8 @@ extension AlertNotifier {
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "User-Agent", value: "OrderFlow-Alerts")
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        request.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])))
+        request.body = .bytes(
+            ByteBuffer(data: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])))
         let response = try await client.execute(request, timeout: .seconds(10))
         let body = try await response.body.collect(upTo: 4_096)
         guard (200..<300).contains(response.status.code) else {
@@ -60,7 +65,8 @@ public struct EmailAlertNotifier: AlertNotifier {
     }
 
     public func send(_ alerts: [Alert], event: AlertNotification.Event, now: Timestamp) async throws {
-        let body = Self.lines(alerts, event: event).joined(separator: "\n")
+        let body =
+            Self.lines(alerts, event: event).joined(separator: "\n")
             + "\n\nSent by OrderFlow at \(now). Acknowledge or silence these alerts in the dashboard or through /api/v1/alerts."
         let key = "alerts-" + alerts.map { String($0.id) }.joined(separator: "-") + "-\(event.rawValue)"
         for recipient in settings.to {
@@ -84,8 +90,10 @@ public struct WebhookAlertNotifier: AlertNotifier {
             "notifier": settings.name, "event": event.rawValue, "sentAt": now.description,
             "alerts": alerts.map { alert -> [String: Any] in
                 var item: [String: Any] = [
-                    "id": alert.id, "rule": alert.ruleName, "kind": alert.kind.rawValue, "severity": alert.severity.rawValue,
-                    "state": alert.state.rawValue, "summary": alert.summary, "threshold": alert.threshold, "labels": alert.labels,
+                    "id": alert.id, "rule": alert.ruleName, "kind": alert.kind.rawValue,
+                    "severity": alert.severity.rawValue,
+                    "state": alert.state.rawValue, "summary": alert.summary, "threshold": alert.threshold,
+                    "labels": alert.labels,
                     "startsAt": (alert.firedAt ?? alert.pendingSince).description,
                 ]
                 if let channel = alert.channel { item["channel"] = channel }
@@ -109,7 +117,9 @@ public struct SlackAlertNotifier: AlertNotifier {
     }
 
     public func send(_ alerts: [Alert], event: AlertNotification.Event, now: Timestamp) async throws {
-        let text = "*\(Self.subject(alerts, event: event))*\n" + Self.lines(alerts, event: event).map { "• \($0)" }.joined(separator: "\n")
+        let text =
+            "*\(Self.subject(alerts, event: event))*\n"
+            + Self.lines(alerts, event: event).map { "• \($0)" }.joined(separator: "\n")
         try await Self.post(settings.url, json: ["text": text], token: settings.token, client: client)
     }
 }
@@ -131,7 +141,11 @@ public struct AlertmanagerNotifier: AlertNotifier {
         let payload = alerts.map { alert -> [String: Any] in
             var item: [String: Any] = [
                 "labels": alert.labels,
-                "annotations": ["summary": alert.summary, "description": "\(alert.kind.rawValue) \(alert.value.map { String($0) } ?? "?") (threshold \(alert.threshold))"],
+                "annotations": [
+                    "summary": alert.summary,
+                    "description":
+                        "\(alert.kind.rawValue) \(alert.value.map { String($0) } ?? "?") (threshold \(alert.threshold))",
+                ],
                 "startsAt": (alert.firedAt ?? alert.pendingSince).description,
             ]
             if event == .resolved { item["endsAt"] = (alert.resolvedAt ?? now).description }

@@ -2,8 +2,8 @@ import Foundation
 import Logging
 import Metrics
 import OrderFlowDomain
-import OrderFlowRuntime
 import OrderFlowPersistence
+import OrderFlowRuntime
 import ServiceLifecycle
 import Synchronization
 
@@ -24,7 +24,8 @@ public struct Monitor: Sendable {
     ///   - channels: the downstream channels the engine delivers to (their circuits give channel health).
     ///   - ready: opened once storage is ready; the monitor's loops wait on it.
     public init(
-        database: Database, settings: MonitorSettings, channels: [DownstreamChannel], ready: StartGate, clock: any WallClock, logger: Logger,
+        database: Database, settings: MonitorSettings, channels: [DownstreamChannel], ready: StartGate,
+        clock: any WallClock, logger: Logger,
         metrics: any MetricsFactory, owner: String = InstanceName.make()
     ) {
         self.settings = settings
@@ -32,14 +33,21 @@ public struct Monitor: Sendable {
         self.metrics = monitorMetrics
         var logger = logger
         logger[metadataKey: "component"] = "monitor"
-        let notifiers = settings.notifiers.compactMap { $0.makeNotifier(emailFrom: settings.emailFrom, publicURL: settings.publicURL) }
-        sweeper = DeadlineSweeper(database: database, channels: channels, clock: clock, logger: logger, metrics: monitorMetrics, ready: ready)
+        let notifiers = settings.notifiers.compactMap {
+            $0.makeNotifier(emailFrom: settings.emailFrom, publicURL: settings.publicURL)
+        }
+        sweeper = DeadlineSweeper(
+            database: database, channels: channels, clock: clock, logger: logger, metrics: monitorMetrics, ready: ready)
         evaluator = AlertEvaluator(
-            database: database, settings: settings, channels: channels.map(\.name), notifiers: notifiers, clock: clock, logger: logger,
+            database: database, settings: settings, channels: channels.map(\.name), notifiers: notifiers, clock: clock,
+            logger: logger,
             metrics: monitorMetrics, owner: owner, ready: ready)
-        retention = Retention(database: database, settings: settings.retention, clock: clock, logger: logger, ready: ready)
+        retention = Retention(
+            database: database, settings: settings.retention, clock: clock, logger: logger, ready: ready)
         monitoring = MonitoringService(
-            database: database, correlator: AcknowledgementCorrelator(database: database, settings: settings.correlation), channels: channels,
+            database: database,
+            correlator: AcknowledgementCorrelator(database: database, settings: settings.correlation),
+            channels: channels,
             metrics: monitorMetrics, clock: clock)
         alerts = AlertService(database: database, channels: channels.map(\.name), clock: clock)
     }
@@ -63,7 +71,10 @@ public final class DeadlineSweeper: Service, Sendable {
     let interval: Double = 0.25
     let gaugeInterval: Double = 2
 
-    init(database: Database, channels: [DownstreamChannel], clock: any WallClock, logger: Logger, metrics: MonitorMetrics, ready: StartGate) {
+    init(
+        database: Database, channels: [DownstreamChannel], clock: any WallClock, logger: Logger,
+        metrics: MonitorMetrics, ready: StartGate
+    ) {
         transmissions = TransmissionRepository(database: database)
         jobs = JobRepository(database: database)
         deadLetters = DeadLetterRepository(database: database)
@@ -77,7 +88,8 @@ public final class DeadlineSweeper: Service, Sendable {
 
     public func run() async throws {
         let lastGauges = Mutex(Timestamp(microseconds: 0))
-        try await ready.repeatUntilShutdown(every: interval, logger: logger, failure: "deadline sweep failed") { [self] in
+        try await ready.repeatUntilShutdown(every: interval, logger: logger, failure: "deadline sweep failed") {
+            [self] in
             try await sweep()
             let now = clock.now()
             if now.microseconds - lastGauges.withLock({ $0 }).microseconds >= Int64(gaugeInterval * 1_000_000) {
@@ -115,7 +127,9 @@ public final class DeadlineSweeper: Service, Sendable {
         metrics.gauge("orderflow_dead_letters_open", [], Double(try await deadLetters.count(state: .open)))
         let active = try await alerts.active()
         for severity in AlertSeverity.allCases {
-            metrics.gauge("o2o_alerts_firing", [("severity", severity.rawValue)], Double(active.filter { $0.state == .firing && $0.severity == severity }.count))
+            metrics.gauge(
+                "o2o_alerts_firing", [("severity", severity.rawValue)],
+                Double(active.filter { $0.state == .firing && $0.severity == severity }.count))
         }
     }
 }

@@ -22,20 +22,34 @@ public struct MonitorSettings: Sendable {
 
     /// The built-in rules: seed 001's two rules made per window, plus per-channel rules.
     public static let defaultRules: [AlertRule] = [
-        AlertRule(name: "ChannelDown", kind: .channelDown, threshold: 1, windowSeconds: 60, forSeconds: 30, severity: .critical, minVolume: 3,
-                  description: "The channel's last 3 delivery attempts failed, the newest within the last minute."),
-        AlertRule(name: "TransmissionFailureRatio", kind: .failureRatio, threshold: 0.05, windowSeconds: 600, forSeconds: 120, severity: .critical, minVolume: 20,
-                  description: "More than 5% of the channel's transmissions failed in the last 10 minutes."),
-        AlertRule(name: "TransmissionsDelayed", kind: .delayedCount, threshold: 10, windowSeconds: 300, forSeconds: 60, severity: .warning,
-                  description: "More than 10 transmissions are past their acknowledgement deadline."),
-        AlertRule(name: "DelayedRatio", kind: .delayedRatio, threshold: 0.1, windowSeconds: 600, forSeconds: 120, severity: .warning, minVolume: 20,
-                  description: "More than 10% of the channel's transmissions were acknowledged late or not at all."),
-        AlertRule(name: "AckLatencyP95", kind: .latencyP95, threshold: 30, windowSeconds: 300, forSeconds: 300, severity: .warning, minVolume: 20,
-                  description: "The 95th percentile of acknowledgement latency is above 30 s."),
-        AlertRule(name: "NoNewOrders", kind: .noNewOrders, threshold: 0, windowSeconds: 600, forSeconds: 600, severity: .warning,
-                  description: "No order was created in the last 10 minutes."),
-        AlertRule(name: "DeadLetterGrowth", kind: .deadLetterGrowth, threshold: 0, windowSeconds: 900, forSeconds: 0, severity: .warning,
-                  description: "New dead letters in the last 15 minutes: work that needs a person."),
+        AlertRule(
+            name: "ChannelDown", kind: .channelDown, threshold: 1, windowSeconds: 60, forSeconds: 30,
+            severity: .critical, minVolume: 3,
+            description: "The channel's last 3 delivery attempts failed, the newest within the last minute."),
+        AlertRule(
+            name: "TransmissionFailureRatio", kind: .failureRatio, threshold: 0.05, windowSeconds: 600, forSeconds: 120,
+            severity: .critical, minVolume: 20,
+            description: "More than 5% of the channel's transmissions failed in the last 10 minutes."),
+        AlertRule(
+            name: "TransmissionsDelayed", kind: .delayedCount, threshold: 10, windowSeconds: 300, forSeconds: 60,
+            severity: .warning,
+            description: "More than 10 transmissions are past their acknowledgement deadline."),
+        AlertRule(
+            name: "DelayedRatio", kind: .delayedRatio, threshold: 0.1, windowSeconds: 600, forSeconds: 120,
+            severity: .warning, minVolume: 20,
+            description: "More than 10% of the channel's transmissions were acknowledged late or not at all."),
+        AlertRule(
+            name: "AckLatencyP95", kind: .latencyP95, threshold: 30, windowSeconds: 300, forSeconds: 300,
+            severity: .warning, minVolume: 20,
+            description: "The 95th percentile of acknowledgement latency is above 30 s."),
+        AlertRule(
+            name: "NoNewOrders", kind: .noNewOrders, threshold: 0, windowSeconds: 600, forSeconds: 600,
+            severity: .warning,
+            description: "No order was created in the last 10 minutes."),
+        AlertRule(
+            name: "DeadLetterGrowth", kind: .deadLetterGrowth, threshold: 0, windowSeconds: 900, forSeconds: 0,
+            severity: .warning,
+            description: "New dead letters in the last 15 minutes: work that needs a person."),
     ]
 
     /// Parses a JSON array of rules; every problem is reported.
@@ -67,14 +81,24 @@ public struct MonitorSettings: Sendable {
         var problems: [String] = []
         let names = notifiers.map(\.name)
         for notifier in notifiers {
-            if !Formats.isCode(notifier.name, maxLength: 40, caseSensitive: true) { problems.append("notifier name '\(notifier.name)' must be 1–40 letters, digits, '-' or '_'") }
-            if names.filter({ $0 == notifier.name }).count > 1 { problems.append("notifier '\(notifier.name)' appears twice") }
+            if !Formats.isCode(notifier.name, maxLength: 40, caseSensitive: true) {
+                problems.append("notifier name '\(notifier.name)' must be 1–40 letters, digits, '-' or '_'")
+            }
+            if names.filter({ $0 == notifier.name }).count > 1 {
+                problems.append("notifier '\(notifier.name)' appears twice")
+            }
             switch notifier.type {
             case .email:
-                if !notifier.url.hasPrefix("smtp://") { problems.append("notifier '\(notifier.name)': an email notifier's url is smtp://host:port") }
-                if notifier.to.isEmpty || !notifier.to.allSatisfy(Formats.isEmail) { problems.append("notifier '\(notifier.name)': 'to' must list at least one email address") }
+                if !notifier.url.hasPrefix("smtp://") {
+                    problems.append("notifier '\(notifier.name)': an email notifier's url is smtp://host:port")
+                }
+                if notifier.to.isEmpty || !notifier.to.allSatisfy(Formats.isEmail) {
+                    problems.append("notifier '\(notifier.name)': 'to' must list at least one email address")
+                }
             case .webhook, .slack, .alertmanager:
-                if !Formats.isHTTPURL(notifier.url) { problems.append("notifier '\(notifier.name)': url must be http(s)") }
+                if !Formats.isHTTPURL(notifier.url) {
+                    problems.append("notifier '\(notifier.name)': url must be http(s)")
+                }
             }
             if let fallback = notifier.fallback, fallback == notifier.name || !names.contains(fallback) {
                 problems.append("notifier '\(notifier.name)': fallback '\(fallback)' must name another notifier")
@@ -88,14 +112,17 @@ public struct MonitorSettings: Sendable {
     struct RuleConfiguration: Decodable {
         var rule: AlertRule
 
-        enum CodingKeys: String, CodingKey { case name, kind, channel, threshold, windowSeconds, forSeconds, severity, minVolume, enabled, description }
+        enum CodingKeys: String, CodingKey {
+            case name, kind, channel, threshold, windowSeconds, forSeconds, severity, minVolume, enabled, description
+        }
 
         init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             let defaults = AlertRule(name: "", kind: .failureRatio, threshold: 0)
             rule = AlertRule(
                 name: try c.decode(String.self, forKey: .name), kind: try c.decode(AlertRuleKind.self, forKey: .kind),
-                channel: try c.decodeIfPresent(String.self, forKey: .channel), threshold: try c.decode(Double.self, forKey: .threshold),
+                channel: try c.decodeIfPresent(String.self, forKey: .channel),
+                threshold: try c.decode(Double.self, forKey: .threshold),
                 windowSeconds: try c.decodeIfPresent(Int.self, forKey: .windowSeconds) ?? defaults.windowSeconds,
                 forSeconds: try c.decodeIfPresent(Int.self, forKey: .forSeconds) ?? defaults.forSeconds,
                 severity: try c.decodeIfPresent(AlertSeverity.self, forKey: .severity) ?? defaults.severity,
@@ -132,7 +159,10 @@ public struct NotifierSettings: Sendable, Codable, Hashable {
     /// Used only as another notifier's fallback (a pager when email fails, say).
     public var fallbackOnly: Bool
 
-    public init(name: String, type: Kind, url: String, to: [String] = [], fallback: String? = nil, minSeverity: AlertSeverity = .info, token: String? = nil, fallbackOnly: Bool = false) {
+    public init(
+        name: String, type: Kind, url: String, to: [String] = [], fallback: String? = nil,
+        minSeverity: AlertSeverity = .info, token: String? = nil, fallbackOnly: Bool = false
+    ) {
         self.name = name
         self.type = type
         self.url = url
@@ -148,9 +178,12 @@ public struct NotifierSettings: Sendable, Codable, Hashable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
-            name: try c.decode(String.self, forKey: .name), type: try c.decode(Kind.self, forKey: .type), url: try c.decode(String.self, forKey: .url),
-            to: try c.decodeIfPresent([String].self, forKey: .to) ?? [], fallback: try c.decodeIfPresent(String.self, forKey: .fallback),
-            minSeverity: try c.decodeIfPresent(AlertSeverity.self, forKey: .minSeverity) ?? .info, token: try c.decodeIfPresent(String.self, forKey: .token),
+            name: try c.decode(String.self, forKey: .name), type: try c.decode(Kind.self, forKey: .type),
+            url: try c.decode(String.self, forKey: .url),
+            to: try c.decodeIfPresent([String].self, forKey: .to) ?? [],
+            fallback: try c.decodeIfPresent(String.self, forKey: .fallback),
+            minSeverity: try c.decodeIfPresent(AlertSeverity.self, forKey: .minSeverity) ?? .info,
+            token: try c.decodeIfPresent(String.self, forKey: .token),
             fallbackOnly: try c.decodeIfPresent(Bool.self, forKey: .fallbackOnly) ?? false)
     }
 }
@@ -184,7 +217,9 @@ public struct RetentionSettings: Sendable, Hashable {
             case "alerts": settings.alertDays = days
             case "dead_letters": settings.deadLetterDays = days
             case "inbound_events": settings.inboundEventDays = days
-            default: problems.append("'\(pair[0])' is not one of transmissions, acknowledgements, alerts, dead_letters, inbound_events")
+            default:
+                problems.append(
+                    "'\(pair[0])' is not one of transmissions, acknowledgements, alerts, dead_letters, inbound_events")
             }
         }
         if !problems.isEmpty { throw SettingsError(problems: problems) }

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import OrderFlowDomain
-import OrderFlowRuntime
 import OrderFlowPersistence
+import OrderFlowRuntime
 import ServiceLifecycle
 
 /// Runs the retention policy on a timer: each kind of history older than its configured days goes.
@@ -22,9 +22,13 @@ public final class Retention: Service, Sendable {
     }
 
     public func run() async throws {
-        try await ready.repeatUntilShutdown(every: settings.intervalSeconds, logger: logger, failure: "retention failed") { [self] in
+        try await ready.repeatUntilShutdown(
+            every: settings.intervalSeconds, logger: logger, failure: "retention failed"
+        ) { [self] in
             let removed = try await runOnce()
-            if removed.values.contains(where: { $0 > 0 }) { logger.info("old history removed", metadata: ["removed": "\(removed)"]) }
+            if removed.values.contains(where: { $0 > 0 }) {
+                logger.info("old history removed", metadata: ["removed": "\(removed)"])
+            }
         }
     }
 
@@ -32,7 +36,8 @@ public final class Retention: Service, Sendable {
     @discardableResult
     public func runOnce() async throws -> [RetentionRepository.Kind: Int] {
         let days: [(RetentionRepository.Kind, Int)] = [
-            (.acknowledgements, settings.acknowledgementDays), (.transmissions, settings.transmissionDays), (.alerts, settings.alertDays),
+            (.acknowledgements, settings.acknowledgementDays), (.transmissions, settings.transmissionDays),
+            (.alerts, settings.alertDays),
             (.deadLetters, settings.deadLetterDays), (.inboundEvents, settings.inboundEventDays),
         ]
         var removed: [RetentionRepository.Kind: Int] = [:]

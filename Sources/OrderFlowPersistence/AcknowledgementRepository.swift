@@ -31,7 +31,8 @@ public struct AcknowledgementRepository: Sendable {
     public func of(order: OrderID) async throws -> [AcknowledgementRecord] {
         try await database.read { db in
             try await Self.load(
-                where: "a.transmission_id IN (SELECT id FROM transmissions WHERE order_id = \(bind: order.rawValue))", limit: 1_000, in: db
+                where: "a.transmission_id IN (SELECT id FROM transmissions WHERE order_id = \(bind: order.rawValue))",
+                limit: 1_000, in: db
             ).reversed()
         }
     }
@@ -63,22 +64,31 @@ public struct AcknowledgementRepository: Sendable {
                 AND t.created_at BETWEEN \(bind: around.microseconds - window) AND \(bind: around.microseconds + window)
                 """
         }
-        return try await candidates("t.channel = \(bind: channel) AND \(found)" + OrderScopeSQL.condition(scope, order: "o"), in: db)
+        return try await candidates(
+            "t.channel = \(bind: channel) AND \(found)" + OrderScopeSQL.condition(scope, order: "o"), in: db)
     }
 
     /// The transmission with this ID, as a candidate, within `scope`.
-    public static func candidate(_ transmissionID: Int64, scope: OrderScope, in db: any SQLDatabase) async throws -> AcknowledgementCandidate? {
-        try await candidates("t.id = \(bind: transmissionID)" + OrderScopeSQL.condition(scope, order: "o"), in: db).first
+    public static func candidate(_ transmissionID: Int64, scope: OrderScope, in db: any SQLDatabase) async throws
+        -> AcknowledgementCandidate?
+    {
+        try await candidates("t.id = \(bind: transmissionID)" + OrderScopeSQL.condition(scope, order: "o"), in: db)
+            .first
     }
 
-    static func candidates(_ condition: SQLQueryString, in db: any SQLDatabase) async throws -> [AcknowledgementCandidate] {
-        try await db.raw("""
-            SELECT t.id, t.order_id, t.channel, t.event_id, t.event_type, t.state, t.classification, t.created_at, t.ack_deadline,
+    static func candidates(_ condition: SQLQueryString, in db: any SQLDatabase) async throws
+        -> [AcknowledgementCandidate]
+    {
+        try await db.raw(
+            """
+            SELECT t.id, t.order_id, t.channel, t.event_id, t.event_type, t.state, t.classification, t.created_at,
+                t.ack_deadline,
                    t.acknowledged_at, t.attempts, o.order_total, COALESCE(t.payload_override, x.payload) AS payload
             FROM transmissions t LEFT JOIN orders o ON o.order_id = t.order_id JOIN outbox x ON x.id = t.outbox_id
             WHERE \(condition)
             ORDER BY t.outbox_id LIMIT 200
-            """).all().map { try $0.decode(CandidateRow.self).candidate() }
+            """
+        ).all().map { try $0.decode(CandidateRow.self).candidate() }
     }
 
     // MARK: Writing
@@ -86,35 +96,50 @@ public struct AcknowledgementRepository: Sendable {
     /// Stores a new acknowledgement record; returns its ID.
     public static func insert(_ record: AcknowledgementRecord, in db: any SQLDatabase) async throws -> Int64 {
         let ack = record.acknowledgement
-        return try await db.raw("""
-            INSERT INTO acknowledgements (channel, reference, status, occurred_at, received_at, event_id, order_ref, amount, reason,
+        return try await db.raw(
+            """
+            INSERT INTO acknowledgements (channel, reference, status, occurred_at, received_at, event_id, order_ref,
+                amount, reason,
                 transmission_id, match_method, confidence, outcome, detail)
-            VALUES (\(bind: ack.channel), \(bind: ack.reference), \(bind: ack.status.rawValue), \(bind: ack.occurredAt.microseconds),
-                    \(bind: record.receivedAt.microseconds), \(bind: ack.eventID), \(bind: ack.orderID), \(bind: ack.amount?.units), \(bind: ack.reason),
-                    \(bind: record.transmissionID), \(bind: record.method?.rawValue), \(bind: record.confidence), \(bind: record.outcome.rawValue),
+            VALUES (\(bind: ack.channel), \(bind: ack.reference), \(bind: ack.status.rawValue),
+                \(bind: ack.occurredAt.microseconds),
+                    \(bind: record.receivedAt.microseconds), \(bind: ack.eventID), \(bind: ack.orderID),
+                        \(bind: ack.amount?.units), \(bind: ack.reason),
+                    \(bind: record.transmissionID), \(bind: record.method?.rawValue), \(bind: record.confidence),
+                        \(bind: record.outcome.rawValue),
                     \(bind: record.detail))
             RETURNING id
-            """).first()!.decode(column: "id", as: Int64.self)
+            """
+        ).first()!.decode(column: "id", as: Int64.self)
     }
 
     /// Stores what linking a record by hand changed: its transmission, method, outcome and who.
     public static func saveLink(_ record: AcknowledgementRecord, in db: any SQLDatabase) async throws {
-        try await db.raw("""
-            UPDATE acknowledgements SET transmission_id = \(bind: record.transmissionID), match_method = \(bind: record.method?.rawValue),
-                confidence = \(bind: record.confidence), outcome = \(bind: record.outcome.rawValue), detail = \(bind: record.detail),
+        try await db.raw(
+            """
+            UPDATE acknowledgements SET transmission_id = \(bind: record.transmissionID),
+                match_method = \(bind: record.method?.rawValue),
+                confidence = \(bind: record.confidence), outcome = \(bind: record.outcome.rawValue),
+                    detail = \(bind: record.detail),
                 linked_by = \(bind: record.linkedBy), linked_at = \(bind: record.linkedAt?.microseconds)
             WHERE id = \(bind: record.id)
-            """).run()
+            """
+        ).run()
     }
 
     // MARK: Rows
 
-    static func load(where condition: SQLQueryString, limit: Int, in db: any SQLDatabase) async throws -> [AcknowledgementRecord] {
-        try await db.raw("""
+    static func load(where condition: SQLQueryString, limit: Int, in db: any SQLDatabase) async throws
+        -> [AcknowledgementRecord]
+    {
+        try await db.raw(
+            """
             SELECT a.*, t.order_id AS matched_order, t.classification AS matched_classification
-            FROM acknowledgements a LEFT JOIN transmissions t ON t.id = a.transmission_id LEFT JOIN orders o ON o.order_id = t.order_id
+            FROM acknowledgements a LEFT JOIN transmissions t ON t.id = a.transmission_id LEFT JOIN orders o ON
+                o.order_id = t.order_id
             WHERE \(condition) ORDER BY a.id DESC LIMIT \(bind: limit)
-            """).all().map { try $0.decode(AcknowledgementRow.self).record() }
+            """
+        ).all().map { try $0.decode(AcknowledgementRow.self).record() }
     }
 }
 
@@ -144,10 +169,13 @@ struct AcknowledgementRow: TableRow {
         AcknowledgementRecord(
             id: id,
             acknowledgement: IncomingAcknowledgement(
-                channel: channel, reference: reference, status: try Self.parse(status, column: "status"), occurredAt: occurredAt.time,
+                channel: channel, reference: reference, status: try Self.parse(status, column: "status"),
+                occurredAt: occurredAt.time,
                 eventID: eventId, orderID: orderRef, amount: amount.map(Money.init(units:)), reason: reason),
-            receivedAt: receivedAt.time, outcome: try Self.parse(outcome, column: "outcome"), transmissionID: transmissionId,
-            orderID: matchedOrder.map(OrderID.init), method: try matchMethod.map { try Self.parse($0, column: "match_method") },
+            receivedAt: receivedAt.time, outcome: try Self.parse(outcome, column: "outcome"),
+            transmissionID: transmissionId,
+            orderID: matchedOrder.map(OrderID.init),
+            method: try matchMethod.map { try Self.parse($0, column: "match_method") },
             confidence: confidence, detail: detail,
             classification: try matchedClassification.map { try Self.parse($0, column: "classification") },
             linkedBy: linkedBy, linkedAt: linkedAt.time)
@@ -172,8 +200,11 @@ struct CandidateRow: TableRow {
 
     func candidate() throws -> AcknowledgementCandidate {
         AcknowledgementCandidate(
-            id: id, orderID: orderId, channel: channel, eventID: eventId, eventType: eventType, state: try Self.parse(state, column: "state"),
-            classification: try Self.parse(classification, column: "classification"), createdAt: createdAt.time, deadline: ackDeadline.time,
-            acknowledgedAt: acknowledgedAt.time, orderTotal: orderTotal.map(Money.init(units:)), payload: payload, attempts: attempts)
+            id: id, orderID: orderId, channel: channel, eventID: eventId, eventType: eventType,
+            state: try Self.parse(state, column: "state"),
+            classification: try Self.parse(classification, column: "classification"), createdAt: createdAt.time,
+            deadline: ackDeadline.time,
+            acknowledgedAt: acknowledgedAt.time, orderTotal: orderTotal.map(Money.init(units:)), payload: payload,
+            attempts: attempts)
     }
 }

@@ -14,16 +14,23 @@ public struct AuditRepository: Sendable {
 
     /// Appends inside a caller's transaction, so the entry commits with the change it records.
     public static func append(_ entry: AuditEntry, into db: any SQLDatabase) async throws {
-        try await db.raw("""
-            INSERT INTO audit_log (at, actor, actor_kind, action, target_type, target_id, outcome, client_address, request_id, details)
-            VALUES (\(bind: entry.at.microseconds), \(bind: entry.actor), \(bind: entry.actorKind), \(bind: entry.action),
-                    \(bind: entry.targetType), \(bind: entry.targetID), \(bind: entry.outcome), \(bind: entry.clientAddress),
+        try await db.raw(
+            """
+            INSERT INTO audit_log (at, actor, actor_kind, action, target_type, target_id, outcome, client_address,
+                request_id, details)
+            VALUES (\(bind: entry.at.microseconds), \(bind: entry.actor), \(bind: entry.actorKind),
+                \(bind: entry.action),
+                    \(bind: entry.targetType), \(bind: entry.targetID), \(bind: entry.outcome),
+                        \(bind: entry.clientAddress),
                     \(bind: entry.requestID), \(bind: entry.details))
-            """).run()
+            """
+        ).run()
     }
 
     /// Newest first.
-    public func search(_ query: AuditQuery) async throws -> (entries: [(id: Int64, entry: AuditEntry)], nextBeforeID: Int64?) {
+    public func search(_ query: AuditQuery) async throws -> (
+        entries: [(id: Int64, entry: AuditEntry)], nextBeforeID: Int64?
+    ) {
         let limit = max(1, min(query.limit, 500))
         return try await database.read { db in
             let select = db.select().column("*").from("audit_log")
@@ -57,7 +64,8 @@ struct AuditRow: TableRow {
 
     var entry: (id: Int64, entry: AuditEntry) {
         var entry = AuditEntry(
-            at: at.time, actor: actor, actorKind: actorKind, action: action, targetType: targetType, targetID: targetId, outcome: outcome,
+            at: at.time, actor: actor, actorKind: actorKind, action: action, targetType: targetType, targetID: targetId,
+            outcome: outcome,
             clientAddress: clientAddress, requestID: requestId)
         entry.details = details
         return (id, entry)

@@ -7,11 +7,15 @@ import SQLKit
 extension Backup {
     /// Dumps one snapshot: a REPEATABLE READ transaction exports it, pg_dump reads it, and the
     /// summary's counts come from the same snapshot, so they match the file exactly.
-    static func backupPostgres(_ database: Database, settings: DatabaseLocation.PostgresSettings, to path: String, overwrite: Bool, logger: Logger) async throws -> Summary {
+    static func backupPostgres(
+        _ database: Database, settings: DatabaseLocation.PostgresSettings, to path: String, overwrite: Bool,
+        logger: Logger
+    ) async throws -> Summary {
         let pgDump = try await PostgresTool.find("pg_dump")
         try await checkReachable(settings, logger: logger)
         let server = try await database.read { db in
-            try await db.raw("SELECT current_setting('server_version_num')::int / 10000 AS major").first()?.decode(column: "major", as: Int.self) ?? 0
+            try await db.raw("SELECT current_setting('server_version_num')::int / 10000 AS major").first()?.decode(
+                column: "major", as: Int.self) ?? 0
         }
         guard pgDump.major >= server else {
             throw BackupError.toolTooOld("pg_dump", path: pgDump.path, version: pgDump.version, serverVersion: server)
@@ -19,12 +23,20 @@ extension Backup {
         return try await writeBackup(to: path, overwrite: overwrite) { partial in
             try await database.outsideTransaction { db in
                 try await db.inTransaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY") { db in
-                    guard let snapshot = try await db.raw("SELECT pg_export_snapshot() AS id").first()?.decode(column: "id", as: String.self) else {
-                        throw BackupError.dumpFailed("pg_export_snapshot()", status: 1, message: "PostgreSQL returned no snapshot")
+                    guard
+                        let snapshot = try await db.raw("SELECT pg_export_snapshot() AS id").first()?.decode(
+                            column: "id", as: String.self)
+                    else {
+                        throw BackupError.dumpFailed(
+                            "pg_export_snapshot()", status: 1, message: "PostgreSQL returned no snapshot")
                     }
                     let contents = try await Contents.read(db, kind: .postgres)
-                    let arguments = ["--format=custom", "--no-owner", "--snapshot=\(snapshot)", "--file=\(partial)"] + connectionArguments(settings)
-                    _ = try await pgDump.output(arguments, settings: settings) { BackupError.dumpFailed(pgDump.path, status: $0, message: $1) }
+                    let arguments =
+                        ["--format=custom", "--no-owner", "--snapshot=\(snapshot)", "--file=\(partial)"]
+                        + connectionArguments(settings)
+                    _ = try await pgDump.output(arguments, settings: settings) {
+                        BackupError.dumpFailed(pgDump.path, status: $0, message: $1)
+                    }
                     return contents
                 }
             }
@@ -33,10 +45,13 @@ extension Backup {
 
     /// Checks the archive's table of contents first (readable, OrderFlow's, no newer than the
     /// database), then lets pg_restore replace everything in one transaction.
-    static func restorePostgres(from path: String, to location: DatabaseLocation, settings: DatabaseLocation.PostgresSettings, logger: Logger) async throws -> Summary {
+    static func restorePostgres(
+        from path: String, to location: DatabaseLocation, settings: DatabaseLocation.PostgresSettings, logger: Logger
+    ) async throws -> Summary {
         let pgRestore = try await PostgresTool.find("pg_restore")
         try await checkReachable(settings, logger: logger)
-        let listing = try await pgRestore.output(["--list", path], settings: settings, failure: { BackupError.unreadable(path, reason: $1) })
+        let listing = try await pgRestore.output(
+            ["--list", path], settings: settings, failure: { BackupError.unreadable(path, reason: $1) })
         let archived = archivedTables(listing)
         guard archived.contains("schema_migrations") else { throw BackupError.notOrderFlow(path) }
 
@@ -49,14 +64,19 @@ extension Backup {
         let extra = present.subtracting(archived).sorted()
         guard extra.isEmpty else { throw BackupError.targetHasNewerTables(path, tables: extra) }
 
-        let arguments = ["--clean", "--if-exists", "--no-owner", "--single-transaction"] + connectionArguments(settings) + [path]
-        _ = try await pgRestore.output(arguments, settings: settings) { BackupError.restoreFailed(pgRestore.path, status: $0, message: $1) }
+        let arguments =
+            ["--clean", "--if-exists", "--no-owner", "--single-transaction"] + connectionArguments(settings) + [path]
+        _ = try await pgRestore.output(arguments, settings: settings) {
+            BackupError.restoreFailed(pgRestore.path, status: $0, message: $1)
+        }
 
         let restored = try await Database.open(location, logger: logger)
         let contents = try await restored.withRunning { database in
             try await database.read { db in try await Contents.read(db, kind: .postgres) }
         }
-        return Summary(path: path, bytes: fileSize(path), tables: contents.tables.count, orders: contents.orders, schemaVersion: contents.schemaVersion)
+        return Summary(
+            path: path, bytes: fileSize(path), tables: contents.tables.count, orders: contents.orders,
+            schemaVersion: contents.schemaVersion)
     }
 
     /// Connects once, outside the pool, so that a wrong host, password or database name is
@@ -66,7 +86,8 @@ extension Backup {
         do {
             let tls: PostgresConnection.Configuration.TLS
             switch settings.tlsMode {
-            case "require", "verify-ca", "verify-full": tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case "require", "verify-ca", "verify-full":
+                tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
             case "prefer", "allow": tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
             default: tls = .disable
             }
@@ -88,7 +109,9 @@ extension Backup {
         var tables: Set<String> = []
         for line in listing.split(separator: "\n") where !line.hasPrefix(";") {
             let words = line.split(separator: " ")
-            guard let index = words.firstIndex(of: "TABLE"), index + 2 < words.count, words[index + 1] != "DATA" else { continue }
+            guard let index = words.firstIndex(of: "TABLE"), index + 2 < words.count, words[index + 1] != "DATA" else {
+                continue
+            }
             tables.insert(String(words[index + 2]))
         }
         return tables
@@ -96,7 +119,10 @@ extension Backup {
 
     /// Host, port, user and database as flags; the password goes through the environment only.
     static func connectionArguments(_ settings: DatabaseLocation.PostgresSettings) -> [String] {
-        ["--host=\(settings.host)", "--port=\(settings.port)", "--username=\(settings.username)", "--dbname=\(settings.database)"]
+        [
+            "--host=\(settings.host)", "--port=\(settings.port)", "--username=\(settings.username)",
+            "--dbname=\(settings.database)",
+        ]
     }
 }
 
@@ -131,13 +157,16 @@ struct PostgresTool: Sendable {
         folders += versions.sorted().map { "\(debian)/\($0)/bin" }
         var seen: Set<String> = []
         return folders.map { "\($0)/\(name)" }.filter { path in
-            FileManager.default.isExecutableFile(atPath: path) && seen.insert(URL(fileURLWithPath: path).resolvingSymlinksInPath().path).inserted
+            FileManager.default.isExecutableFile(atPath: path)
+                && seen.insert(URL(fileURLWithPath: path).resolvingSymlinksInPath().path).inserted
         }
     }
 
     /// Runs the tool against the server in `settings` and returns what it printed; a non-zero
     /// exit throws `failure(status, the last lines of its error output)`.
-    func output(_ arguments: [String], settings: DatabaseLocation.PostgresSettings, failure: (Int32, String) -> BackupError) async throws -> String {
+    func output(
+        _ arguments: [String], settings: DatabaseLocation.PostgresSettings, failure: (Int32, String) -> BackupError
+    ) async throws -> String {
         let result = try await ChildProcess.run(path, arguments, environment: Self.environment(settings))
         guard result.status == 0 else {
             let message = result.errors.split(separator: "\n").suffix(10).joined(separator: "\n")
@@ -163,7 +192,9 @@ enum ChildProcess {
         var errors: String
     }
 
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws
+        -> Result
+    {
         let folder = FileManager.default.temporaryDirectory
         let outputFile = folder.appendingPathComponent("orderflow-\(UUID().uuidString).out")
         let errorFile = folder.appendingPathComponent("orderflow-\(UUID().uuidString).err")
@@ -171,8 +202,10 @@ enum ChildProcess {
             try? FileManager.default.removeItem(at: outputFile)
             try? FileManager.default.removeItem(at: errorFile)
         }
-        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil, attributes: [.posixPermissions: 0o600])
-        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(
+            atPath: outputFile.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(
+            atPath: errorFile.path, contents: nil, attributes: [.posixPermissions: 0o600])
         let output = try FileHandle(forWritingTo: outputFile)
         let errors = try FileHandle(forWritingTo: errorFile)
         defer {

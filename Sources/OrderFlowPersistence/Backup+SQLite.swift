@@ -4,7 +4,9 @@ import SQLKit
 import SQLiteKit
 
 extension Backup {
-    static func backupSQLite(_ database: Database, to path: String, overwrite: Bool, logger: Logger) async throws -> Summary {
+    static func backupSQLite(_ database: Database, to path: String, overwrite: Bool, logger: Logger) async throws
+        -> Summary
+    {
         try await writeBackup(to: path, overwrite: overwrite) { partial in
             // VACUUM refuses to run inside a transaction; its read of the source is one snapshot.
             try await database.outsideTransaction { db in
@@ -29,7 +31,8 @@ extension Backup {
             do {
                 try FileManager.default.copyItem(atPath: path, toPath: partial)
             } catch {
-                throw BackupError.fileSystem(partial, reason: "cannot copy the backup beside the database (is the disk full?): \(error)")
+                throw BackupError.fileSystem(
+                    partial, reason: "cannot copy the backup beside the database (is the disk full?): \(error)")
             }
             let contents = try await checkedSQLite(partial, reportedAs: path, requireOrderFlow: true, logger: logger)
             matchOwnership(of: partial, to: target, logger: logger)
@@ -40,11 +43,15 @@ extension Backup {
                 do {
                     try FileManager.default.removeItem(atPath: target + suffix)
                 } catch {
-                    throw BackupError.fileSystem(target + suffix, reason: "cannot remove the old database's \(suffix.dropFirst()) file: \(error)")
+                    throw BackupError.fileSystem(
+                        target + suffix, reason: "cannot remove the old database's \(suffix.dropFirst()) file: \(error)"
+                    )
                 }
             }
             try publish(partial, as: target, overwrite: true)
-            return Summary(path: path, bytes: fileSize(target), tables: contents.tables.count, orders: contents.orders, schemaVersion: contents.schemaVersion)
+            return Summary(
+                path: path, bytes: fileSize(target), tables: contents.tables.count, orders: contents.orders,
+                schemaVersion: contents.schemaVersion)
         } catch {
             try? FileManager.default.removeItem(atPath: partial)
             throw error
@@ -56,7 +63,9 @@ extension Backup {
     ///
     /// `path` must be a file only this process writes: it is opened read-only and immutable, so
     /// no lock or journal files appear beside it.
-    static func checkedSQLite(_ path: String, reportedAs name: String, requireOrderFlow: Bool, logger: Logger) async throws -> Contents {
+    static func checkedSQLite(_ path: String, reportedAs name: String, requireOrderFlow: Bool, logger: Logger)
+        async throws -> Contents
+    {
         let connection: SQLiteConnection
         do {
             connection = try await SQLiteConnection.open(storage: .file(path: readOnlyURI(path)), logger: logger)
@@ -64,7 +73,8 @@ extension Backup {
             throw BackupError.unreadable(name, reason: reason(error))
         }
         do {
-            let contents = try await check(connection.sql(queryLogLevel: nil), at: path, name: name, requireOrderFlow: requireOrderFlow)
+            let contents = try await check(
+                connection.sql(queryLogLevel: nil), at: path, name: name, requireOrderFlow: requireOrderFlow)
             try await connection.close()
             return contents
         } catch {
@@ -73,15 +83,20 @@ extension Backup {
         }
     }
 
-    private static func check(_ db: any SQLDatabase, at path: String, name: String, requireOrderFlow: Bool) async throws -> Contents {
+    private static func check(_ db: any SQLDatabase, at path: String, name: String, requireOrderFlow: Bool) async throws
+        -> Contents
+    {
         var problems: [String]
         let contents: Contents
         let expectedBytes: Int64
         do {
-            problems = try await db.raw("PRAGMA integrity_check").all().map { try $0.decode(column: "integrity_check", as: String.self) }
+            problems = try await db.raw("PRAGMA integrity_check").all().map {
+                try $0.decode(column: "integrity_check", as: String.self)
+            }
             contents = try await Contents.read(db, kind: .sqlite)
             let pages = try await db.raw("PRAGMA page_count").first()?.decode(column: "page_count", as: Int64.self) ?? 0
-            let pageSize = try await db.raw("PRAGMA page_size").first()?.decode(column: "page_size", as: Int64.self) ?? 0
+            let pageSize =
+                try await db.raw("PRAGMA page_size").first()?.decode(column: "page_size", as: Int64.self) ?? 0
             expectedBytes = pages * pageSize
         } catch {
             throw BackupError.unreadable(name, reason: reason(error))
@@ -89,7 +104,8 @@ extension Backup {
         // SQLite reads missing bytes at the end as zeros, so a copy cut off inside free space
         // passes the integrity check; its size gives it away.
         if fileSize(path) < expectedBytes {
-            problems.append("the file ends \(expectedBytes - fileSize(path)) bytes short of its last page: it was cut off")
+            problems.append(
+                "the file ends \(expectedBytes - fileSize(path)) bytes short of its last page: it was cut off")
         }
         guard problems == ["ok"] else { throw BackupError.damaged(name, problems: problems.filter { $0 != "ok" }) }
         if requireOrderFlow && !contents.isOrderFlow { throw BackupError.notOrderFlow(name) }
@@ -104,14 +120,20 @@ extension Backup {
         let connection = try await SQLiteConnection.open(storage: .file(path: target), logger: logger)
         var inUse = false
         do {
-            for statement in ["PRAGMA busy_timeout = 0", "PRAGMA locking_mode = EXCLUSIVE", "BEGIN EXCLUSIVE", "COMMIT"] {
+            for statement in [
+                "PRAGMA busy_timeout = 0", "PRAGMA locking_mode = EXCLUSIVE", "BEGIN EXCLUSIVE", "COMMIT",
+            ] {
                 _ = try await connection.query(statement)
             }
-        } catch let error as SQLiteError where [.busy, .locked, .busyTimeout, .busyInRecovery, .busyInSnapshot].contains(error.reason) {
+        } catch let error as SQLiteError
+            where [.busy, .locked, .busyTimeout, .busyInRecovery, .busyInSnapshot].contains(error.reason)
+        {
             inUse = true
         } catch {
             // A damaged or foreign target is what a restore is for: replace it.
-            logger.warning("the database to restore over could not be opened; replacing it", metadata: ["path": "\(target)", "error": "\(error)"])
+            logger.warning(
+                "the database to restore over could not be opened; replacing it",
+                metadata: ["path": "\(target)", "error": "\(error)"])
         }
         try? await connection.close()
         if inUse { throw BackupError.databaseInUse(target) }
@@ -125,8 +147,9 @@ extension Backup {
         do {
             try FileManager.default.setAttributes(kept, ofItemAtPath: partial)
         } catch {
-            logger.warning("the restored database could not be given the old one's owner and permissions; check them before starting the server",
-                           metadata: ["path": "\(target)", "error": "\(error)"])
+            logger.warning(
+                "the restored database could not be given the old one's owner and permissions; check them before starting the server",
+                metadata: ["path": "\(target)", "error": "\(error)"])
         }
     }
 

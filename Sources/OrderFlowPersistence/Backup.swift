@@ -1,10 +1,11 @@
 import Foundation
 import Logging
 import SQLKit
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Backs the database up to one file while OrderFlow runs, and restores it from one.
@@ -45,14 +46,17 @@ public enum Backup {
     /// The copy is written beside `path` under a temporary name and takes its name only once it
     /// is complete (and, for SQLite, checked), so `path` never holds half a backup.
     /// - Parameter overwrite: replace `path` if it exists; without it an existing file is an error.
-    public static func backup(database: Database, to path: String, overwrite: Bool = false, logger: Logger) async throws -> Summary {
+    public static func backup(database: Database, to path: String, overwrite: Bool = false, logger: Logger) async throws
+        -> Summary
+    {
         let path = absolute(path)
         try checkDestination(path, overwrite: overwrite)
         switch database.location {
         case .sqlite:
             return try await backupSQLite(database, to: path, overwrite: overwrite, logger: logger)
         case .postgres(let settings):
-            return try await backupPostgres(database, settings: settings, to: path, overwrite: overwrite, logger: logger)
+            return try await backupPostgres(
+                database, settings: settings, to: path, overwrite: overwrite, logger: logger)
         }
     }
 
@@ -62,13 +66,16 @@ public enum Backup {
     /// Stop every `orderflow serve` using the database first. On SQLite a database still open in
     /// another process is refused (``BackupError/databaseInUse(_:)``); on PostgreSQL the restore
     /// would wait for the server's transactions and then pull the data from under it.
-    public static func restore(from path: String, to location: DatabaseLocation, logger: Logger) async throws -> Summary {
+    public static func restore(from path: String, to location: DatabaseLocation, logger: Logger) async throws -> Summary
+    {
         let path = absolute(path)
         guard FileManager.default.fileExists(atPath: path) else { throw BackupError.backupMissing(path) }
         let format = try FileFormat.sniff(path)
         switch location {
         case .sqlite(let target):
-            guard format != .postgresArchive else { throw BackupError.wrongKind(path, backup: .postgres, target: .sqlite) }
+            guard format != .postgresArchive else {
+                throw BackupError.wrongKind(path, backup: .postgres, target: .sqlite)
+            }
             return try await restoreSQLite(from: path, to: absolute(target), logger: logger)
         case .postgres(let settings):
             guard format != .sqlite else { throw BackupError.wrongKind(path, backup: .sqlite, target: .postgres) }
@@ -162,16 +169,20 @@ extension Backup {
         var isOrderFlow: Bool { tables.contains("schema_migrations") }
 
         static func read(_ db: any SQLDatabase, kind: Database.Kind) async throws -> Contents {
-            let listing: SQLQueryString = kind == .sqlite
+            let listing: SQLQueryString =
+                kind == .sqlite
                 ? "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
                 : "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
             let tables = Set(try await db.raw(listing).all().map { try $0.decode(column: "name", as: String.self) })
             var contents = Contents(tables: tables, orders: 0, schemaVersion: 0)
             if tables.contains("orders") {
-                contents.orders = try await db.raw("SELECT COUNT(*) AS n FROM orders").first()?.decode(column: "n", as: Int.self) ?? 0
+                contents.orders =
+                    try await db.raw("SELECT COUNT(*) AS n FROM orders").first()?.decode(column: "n", as: Int.self) ?? 0
             }
             if tables.contains("schema_migrations") {
-                contents.schemaVersion = try await db.raw("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations").first()?.decode(column: "v", as: Int.self) ?? 0
+                contents.schemaVersion =
+                    try await db.raw("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations").first()?.decode(
+                        column: "v", as: Int.self) ?? 0
             }
             return contents
         }
@@ -182,7 +193,9 @@ extension Backup {
         case sqlite, postgresArchive, other
 
         static func sniff(_ path: String) throws -> FileFormat {
-            guard let handle = FileHandle(forReadingAtPath: path) else { throw BackupError.fileSystem(path, reason: "cannot be opened for reading (check its permissions)") }
+            guard let handle = FileHandle(forReadingAtPath: path) else {
+                throw BackupError.fileSystem(path, reason: "cannot be opened for reading (check its permissions)")
+            }
             defer { try? handle.close() }
             let head = (try? handle.read(upToCount: 16)) ?? Data()
             if head.starts(with: Data("SQLite format 3\0".utf8)) { return .sqlite }
@@ -207,20 +220,26 @@ extension Backup {
     /// A name beside `path` for a file being written, hidden and unique.
     static func partialPath(for path: String) -> String {
         let url = URL(fileURLWithPath: path)
-        return url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(UUID().uuidString.prefix(8))").path
+        return url.deletingLastPathComponent().appendingPathComponent(
+            ".\(url.lastPathComponent).partial-\(UUID().uuidString.prefix(8))"
+        ).path
     }
 
     /// Writes a backup under a temporary name beside `path` (`write` fills it and says what it
     /// holds), then makes it owner-only, flushes it and renames it into place; a failure leaves
     /// no partial file behind.
-    static func writeBackup(to path: String, overwrite: Bool, _ write: (String) async throws -> Contents) async throws -> Summary {
+    static func writeBackup(to path: String, overwrite: Bool, _ write: (String) async throws -> Contents) async throws
+        -> Summary
+    {
         let partial = partialPath(for: path)
         do {
             let contents = try await write(partial)
             try restrictToOwner(partial)
             try sync(partial)
             try publish(partial, as: path, overwrite: overwrite)
-            return Summary(path: path, bytes: fileSize(path), tables: contents.tables.count, orders: contents.orders, schemaVersion: contents.schemaVersion)
+            return Summary(
+                path: path, bytes: fileSize(path), tables: contents.tables.count, orders: contents.orders,
+                schemaVersion: contents.schemaVersion)
         } catch {
             try? FileManager.default.removeItem(atPath: partial)
             throw error
@@ -243,9 +262,14 @@ extension Backup {
     /// Flushes a file, or a folder's entries, to disk.
     static func sync(_ path: String) throws {
         let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { throw BackupError.fileSystem(path, reason: "cannot open to flush it: \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else {
+            throw BackupError.fileSystem(path, reason: "cannot open to flush it: \(String(cString: strerror(errno)))")
+        }
         defer { close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw BackupError.fileSystem(path, reason: "flushing it to disk failed: \(String(cString: strerror(errno)))") }
+        guard fsync(descriptor) == 0 else {
+            throw BackupError.fileSystem(
+                path, reason: "flushing it to disk failed: \(String(cString: strerror(errno)))")
+        }
     }
 
     /// Gives the finished `partial` its final name in one step (a rename within one folder), then
@@ -253,7 +277,8 @@ extension Backup {
     static func publish(_ partial: String, as path: String, overwrite: Bool) throws {
         if !overwrite && FileManager.default.fileExists(atPath: path) { throw BackupError.destinationExists(path) }
         guard rename(partial, path) == 0 else {
-            throw BackupError.fileSystem(path, reason: "cannot rename the finished copy into place: \(String(cString: strerror(errno)))")
+            throw BackupError.fileSystem(
+                path, reason: "cannot rename the finished copy into place: \(String(cString: strerror(errno)))")
         }
         try sync(URL(fileURLWithPath: path).deletingLastPathComponent().path)
     }

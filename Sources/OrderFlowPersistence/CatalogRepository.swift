@@ -18,12 +18,15 @@ public struct CatalogRepository: Sendable {
     public func create(_ location: Location) async throws {
         do {
             try await database.transaction { db in
-                try await db.raw("""
+                try await db.raw(
+                    """
                     INSERT INTO locations (id, name, region, format, created_at)
-                    VALUES (\(bind: location.id.rawValue), \(bind: location.name), \(bind: location.region), \(bind: location.format.rawValue), \(bind: clock.now().microseconds))
-                    """).run()
+                    VALUES (\(bind: location.id.rawValue), \(bind: location.name), \(bind: location.region),
+                        \(bind: location.format.rawValue), \(bind: clock.now().microseconds))
+                    """
+                ).run()
             }
-        } catch where ConstraintViolation.isUnique(error) {
+        } catch  where ConstraintViolation.isUnique(error) {
             throw DomainError.conflict(code: "location_exists", message: "location '\(location.id)' already exists")
         }
     }
@@ -36,7 +39,8 @@ public struct CatalogRepository: Sendable {
 
     public func location(_ id: LocationID) async throws -> Location? {
         try await database.read { db in
-            try await db.raw("SELECT id, name, region, format FROM locations WHERE id = \(bind: id.rawValue)").first().map(Self.location)
+            try await db.raw("SELECT id, name, region, format FROM locations WHERE id = \(bind: id.rawValue)").first()
+                .map(Self.location)
         }
     }
 
@@ -57,9 +61,10 @@ public struct CatalogRepository: Sendable {
         let now = clock.now().microseconds
         do {
             try await database.transaction { db in
-                try await db.insert(into: "products").model(ProductRow(product, createdAt: now), with: Rows.encoder).run()
+                try await db.insert(into: "products").model(ProductRow(product, createdAt: now), with: Rows.encoder)
+                    .run()
             }
-        } catch where ConstraintViolation.isUnique(error) {
+        } catch  where ConstraintViolation.isUnique(error) {
             throw DomainError.conflict(code: "product_exists", message: "product '\(product.sku)' already exists")
         }
     }
@@ -72,8 +77,10 @@ public struct CatalogRepository: Sendable {
     public func products(_ skus: [SKU]) async throws -> [SKU: Product] {
         guard !skus.isEmpty else { return [:] }
         return try await database.read { db in
-            let rows = try await db.select().column("*").from("products").where("sku", .in, Array(Set(skus.map(\.rawValue))))
-                .all(decoding: ProductRow.self, with: Rows.decoder)
+            let rows = try await db.select().column("*").from("products").where(
+                "sku", .in, Array(Set(skus.map(\.rawValue)))
+            )
+            .all(decoding: ProductRow.self, with: Rows.decoder)
             return Dictionary(rows.map { ($0.product.sku, $0.product) }, uniquingKeysWith: { first, _ in first })
         }
     }
@@ -88,7 +95,8 @@ public struct CatalogRepository: Sendable {
             }
             if let category = query.category { select.where("category", .equal, category) }
             if let after = query.afterSKU { select.where("sku", .greaterThan, after) }
-            let rows = try await select.orderBy("sku").limit(limit + 1).all(decoding: ProductRow.self, with: Rows.decoder)
+            let rows = try await select.orderBy("sku").limit(limit + 1).all(
+                decoding: ProductRow.self, with: Rows.decoder)
             let products = rows.prefix(limit).map(\.product)
             return ProductPage(products: products, nextAfterSKU: rows.count > limit ? products.last?.sku.rawValue : nil)
         }
@@ -99,7 +107,8 @@ public struct CatalogRepository: Sendable {
         async let products = self.products(skus)
         let location = try await self.location(location)
         return CatalogSnapshot(
-            locations: location.map { [$0.id: $0] } ?? [:], products: try await products, defaultImageURL: defaultImageURL)
+            locations: location.map { [$0.id: $0] } ?? [:], products: try await products,
+            defaultImageURL: defaultImageURL)
     }
 }
 
@@ -120,7 +129,9 @@ struct ProductRow: Codable {
     init(_ product: Product, createdAt: Int64) {
         sku = product.sku.rawValue
         name = product.name
-        searchText = [product.sku.rawValue, product.name, product.description ?? "", product.category].joined(separator: " ").lowercased()
+        searchText = [product.sku.rawValue, product.name, product.description ?? "", product.category].joined(
+            separator: " "
+        ).lowercased()
         description = product.description
         category = product.category
         unitPrice = product.unitPrice.units

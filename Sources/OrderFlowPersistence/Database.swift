@@ -28,7 +28,10 @@ public final class Database: Service, Sendable {
     /// New orders, written with group commit; here so every `OrderRepository` shares it.
     let orderIntake: GroupCommit<OrderRepository.NewOrder, CreateOutcome>
 
-    private init(kind: Kind, location: DatabaseLocation, backend: any DatabaseBackend, options: DatabaseOptions, clock: any WallClock) {
+    private init(
+        kind: Kind, location: DatabaseLocation, backend: any DatabaseBackend, options: DatabaseOptions,
+        clock: any WallClock
+    ) {
         self.kind = kind
         self.location = location
         self.backend = backend
@@ -42,7 +45,8 @@ public final class Database: Service, Sendable {
 
     /// Opens the database (for SQLite: creates the file and its folder if needed).
     public static func open(
-        _ location: DatabaseLocation, options: DatabaseOptions = .init(), clock: any WallClock = SystemClock(), logger: Logger
+        _ location: DatabaseLocation, options: DatabaseOptions = .init(), clock: any WallClock = SystemClock(),
+        logger: Logger
     ) async throws -> Database {
         switch location {
         case .sqlite(let path):
@@ -163,7 +167,9 @@ final class SQLiteBackend: DatabaseBackend {
     static func open(path: String, options: DatabaseOptions, logger: Logger) async throws -> SQLiteBackend {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let sync = ["full", "normal", "off", "extra"].contains(options.sqliteSynchronous.lowercased()) ? options.sqliteSynchronous.uppercased() : "FULL"
+        let sync =
+            ["full", "normal", "off", "extra"].contains(options.sqliteSynchronous.lowercased())
+            ? options.sqliteSynchronous.uppercased() : "FULL"
         // A connection must be closed before it is released, also when the file turns out not to
         // be a database (a damaged one, say) and a pragma fails.
         var opened: [SQLiteConnection] = []
@@ -171,7 +177,10 @@ final class SQLiteBackend: DatabaseBackend {
             for _ in 0...max(1, options.sqliteReaders) {
                 let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
                 opened.append(connection)
-                for pragma in ["PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = \(sync)", "PRAGMA foreign_keys = ON"] {
+                for pragma in [
+                    "PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = \(sync)",
+                    "PRAGMA foreign_keys = ON",
+                ] {
                     _ = try await connection.query(pragma)
                 }
             }

@@ -15,7 +15,10 @@ public enum DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
         public var tlsMode: String
         public var maxConnections: Int
 
-        public init(host: String, port: Int = 5432, username: String, password: String?, database: String, tlsMode: String = "disable", maxConnections: Int = 10) {
+        public init(
+            host: String, port: Int = 5432, username: String, password: String?, database: String,
+            tlsMode: String = "disable", maxConnections: Int = 10
+        ) {
             self.host = host
             self.port = port
             self.username = username
@@ -32,7 +35,8 @@ public enum DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
 
         public var description: String {
             switch self {
-            case .unsupported(let text): "database must be sqlite:PATH or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE, not '\(text)'"
+            case .unsupported(let text):
+                "database must be sqlite:PATH or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE, not '\(text)'"
             case .missing(let part, let text): "database URL '\(text)' has no \(part)"
             }
         }
@@ -47,7 +51,8 @@ public enum DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
             self = .sqlite(path: path)
             return
         }
-        guard text.hasPrefix("postgres://") || text.hasPrefix("postgresql://"), let url = URLComponents(string: text) else {
+        guard text.hasPrefix("postgres://") || text.hasPrefix("postgresql://"), let url = URLComponents(string: text)
+        else {
             throw ParseError.unsupported(Self.redacted(text))
         }
         guard let host = url.host, !host.isEmpty else { throw ParseError.missing("host", in: Self.redacted(text)) }
@@ -55,10 +60,11 @@ public enum DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
         let database = String(url.path.drop(while: { $0 == "/" }))
         guard !database.isEmpty else { throw ParseError.missing("database name", in: Self.redacted(text)) }
         let query = Dictionary((url.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
-        self = .postgres(PostgresSettings(
-            host: host, port: url.port ?? 5432, username: user.removingPercentEncoding ?? user,
-            password: url.password.map { $0.removingPercentEncoding ?? $0 }, database: database,
-            tlsMode: query["sslmode"] ?? "disable", maxConnections: Int(query["max_connections"] ?? "") ?? 10))
+        self = .postgres(
+            PostgresSettings(
+                host: host, port: url.port ?? 5432, username: user.removingPercentEncoding ?? user,
+                password: url.password.map { $0.removingPercentEncoding ?? $0 }, database: database,
+                tlsMode: query["sslmode"] ?? "disable", maxConnections: Int(query["max_connections"] ?? "") ?? 10))
     }
 
     /// The location without its password, safe for logs.
@@ -88,7 +94,10 @@ public struct DatabaseOptions: Sendable {
     /// Intake transactions in flight at once on PostgreSQL (SQLite has one writer: always 1).
     public var groupCommitLanes: Int
 
-    public init(sqliteSynchronous: String = "full", sqliteReaders: Int = 4, groupCommitMaxBatch: Int = 64, groupCommitLanes: Int = 4) {
+    public init(
+        sqliteSynchronous: String = "full", sqliteReaders: Int = 4, groupCommitMaxBatch: Int = 64,
+        groupCommitLanes: Int = 4
+    ) {
         self.sqliteSynchronous = sqliteSynchronous
         self.sqliteReaders = sqliteReaders
         self.groupCommitMaxBatch = groupCommitMaxBatch

@@ -46,7 +46,8 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
 
     /// Writes `item` together with whatever else is queued, and returns its output once committed.
     public func submit(_ item: Item, to database: Database) async throws -> Output {
-        let lane = lanes.count == 1 ? lanes[0] : lanes[nextLane.wrappingAdd(1, ordering: .relaxed).oldValue % lanes.count]
+        let lane =
+            lanes.count == 1 ? lanes[0] : lanes[nextLane.wrappingAdd(1, ordering: .relaxed).oldValue % lanes.count]
         let entry = Entry(item)
         if !lane.enqueue(entry) {
             // Someone leads: wait until it wrote our item, or handed the lane to us.
@@ -129,7 +130,9 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
         var isFinished: Bool { state.withLock { $0.result != nil } }
 
         func result() throws -> Output {
-            guard let result = state.withLock({ $0.result }) else { preconditionFailure("result read before it was written") }
+            guard let result = state.withLock({ $0.result }) else {
+                preconditionFailure("result read before it was written")
+            }
             return try result.get()
         }
 

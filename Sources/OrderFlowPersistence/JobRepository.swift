@@ -29,7 +29,8 @@ public struct JobRepository: Sendable {
             .ignoringConflicts(with: ["dedupe_key"])
         for job in jobs {
             insert.values(
-                SQLBind(job.kind), SQLBind(job.orderID?.rawValue), SQLBind(job.dedupeKey), SQLBind(job.payload), SQLBind(0),
+                SQLBind(job.kind), SQLBind(job.orderID?.rawValue), SQLBind(job.dedupeKey), SQLBind(job.payload),
+                SQLBind(0),
                 SQLBind(job.maxAttempts), SQLBind(job.runAt.microseconds), SQLBind(job.runAt.microseconds))
         }
         try await insert.run()
@@ -39,33 +40,44 @@ public struct JobRepository: Sendable {
     public func claim(owner: String, limit: Int, lease: Double, now: Timestamp) async throws -> [Job] {
         let lock = database.kind == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
         return try await database.transaction { db in
-            try await db.raw("""
-                UPDATE jobs SET lease_owner = \(bind: owner), lease_expires_at = \(bind: now.adding(seconds: lease).microseconds), attempt = attempt + 1
+            try await db.raw(
+                """
+                UPDATE jobs SET lease_owner = \(bind: owner),
+                    lease_expires_at = \(bind: now.adding(seconds: lease).microseconds), attempt = attempt + 1
                 WHERE id IN (
                     SELECT id FROM jobs
-                    WHERE run_at <= \(bind: now.microseconds) AND (lease_expires_at IS NULL OR lease_expires_at < \(bind: now.microseconds))
+                    WHERE run_at <= \(bind: now.microseconds) AND (lease_expires_at IS NULL OR lease_expires_at <
+                        \(bind: now.microseconds))
                     ORDER BY run_at, id LIMIT \(bind: limit) \(unsafeRaw: lock))
-                RETURNING id, kind, order_id, dedupe_key, payload, attempt, max_attempts, run_at, lease_owner, lease_expires_at, last_error, created_at
-                """).all().map(Self.job).sorted { ($0.runAt, $0.id) < ($1.runAt, $1.id) }
+                RETURNING id, kind, order_id, dedupe_key, payload, attempt, max_attempts, run_at, lease_owner,
+                    lease_expires_at, last_error, created_at
+                """
+            ).all().map(Self.job).sorted { ($0.runAt, $0.id) < ($1.runAt, $1.id) }
         }
     }
 
     /// Extends a lease still held; false if it was lost.
     public func renew(_ job: Job, owner: String, until: Timestamp) async throws -> Bool {
         try await database.transaction { db in
-            try await db.raw("""
+            try await db.raw(
+                """
                 UPDATE jobs SET lease_expires_at = \(bind: until.microseconds)
-                WHERE id = \(bind: job.id) AND lease_owner = \(bind: owner) AND attempt = \(bind: job.attempt) RETURNING id
-                """).first() != nil
+                WHERE id = \(bind: job.id) AND lease_owner = \(bind: owner) AND attempt = \(bind: job.attempt)
+                    RETURNING id
+                """
+            ).first() != nil
         }
     }
 
     /// Deletes a finished job inside the transaction of its work.
     /// - Throws: `Failure.leaseLost` when the lease is no longer this worker's: roll back.
     public static func complete(_ job: Job, owner: String, in db: any SQLDatabase) async throws {
-        let deleted = try await db.raw("""
-            DELETE FROM jobs WHERE id = \(bind: job.id) AND lease_owner = \(bind: owner) AND attempt = \(bind: job.attempt) RETURNING id
-            """).first()
+        let deleted = try await db.raw(
+            """
+            DELETE FROM jobs WHERE id = \(bind: job.id) AND lease_owner = \(bind: owner) AND attempt =
+                \(bind: job.attempt) RETURNING id
+            """
+        ).first()
         if deleted == nil { throw Failure.leaseLost(jobID: job.id) }
     }
 
@@ -76,10 +88,13 @@ public struct JobRepository: Sendable {
     /// Gives the job back to the queue to run again at `runAt`, remembering why it failed.
     public func retry(_ job: Job, owner: String, error: String, runAt: Timestamp) async throws {
         try await database.transaction { db in
-            try await db.raw("""
-                UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL, run_at = \(bind: runAt.microseconds), last_error = \(bind: String(error.prefix(2_000)))
+            try await db.raw(
+                """
+                UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL, run_at = \(bind: runAt.microseconds),
+                    last_error = \(bind: String(error.prefix(2_000)))
                 WHERE id = \(bind: job.id) AND lease_owner = \(bind: owner) AND attempt = \(bind: job.attempt)
-                """).run()
+                """
+            ).run()
         }
     }
 
@@ -88,8 +103,9 @@ public struct JobRepository: Sendable {
         try await database.transaction { db in
             try await Self.complete(job, owner: owner, in: db)
             try await DeadLetterRepository.insert(
-                DeadLetter.New(source: .job, sourceID: job.id, orderID: job.orderID, channel: nil, eventID: nil, kind: job.kind,
-                               payload: job.payload, error: error, attempts: job.attempt),
+                DeadLetter.New(
+                    source: .job, sourceID: job.id, orderID: job.orderID, channel: nil, eventID: nil, kind: job.kind,
+                    payload: job.payload, error: error, attempts: job.attempt),
                 at: now, in: db)
         }
     }
@@ -97,7 +113,9 @@ public struct JobRepository: Sendable {
     /// How many jobs wait and how long the oldest due one has waited (for metrics).
     public func depth(now: Timestamp) async throws -> (count: Int, oldestDueSeconds: Double) {
         try await database.read { db in
-            let row = try await db.raw("SELECT COUNT(*) AS n, MIN(run_at) AS oldest FROM jobs WHERE run_at <= \(bind: now.microseconds)").first()
+            let row = try await db.raw(
+                "SELECT COUNT(*) AS n, MIN(run_at) AS oldest FROM jobs WHERE run_at <= \(bind: now.microseconds)"
+            ).first()
             let count = try row?.decode(column: "n", as: Int.self) ?? 0
             let oldest = try row?.decode(column: "oldest", as: Int64?.self)
             return (count, oldest.map { Double(now.microseconds - $0) / 1_000_000 } ?? 0)
@@ -107,15 +125,20 @@ public struct JobRepository: Sendable {
     /// Jobs of one order (for traces and tests).
     public func jobs(of order: OrderID) async throws -> [Job] {
         try await database.read { db in
-            try await db.raw("""
-                SELECT id, kind, order_id, dedupe_key, payload, attempt, max_attempts, run_at, lease_owner, lease_expires_at, last_error, created_at
+            try await db.raw(
+                """
+                SELECT id, kind, order_id, dedupe_key, payload, attempt, max_attempts, run_at, lease_owner,
+                    lease_expires_at, last_error, created_at
                 FROM jobs WHERE order_id = \(bind: order.rawValue) ORDER BY id
-                """).all().map(Self.job)
+                """
+            ).all().map(Self.job)
         }
     }
 
     public func count() async throws -> Int {
-        try await database.read { db in try await db.raw("SELECT COUNT(*) AS n FROM jobs").first()!.decode(column: "n", as: Int.self) }
+        try await database.read { db in
+            try await db.raw("SELECT COUNT(*) AS n FROM jobs").first()!.decode(column: "n", as: Int.self)
+        }
     }
 
     static func job(_ row: any SQLRow) throws -> Job {
@@ -140,8 +163,10 @@ struct JobRow: TableRow {
 
     var job: Job {
         Job(
-            id: id, kind: kind, orderID: orderId.map(OrderID.init), dedupeKey: dedupeKey, payload: payload, attempt: attempt,
-            maxAttempts: maxAttempts, runAt: runAt.time, leaseOwner: leaseOwner, leaseExpiresAt: leaseExpiresAt.time, lastError: lastError,
+            id: id, kind: kind, orderID: orderId.map(OrderID.init), dedupeKey: dedupeKey, payload: payload,
+            attempt: attempt,
+            maxAttempts: maxAttempts, runAt: runAt.time, leaseOwner: leaseOwner, leaseExpiresAt: leaseExpiresAt.time,
+            lastError: lastError,
             createdAt: createdAt.time)
     }
 }

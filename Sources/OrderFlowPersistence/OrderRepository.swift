@@ -15,13 +15,18 @@ public struct OrderRepository: Sendable {
     ///
     /// - Throws: `DomainError.duplicateOrder` if the ID exists, `DomainError.conflict` if the
     ///   idempotency key was used with another body.
-    public func create(_ order: Order, history: StatusChange, event: OutboxEvent, idempotency: IdempotencyClaim?, jobs: [NewJob] = []) async throws -> CreateOutcome {
+    public func create(
+        _ order: Order, history: StatusChange, event: OutboxEvent, idempotency: IdempotencyClaim?, jobs: [NewJob] = []
+    ) async throws -> CreateOutcome {
         do {
             return try await database.orderIntake.submit(
-                NewOrder(order: order, history: history, event: event, idempotency: idempotency, jobs: jobs), to: database)
-        } catch where ConstraintViolation.isUnique(error) {
+                NewOrder(order: order, history: history, event: event, idempotency: idempotency, jobs: jobs),
+                to: database)
+        } catch  where ConstraintViolation.isUnique(error) {
             // A concurrent request won the race: answer as it was answered, if it was the same request.
-            if let claim = idempotency, let earlier = try await database.read({ db in try await Self.storedResponse(for: claim, in: db) }) {
+            if let claim = idempotency,
+                let earlier = try await database.read({ db in try await Self.storedResponse(for: claim, in: db) })
+            {
                 return earlier
             }
             throw DomainError.duplicateOrder(order.id)
@@ -45,13 +50,21 @@ public struct OrderRepository: Sendable {
     static func write(_ batch: [NewOrder], into db: any SQLDatabase) async throws -> [CreateOutcome] {
         var outcomes = [CreateOutcome](repeating: .created, count: batch.count)
         for (index, new) in batch.enumerated() {
-            if let claim = new.idempotency, let earlier = try await storedResponse(for: claim, in: db) { outcomes[index] = earlier }
+            if let claim = new.idempotency, let earlier = try await storedResponse(for: claim, in: db) {
+                outcomes[index] = earlier
+            }
         }
         let fresh = batch.indices.filter { outcomes[$0] == .created }.map { batch[$0] }
         guard !fresh.isEmpty else { return outcomes }
         try await db.insert(into: "orders", rows: try fresh.map { try OrderRow($0.order).columnValues })
-        try await db.insert(into: "order_lines", rows: try fresh.flatMap { new in try new.order.lines.map { try OrderLineRow($0, of: new.order.id).columnValues } })
-        try await db.insert(into: "order_status_history", rows: fresh.map { StatusHistoryRow($0.history, of: $0.order.id).columnValues })
+        try await db.insert(
+            into: "order_lines",
+            rows: try fresh.flatMap { new in
+                try new.order.lines.map { try OrderLineRow($0, of: new.order.id).columnValues }
+            })
+        try await db.insert(
+            into: "order_status_history", rows: fresh.map { StatusHistoryRow($0.history, of: $0.order.id).columnValues }
+        )
         try await insert(fresh.map(\.event), into: db)
         try await JobRepository.enqueue(fresh.flatMap(\.jobs), in: db)
         let claims = fresh.compactMap { new in new.idempotency.map { ($0, new.order.createdAt) } }
@@ -59,39 +72,60 @@ public struct OrderRepository: Sendable {
         return outcomes
     }
 
-    private static func insertIdempotency(_ claims: [(IdempotencyClaim, Timestamp)], into db: any SQLDatabase) async throws {
-        try await db.insert(into: "idempotency_keys", rows: claims.map { claim, at in
-            [("scope", claim.scope), ("idempotency_key", claim.key), ("request_hash", claim.requestHash),
-             ("status_code", claim.statusCode), ("response_body", claim.responseBody), ("created_at", at.microseconds)]
-        })
+    private static func insertIdempotency(_ claims: [(IdempotencyClaim, Timestamp)], into db: any SQLDatabase)
+        async throws
+    {
+        try await db.insert(
+            into: "idempotency_keys",
+            rows: claims.map { claim, at in
+                [
+                    ("scope", claim.scope), ("idempotency_key", claim.key), ("request_hash", claim.requestHash),
+                    ("status_code", claim.statusCode), ("response_body", claim.responseBody),
+                    ("created_at", at.microseconds),
+                ]
+            })
     }
 
     /// Writes several new orders, each with its first history row, `order.created` event and jobs,
     /// in one transaction: all or none (a batch of demonstration orders, say).
     public func createAll(_ batch: [(order: Order, history: StatusChange, jobs: [NewJob])]) async throws {
         do {
-            let orders = batch.map { NewOrder(order: $0.order, history: $0.history, event: .forOrder("order.created", $0.order, at: $0.history.at), idempotency: nil, jobs: $0.jobs) }
+            let orders = batch.map {
+                NewOrder(
+                    order: $0.order, history: $0.history,
+                    event: .forOrder("order.created", $0.order, at: $0.history.at), idempotency: nil, jobs: $0.jobs)
+            }
             try await database.transaction { db in
                 // In slices, so no statement outgrows the databases' limits on bound values.
                 for start in stride(from: 0, to: orders.count, by: 64) {
                     _ = try await Self.write(Array(orders[start..<min(start + 64, orders.count)]), into: db)
                 }
             }
-        } catch where ConstraintViolation.isUnique(error) {
-            throw DomainError.conflict(code: "duplicate_order", message: "an order of the batch exists already; nothing was written")
+        } catch  where ConstraintViolation.isUnique(error) {
+            throw DomainError.conflict(
+                code: "duplicate_order", message: "an order of the batch exists already; nothing was written")
         }
     }
 
-    private static func storedResponse(for claim: IdempotencyClaim, in db: any SQLDatabase) async throws -> CreateOutcome? {
-        guard let row = try await db.raw("""
-            SELECT request_hash, status_code, response_body FROM idempotency_keys
-            WHERE scope = \(bind: claim.scope) AND idempotency_key = \(bind: claim.key)
-            """).first()
+    private static func storedResponse(for claim: IdempotencyClaim, in db: any SQLDatabase) async throws
+        -> CreateOutcome?
+    {
+        guard
+            let row = try await db.raw(
+                """
+                SELECT request_hash, status_code, response_body FROM idempotency_keys
+                WHERE scope = \(bind: claim.scope) AND idempotency_key = \(bind: claim.key)
+                """
+            ).first()
         else { return nil }
         guard try row.decode(column: "request_hash", as: String.self) == claim.requestHash else {
-            throw DomainError.conflict(code: "idempotency_key_reused", message: "Idempotency-Key '\(claim.key)' was already used with a different request body")
+            throw DomainError.conflict(
+                code: "idempotency_key_reused",
+                message: "Idempotency-Key '\(claim.key)' was already used with a different request body")
         }
-        return .replayed(statusCode: try row.decode(column: "status_code", as: Int.self), body: try row.decode(column: "response_body", as: String.self))
+        return .replayed(
+            statusCode: try row.decode(column: "status_code", as: Int.self),
+            body: try row.decode(column: "response_body", as: String.self))
     }
 
     /// Writes a changed order if nobody else changed it since `expectedVersion` was read.
@@ -102,16 +136,24 @@ public struct OrderRepository: Sendable {
     /// - Throws: `DomainError.concurrentUpdate` if the stored version moved on.
     ///   - audit: an audit entry that commits with the change.
     ///   - jobs: work the change asks for (compensation, notifications), enqueued with it.
-    public func update(_ order: Order, expectedVersion: Int, linesChanged: [Int] = [], history: StatusChange? = nil, events: [OutboxEvent], audit: AuditEntry? = nil, jobs: [NewJob] = []) async throws {
+    public func update(
+        _ order: Order, expectedVersion: Int, linesChanged: [Int] = [], history: StatusChange? = nil,
+        events: [OutboxEvent], audit: AuditEntry? = nil, jobs: [NewJob] = []
+    ) async throws {
         try await database.transaction { db in
-            try await Self.update(order, expectedVersion: expectedVersion, linesChanged: linesChanged, history: history, events: events, in: db)
+            try await Self.update(
+                order, expectedVersion: expectedVersion, linesChanged: linesChanged, history: history, events: events,
+                in: db)
             try await JobRepository.enqueue(jobs, in: db)
             if let audit { try await AuditRepository.append(audit, into: db) }
         }
     }
 
     /// The same as `update(_:expectedVersion:…)`, inside a caller's transaction.
-    public static func update(_ order: Order, expectedVersion: Int, linesChanged: [Int], history: StatusChange?, events: [OutboxEvent], in db: any SQLDatabase) async throws {
+    public static func update(
+        _ order: Order, expectedVersion: Int, linesChanged: [Int], history: StatusChange?, events: [OutboxEvent],
+        in db: any SQLDatabase
+    ) async throws {
         let row = try OrderRow(order)
         let updated = try await db.update("orders")
             .set(model: row, with: Rows.encoder)
@@ -119,7 +161,9 @@ public struct OrderRepository: Sendable {
             .where("version", .equal, expectedVersion)
             .returning("order_id")
             .all()
-        guard !updated.isEmpty else { throw DomainError.concurrentUpdate("order \(order.id) changed while this request ran; retry") }
+        guard !updated.isEmpty else {
+            throw DomainError.concurrentUpdate("order \(order.id) changed while this request ran; retry")
+        }
         for number in linesChanged {
             guard let line = order.lines.first(where: { $0.number == number }) else { continue }
             try await db.update("order_lines")
@@ -134,8 +178,9 @@ public struct OrderRepository: Sendable {
 
     public func find(_ id: OrderID) async throws -> StoredOrder? {
         try await database.read { db in
-            guard let row = try await db.select().columns(OrderRow.columns.map { SQLIdentifier($0) }).from("orders")
-                .where("order_id", .equal, id.rawValue).first(decoding: OrderRow.self, with: Rows.decoder)
+            guard
+                let row = try await db.select().columns(OrderRow.columns.map { SQLIdentifier($0) }).from("orders")
+                    .where("order_id", .equal, id.rawValue).first(decoding: OrderRow.self, with: Rows.decoder)
             else { return nil }
             let lines = try await db.select().column("*").from("order_lines")
                 .where("order_id", .equal, id.rawValue).orderBy("line_number")
@@ -156,7 +201,8 @@ public struct OrderRepository: Sendable {
                 select.where("status", .in, statuses.map(\.rawValue))
             }
             if let range = query.statusRange {
-                select.where("status", .greaterThanOrEqual, range.lowerBound).where("status", .lessThanOrEqual, range.upperBound)
+                select.where("status", .greaterThanOrEqual, range.lowerBound).where(
+                    "status", .lessThanOrEqual, range.upperBound)
             }
             if let locations = query.locations {
                 select.where("location_id", .in, locations.map(\.rawValue))
@@ -171,18 +217,26 @@ public struct OrderRepository: Sendable {
             if let text = query.text?.trimmingSpaces(), !text.isEmpty {
                 let upper = "%" + Self.escapeLike(text.uppercased()) + "%"
                 let lower = "%" + Self.escapeLike(text.lowercased()) + "%"
-                select.where(SQLQueryString("(order_id LIKE \(bind: upper) ESCAPE '!' OR customer_search LIKE \(bind: lower) ESCAPE '!')"))
+                select.where(
+                    SQLQueryString(
+                        "(order_id LIKE \(bind: upper) ESCAPE '!' OR customer_search LIKE \(bind: lower) ESCAPE '!')"))
             }
             if let after = query.after {
-                select.where(SQLQueryString("(created_at < \(bind: after.createdAt) OR (created_at = \(bind: after.createdAt) AND seq < \(bind: after.seq)))"))
+                select.where(
+                    SQLQueryString(
+                        "(created_at < \(bind: after.createdAt) OR (created_at = \(bind: after.createdAt) AND seq < \(bind: after.seq)))"
+                    ))
             }
-            let rows = try await select.orderBy("created_at", .descending).orderBy("seq", .descending).limit(limit + 1).all()
+            let rows = try await select.orderBy("created_at", .descending).orderBy("seq", .descending).limit(limit + 1)
+                .all()
             var orders: [(order: Order, lineCount: Int)] = []
             var next: OrderCursor?
             for (index, row) in rows.enumerated() {
                 if index == limit {
                     let last = rows[index - 1]
-                    next = OrderCursor(createdAt: try last.decode(column: "created_at", as: Int64.self), seq: try last.decode(column: "seq", as: Int64.self))
+                    next = OrderCursor(
+                        createdAt: try last.decode(column: "created_at", as: Int64.self),
+                        seq: try last.decode(column: "seq", as: Int64.self))
                     break
                 }
                 let stored = try row.decode(model: OrderRow.self, with: Rows.decoder)
@@ -211,23 +265,31 @@ public struct OrderRepository: Sendable {
     }
 
     static func insert(_ events: [OutboxEvent], into db: any SQLDatabase) async throws {
-        try await db.insert(into: "outbox", rows: events.map { event in
-            [("event_id", event.eventID), ("event_type", event.type), ("order_id", event.orderID.rawValue),
-             ("payload", event.payload), ("created_at", event.createdAt.microseconds)]
-        })
+        try await db.insert(
+            into: "outbox",
+            rows: events.map { event in
+                [
+                    ("event_id", event.eventID), ("event_type", event.type), ("order_id", event.orderID.rawValue),
+                    ("payload", event.payload), ("created_at", event.createdAt.microseconds),
+                ]
+            })
         for case let live? in events.map(\.live) { LiveFeed.record(live) }
     }
 
     /// Outbox events of one order, oldest first (the pipeline consumes them; tests read them).
     public func events(of id: OrderID) async throws -> [OutboxEvent] {
         try await database.read { db in
-            try await db.raw("SELECT event_id, event_type, order_id, payload, created_at FROM outbox WHERE order_id = \(bind: id.rawValue) ORDER BY id")
-                .all().map { row in
-                    OutboxEvent(
-                        eventID: try row.decode(column: "event_id", as: String.self), type: try row.decode(column: "event_type", as: String.self),
-                        orderID: OrderID(try row.decode(column: "order_id", as: String.self)), payload: try row.decode(column: "payload", as: String.self),
-                        createdAt: Timestamp(microseconds: try row.decode(column: "created_at", as: Int64.self)))
-                }
+            try await db.raw(
+                "SELECT event_id, event_type, order_id, payload, created_at FROM outbox WHERE order_id = \(bind: id.rawValue) ORDER BY id"
+            )
+            .all().map { row in
+                OutboxEvent(
+                    eventID: try row.decode(column: "event_id", as: String.self),
+                    type: try row.decode(column: "event_type", as: String.self),
+                    orderID: OrderID(try row.decode(column: "order_id", as: String.self)),
+                    payload: try row.decode(column: "payload", as: String.self),
+                    createdAt: Timestamp(microseconds: try row.decode(column: "created_at", as: Int64.self)))
+            }
         }
     }
 }

@@ -64,7 +64,8 @@ struct OrderRow: Codable, TableRow {
         t1MembershipId = order.t1MembershipID
         t1Number = order.t1Number
         custRef = order.custRef
-        charges = try JSONCoding.encode(order.charges.map { ChargeJSON(type: $0.kind.rawValue, amount: $0.amount.units) })
+        charges = try JSONCoding.encode(
+            order.charges.map { ChargeJSON(type: $0.kind.rawValue, amount: $0.amount.units) })
         subTotal = order.totals.subTotal.units
         totalDiscount = order.totals.totalDiscount.units
         totalTaxes = order.totals.totalTaxes.units
@@ -104,7 +105,8 @@ struct OrderRow: Codable, TableRow {
                 totalTaxes: Money(units: totalTaxes), informationalTaxes: Money(units: informationalTaxes),
                 totalFees: Money(units: totalFees), totalCharge: Money(units: totalCharge),
                 orderTotal: Money(units: orderTotal), roundingAdjustment: Money(units: roundingAdjustment)),
-            createdAt: Timestamp(microseconds: createdAt), updatedAt: Timestamp(microseconds: updatedAt), version: version,
+            createdAt: Timestamp(microseconds: createdAt), updatedAt: Timestamp(microseconds: updatedAt),
+            version: version,
             trackingID: trackingId, carrier: carrier, reservationID: reservationId, paymentReference: paymentReference,
             failureReason: failureReason)
     }
@@ -186,7 +188,10 @@ struct OrderLineRow: Codable, TableRow {
         unitPrice = line.unitPrice.units
         originalUnitPrice = line.originalUnitPrice.units
         discounts = try JSONCoding.encode(line.discounts.map { DiscountJSON(code: $0.code, amount: $0.amount.units) })
-        taxes = try JSONCoding.encode(line.taxes.map { TaxJSON(code: $0.code, rate: $0.rate.units, inclusive: $0.inclusive, amount: $0.amount.units) })
+        taxes = try JSONCoding.encode(
+            line.taxes.map {
+                TaxJSON(code: $0.code, rate: $0.rate.units, inclusive: $0.inclusive, amount: $0.amount.units)
+            })
         shortDescription = line.shortDescription
         imageUrl = line.imageURL
         bundleRef = line.bundleRef
@@ -203,9 +208,13 @@ struct OrderLineRow: Codable, TableRow {
             OrderLine(
                 number: lineNumber, sku: SKU(sku), quantity: quantity, unitPrice: Money(units: unitPrice),
                 originalUnitPrice: Money(units: originalUnitPrice),
-                discounts: try JSONCoding.decode([DiscountJSON].self, from: discounts).map { Discount(code: $0.code, amount: Money(units: $0.amount)) },
+                discounts: try JSONCoding.decode([DiscountJSON].self, from: discounts).map {
+                    Discount(code: $0.code, amount: Money(units: $0.amount))
+                },
                 taxes: try JSONCoding.decode([TaxJSON].self, from: taxes).map {
-                    LineTax(code: $0.code, rate: Percent(units: $0.rate), inclusive: $0.inclusive, amount: Money(units: $0.amount))
+                    LineTax(
+                        code: $0.code, rate: Percent(units: $0.rate), inclusive: $0.inclusive,
+                        amount: Money(units: $0.amount))
                 },
                 shortDescription: shortDescription, imageURL: imageUrl, bundleRef: bundleRef,
                 amounts: LineAmounts(

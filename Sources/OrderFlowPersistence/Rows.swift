@@ -6,9 +6,14 @@ enum Rows {
     // Row properties are camelCase, columns snake_case. SQLKit's own snake-case strategies convert
     // every key of every row again (a tenth of the intake's CPU time when measured); these ask
     // `ColumnNames`, which converts each key once.
-    static let decoder = SQLRowDecoder(keyDecodingStrategy: .custom { path in SomeCodingKey(stringValue: ColumnNames.column(for: path.last!.stringValue)) })
+    static let decoder = SQLRowDecoder(
+        keyDecodingStrategy: .custom { path in
+            SomeCodingKey(stringValue: ColumnNames.column(for: path.last!.stringValue))
+        })
     static let encoder = SQLQueryEncoder(
-        keyEncodingStrategy: .custom { path in SomeCodingKey(stringValue: ColumnNames.column(for: path.last!.stringValue)) },
+        keyEncodingStrategy: .custom { path in
+            SomeCodingKey(stringValue: ColumnNames.column(for: path.last!.stringValue))
+        },
         nilEncodingStrategy: .asNil)
 }
 
@@ -66,7 +71,9 @@ protocol TableRow: Decodable {
 extension TableRow {
     /// `raw` read as a `T`, or `PersistenceError.corruptRow` naming this row's table and `column`.
     static func parse<T: RawRepresentable>(_ raw: T.RawValue, as type: T.Type = T.self, column: String) throws -> T {
-        guard let value = T(rawValue: raw) else { throw PersistenceError.corruptRow(table: table, column: column, value: "\(raw)") }
+        guard let value = T(rawValue: raw) else {
+            throw PersistenceError.corruptRow(table: table, column: column, value: "\(raw)")
+        }
         return value
     }
 }

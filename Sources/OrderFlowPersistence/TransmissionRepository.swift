@@ -22,25 +22,38 @@ public struct TransmissionRepository: Sendable {
     public func fanOut(_ subscriptions: [ChannelSubscription], limit: Int, now: Timestamp) async throws -> Int {
         let lock = database.kind == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
         return try await database.transaction { db in
-            let events = try await db.raw("""
+            let events = try await db.raw(
+                """
                 UPDATE outbox SET published_at = \(bind: now.microseconds)
-                WHERE id IN (SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT \(bind: limit) \(unsafeRaw: lock))
+                WHERE id IN (SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT \(bind: limit)
+                    \(unsafeRaw: lock))
                 RETURNING id, event_id, event_type, order_id, created_at
-                """).all()
+                """
+            ).all()
             for event in events {
                 let type = try event.decode(column: "event_type", as: String.self)
                 let created = try event.decode(column: "created_at", as: Int64.self)
                 let orderID = try event.decode(column: "order_id", as: String.self)
                 for subscription in subscriptions where subscription.takes(type) {
                     let deadline = created + Int64(subscription.ackThresholdSeconds * 1_000_000)
-                    try await db.raw("""
-                        INSERT INTO transmissions (outbox_id, event_id, event_type, channel, order_id, order_key, state, attempts, next_attempt_at, created_at, ack_deadline)
-                        VALUES (\(bind: try event.decode(column: "id", as: Int64.self)), \(bind: try event.decode(column: "event_id", as: String.self)),
-                                \(bind: type), \(bind: subscription.channel), \(bind: orderID), \(bind: normalizer.normalize(orderID)),
+                    try await db.raw(
+                        """
+                        INSERT INTO transmissions (outbox_id, event_id, event_type, channel, order_id, order_key,
+                            state, attempts, next_attempt_at, created_at, ack_deadline)
+                        VALUES (\(bind: try event.decode(column: "id", as: Int64.self)),
+                            \(bind: try event.decode(column: "event_id", as: String.self)),
+                                \(bind: type), \(bind: subscription.channel), \(bind: orderID),
+                                    \(bind: normalizer.normalize(orderID)),
                                 'pending', 0, \(bind: now.microseconds), \(bind: created), \(bind: deadline))
                         ON CONFLICT (event_id, channel) DO NOTHING RETURNING id
-                        """).first().map { try $0.decode(column: "id", as: Int64.self) }
-                        .map { LiveFeed.record(.transmission("created", id: $0, orderID: orderID, channel: subscription.channel, eventType: type, classification: .pending)) }
+                        """
+                    ).first().map { try $0.decode(column: "id", as: Int64.self) }
+                        .map {
+                            LiveFeed.record(
+                                .transmission(
+                                    "created", id: $0, orderID: orderID, channel: subscription.channel, eventType: type,
+                                    classification: .pending))
+                        }
                 }
             }
             return events.count
@@ -48,21 +61,29 @@ public struct TransmissionRepository: Sendable {
     }
 
     /// Leases up to `limit` due transmissions of `channel`, the next of each order only.
-    public func claim(channel: String, owner: String, limit: Int, lease: Double, now: Timestamp) async throws -> [Transmission] {
+    public func claim(channel: String, owner: String, limit: Int, lease: Double, now: Timestamp) async throws
+        -> [Transmission]
+    {
         let lock = database.kind == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
         return try await database.transaction { db in
-            let rows = try await db.raw("""
-                UPDATE transmissions SET lease_owner = \(bind: owner), lease_expires_at = \(bind: now.adding(seconds: lease).microseconds), attempts = attempts + 1
+            let rows = try await db.raw(
+                """
+                UPDATE transmissions SET lease_owner = \(bind: owner),
+                    lease_expires_at = \(bind: now.adding(seconds: lease).microseconds), attempts = attempts + 1
                 WHERE id IN (
                     SELECT t.id FROM transmissions t
-                    WHERE t.channel = \(bind: channel) AND t.state = 'pending' AND t.next_attempt_at <= \(bind: now.microseconds)
+                    WHERE t.channel = \(bind: channel) AND t.state = 'pending' AND t.next_attempt_at <=
+                        \(bind: now.microseconds)
                       AND (t.lease_expires_at IS NULL OR t.lease_expires_at < \(bind: now.microseconds))
-                      AND NOT EXISTS (SELECT 1 FROM transmissions p WHERE p.channel = t.channel AND p.order_id = t.order_id
+                      AND NOT EXISTS (SELECT 1 FROM transmissions p WHERE p.channel = t.channel AND p.order_id =
+                          t.order_id
                                       AND p.outbox_id < t.outbox_id AND p.state = 'pending')
-                      AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.order_id = t.order_id AND o.id < t.outbox_id AND o.published_at IS NULL)
+                      AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.order_id = t.order_id AND o.id < t.outbox_id AND
+                          o.published_at IS NULL)
                     ORDER BY t.outbox_id LIMIT \(bind: limit) \(unsafeRaw: lock))
                 RETURNING id
-                """).all()
+                """
+            ).all()
             let ids = try rows.map { try $0.decode(column: "id", as: Int64.self) }
             guard !ids.isEmpty else { return [] }
             return try await Self.load(ids: ids, in: db).sorted { $0.outboxID < $1.outboxID }
@@ -79,7 +100,9 @@ public struct TransmissionRepository: Sendable {
 
     /// Records an attempt and its outcome, only while the lease is still held (false if lost).
     @discardableResult
-    public func finish(_ transmission: Transmission, owner: String, attempt: TransmissionAttempt, outcome: Outcome, now: Timestamp) async throws -> Bool {
+    public func finish(
+        _ transmission: Transmission, owner: String, attempt: TransmissionAttempt, outcome: Outcome, now: Timestamp
+    ) async throws -> Bool {
         try await database.transaction { db in
             let statusCode: Int?
             let error: String?
@@ -88,27 +111,36 @@ public struct TransmissionRepository: Sendable {
             case .delivered(let code, let acknowledged):
                 statusCode = code
                 error = nil
-                let status = acknowledged
-                    ? TransmissionStatus.classify(deadline: transmission.ackDeadline, acknowledgedAt: now, failed: false, now: now)
+                let status =
+                    acknowledged
+                    ? TransmissionStatus.classify(
+                        deadline: transmission.ackDeadline, acknowledgedAt: now, failed: false, now: now)
                     : nil
                 update = """
                     UPDATE transmissions SET
-                        state = CASE WHEN acknowledged_at IS NOT NULL THEN 'acknowledged' ELSE \(bind: acknowledged ? "acknowledged" : "sent") END,
+                        state = CASE WHEN acknowledged_at IS NOT NULL THEN 'acknowledged' ELSE
+                            \(bind: acknowledged ? "acknowledged" : "sent") END,
                         sent_at = COALESCE(sent_at, \(bind: now.microseconds)),
                         acknowledged_at = COALESCE(acknowledged_at, \(bind: acknowledged ? now.microseconds : nil)),
-                        classification = CASE WHEN acknowledged_at IS NOT NULL THEN classification ELSE COALESCE(\(bind: status?.rawValue), classification) END,
-                        classified_at = CASE WHEN acknowledged_at IS NOT NULL THEN classified_at ELSE COALESCE(\(bind: acknowledged ? now.microseconds : nil), classified_at) END,
-                        ack_latency_us = COALESCE(ack_latency_us, \(bind: acknowledged ? now.microseconds - transmission.createdAt.microseconds : nil)),
+                        classification = CASE WHEN acknowledged_at IS NOT NULL THEN classification ELSE
+                            COALESCE(\(bind: status?.rawValue), classification) END,
+                        classified_at = CASE WHEN acknowledged_at IS NOT NULL THEN classified_at ELSE
+                            COALESCE(\(bind: acknowledged ? now.microseconds : nil), classified_at) END,
+                        ack_latency_us = COALESCE(ack_latency_us,
+                            \(bind: acknowledged ? now.microseconds - transmission.createdAt.microseconds : nil)),
                         lease_owner = NULL, lease_expires_at = NULL, last_status_code = \(bind: code), last_error = NULL
-                    WHERE id = \(bind: transmission.id) AND lease_owner = \(bind: owner) AND attempts = \(bind: transmission.attempts) RETURNING id
+                    WHERE id = \(bind: transmission.id) AND lease_owner = \(bind: owner) AND attempts =
+                        \(bind: transmission.attempts) RETURNING id
                     """
             case .retry(let at, let code, let message):
                 statusCode = code
                 error = message
                 update = """
-                    UPDATE transmissions SET next_attempt_at = \(bind: at.microseconds), lease_owner = NULL, lease_expires_at = NULL,
+                    UPDATE transmissions SET next_attempt_at = \(bind: at.microseconds), lease_owner = NULL,
+                        lease_expires_at = NULL,
                         last_status_code = \(bind: code), last_error = \(bind: String(message.prefix(1_000)))
-                    WHERE id = \(bind: transmission.id) AND lease_owner = \(bind: owner) AND attempts = \(bind: transmission.attempts) RETURNING id
+                    WHERE id = \(bind: transmission.id) AND lease_owner = \(bind: owner) AND attempts =
+                        \(bind: transmission.attempts) RETURNING id
                     """
             case .failed(let code, let message):
                 statusCode = code
@@ -117,32 +149,55 @@ public struct TransmissionRepository: Sendable {
                     UPDATE transmissions SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL,
                         classification = 'failed', classified_at = \(bind: now.microseconds),
                         last_status_code = \(bind: code), last_error = \(bind: String(message.prefix(1_000)))
-                    WHERE id = \(bind: transmission.id) AND lease_owner = \(bind: owner) AND attempts = \(bind: transmission.attempts) RETURNING id
+                    WHERE id = \(bind: transmission.id) AND lease_owner = \(bind: owner) AND attempts =
+                        \(bind: transmission.attempts) RETURNING id
                     """
             }
             guard try await db.raw(update).first() != nil else { return false }
             switch outcome {
             case .delivered(let code, let acknowledged):
-                LiveFeed.record(.transmission(
-                    acknowledged ? "acknowledged" : "sent", transmission, classification: acknowledged ? TransmissionStatus.classify(
-                        deadline: transmission.ackDeadline, acknowledgedAt: now, failed: false, now: now) : nil,
-                    more: [("httpStatus", .int(Int64(code)))]))
+                LiveFeed.record(
+                    .transmission(
+                        acknowledged ? "acknowledged" : "sent", transmission,
+                        classification: acknowledged
+                            ? TransmissionStatus.classify(
+                                deadline: transmission.ackDeadline, acknowledgedAt: now, failed: false, now: now) : nil,
+                        more: [("httpStatus", .int(Int64(code)))]))
             case .retry(_, let code, let message):
-                LiveFeed.record(.transmission("retrying", transmission, more: [("httpStatus", code.map { .int(Int64($0)) } ?? .null), ("error", .string(String(message.prefix(200))))]))
+                LiveFeed.record(
+                    .transmission(
+                        "retrying", transmission,
+                        more: [
+                            ("httpStatus", code.map { .int(Int64($0)) } ?? .null),
+                            ("error", .string(String(message.prefix(200)))),
+                        ]))
             case .failed(let code, let message):
-                LiveFeed.record(.transmission("failed", transmission, classification: .failed, more: [("httpStatus", code.map { .int(Int64($0)) } ?? .null), ("error", .string(String(message.prefix(200))))]))
+                LiveFeed.record(
+                    .transmission(
+                        "failed", transmission, classification: .failed,
+                        more: [
+                            ("httpStatus", code.map { .int(Int64($0)) } ?? .null),
+                            ("error", .string(String(message.prefix(200)))),
+                        ]))
             }
-            try await db.raw("""
-                INSERT INTO transmission_attempts (transmission_id, attempt, started_at, duration_us, http_status, error, response_excerpt)
-                VALUES (\(bind: transmission.id), \(bind: attempt.attempt), \(bind: attempt.startedAt.microseconds), \(bind: attempt.durationMicroseconds),
-                        \(bind: attempt.httpStatus), \(bind: attempt.error.map { String($0.prefix(1_000)) }), \(bind: attempt.responseExcerpt.map { String($0.prefix(500)) }))
-                """).run()
+            try await db.raw(
+                """
+                INSERT INTO transmission_attempts (transmission_id, attempt, started_at, duration_us, http_status,
+                    error, response_excerpt)
+                VALUES (\(bind: transmission.id), \(bind: attempt.attempt), \(bind: attempt.startedAt.microseconds),
+                    \(bind: attempt.durationMicroseconds),
+                        \(bind: attempt.httpStatus), \(bind: attempt.error.map { String($0.prefix(1_000)) }),
+                            \(bind: attempt.responseExcerpt.map { String($0.prefix(500)) }))
+                """
+            ).run()
             if case .failed = outcome {
                 try await DeadLetterRepository.insert(
                     DeadLetter.New(
-                        source: .transmission, sourceID: transmission.id, orderID: transmission.orderID, channel: transmission.channel,
+                        source: .transmission, sourceID: transmission.id, orderID: transmission.orderID,
+                        channel: transmission.channel,
                         eventID: transmission.eventID, kind: transmission.eventType, payload: transmission.payload,
-                        error: [statusCode.map { "HTTP \($0)" }, error].compactMap { $0 }.joined(separator: ": "), attempts: transmission.attempts),
+                        error: [statusCode.map { "HTTP \($0)" }, error].compactMap { $0 }.joined(separator: ": "),
+                        attempts: transmission.attempts),
                     at: now, in: db)
             }
             return true
@@ -153,91 +208,126 @@ public struct TransmissionRepository: Sendable {
     /// deadline index (never a scan of all rows). Returns the channel of each one changed.
     public func sweepDeadlines(now: Timestamp, limit: Int = 5_000) async throws -> [String] {
         try await database.transaction { db in
-            try await db.raw("""
+            try await db.raw(
+                """
                 UPDATE transmissions SET classification = 'delayed', classified_at = \(bind: now.microseconds)
-                WHERE id IN (SELECT id FROM transmissions WHERE classification = 'pending' AND ack_deadline < \(bind: now.microseconds)
+                WHERE id IN (SELECT id FROM transmissions WHERE classification = 'pending' AND ack_deadline <
+                    \(bind: now.microseconds)
                              ORDER BY ack_deadline LIMIT \(bind: limit))
                 RETURNING id, channel, order_id, event_type
-                """).all().map { row in
-                    let channel = try row.decode(column: "channel", as: String.self)
-                    LiveFeed.record(.transmission(
-                        "delayed", id: try row.decode(column: "id", as: Int64.self), orderID: try row.decode(column: "order_id", as: String.self),
-                        channel: channel, eventType: try row.decode(column: "event_type", as: String.self), classification: .delayed))
-                    return channel
-                }
+                """
+            ).all().map { row in
+                let channel = try row.decode(column: "channel", as: String.self)
+                LiveFeed.record(
+                    .transmission(
+                        "delayed", id: try row.decode(column: "id", as: Int64.self),
+                        orderID: try row.decode(column: "order_id", as: String.self),
+                        channel: channel, eventType: try row.decode(column: "event_type", as: String.self),
+                        classification: .delayed))
+                return channel
+            }
         }
     }
 
     /// Marks a transmission acknowledged at `at`, classified `status` (an acknowledgement applied).
     public static func acknowledge(
-        _ candidate: AcknowledgementCandidate, at: Timestamp, latencyMicroseconds: Int64, status: TransmissionStatus, now: Timestamp,
+        _ candidate: AcknowledgementCandidate, at: Timestamp, latencyMicroseconds: Int64, status: TransmissionStatus,
+        now: Timestamp,
         in db: any SQLDatabase
     ) async throws {
-        try await db.raw("""
-            UPDATE transmissions SET state = 'acknowledged', acknowledged_at = \(bind: at.microseconds), classification = \(bind: status.rawValue),
+        try await db.raw(
+            """
+            UPDATE transmissions SET state = 'acknowledged', acknowledged_at = \(bind: at.microseconds),
+                classification = \(bind: status.rawValue),
                 classified_at = \(bind: now.microseconds), ack_latency_us = \(bind: latencyMicroseconds)
             WHERE id = \(bind: candidate.id)
-            """).run()
-        LiveFeed.record(.transmission(
-            "acknowledged", id: candidate.id, orderID: candidate.orderID, channel: candidate.channel, eventType: candidate.eventType,
-            classification: status, more: [("ackLatencyMs", .int(latencyMicroseconds / 1_000))]))
+            """
+        ).run()
+        LiveFeed.record(
+            .transmission(
+                "acknowledged", id: candidate.id, orderID: candidate.orderID, channel: candidate.channel,
+                eventType: candidate.eventType,
+                classification: status, more: [("ackLatencyMs", .int(latencyMicroseconds / 1_000))]))
     }
 
     /// Marks a transmission failed because its channel rejected it (the caller keeps the dead letter).
-    public static func reject(_ candidate: AcknowledgementCandidate, reason: String, now: Timestamp, in db: any SQLDatabase) async throws {
-        try await db.raw("""
-            UPDATE transmissions SET state = 'failed', classification = 'failed', classified_at = \(bind: now.microseconds),
+    public static func reject(
+        _ candidate: AcknowledgementCandidate, reason: String, now: Timestamp, in db: any SQLDatabase
+    ) async throws {
+        try await db.raw(
+            """
+            UPDATE transmissions SET state = 'failed', classification = 'failed',
+                classified_at = \(bind: now.microseconds),
                 last_error = \(bind: String(reason.prefix(1_000))), lease_owner = NULL, lease_expires_at = NULL
             WHERE id = \(bind: candidate.id)
-            """).run()
-        LiveFeed.record(.transmission(
-            "rejected", id: candidate.id, orderID: candidate.orderID, channel: candidate.channel, eventType: candidate.eventType,
-            classification: .failed, more: [("error", .string(String(reason.prefix(200))))]))
+            """
+        ).run()
+        LiveFeed.record(
+            .transmission(
+                "rejected", id: candidate.id, orderID: candidate.orderID, channel: candidate.channel,
+                eventType: candidate.eventType,
+                classification: .failed, more: [("error", .string(String(reason.prefix(200))))]))
     }
 
     /// Puts a failed transmission back in the queue (a dead-letter replay), optionally with a corrected body.
     static func requeue(_ id: Int64, payload: String?, at now: Timestamp, in db: any SQLDatabase) async throws {
-        let rows = try await db.raw("""
-            UPDATE transmissions SET state = 'pending', attempts = 0, next_attempt_at = \(bind: now.microseconds), lease_owner = NULL,
+        let rows = try await db.raw(
+            """
+            UPDATE transmissions SET state = 'pending', attempts = 0, next_attempt_at = \(bind: now.microseconds),
+                lease_owner = NULL,
                 lease_expires_at = NULL, payload_override = COALESCE(\(bind: payload), payload_override),
-                classification = CASE WHEN ack_deadline < \(bind: now.microseconds) THEN 'delayed' ELSE 'pending' END, classified_at = \(bind: now.microseconds)
+                classification = CASE WHEN ack_deadline < \(bind: now.microseconds) THEN 'delayed' ELSE 'pending' END,
+                    classified_at = \(bind: now.microseconds)
             WHERE id = \(bind: id)
             RETURNING order_id, channel, event_type, classification
-            """).all()
+            """
+        ).all()
         for row in rows {
-            LiveFeed.record(.transmission(
-                "requeued", id: id, orderID: try row.decode(column: "order_id", as: String.self), channel: try row.decode(column: "channel", as: String.self),
-                eventType: try row.decode(column: "event_type", as: String.self),
-                classification: TransmissionStatus(rawValue: try row.decode(column: "classification", as: String.self))))
+            LiveFeed.record(
+                .transmission(
+                    "requeued", id: id, orderID: try row.decode(column: "order_id", as: String.self),
+                    channel: try row.decode(column: "channel", as: String.self),
+                    eventType: try row.decode(column: "event_type", as: String.self),
+                    classification: TransmissionStatus(
+                        rawValue: try row.decode(column: "classification", as: String.self))))
         }
     }
 
     /// Every transmission of an order, oldest first.
     public func of(order: OrderID) async throws -> [Transmission] {
         try await database.read { db in
-            let ids = try await db.raw("SELECT id FROM transmissions WHERE order_id = \(bind: order.rawValue)").all().map { try $0.decode(column: "id", as: Int64.self) }
-            return try await Self.load(ids: ids, in: db).sorted { ($0.outboxID, $0.channel) < ($1.outboxID, $1.channel) }
+            let ids = try await db.raw("SELECT id FROM transmissions WHERE order_id = \(bind: order.rawValue)").all()
+                .map { try $0.decode(column: "id", as: Int64.self) }
+            return try await Self.load(ids: ids, in: db).sorted {
+                ($0.outboxID, $0.channel) < ($1.outboxID, $1.channel)
+            }
         }
     }
 
     public func attempts(of transmissionID: Int64) async throws -> [TransmissionAttempt] {
         try await database.read { db in
-            try await db.raw("""
+            try await db.raw(
+                """
                 SELECT attempt, started_at, duration_us, http_status, error, response_excerpt FROM transmission_attempts
                 WHERE transmission_id = \(bind: transmissionID) ORDER BY attempt, id
-                """).all().map { try $0.decode(TransmissionAttemptRow.self).transmissionAttempt() }
+                """
+            ).all().map { try $0.decode(TransmissionAttemptRow.self).transmissionAttempt() }
         }
     }
 
     static func load(ids: [Int64], in db: any SQLDatabase) async throws -> [Transmission] {
         guard !ids.isEmpty else { return [] }
-        let rows = try await db.raw("""
-            SELECT t.id, t.outbox_id, t.event_id, t.event_type, t.channel, t.order_id, t.state, t.attempts, t.next_attempt_at,
-                   COALESCE(t.payload_override, o.payload) AS payload, t.created_at, t.ack_deadline, t.sent_at, t.acknowledged_at,
+        let rows = try await db.raw(
+            """
+            SELECT t.id, t.outbox_id, t.event_id, t.event_type, t.channel, t.order_id, t.state, t.attempts,
+                t.next_attempt_at,
+                   COALESCE(t.payload_override, o.payload) AS payload, t.created_at, t.ack_deadline, t.sent_at,
+                       t.acknowledged_at,
                    t.last_status_code, t.last_error, t.classification, t.ack_latency_us
             FROM transmissions t JOIN outbox o ON o.id = t.outbox_id
             WHERE t.id IN (\(binds: ids))
-            """).all()
+            """
+        ).all()
         return try rows.map { try $0.decode(TransmissionRow.self).transmission() }
     }
 }
@@ -245,16 +335,23 @@ public struct TransmissionRepository: Sendable {
 extension FeedEvent {
     /// A change to one transmission: `transmission.<change>`.
     static func transmission(
-        _ change: String, id: Int64, orderID: String, channel: String, eventType: String, classification: TransmissionStatus?, more: [(String, Value)] = []
+        _ change: String, id: Int64, orderID: String, channel: String, eventType: String,
+        classification: TransmissionStatus?, more: [(String, Value)] = []
     ) -> FeedEvent {
-        FeedEvent(topic: .transmission, type: "transmission.\(change)", orderID: orderID, fields: [
-            ("transmissionId", .int(id)), ("channel", .string(channel)), ("eventType", .string(eventType)),
-            ("classification", classification.map { .string($0.rawValue) } ?? .null),
-        ] + more)
+        FeedEvent(
+            topic: .transmission, type: "transmission.\(change)", orderID: orderID,
+            fields: [
+                ("transmissionId", .int(id)), ("channel", .string(channel)), ("eventType", .string(eventType)),
+                ("classification", classification.map { .string($0.rawValue) } ?? .null),
+            ] + more)
     }
 
-    static func transmission(_ change: String, _ t: Transmission, classification: TransmissionStatus? = nil, more: [(String, Value)] = []) -> FeedEvent {
-        transmission(change, id: t.id, orderID: t.orderID.rawValue, channel: t.channel, eventType: t.eventType, classification: classification, more: more)
+    static func transmission(
+        _ change: String, _ t: Transmission, classification: TransmissionStatus? = nil, more: [(String, Value)] = []
+    ) -> FeedEvent {
+        transmission(
+            change, id: t.id, orderID: t.orderID.rawValue, channel: t.channel, eventType: t.eventType,
+            classification: classification, more: more)
     }
 }
 
@@ -281,10 +378,14 @@ struct TransmissionRow: TableRow {
 
     func transmission() throws -> Transmission {
         Transmission(
-            id: id, outboxID: outboxId, eventID: eventId, eventType: eventType, channel: channel, orderID: OrderID(orderId),
-            state: try Self.parse(state, column: "state"), attempts: attempts, nextAttemptAt: nextAttemptAt.time, payload: payload,
-            createdAt: createdAt.time, ackDeadline: ackDeadline.time, sentAt: sentAt.time, acknowledgedAt: acknowledgedAt.time,
-            lastStatusCode: lastStatusCode, lastError: lastError, classification: try Self.parse(classification, column: "classification"),
+            id: id, outboxID: outboxId, eventID: eventId, eventType: eventType, channel: channel,
+            orderID: OrderID(orderId),
+            state: try Self.parse(state, column: "state"), attempts: attempts, nextAttemptAt: nextAttemptAt.time,
+            payload: payload,
+            createdAt: createdAt.time, ackDeadline: ackDeadline.time, sentAt: sentAt.time,
+            acknowledgedAt: acknowledgedAt.time,
+            lastStatusCode: lastStatusCode, lastError: lastError,
+            classification: try Self.parse(classification, column: "classification"),
             ackLatencyMicroseconds: ackLatencyUs)
     }
 }
@@ -300,7 +401,8 @@ struct TransmissionAttemptRow: TableRow {
 
     func transmissionAttempt() -> TransmissionAttempt {
         TransmissionAttempt(
-            attempt: attempt, startedAt: startedAt.time, durationMicroseconds: durationUs, httpStatus: httpStatus, error: error,
+            attempt: attempt, startedAt: startedAt.time, durationMicroseconds: durationUs, httpStatus: httpStatus,
+            error: error,
             responseExcerpt: responseExcerpt)
     }
 }

@@ -16,14 +16,15 @@ public struct UserRepository: Sendable {
             try await database.transaction { db in
                 try await db.insert(into: "users").model(UserRow(user), with: Rows.encoder).run()
             }
-        } catch where ConstraintViolation.isUnique(error) {
+        } catch  where ConstraintViolation.isUnique(error) {
             throw DomainError.conflict(code: "username_taken", message: "username '\(user.username)' is taken")
         }
     }
 
     public func user(id: String) async throws -> UserRecord? {
         try await database.read { db in
-            try await db.select().column("*").from("users").where("id", .equal, id).first(decoding: UserRow.self, with: Rows.decoder)?.record
+            try await db.select().column("*").from("users").where("id", .equal, id).first(
+                decoding: UserRow.self, with: Rows.decoder)?.record
         }
     }
 
@@ -36,7 +37,9 @@ public struct UserRepository: Sendable {
 
     public func users() async throws -> [UserRecord] {
         try await database.read { db in
-            try await db.select().column("*").from("users").orderBy("username").all(decoding: UserRow.self, with: Rows.decoder).map(\.record)
+            try await db.select().column("*").from("users").orderBy("username").all(
+                decoding: UserRow.self, with: Rows.decoder
+            ).map(\.record)
         }
     }
 
@@ -48,20 +51,27 @@ public struct UserRepository: Sendable {
     /// Writes every field of `user`, plus `audit` in the same transaction.
     public func update(_ user: UserRecord, audit: AuditEntry? = nil) async throws {
         try await database.transaction { db in
-            try await db.update("users").set(model: UserRow(user), with: Rows.encoder).where("id", .equal, user.id).run()
+            try await db.update("users").set(model: UserRow(user), with: Rows.encoder).where("id", .equal, user.id)
+                .run()
             if let audit { try await AuditRepository.append(audit, into: db) }
         }
     }
 
     /// Records a failed login; locks the account once `maxFailures` is reached. Returns the new count.
-    public func recordFailedLogin(userID: String, maxFailures: Int, lockFor seconds: Double, at now: Timestamp) async throws -> Int {
+    public func recordFailedLogin(userID: String, maxFailures: Int, lockFor seconds: Double, at now: Timestamp)
+        async throws -> Int
+    {
         try await database.transaction { db in
-            let row = try await db.raw("""
+            let row = try await db.raw(
+                """
                 UPDATE users SET failed_logins = failed_logins + 1 WHERE id = \(bind: userID) RETURNING failed_logins
-                """).first()
+                """
+            ).first()
             let failures = try row?.decode(column: "failed_logins", as: Int.self) ?? 0
             if failures >= maxFailures {
-                try await db.raw("UPDATE users SET locked_until = \(bind: now.adding(seconds: seconds).microseconds), failed_logins = 0 WHERE id = \(bind: userID)").run()
+                try await db.raw(
+                    "UPDATE users SET locked_until = \(bind: now.adding(seconds: seconds).microseconds), failed_logins = 0 WHERE id = \(bind: userID)"
+                ).run()
             }
             return failures
         }
@@ -75,9 +85,12 @@ public struct UserRepository: Sendable {
 
     // MARK: Refresh tokens
 
-    public func storeRefreshToken(hash: String, family: String, userID: String, issuedAt: Timestamp, expiresAt: Timestamp) async throws {
+    public func storeRefreshToken(
+        hash: String, family: String, userID: String, issuedAt: Timestamp, expiresAt: Timestamp
+    ) async throws {
         try await database.transaction { db in
-            try await Self.insertRefreshToken(hash: hash, family: family, userID: userID, issuedAt: issuedAt, expiresAt: expiresAt, into: db)
+            try await Self.insertRefreshToken(
+                hash: hash, family: family, userID: userID, issuedAt: issuedAt, expiresAt: expiresAt, into: db)
         }
     }
 
@@ -89,11 +102,17 @@ public struct UserRepository: Sendable {
     }
 
     /// Spends a refresh token and stores its successor in the same family, in one transaction.
-    public func rotate(hash: String, to newHash: String, at now: Timestamp, expiresAt: Timestamp) async throws -> RotationOutcome {
+    public func rotate(hash: String, to newHash: String, at now: Timestamp, expiresAt: Timestamp) async throws
+        -> RotationOutcome
+    {
         try await database.transaction { db in
-            guard let row = try await db.raw("""
-                SELECT family_id, user_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = \(bind: hash)
-                """).first()
+            guard
+                let row = try await db.raw(
+                    """
+                    SELECT family_id, user_id, expires_at, used_at,
+                        revoked_at FROM refresh_tokens WHERE token_hash = \(bind: hash)
+                    """
+                ).first()
             else { return .invalid }
             let family = try row.decode(column: "family_id", as: String.self)
             let userID = try row.decode(column: "user_id", as: String.self)
@@ -102,17 +121,22 @@ public struct UserRepository: Sendable {
                 return .reused(userID: userID)
             }
             guard try row.decode(column: "revoked_at", as: Int64?.self) == nil,
-                  try row.decode(column: "expires_at", as: Int64.self) > now.microseconds
+                try row.decode(column: "expires_at", as: Int64.self) > now.microseconds
             else { return .invalid }
             // Only one of two racing refreshes can flip used_at.
-            let spent = try await db.raw("""
-                UPDATE refresh_tokens SET used_at = \(bind: now.microseconds) WHERE token_hash = \(bind: hash) AND used_at IS NULL RETURNING token_hash
-                """).first() != nil
+            let spent =
+                try await db.raw(
+                    """
+                    UPDATE refresh_tokens SET used_at = \(bind: now.microseconds) WHERE token_hash = \(bind: hash) AND
+                        used_at IS NULL RETURNING token_hash
+                    """
+                ).first() != nil
             guard spent else {
                 try await Self.revokeFamily(family, at: now, in: db)
                 return .reused(userID: userID)
             }
-            try await Self.insertRefreshToken(hash: newHash, family: family, userID: userID, issuedAt: now, expiresAt: expiresAt, into: db)
+            try await Self.insertRefreshToken(
+                hash: newHash, family: family, userID: userID, issuedAt: now, expiresAt: expiresAt, into: db)
             return .rotated(userID: userID, family: family)
         }
     }
@@ -121,7 +145,11 @@ public struct UserRepository: Sendable {
     @discardableResult
     public func revokeFamily(ofTokenHash hash: String, at now: Timestamp) async throws -> String? {
         try await database.transaction { db in
-            guard let row = try await db.raw("SELECT family_id, user_id FROM refresh_tokens WHERE token_hash = \(bind: hash)").first() else { return nil }
+            guard
+                let row = try await db.raw(
+                    "SELECT family_id, user_id FROM refresh_tokens WHERE token_hash = \(bind: hash)"
+                ).first()
+            else { return nil }
             try await Self.revokeFamily(try row.decode(column: "family_id", as: String.self), at: now, in: db)
             return try row.decode(column: "user_id", as: String.self)
         }
@@ -130,32 +158,50 @@ public struct UserRepository: Sendable {
     /// Revokes every refresh token of a user (after a password reset or when disabling).
     public func revokeAllTokens(userID: String, at now: Timestamp) async throws {
         try await database.transaction { db in
-            try await db.raw("UPDATE refresh_tokens SET revoked_at = \(bind: now.microseconds) WHERE user_id = \(bind: userID) AND revoked_at IS NULL").run()
+            try await db.raw(
+                "UPDATE refresh_tokens SET revoked_at = \(bind: now.microseconds) WHERE user_id = \(bind: userID) AND revoked_at IS NULL"
+            ).run()
         }
     }
 
     private static func revokeFamily(_ family: String, at now: Timestamp, in db: any SQLDatabase) async throws {
-        try await db.raw("UPDATE refresh_tokens SET revoked_at = \(bind: now.microseconds) WHERE family_id = \(bind: family) AND revoked_at IS NULL").run()
+        try await db.raw(
+            "UPDATE refresh_tokens SET revoked_at = \(bind: now.microseconds) WHERE family_id = \(bind: family) AND revoked_at IS NULL"
+        ).run()
     }
 
-    private static func insertRefreshToken(hash: String, family: String, userID: String, issuedAt: Timestamp, expiresAt: Timestamp, into db: any SQLDatabase) async throws {
-        try await db.raw("""
+    private static func insertRefreshToken(
+        hash: String, family: String, userID: String, issuedAt: Timestamp, expiresAt: Timestamp,
+        into db: any SQLDatabase
+    ) async throws {
+        try await db.raw(
+            """
             INSERT INTO refresh_tokens (token_hash, family_id, user_id, issued_at, expires_at)
-            VALUES (\(bind: hash), \(bind: family), \(bind: userID), \(bind: issuedAt.microseconds), \(bind: expiresAt.microseconds))
-            """).run()
+            VALUES (\(bind: hash), \(bind: family), \(bind: userID), \(bind: issuedAt.microseconds),
+                \(bind: expiresAt.microseconds))
+            """
+        ).run()
     }
 
     // MARK: API keys
 
-    public func createKey(id: String, name: String, hash: String, prefix: String, roles: Set<Role>, storeScope: LocationID?, createdBy: String, at now: Timestamp, audit: AuditEntry) async throws -> APIKeyRecord {
+    public func createKey(
+        id: String, name: String, hash: String, prefix: String, roles: Set<Role>, storeScope: LocationID?,
+        createdBy: String, at now: Timestamp, audit: AuditEntry
+    ) async throws -> APIKeyRecord {
         try await database.transaction { db in
-            try await db.raw("""
+            try await db.raw(
+                """
                 INSERT INTO api_keys (id, name, key_hash, prefix, roles, store_scope, created_by, created_at)
-                VALUES (\(bind: id), \(bind: name), \(bind: hash), \(bind: prefix), \(bind: Self.encode(roles)), \(bind: storeScope?.rawValue), \(bind: createdBy), \(bind: now.microseconds))
-                """).run()
+                VALUES (\(bind: id), \(bind: name), \(bind: hash), \(bind: prefix), \(bind: Self.encode(roles)),
+                    \(bind: storeScope?.rawValue), \(bind: createdBy), \(bind: now.microseconds))
+                """
+            ).run()
             try await AuditRepository.append(audit, into: db)
         }
-        return APIKeyRecord(id: id, name: name, prefix: prefix, roles: roles, storeScope: storeScope, createdBy: createdBy, createdAt: now)
+        return APIKeyRecord(
+            id: id, name: name, prefix: prefix, roles: roles, storeScope: storeScope, createdBy: createdBy,
+            createdAt: now)
     }
 
     /// The key with this hash, revoked or not.
@@ -174,8 +220,12 @@ public struct UserRepository: Sendable {
     /// - Returns: the revoked key, or nil if there is no such key.
     public func revokeKey(id: String, at now: Timestamp, audit: AuditEntry) async throws -> APIKeyRecord? {
         try await database.transaction { db in
-            try await db.raw("UPDATE api_keys SET revoked_at = \(bind: now.microseconds) WHERE id = \(bind: id) AND revoked_at IS NULL").run()
-            guard let row = try await db.raw("SELECT * FROM api_keys WHERE id = \(bind: id)").first() else { return nil }
+            try await db.raw(
+                "UPDATE api_keys SET revoked_at = \(bind: now.microseconds) WHERE id = \(bind: id) AND revoked_at IS NULL"
+            ).run()
+            guard let row = try await db.raw("SELECT * FROM api_keys WHERE id = \(bind: id)").first() else {
+                return nil
+            }
             try await AuditRepository.append(audit, into: db)
             return try Self.key(row)
         }
@@ -183,7 +233,8 @@ public struct UserRepository: Sendable {
 
     public func touchKey(id: String, at now: Timestamp) async throws {
         try await database.transaction { db in
-            try await db.raw("UPDATE api_keys SET last_used_at = \(bind: now.microseconds) WHERE id = \(bind: id)").run()
+            try await db.raw("UPDATE api_keys SET last_used_at = \(bind: now.microseconds) WHERE id = \(bind: id)")
+                .run()
         }
     }
 
@@ -195,21 +246,31 @@ public struct UserRepository: Sendable {
 
     /// The stored value of `name`, created with `make()` the first time; the first writer wins, so
     /// every instance ends up with the same value.
-    public func setting(_ name: String, createWith make: @Sendable () -> String, at now: Timestamp) async throws -> String {
-        if let value = try await database.read({ db in try await db.raw("SELECT value FROM settings WHERE name = \(bind: name)").first() }) {
+    public func setting(_ name: String, createWith make: @Sendable () -> String, at now: Timestamp) async throws
+        -> String
+    {
+        if let value = try await database.read({ db in
+            try await db.raw("SELECT value FROM settings WHERE name = \(bind: name)").first()
+        }) {
             return try value.decode(column: "value", as: String.self)
         }
         return try await database.transaction { db in
-            try await db.raw("""
-                INSERT INTO settings (name, value, created_at) VALUES (\(bind: name), \(bind: make()), \(bind: now.microseconds))
+            try await db.raw(
+                """
+                INSERT INTO settings (name, value, created_at) VALUES (\(bind: name), \(bind: make()),
+                    \(bind: now.microseconds))
                 ON CONFLICT (name) DO NOTHING
-                """).run()
-            return try await db.raw("SELECT value FROM settings WHERE name = \(bind: name)").first()!.decode(column: "value", as: String.self)
+                """
+            ).run()
+            return try await db.raw("SELECT value FROM settings WHERE name = \(bind: name)").first()!.decode(
+                column: "value", as: String.self)
         }
     }
 
     static func encode(_ roles: Set<Role>) -> String { roles.map(\.rawValue).sorted().joined(separator: ",") }
-    static func decode(_ text: String) -> Set<Role> { Set(text.split(separator: ",").compactMap { Role(rawValue: String($0)) }) }
+    static func decode(_ text: String) -> Set<Role> {
+        Set(text.split(separator: ",").compactMap { Role(rawValue: String($0)) })
+    }
 }
 
 struct UserRow: Codable {
@@ -252,7 +313,8 @@ struct UserRow: Codable {
             id: id, username: username, displayName: displayName, email: email, passwordHash: passwordHash,
             roles: UserRepository.decode(roles), storeScope: storeScope.map(LocationID.init), regionScope: regionScope,
             customerID: customerId, disabled: disabled, failedLogins: failedLogins,
-            lockedUntil: lockedUntil.map(Timestamp.init(microseconds:)), passwordChangedAt: Timestamp(microseconds: passwordChangedAt),
+            lockedUntil: lockedUntil.map(Timestamp.init(microseconds:)),
+            passwordChangedAt: Timestamp(microseconds: passwordChangedAt),
             createdAt: Timestamp(microseconds: createdAt), updatedAt: Timestamp(microseconds: updatedAt))
     }
 }
@@ -271,7 +333,8 @@ struct APIKeyRow: TableRow {
 
     var record: APIKeyRecord {
         APIKeyRecord(
-            id: id, name: name, prefix: prefix, roles: UserRepository.decode(roles), storeScope: storeScope.map(LocationID.init),
+            id: id, name: name, prefix: prefix, roles: UserRepository.decode(roles),
+            storeScope: storeScope.map(LocationID.init),
             createdBy: createdBy, createdAt: createdAt.time, lastUsedAt: lastUsedAt.time, revokedAt: revokedAt.time)
     }
 }

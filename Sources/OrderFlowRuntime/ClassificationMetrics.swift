@@ -13,8 +13,11 @@ public struct ClassificationMetrics: Sendable {
     public init(factory: any MetricsFactory) { self.factory = factory }
 
     public func classified(channel: String, status: TransmissionStatus, latencySeconds: Double? = nil) {
-        Counter(label: "o2o_transmissions_classified_total", dimensions: [("channel", channel), ("status", status.rawValue)], factory: factory)
-            .increment()
+        Counter(
+            label: "o2o_transmissions_classified_total",
+            dimensions: [("channel", channel), ("status", status.rawValue)], factory: factory
+        )
+        .increment()
         if let latencySeconds {
             Timer(label: "o2o_transmission_ack_latency_seconds", dimensions: [("channel", channel)], factory: factory)
                 .recordNanoseconds(Int64(max(0, latencySeconds) * 1_000_000_000))

@@ -100,7 +100,8 @@ public final class LiveFeed: Sendable {
     /// new events only when it is nil. An ID that cannot be replayed starts with `.reset`.
     /// With `keepAlive`, a `.keepAlive` item arrives at that interval.
     public func subscribe(after lastEventID: String?, keepAlive: Duration? = nil) -> Subscription {
-        let (stream, continuation) = AsyncStream.makeStream(of: Item.self, bufferingPolicy: .bufferingOldest(subscriberBuffer))
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: Item.self, bufferingPolicy: .bufferingOldest(subscriberBuffer))
         let cutOff = Flag()
         let id: Int = state.withLock { state in
             if let lastEventID {

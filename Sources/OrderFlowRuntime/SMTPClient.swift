@@ -18,7 +18,8 @@ public struct SMTPClient: Sendable {
 
     /// `smtp://host:port`.
     public init?(url: String, from: String) {
-        guard let components = URLComponents(string: url), components.scheme == "smtp", let host = components.host else { return nil }
+        guard let components = URLComponents(string: url), components.scheme == "smtp", let host = components.host
+        else { return nil }
         self.init(host: host, port: components.port ?? 25, from: from)
     }
 
@@ -26,14 +27,19 @@ public struct SMTPClient: Sendable {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(10))
             .connect(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
             }
         try await channel.executeThenClose { inbound, outbound in
             var replies = SMTPReplies(inbound.makeAsyncIterator())
             func command(_ line: String?, expect codes: Set<Int>) async throws {
                 if let line { try await outbound.write(ByteBuffer(string: line + "\r\n")) }
                 let (code, text) = try await replies.next()
-                guard codes.contains(code) else { throw SMTPError(description: "SMTP \(line?.split(separator: " ").first ?? "greeting"): \(code) \(text)") }
+                guard codes.contains(code) else {
+                    throw SMTPError(
+                        description: "SMTP \(line?.split(separator: " ").first ?? "greeting"): \(code) \(text)")
+                }
             }
             try await command(nil, expect: [220])
             try await command("EHLO orderflow", expect: [250])
@@ -47,7 +53,9 @@ public struct SMTPClient: Sendable {
                 "MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8",
             ]
             // Dot-stuffing: a line that starts with "." gets another.
-            let body = message.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasPrefix(".") ? "." + $0 : String($0) }
+            let body = message.split(separator: "\n", omittingEmptySubsequences: false).map {
+                $0.hasPrefix(".") ? "." + $0 : String($0)
+            }
             try await command((headers + [""] + body).joined(separator: "\r\n") + "\r\n.", expect: [250])
             try await command("QUIT", expect: [221])
         }
@@ -68,12 +76,16 @@ struct SMTPReplies {
                 let line = String(pending[..<range.lowerBound])
                 pending = String(pending[range.upperBound...])
                 text.append(String(line.dropFirst(4)))
-                if line.count >= 4, let code = Int(line.prefix(3)), line[line.index(line.startIndex, offsetBy: 3)] == " " {
+                if line.count >= 4, let code = Int(line.prefix(3)),
+                    line[line.index(line.startIndex, offsetBy: 3)] == " "
+                {
                     return (code, text.joined(separator: " "))
                 }
                 if line.count == 3, let code = Int(line) { return (code, "") }
             }
-            guard let buffer = try await iterator.next() else { throw SMTPError(description: "SMTP server closed the connection") }
+            guard let buffer = try await iterator.next() else {
+                throw SMTPError(description: "SMTP server closed the connection")
+            }
             pending += String(buffer: buffer)
         }
     }

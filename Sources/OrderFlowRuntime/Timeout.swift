@@ -6,7 +6,9 @@ public struct TimeoutError: Error, CustomStringConvertible {
 }
 
 /// Runs `body`, giving up after `limit`: `body` is cancelled and `TimeoutError` thrown.
-public func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+public func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws
+    -> T
+{
     try await withThrowingTaskGroup(of: T.self) { group in
         group.addTask { try await body() }
         group.addTask {

@@ -65,33 +65,60 @@ public struct AppConfiguration: Sendable {
     public static let settings: [(key: String, defaultValue: String, meaning: String)] = [
         ("ORDERFLOW_HOST", "127.0.0.1", "address to listen on"),
         ("ORDERFLOW_PORT", "8080", "port to listen on"),
-        ("ORDERFLOW_DATABASE", "sqlite:orderflow.sqlite", "sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=require&max_connections=10]"),
+        (
+            "ORDERFLOW_DATABASE", "sqlite:orderflow.sqlite",
+            "sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=require&max_connections=10]"
+        ),
         ("ORDERFLOW_LOG_LEVEL", "info", "trace, debug, info, notice, warning, error, critical"),
         ("ORDERFLOW_LOG_FORMAT", "json (serve), text (demo)", "json: one JSON object per line; text: human-readable"),
         ("ORDERFLOW_MAX_BODY_BYTES", "1048576", "largest request body accepted"),
         ("ORDERFLOW_DEFAULT_IMAGE_URL", "(none)", "image for order lines whose product has none"),
-        ("ORDERFLOW_SQLITE_SYNCHRONOUS", "full", "full (survives power loss) or normal (survives a crash of the process)"),
-        ("ORDERFLOW_GROUP_COMMIT_MAX_BATCH", "64", "most new orders written in one transaction when requests arrive together (1: one each)"),
+        (
+            "ORDERFLOW_SQLITE_SYNCHRONOUS", "full",
+            "full (survives power loss) or normal (survives a crash of the process)"
+        ),
+        (
+            "ORDERFLOW_GROUP_COMMIT_MAX_BATCH", "64",
+            "most new orders written in one transaction when requests arrive together (1: one each)"
+        ),
         ("ORDERFLOW_GROUP_COMMIT_LANES", "4", "PostgreSQL: intake transactions in flight at once (SQLite: always 1)"),
-        ("ORDERFLOW_JWT_SECRET", "(generated, kept in the database)", "key that signs access tokens, at least 32 characters; set it in production"),
+        (
+            "ORDERFLOW_JWT_SECRET", "(generated, kept in the database)",
+            "key that signs access tokens, at least 32 characters; set it in production"
+        ),
         ("ORDERFLOW_ACCESS_TOKEN_SECONDS", "28800", "lifetime of access tokens"),
         ("ORDERFLOW_REFRESH_TOKEN_SECONDS", "2592000", "lifetime of refresh tokens"),
         ("ORDERFLOW_ALLOW_REGISTRATION", "false", "lets anyone create a customer account"),
-        ("ORDERFLOW_ADMIN_PASSWORD", "(generated and printed)", "password of the first administrator, used only when none exists"),
+        (
+            "ORDERFLOW_ADMIN_PASSWORD", "(generated and printed)",
+            "password of the first administrator, used only when none exists"
+        ),
         ("ORDERFLOW_BCRYPT_COST", "12", "bcrypt work factor for passwords (4–16)"),
         ("ORDERFLOW_RATE_LIMIT", "200", "requests a second per user or key, bursts of twice that; 0 turns it off"),
         ("ORDERFLOW_ANONYMOUS_RATE_LIMIT", "20", "requests a second per client address without credentials"),
         ("ORDERFLOW_LOGIN_MAX_FAILURES", "5", "failed sign-ins in a row before the account locks"),
         ("ORDERFLOW_LOGIN_LOCK_SECONDS", "900", "how long a locked account stays locked"),
         ("ORDERFLOW_CORS_ORIGINS", "(none)", "comma-separated origins allowed to call the API from a browser"),
-        ("ORDERFLOW_TLS_CERT", "(none)", "PEM certificate chain; with ORDERFLOW_TLS_KEY, serves HTTPS (and sends HSTS)"),
+        (
+            "ORDERFLOW_TLS_CERT", "(none)",
+            "PEM certificate chain; with ORDERFLOW_TLS_KEY, serves HTTPS (and sends HSTS)"
+        ),
         ("ORDERFLOW_TLS_KEY", "(none)", "PEM private key for ORDERFLOW_TLS_CERT"),
-        ("ORDERFLOW_TRUST_FORWARDED_FOR", "false", "take the client address from the last X-Forwarded-For entry (behind a proxy)"),
-        ("ORDERFLOW_WORKERS", "8", "pipeline jobs run at once per instance; 0: this instance only takes orders in (others on the same PostgreSQL run the pipeline and deliver events)"),
+        (
+            "ORDERFLOW_TRUST_FORWARDED_FOR", "false",
+            "take the client address from the last X-Forwarded-For entry (behind a proxy)"
+        ),
+        (
+            "ORDERFLOW_WORKERS", "8",
+            "pipeline jobs run at once per instance; 0: this instance only takes orders in (others on the same PostgreSQL run the pipeline and deliver events)"
+        ),
         ("ORDERFLOW_JOB_MAX_ATTEMPTS", "8", "attempts before a job becomes a dead letter"),
         ("ORDERFLOW_JOB_BACKOFF_SECONDS", "1", "first retry delay, doubling per attempt (with jitter) up to 300 s"),
         ("ORDERFLOW_STEP_TIMEOUT_SECONDS", "20", "a pipeline step that runs longer is abandoned and retried"),
-        ("ORDERFLOW_LEASE_SECONDS", "30", "how long a claimed job or transmission is this instance's before another may take it"),
+        (
+            "ORDERFLOW_LEASE_SECONDS", "30",
+            "how long a claimed job or transmission is this instance's before another may take it"
+        ),
         ("ORDERFLOW_POLL_SECONDS", "0.25", "how often idle pipeline loops look for work (new work wakes them at once)"),
         ("ORDERFLOW_CHANNELS", "(none)", "downstream channels as a JSON array (see docs/pipeline.md)"),
         ("ORDERFLOW_CHANNELS_FILE", "(none)", "the same, from a JSON file"),
@@ -102,21 +129,38 @@ public struct AppConfiguration: Sendable {
         ("ORDERFLOW_SMS_URL", "(none)", "HTTP endpoint for customer SMS"),
         ("ORDERFLOW_SMS_TOKEN", "(none)", "bearer token for the SMS endpoint"),
         ("ORDERFLOW_ALERT_EVALUATION_SECONDS", "5", "how often alert rules are evaluated"),
-        ("ORDERFLOW_ALERT_RULES", "(built-in rules)", "alert rules as a JSON array, seeded at start-up by name (see docs/monitoring.md)"),
+        (
+            "ORDERFLOW_ALERT_RULES", "(built-in rules)",
+            "alert rules as a JSON array, seeded at start-up by name (see docs/monitoring.md)"
+        ),
         ("ORDERFLOW_ALERT_RULES_FILE", "(none)", "the same, from a JSON file"),
-        ("ORDERFLOW_ALERT_NOTIFIERS", "(none)", "alert notifiers (email, webhook, slack, alertmanager) as a JSON array"),
+        (
+            "ORDERFLOW_ALERT_NOTIFIERS", "(none)",
+            "alert notifiers (email, webhook, slack, alertmanager) as a JSON array"
+        ),
         ("ORDERFLOW_ALERT_NOTIFIERS_FILE", "(none)", "the same, from a JSON file"),
         ("ORDERFLOW_ALERT_EMAIL_FROM", "alerts@orderflow.invalid", "sender address of alert email"),
         ("ORDERFLOW_PUBLIC_URL", "(none)", "OrderFlow's address as people reach it, for links in alerts"),
-        ("ORDERFLOW_ACK_AMOUNT_WINDOW_SECONDS", "600", "acknowledgements matched by amount: how far from the event they may be"),
-        ("ORDERFLOW_ORDER_ID_PREFIXES", "ORDER,ORD,OMS,PHX,SO,PO,NO", "prefixes other systems put before order IDs (acknowledgement matching)"),
+        (
+            "ORDERFLOW_ACK_AMOUNT_WINDOW_SECONDS", "600",
+            "acknowledgements matched by amount: how far from the event they may be"
+        ),
+        (
+            "ORDERFLOW_ORDER_ID_PREFIXES", "ORDER,ORD,OMS,PHX,SO,PO,NO",
+            "prefixes other systems put before order IDs (acknowledgement matching)"
+        ),
         ("ORDERFLOW_ORDER_ID_SUFFIXES", "ACK,CE,OMS,COMMERCE,V1", "suffixes other systems put after order IDs"),
-        ("ORDERFLOW_RETENTION", "transmissions=30,acknowledgements=30,alerts=180,dead_letters=90,inbound_events=30", "days each kind of history is kept (0: for ever)"),
+        (
+            "ORDERFLOW_RETENTION", "transmissions=30,acknowledgements=30,alerts=180,dead_letters=90,inbound_events=30",
+            "days each kind of history is kept (0: for ever)"
+        ),
     ]
 
     /// Reads settings from `overrides` (flags), the environment and `file`, on top of `base`.
     /// Every bad value is reported at once.
-    public static func load(base: AppConfiguration = .init(), overrides: [String: String], environment: [String: String], file: String?) throws -> AppConfiguration {
+    public static func load(
+        base: AppConfiguration = .init(), overrides: [String: String], environment: [String: String], file: String?
+    ) throws -> AppConfiguration {
         var problems: [String] = []
         var values: [String: String] = [:]
         if let file {
@@ -131,34 +175,66 @@ public struct AppConfiguration: Sendable {
 
         var config = base
         let known = Set(settings.map(\.key))
-        for key in values.keys.sorted() where !known.contains(key) && key.hasPrefix("ORDERFLOW_") && !ignoredKeys.contains(key) {
+        for key in values.keys.sorted()
+        where !known.contains(key) && key.hasPrefix("ORDERFLOW_") && !ignoredKeys.contains(key) {
             problems.append("\(key) is not a setting (known: \(settings.map(\.key).joined(separator: ", ")))")
         }
         if let host = values["ORDERFLOW_HOST"] { config.host = host }
         if let text = values["ORDERFLOW_PORT"] {
-            if let port = Int(text), (0...65535).contains(port) { config.port = port } else { problems.append("ORDERFLOW_PORT must be 0–65535, not '\(text)'") }
+            if let port = Int(text), (0...65535).contains(port) {
+                config.port = port
+            } else {
+                problems.append("ORDERFLOW_PORT must be 0–65535, not '\(text)'")
+            }
         }
         if let text = values["ORDERFLOW_DATABASE"] {
-            do { config.database = try DatabaseLocation(parsing: text) } catch { problems.append("ORDERFLOW_DATABASE: \(error)") }
+            do { config.database = try DatabaseLocation(parsing: text) } catch {
+                problems.append("ORDERFLOW_DATABASE: \(error)")
+            }
         }
         if let text = values["ORDERFLOW_LOG_LEVEL"] {
-            if let level = Logger.Level(rawValue: text.lowercased()) { config.logLevel = level } else { problems.append("ORDERFLOW_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical") }
+            if let level = Logger.Level(rawValue: text.lowercased()) {
+                config.logLevel = level
+            } else {
+                problems.append(
+                    "ORDERFLOW_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical")
+            }
         }
         if let text = values["ORDERFLOW_LOG_FORMAT"] {
-            if let format = LogFormat(rawValue: text.lowercased()) { config.logFormat = format } else { problems.append("ORDERFLOW_LOG_FORMAT must be json or text") }
+            if let format = LogFormat(rawValue: text.lowercased()) {
+                config.logFormat = format
+            } else {
+                problems.append("ORDERFLOW_LOG_FORMAT must be json or text")
+            }
         }
         if let text = values["ORDERFLOW_MAX_BODY_BYTES"] {
-            if let bytes = Int(text), bytes >= 1024 { config.maxBodyBytes = bytes } else { problems.append("ORDERFLOW_MAX_BODY_BYTES must be a number of bytes ≥ 1024") }
+            if let bytes = Int(text), bytes >= 1024 {
+                config.maxBodyBytes = bytes
+            } else {
+                problems.append("ORDERFLOW_MAX_BODY_BYTES must be a number of bytes ≥ 1024")
+            }
         }
         if let text = values["ORDERFLOW_DEFAULT_IMAGE_URL"] { config.defaultImageURL = text.isEmpty ? nil : text }
         if let text = values["ORDERFLOW_SQLITE_SYNCHRONOUS"] {
-            if ["full", "normal"].contains(text.lowercased()) { config.databaseOptions.sqliteSynchronous = text.lowercased() } else { problems.append("ORDERFLOW_SQLITE_SYNCHRONOUS must be full or normal") }
+            if ["full", "normal"].contains(text.lowercased()) {
+                config.databaseOptions.sqliteSynchronous = text.lowercased()
+            } else {
+                problems.append("ORDERFLOW_SQLITE_SYNCHRONOUS must be full or normal")
+            }
         }
         if let text = values["ORDERFLOW_GROUP_COMMIT_MAX_BATCH"] {
-            if let size = Int(text), (1...1_000).contains(size) { config.databaseOptions.groupCommitMaxBatch = size } else { problems.append("ORDERFLOW_GROUP_COMMIT_MAX_BATCH must be a number from 1 to 1000") }
+            if let size = Int(text), (1...1_000).contains(size) {
+                config.databaseOptions.groupCommitMaxBatch = size
+            } else {
+                problems.append("ORDERFLOW_GROUP_COMMIT_MAX_BATCH must be a number from 1 to 1000")
+            }
         }
         if let text = values["ORDERFLOW_GROUP_COMMIT_LANES"] {
-            if let lanes = Int(text), (1...64).contains(lanes) { config.databaseOptions.groupCommitLanes = lanes } else { problems.append("ORDERFLOW_GROUP_COMMIT_LANES must be a number from 1 to 64") }
+            if let lanes = Int(text), (1...64).contains(lanes) {
+                config.databaseOptions.groupCommitLanes = lanes
+            } else {
+                problems.append("ORDERFLOW_GROUP_COMMIT_LANES must be a number from 1 to 64")
+            }
         }
         config.security.load(values, into: &problems)
         config.engine.load(values, into: &problems)
@@ -200,24 +276,38 @@ extension AppConfiguration.SecuritySettings {
     mutating func load(_ values: [String: String], into problems: inout [String]) {
         func number(_ key: String, _ range: ClosedRange<Double>, _ apply: (Double) -> Void) {
             guard let text = values[key] else { return }
-            if let value = Double(text), range.contains(value) { apply(value) } else {
+            if let value = Double(text), range.contains(value) {
+                apply(value)
+            } else {
                 problems.append("\(key) must be a number from \(range.lowerBound) to \(range.upperBound)")
             }
         }
         func flag(_ key: String, _ apply: (Bool) -> Void) {
             guard let text = values[key]?.lowercased() else { return }
-            if ["true", "1", "yes"].contains(text) { apply(true) } else if ["false", "0", "no"].contains(text) { apply(false) } else {
+            if ["true", "1", "yes"].contains(text) {
+                apply(true)
+            } else if ["false", "0", "no"].contains(text) {
+                apply(false)
+            } else {
                 problems.append("\(key) must be true or false")
             }
         }
         if let secret = values["ORDERFLOW_JWT_SECRET"] {
-            if secret.utf8.count >= 32 { jwtSecret = secret } else { problems.append("ORDERFLOW_JWT_SECRET must be at least 32 characters") }
+            if secret.utf8.count >= 32 {
+                jwtSecret = secret
+            } else {
+                problems.append("ORDERFLOW_JWT_SECRET must be at least 32 characters")
+            }
         }
         number("ORDERFLOW_ACCESS_TOKEN_SECONDS", 60...604_800) { accessTokenSeconds = $0 }
         number("ORDERFLOW_REFRESH_TOKEN_SECONDS", 300...31_536_000) { refreshTokenSeconds = $0 }
         flag("ORDERFLOW_ALLOW_REGISTRATION") { allowRegistration = $0 }
         if let password = values["ORDERFLOW_ADMIN_PASSWORD"], !password.isEmpty {
-            if (12...72).contains(password.utf8.count) { adminPassword = password } else { problems.append("ORDERFLOW_ADMIN_PASSWORD must be 12–72 bytes") }
+            if (12...72).contains(password.utf8.count) {
+                adminPassword = password
+            } else {
+                problems.append("ORDERFLOW_ADMIN_PASSWORD must be 12–72 bytes")
+            }
         }
         number("ORDERFLOW_BCRYPT_COST", 4...16) { bcryptCost = UInt8($0) }
         number("ORDERFLOW_RATE_LIMIT", 0...1_000_000) { rateLimit = $0 }
@@ -225,14 +315,18 @@ extension AppConfiguration.SecuritySettings {
         number("ORDERFLOW_LOGIN_MAX_FAILURES", 1...100) { loginMaxFailures = Int($0) }
         number("ORDERFLOW_LOGIN_LOCK_SECONDS", 1...86_400) { loginLockSeconds = $0 }
         if let origins = values["ORDERFLOW_CORS_ORIGINS"] {
-            corsOrigins = Set(origins.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+            corsOrigins = Set(
+                origins.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter {
+                    !$0.isEmpty
+                })
         }
         tlsCertificatePath = values["ORDERFLOW_TLS_CERT"].flatMap { $0.isEmpty ? nil : $0 } ?? tlsCertificatePath
         tlsKeyPath = values["ORDERFLOW_TLS_KEY"].flatMap { $0.isEmpty ? nil : $0 } ?? tlsKeyPath
         if (tlsCertificatePath == nil) != (tlsKeyPath == nil) {
             problems.append("ORDERFLOW_TLS_CERT and ORDERFLOW_TLS_KEY go together")
         }
-        for path in [tlsCertificatePath, tlsKeyPath].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
+        for path in [tlsCertificatePath, tlsKeyPath].compactMap({ $0 })
+        where !FileManager.default.isReadableFile(atPath: path) {
             problems.append("cannot read \(path)")
         }
         flag("ORDERFLOW_TRUST_FORWARDED_FOR") { trustForwardedFor = $0 }
@@ -243,7 +337,9 @@ extension EngineSettings {
     mutating func load(_ values: [String: String], into problems: inout [String]) {
         func number(_ key: String, _ range: ClosedRange<Double>, _ apply: (Double) -> Void) {
             guard let text = values[key] else { return }
-            if let value = Double(text), range.contains(value) { apply(value) } else {
+            if let value = Double(text), range.contains(value) {
+                apply(value)
+            } else {
                 problems.append("\(key) must be a number from \(range.lowerBound) to \(range.upperBound)")
             }
         }
@@ -255,7 +351,9 @@ extension EngineSettings {
         number("ORDERFLOW_POLL_SECONDS", 0.005...60) { pollSeconds = $0 }
         var channelJSON = values["ORDERFLOW_CHANNELS"]
         if let path = values["ORDERFLOW_CHANNELS_FILE"] {
-            do { channelJSON = try String(contentsOfFile: path, encoding: .utf8) } catch { problems.append("ORDERFLOW_CHANNELS_FILE: cannot read \(path)") }
+            do { channelJSON = try String(contentsOfFile: path, encoding: .utf8) } catch {
+                problems.append("ORDERFLOW_CHANNELS_FILE: cannot read \(path)")
+            }
         }
         if let json = channelJSON, !json.trimmingCharacters(in: .whitespaces).isEmpty {
             do { channels = try ChannelSettings.parse(json) } catch { problems.append("channels: \(error)") }
@@ -264,7 +362,11 @@ extension EngineSettings {
             payment = PaymentSettings(url: url, token: values["ORDERFLOW_PAYMENT_TOKEN"])
         }
         if let url = values["ORDERFLOW_SMTP_URL"], !url.isEmpty {
-            if SMTPClient(url: url, from: "x@y.z") == nil { problems.append("ORDERFLOW_SMTP_URL must be smtp://host:port") } else { notifications.smtpURL = url }
+            if SMTPClient(url: url, from: "x@y.z") == nil {
+                problems.append("ORDERFLOW_SMTP_URL must be smtp://host:port")
+            } else {
+                notifications.smtpURL = url
+            }
         }
         if let from = values["ORDERFLOW_SMTP_FROM"], !from.isEmpty { notifications.smtpFrom = from }
         if let url = values["ORDERFLOW_SMS_URL"], !url.isEmpty { notifications.smsURL = url }
@@ -277,31 +379,53 @@ extension MonitorSettings {
         func json(_ key: String) -> String? {
             var text = values[key]
             if let path = values[key + "_FILE"] {
-                do { text = try String(contentsOfFile: path, encoding: .utf8) } catch { problems.append("\(key)_FILE: cannot read \(path)") }
+                do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+                    problems.append("\(key)_FILE: cannot read \(path)")
+                }
             }
             return text.flatMap { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : $0 }
         }
         if let text = values["ORDERFLOW_ALERT_EVALUATION_SECONDS"] {
-            if let value = Double(text), (0.2...3600).contains(value) { evaluationSeconds = value } else { problems.append("ORDERFLOW_ALERT_EVALUATION_SECONDS must be 0.2–3600") }
+            if let value = Double(text), (0.2...3600).contains(value) {
+                evaluationSeconds = value
+            } else {
+                problems.append("ORDERFLOW_ALERT_EVALUATION_SECONDS must be 0.2–3600")
+            }
         }
         if let text = json("ORDERFLOW_ALERT_RULES") {
             do { rules = try MonitorSettings.parseRules(text) } catch { problems.append("alert rules: \(error)") }
         }
         if let text = json("ORDERFLOW_ALERT_NOTIFIERS") {
-            do { notifiers = try MonitorSettings.parseNotifiers(text) } catch { problems.append("alert notifiers: \(error)") }
+            do { notifiers = try MonitorSettings.parseNotifiers(text) } catch {
+                problems.append("alert notifiers: \(error)")
+            }
         }
         if let from = values["ORDERFLOW_ALERT_EMAIL_FROM"], !from.isEmpty { emailFrom = from }
         if let url = values["ORDERFLOW_PUBLIC_URL"], !url.isEmpty { publicURL = url }
         if let text = values["ORDERFLOW_ACK_AMOUNT_WINDOW_SECONDS"] {
-            if let value = Double(text), (1...86_400).contains(value) { correlation.amountWindowSeconds = value } else { problems.append("ORDERFLOW_ACK_AMOUNT_WINDOW_SECONDS must be 1–86400") }
+            if let value = Double(text), (1...86_400).contains(value) {
+                correlation.amountWindowSeconds = value
+            } else {
+                problems.append("ORDERFLOW_ACK_AMOUNT_WINDOW_SECONDS must be 1–86400")
+            }
         }
         func tokens(_ key: String) -> [String]? {
-            values[key].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+            values[key].map {
+                $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            }
         }
-        if let prefixes = tokens("ORDERFLOW_ORDER_ID_PREFIXES") { correlation.normalizer = OrderReferenceNormalizer(prefixes: prefixes, suffixes: correlation.normalizer.suffixes) }
-        if let suffixes = tokens("ORDERFLOW_ORDER_ID_SUFFIXES") { correlation.normalizer = OrderReferenceNormalizer(prefixes: correlation.normalizer.prefixes, suffixes: suffixes) }
+        if let prefixes = tokens("ORDERFLOW_ORDER_ID_PREFIXES") {
+            correlation.normalizer = OrderReferenceNormalizer(
+                prefixes: prefixes, suffixes: correlation.normalizer.suffixes)
+        }
+        if let suffixes = tokens("ORDERFLOW_ORDER_ID_SUFFIXES") {
+            correlation.normalizer = OrderReferenceNormalizer(
+                prefixes: correlation.normalizer.prefixes, suffixes: suffixes)
+        }
         if let text = values["ORDERFLOW_RETENTION"] {
-            do { retention = try RetentionSettings.parse(text) } catch { problems.append("ORDERFLOW_RETENTION: \(error)") }
+            do { retention = try RetentionSettings.parse(text) } catch {
+                problems.append("ORDERFLOW_RETENTION: \(error)")
+            }
         }
     }
 }

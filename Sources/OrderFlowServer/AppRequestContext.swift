@@ -34,7 +34,8 @@ extension AppRequestContext {
     /// Where an anonymous request (signing in, registering) comes from, for the audit log.
     var origin: AuditOrigin {
         AuditOrigin(
-            actor: principal?.name ?? "anonymous", actorKind: principal?.kind.rawValue ?? "anonymous", clientAddress: clientAddress,
+            actor: principal?.name ?? "anonymous", actorKind: principal?.kind.rawValue ?? "anonymous",
+            clientAddress: clientAddress,
             requestID: requestID)
     }
 }
@@ -55,7 +56,10 @@ enum RequestID {
     /// Accepts a caller's ID if it is short and plain, so traces can span systems.
     static func accept(_ text: String?) -> String? {
         guard let text, (8...64).contains(text.count),
-              text.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains(Character($0)) || $0 == "-" || $0 == "_") })
+            text.unicodeScalars.allSatisfy({
+                $0.isASCII
+                    && ($0.properties.isAlphabetic || ("0"..."9").contains(Character($0)) || $0 == "-" || $0 == "_")
+            })
         else { return nil }
         return text
     }

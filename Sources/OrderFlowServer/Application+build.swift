@@ -35,7 +35,8 @@ public struct AppDependencies: Sendable {
     public var demoKey: DemoKey?
 
     public init(
-        clock: any SleepingClock = SystemClock(), metrics: AppMetrics = AppMetrics(), logger: Logger = Logger(label: "orderflow"),
+        clock: any SleepingClock = SystemClock(), metrics: AppMetrics = AppMetrics(),
+        logger: Logger = Logger(label: "orderflow"),
         announce: @escaping @Sendable (String) -> Void = AppDependencies.printToStandardOutput,
         payments: (any PaymentProvider)? = nil, notifiers: [any NotificationSender]? = nil, runPipeline: Bool = true,
         extraServices: [any Service] = [], demoKey: DemoKey? = nil
@@ -77,22 +78,30 @@ public struct BuiltApplication: Sendable {
 
 /// Wires OrderFlow: storage, migrations before listening, the HTTP pipeline and every route.
 /// Used by `orderflow serve`, `orderflow demo` and the tests alike.
-public func buildApplication(_ config: AppConfiguration, dependencies: AppDependencies = .init()) async throws -> BuiltApplication {
+public func buildApplication(_ config: AppConfiguration, dependencies: AppDependencies = .init()) async throws
+    -> BuiltApplication
+{
     let logger = {
         var logger = dependencies.logger
         logger.logLevel = config.logLevel
         return logger
     }()
-    let database = try await Database.open(config.database, options: config.databaseOptions, clock: dependencies.clock, logger: logger)
-    let security = SecurityService(database: database, settings: config.security, clock: dependencies.clock, logger: logger)
+    let database = try await Database.open(
+        config.database, options: config.databaseOptions, clock: dependencies.clock, logger: logger)
+    let security = SecurityService(
+        database: database, settings: config.security, clock: dependencies.clock, logger: logger)
     let engine = Engine(
-        database: database, settings: config.engine, clock: dependencies.clock, logger: logger, metrics: dependencies.metrics.factory,
+        database: database, settings: config.engine, clock: dependencies.clock, logger: logger,
+        metrics: dependencies.metrics.factory,
         payments: dependencies.payments, notifiers: dependencies.notifiers, defaultImageURL: config.defaultImageURL)
     let monitor = Monitor(
-        database: database, settings: config.monitor, channels: engine.relay.channels, ready: engine.ready, clock: dependencies.clock,
+        database: database, settings: config.monitor, channels: engine.relay.channels, ready: engine.ready,
+        clock: dependencies.clock,
         logger: logger, metrics: dependencies.metrics.factory)
     let invoices = InvoiceStream(database: database, clock: dependencies.clock, logger: logger)
-    let router = try buildRouter(config, database: database, security: security, engine: engine, monitor: monitor, invoices: invoices, dependencies: dependencies)
+    let router = try buildRouter(
+        config, database: database, security: security, engine: engine, monitor: monitor, invoices: invoices,
+        dependencies: dependencies)
     var app = Application(
         router: router,
         server: try serverBuilder(config.security),
@@ -108,7 +117,10 @@ public func buildApplication(_ config: AppConfiguration, dependencies: AppDepend
     app.addServices(dependencies.extraServices)
     app.beforeServerStarts {
         let applied = try await Migrator(database: database, logger: logger).migrate()
-        if !applied.isEmpty { logger.info("database ready", metadata: ["database": "\(config.database)", "migrations_applied": "\(applied)"]) }
+        if !applied.isEmpty {
+            logger.info(
+                "database ready", metadata: ["database": "\(config.database)", "migrations_applied": "\(applied)"])
+        }
         try await security.configureSigningKey()
         if config.seedDemoCatalog {
             try await DemoCatalog.seedIfEmpty(database: database, clock: dependencies.clock, logger: logger)
@@ -116,14 +128,16 @@ public func buildApplication(_ config: AppConfiguration, dependencies: AppDepend
         if config.security.demoAccounts {
             let key = try await DemoAccounts.refresh(security: security, announce: dependencies.announce)
             let scheme = config.security.tlsCertificatePath == nil ? "http" : "https"
-            dependencies.announce("Dashboard: \(scheme)://\(config.host):\(config.port)/ (sign in with one of the accounts above)")
+            dependencies.announce(
+                "Dashboard: \(scheme)://\(config.host):\(config.port)/ (sign in with one of the accounts above)")
             dependencies.demoKey?.set(key)
         } else {
             try await security.ensureAdministrator(announce: dependencies.announce)
         }
         engine.ready.open()
     }
-    return BuiltApplication(application: app, database: database, security: security, engine: engine, monitor: monitor, invoices: invoices)
+    return BuiltApplication(
+        application: app, database: database, security: security, engine: engine, monitor: monitor, invoices: invoices)
 }
 
 /// Plain HTTP/1.1, or HTTPS when a certificate and key are configured.
@@ -136,29 +150,38 @@ func serverBuilder(_ settings: AppConfiguration.SecuritySettings) throws -> HTTP
 }
 
 func buildRouter(
-    _ config: AppConfiguration, database: Database, security: SecurityService, engine: Engine, monitor: Monitor, invoices: InvoiceStream,
+    _ config: AppConfiguration, database: Database, security: SecurityService, engine: Engine, monitor: Monitor,
+    invoices: InvoiceStream,
     dependencies: AppDependencies
 ) throws -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     // Order matters: the outer layers see everything the inner ones produce.
     router.add(middleware: HTTPMetricsMiddleware(metrics: dependencies.metrics))
-    router.add(middleware: HardeningMiddleware(
-        corsOrigins: config.security.corsOrigins, tls: config.security.tlsCertificatePath != nil,
-        trustForwardedFor: config.security.trustForwardedFor))
+    router.add(
+        middleware: HardeningMiddleware(
+            corsOrigins: config.security.corsOrigins, tls: config.security.tlsCertificatePath != nil,
+            trustForwardedFor: config.security.trustForwardedFor))
     router.add(middleware: RequestIDAndErrorMiddleware())
     router.add(middleware: BodyLimitMiddleware(maxBytes: config.maxBodyBytes))
-    router.add(middleware: DashboardMiddleware(security: security, secureCookies: config.security.tlsCertificatePath != nil))
-    router.add(middleware: SecurityMiddleware(
-        authenticator: security.authenticator,
-        perPrincipal: RateLimiter(rate: config.security.rateLimit, burst: config.security.rateLimit * 2, clock: dependencies.clock),
-        perAddress: RateLimiter(rate: config.security.anonymousRateLimit, burst: config.security.anonymousRateLimit * 2, clock: dependencies.clock),
-        logger: dependencies.logger, demoSeeding: config.demoSeeding))
+    router.add(
+        middleware: DashboardMiddleware(security: security, secureCookies: config.security.tlsCertificatePath != nil))
+    router.add(
+        middleware: SecurityMiddleware(
+            authenticator: security.authenticator,
+            perPrincipal: RateLimiter(
+                rate: config.security.rateLimit, burst: config.security.rateLimit * 2, clock: dependencies.clock),
+            perAddress: RateLimiter(
+                rate: config.security.anonymousRateLimit, burst: config.security.anonymousRateLimit * 2,
+                clock: dependencies.clock),
+            logger: dependencies.logger, demoSeeding: config.demoSeeding))
 
     let services = AppServices(
         orders: engine.orders, catalog: engine.catalog, deadLetters: engine.deadLetters,
         invoices: InvoiceService(stream: invoices, database: database, clock: dependencies.clock),
         monitoring: monitor.monitoring, alerts: monitor.alerts, security: security,
-        users: UserService(security: security, catalog: CatalogRepository(database: database, clock: dependencies.clock), clock: dependencies.clock),
+        users: UserService(
+            security: security, catalog: CatalogRepository(database: database, clock: dependencies.clock),
+            clock: dependencies.clock),
         health: HealthCheck(database: database), feed: database.feed)
     let handlers = APIHandlers(services: services, clock: dependencies.clock, configuration: config, startedAt: Date())
     try handlers.registerHandlers(on: router, configuration: APIDates.configuration)
@@ -170,9 +193,12 @@ func buildRouter(
             body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
     }
     router.get("/openapi.yaml") { _, _ in
-        Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.yaml)))
+        Response(
+            status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.yaml)))
     }
-    Dashboard(services: services, clock: dependencies.clock, secureCookies: config.security.tlsCertificatePath != nil).register(on: router)
+    Dashboard(services: services, clock: dependencies.clock, secureCookies: config.security.tlsCertificatePath != nil)
+        .register(on: router)
     return router
 }
 

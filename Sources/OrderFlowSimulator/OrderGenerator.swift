@@ -19,7 +19,10 @@ public struct OrderGenerator: Sendable {
     public let places: [Place]
     public let skus: [String]
 
-    static let customers = ["Somchai Jaidee", "Malee Srisuk", "Anan Chaiyaporn", "Kanya Boonmee", "Prasert Wongsa", "Ratana Kaewmanee", "Niran Thongdee", "Siriporn Rattana"]
+    static let customers = [
+        "Somchai Jaidee", "Malee Srisuk", "Anan Chaiyaporn", "Kanya Boonmee", "Prasert Wongsa", "Ratana Kaewmanee",
+        "Niran Thongdee", "Siriporn Rattana",
+    ]
 
     /// Nil when there is no store or no product to order.
     public init?(places: [Place], skus: [String]) {
@@ -34,7 +37,8 @@ public struct OrderGenerator: Sendable {
             guard let id = item["id"] as? String else { return nil }
             return Place(id: id, smallFormat: item["format"] as? String == "qc_smf")
         }
-        self.init(places: places, skus: (products["items"] as? [[String: Any]] ?? []).compactMap { $0["sku"] as? String })
+        self.init(
+            places: places, skus: (products["items"] as? [[String: Any]] ?? []).compactMap { $0["sku"] as? String })
     }
 
     public func order<R: RandomNumberGenerator>(id: String, using random: inout R) -> [String: Any] {
@@ -45,16 +49,22 @@ public struct OrderGenerator: Sendable {
             ["sku": $0, "quantity": Int.random(in: 1...3, using: &random)]
         }
         var body: [String: Any] = [
-            "orderId": id, "shipFromLocationId": place.id, "channel": ["app", "web", "store", "marketplace"].randomElement(using: &random)!,
-            "isForceAllocation": place.smallFormat, "paymentMethod": place.smallFormat || Bool.random(using: &random) ? "cod" : "card",
-            "customer": ["id": "CUST-\(customerNumber)", "name": name, "phone": "+6681\(Int.random(in: 1_000_000...9_999_999, using: &random))",
-                         "email": "\(name.split(separator: " ").first!.lowercased())\(customerNumber)@example.com"],
+            "orderId": id, "shipFromLocationId": place.id,
+            "channel": ["app", "web", "store", "marketplace"].randomElement(using: &random)!,
+            "isForceAllocation": place.smallFormat,
+            "paymentMethod": place.smallFormat || Bool.random(using: &random) ? "cod" : "card",
+            "customer": [
+                "id": "CUST-\(customerNumber)", "name": name,
+                "phone": "+6681\(Int.random(in: 1_000_000...9_999_999, using: &random))",
+                "email": "\(name.split(separator: " ").first!.lowercased())\(customerNumber)@example.com",
+            ],
             "lines": lines,
         ]
         if Double.random(in: 0..<1, using: &random) < 0.8 {
             body["orderType"] = "delivery"
             body["deliveryAddress"] = [
-                "line1": "\(Int.random(in: 1...999, using: &random)) Sukhumvit Soi \(Int.random(in: 1...71, using: &random))",
+                "line1":
+                    "\(Int.random(in: 1...999, using: &random)) Sukhumvit Soi \(Int.random(in: 1...71, using: &random))",
                 "city": "Bangkok", "postalCode": "10110", "country": "TH",
             ]
             body["charges"] = [["type": "delivery", "amount": "25.00"]]

@@ -89,7 +89,9 @@ public final class Simulator: Service, Sendable {
 
     /// - Parameter apiKey: an OrderFlow API key with `orders.create` and `fulfillment.write`, read
     ///   when needed (the demo creates it after start-up).
-    public init(settings: Settings, apiKey: @escaping @Sendable () -> String?, client: HTTPClient = .shared, logger: Logger) {
+    public init(
+        settings: Settings, apiKey: @escaping @Sendable () -> String?, client: HTTPClient = .shared, logger: Logger
+    ) {
         self.settings = Mutex(settings)
         self.apiKey = apiKey
         self.client = client
@@ -106,7 +108,8 @@ public final class Simulator: Service, Sendable {
     public func run() async throws {
         let config = settings.withLock { $0 }
         let app = Application(
-            router: router(), configuration: .init(address: .hostname(config.host, port: config.port), serverName: "OrderFlow-Simulator"),
+            router: router(),
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "OrderFlow-Simulator"),
             onServerRunning: { channel in self.boundPort.withLock { $0 = channel.localAddress?.port } },
             logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -140,20 +143,28 @@ public final class Simulator: Service, Sendable {
         }
         router.get("/stats") { _, _ -> Response in
             let stats = self.stats
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: try JSONEncoder().encode(stats))))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(data: try JSONEncoder().encode(stats))))
         }
         router.post("/control") { request, _ -> Response in
             let body = try await Self.object(request)
             self.settings.withLock { settings in
                 if let rate = body["commerceFailureRate"] as? Double { settings.commerceFailureRate = rate }
-                if let latency = body["commerceLatencyMilliseconds"] as? [Int], latency.count == 2, latency[0] <= latency[1] {
+                if let latency = body["commerceLatencyMilliseconds"] as? [Int], latency.count == 2,
+                    latency[0] <= latency[1]
+                {
                     settings.commerceLatencyMilliseconds = latency[0]...latency[1]
                 }
                 if let rate = body["declineRate"] as? Double { settings.declineRate = rate }
                 if let rate = body["ordersPerSecond"] as? Double { settings.ordersPerSecond = rate }
                 if let seconds = body["advanceSeconds"] as? Double { settings.advanceSeconds = seconds }
-                if let stores = body["commerceUnknownStores"] as? [String] { settings.commerceUnknownStores = Set(stores) }
-                if let delay = body["commerceAckDelayMilliseconds"] as? [Int], delay.count == 2, delay[0] <= delay[1], delay[0] >= 0 {
+                if let stores = body["commerceUnknownStores"] as? [String] {
+                    settings.commerceUnknownStores = Set(stores)
+                }
+                if let delay = body["commerceAckDelayMilliseconds"] as? [Int], delay.count == 2, delay[0] <= delay[1],
+                    delay[0] >= 0
+                {
                     settings.commerceAckDelayMilliseconds = delay[0]...delay[1]
                 }
             }
@@ -183,7 +194,9 @@ public final class Simulator: Service, Sendable {
         let order = object["orderId"] as? String ?? "?"
         if let store = object["shipFromLocationId"] as? String, config.commerceUnknownStores.contains(store) {
             state.withLock { $0.stats.commerceRefused += 1 }
-            return Response(status: .unprocessableContent, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"error":"unknown store \#(store)"}"#)))
+            return Response(
+                status: .unprocessableContent, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"error":"unknown store \#(store)"}"#)))
         }
         state.withLock { state in
             state.stats.commerceReceived += 1
@@ -216,8 +229,11 @@ public final class Simulator: Service, Sendable {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "x-api-key", value: key)
-        request.body = .bytes(ByteBuffer(data: (try? JSONSerialization.data(withJSONObject: ["acknowledgements": [ack]])) ?? Data()))
-        let ok = (try? await client.execute(request, timeout: .seconds(10)).status.code).map { (200..<300).contains($0) } ?? false
+        request.body = .bytes(
+            ByteBuffer(data: (try? JSONSerialization.data(withJSONObject: ["acknowledgements": [ack]])) ?? Data()))
+        let ok =
+            (try? await client.execute(request, timeout: .seconds(10)).status.code).map { (200..<300).contains($0) }
+            ?? false
         state.withLock { if ok { $0.stats.commerceAcksSent += 1 } else { $0.stats.commerceAckErrors += 1 } }
     }
 
@@ -235,7 +251,9 @@ public final class Simulator: Service, Sendable {
             if !first { state.stats.fulfillmentDuplicates += 1 }
             return first
         }
-        if first, type == "order.released", let order = object["orderId"] as? String, settings.withLock({ $0.advanceSeconds }) > 0 {
+        if first, type == "order.released", let order = object["orderId"] as? String,
+            settings.withLock({ $0.advanceSeconds }) > 0
+        {
             Task { await self.advance(order) }
         }
         return Self.json(["received": eventID])
@@ -250,8 +268,12 @@ public final class Simulator: Service, Sendable {
             if let earlier = state.charges[key] { return earlier }
             let customer = (body["customerId"] as? String ?? "").lowercased()
             let declined = customer.contains("decline") || Double.random(in: 0..<1) < decline
-            let answer = declined
-                ? ["status": "declined", "reason": ["insufficient funds", "card expired", "do not honour"].randomElement()!]
+            let answer =
+                declined
+                ? [
+                    "status": "declined",
+                    "reason": ["insufficient funds", "card expired", "do not honour"].randomElement()!,
+                ]
                 : ["status": "approved", "reference": "PAY-" + UUID().uuidString.prefix(12).uppercased()]
             state.charges[key] = answer
             state.stats.charges += 1
@@ -263,9 +285,10 @@ public final class Simulator: Service, Sendable {
 
     static func verify(_ request: Request, body: ByteBuffer, secret: String) -> Bool {
         guard let timestamp = request.headers[HTTPField.Name("X-OrderFlow-Timestamp")!],
-              let signature = request.headers[HTTPField.Name("X-OrderFlow-Signature")!]
+            let signature = request.headers[HTTPField.Name("X-OrderFlow-Signature")!]
         else { return false }
-        let mac = HMAC<SHA256>.authenticationCode(for: Data("\(timestamp).\(String(buffer: body))".utf8), using: SymmetricKey(data: Data(secret.utf8)))
+        let mac = HMAC<SHA256>.authenticationCode(
+            for: Data("\(timestamp).\(String(buffer: body))".utf8), using: SymmetricKey(data: Data(secret.utf8)))
         return signature == "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
     }
 
@@ -275,7 +298,9 @@ public final class Simulator: Service, Sendable {
     }
 
     static func json(_ value: [String: String]) -> Response {
-        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: (try? JSONEncoder().encode(value)) ?? Data())))
+        Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(data: (try? JSONEncoder().encode(value)) ?? Data())))
     }
 
     // MARK: Calling OrderFlow
@@ -291,7 +316,10 @@ public final class Simulator: Service, Sendable {
         }
         let response = try await client.execute(request, timeout: .seconds(10))
         let data = try await response.body.collect(upTo: 4 << 20)
-        return (Int(response.status.code), (try? JSONSerialization.jsonObject(with: Data(buffer: data)) as? [String: Any]) ?? [:])
+        return (
+            Int(response.status.code),
+            (try? JSONSerialization.jsonObject(with: Data(buffer: data)) as? [String: Any]) ?? [:]
+        )
     }
 
     enum SimulatorError: Error { case noKey }
@@ -316,7 +344,10 @@ public final class Simulator: Service, Sendable {
         if failsFirst { delivery += ["failed", "rescheduled", "out_for_delivery"] }
         delivery.append("delivered")
         for (index, status) in delivery.enumerated() {
-            var body: [String: Any] = ["eventId": "\(order)-d\(index)-\(status)", "orderId": order, "status": status, "trackingId": tracking, "carrier": "grab"]
+            var body: [String: Any] = [
+                "eventId": "\(order)-d\(index)-\(status)", "orderId": order, "status": status, "trackingId": tracking,
+                "carrier": "grab",
+            ]
             if status == "failed" { body["reason"] = "customer not at home" }
             steps.append(("/api/delivery/status", .PUT, body))
         }
@@ -365,7 +396,9 @@ public final class Simulator: Service, Sendable {
                     state.withLock { $0.stats.ordersGenerated += 1 }
                 } else {
                     state.withLock { $0.stats.ordersRefused += 1 }
-                    logger.warning("generated order refused", metadata: ["status": "\(status)", "error": "\(answer["error"] ?? "")"])
+                    logger.warning(
+                        "generated order refused",
+                        metadata: ["status": "\(status)", "error": "\(answer["error"] ?? "")"])
                 }
             } catch {
                 state.withLock { $0.stats.ordersRefused += 1 }

@@ -26,7 +26,9 @@ struct LoadOptions: ParsableArguments {
     @Option(help: "Append the result as one JSON line to this file.") var json: String?
 
     func validate() throws {
-        guard rate > 0, seconds > 0, warmupSeconds >= 0, connections > 0 else { throw ValidationError("rate, seconds and connections must be positive") }
+        guard rate > 0, seconds > 0, warmupSeconds >= 0, connections > 0 else {
+            throw ValidationError("rate, seconds and connections must be positive")
+        }
     }
 
     var target: Target {
@@ -40,12 +42,16 @@ struct LoadOptions: ParsableArguments {
 
     /// A warm-up, then the measured run, with order IDs unique to this invocation; `around` wraps
     /// the measured run (the stream mode listens while it goes on).
-    func run(around: (String, () async -> RunResult) async throws -> RunResult = { try await $1() }) async throws -> (OrderLoad, String, RunResult) {
+    func run(around: (String, () async -> RunResult) async throws -> RunResult = { try await $1() }) async throws -> (
+        OrderLoad, String, RunResult
+    ) {
         let runID = String(UInt64(Date().timeIntervalSince1970 * 1_000) % 100_000_000)
         let load = try await OrderLoad.prepare(try target, runID: runID)
         if warmupSeconds > 0 {
             let warmup = try await OrderLoad.prepare(try target, runID: runID + "W")
-            let result = await OpenLoop(schedule: Schedule(rate: rate, seconds: warmupSeconds)).run { await warmup.send($0) }
+            let result = await OpenLoop(schedule: Schedule(rate: rate, seconds: warmupSeconds)).run {
+                await warmup.send($0)
+            }
             await warmup.shutdown()
             print(String(format: "warm-up: %d ok, %d errors", result.ok, result.errorCount))
         }
@@ -63,7 +69,8 @@ struct LoadOptions: ParsableArguments {
     static func cpuSeconds() -> Double {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(
+            usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
     func emit(_ report: RunReport) throws {
@@ -100,8 +107,11 @@ struct OrdersLoad: AsyncParsableCommand {
 struct EndToEndLoad: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "e2e",
-        abstract: "Orders at --rate a second, then, read from OrderFlow's database: each order accepted → released → delivered to the channel → acknowledged → classified.",
-        discussion: "Needs an OrderFlow whose pipeline runs and whose channel acknowledges (orderflow demo does both; give --decline-rate 0 for every order to be released).")
+        abstract:
+            "Orders at --rate a second, then, read from OrderFlow's database: each order accepted → released → delivered to the channel → acknowledged → classified.",
+        discussion:
+            "Needs an OrderFlow whose pipeline runs and whose channel acknowledges (orderflow demo does both; give --decline-rate 0 for every order to be released)."
+    )
     @OptionGroup var options: LoadOptions
     @Option(help: "OrderFlow's database, sqlite:PATH or postgres://… (read only).") var database: String
     @Option(help: "The channel whose acknowledgement ends an order's way.") var channel = "commerce"
@@ -133,7 +143,8 @@ struct EndToEndLoad: AsyncParsableCommand {
 struct StreamLoadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stream",
-        abstract: "Open --subscribers streams of order events (GET /api/v1/stream), create orders at --rate a second, and measure commit → event receipt on every subscriber.",
+        abstract:
+            "Open --subscribers streams of order events (GET /api/v1/stream), create orders at --rate a second, and measure commit → event receipt on every subscriber.",
         discussion: """
             Each order makes one event on the stream when the server's pipeline does not run \
             (ORDERFLOW_WORKERS=0), so --rate is the event rate. Latency runs from the commit time the \
@@ -169,7 +180,9 @@ struct StreamLoadCommand: AsyncParsableCommand {
 struct CeilingServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ceiling-server",
-        abstract: "Serve one trivial route (GET / → ok) with Hummingbird and nothing else, for wrk: the HTTP ceiling of this machine (scripts/bench).")
+        abstract:
+            "Serve one trivial route (GET / → ok) with Hummingbird and nothing else, for wrk: the HTTP ceiling of this machine (scripts/bench)."
+    )
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on.") var port = 8090
 

@@ -4,9 +4,9 @@ import Logging
 import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowMonitor
+import OrderFlowPersistence
 import OrderFlowServer
 import OrderFlowSimulator
-import OrderFlowPersistence
 import ServiceLifecycle
 import UnixSignals
 
@@ -15,9 +15,14 @@ struct OrderFlowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "orderflow",
         abstract: "An order management system that watches its own order flow.",
-        discussion: "Settings come from flags, then ORDERFLOW_* environment variables, then --config FILE (KEY=value lines), then defaults.\n\n"
-            + AppConfiguration.settings.map { "  \($0.key) (default \($0.defaultValue)): \($0.meaning)" }.joined(separator: "\n"),
-        subcommands: [Serve.self, Demo.self, Migrate.self, BackupCommand.self, RestoreCommand.self, Simulate.self, LoadCommand.self, Permissions.self])
+        discussion:
+            "Settings come from flags, then ORDERFLOW_* environment variables, then --config FILE (KEY=value lines), then defaults.\n\n"
+            + AppConfiguration.settings.map { "  \($0.key) (default \($0.defaultValue)): \($0.meaning)" }.joined(
+                separator: "\n"),
+        subcommands: [
+            Serve.self, Demo.self, Migrate.self, BackupCommand.self, RestoreCommand.self, Simulate.self,
+            LoadCommand.self, Permissions.self,
+        ])
 }
 
 /// The flags every subcommand shares; each maps to an `ORDERFLOW_*` setting.
@@ -37,7 +42,8 @@ struct SettingsOptions: ParsableArguments {
         overrides["ORDERFLOW_LOG_LEVEL"] = logLevel
         overrides["ORDERFLOW_LOG_FORMAT"] = logFormat
         do {
-            return try AppConfiguration.load(base: base, overrides: overrides, environment: ProcessInfo.processInfo.environment, file: config)
+            return try AppConfiguration.load(
+                base: base, overrides: overrides, environment: ProcessInfo.processInfo.environment, file: config)
         } catch let error as SettingsError {
             throw ValidationError(error.listed)
         }
@@ -72,15 +78,22 @@ struct Serve: AsyncParsableCommand {
 
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Everything on one machine: OrderFlow on an embedded SQLite file with a seeded catalog and stock, simulated downstream systems, and generated orders flowing through.")
+        abstract:
+            "Everything on one machine: OrderFlow on an embedded SQLite file with a seeded catalog and stock, simulated downstream systems, and generated orders flowing through."
+    )
     @OptionGroup var settings: SettingsOptions
     @Flag(help: "Delete the demo database first.") var reset = false
     @Option(help: "Port of the simulated downstream systems (default: OrderFlow's port + 1).") var simulatorPort: Int?
     @Option(help: "Generated orders a second (0: none).") var orderRate: Double = 0.5
-    @Option(help: "Seconds between the fulfilment and delivery steps of a released order.") var advanceSeconds: Double = 4
+    @Option(help: "Seconds between the fulfilment and delivery steps of a released order.") var advanceSeconds: Double =
+        4
     @Option(help: "Share of card payments the simulated provider declines.") var declineRate: Double = 0.1
-    @Option(help: "Share of events the simulated commerce engine refuses with 503.") var commerceFailureRate: Double = 0.02
-    @Option(help: "Seconds the simulated commerce engine takes to acknowledge an event, as MIN-MAX (its channel is async; over 30 s is delayed).")
+    @Option(help: "Share of events the simulated commerce engine refuses with 503.") var commerceFailureRate: Double =
+        0.02
+    @Option(
+        help:
+            "Seconds the simulated commerce engine takes to acknowledge an event, as MIN-MAX (its channel is async; over 30 s is delayed)."
+    )
     var commerceAckSeconds: String = "0.05-1.5"
 
     func run() async throws {
@@ -96,12 +109,18 @@ struct Demo: AsyncParsableCommand {
         let secret = UUID().uuidString + UUID().uuidString
         if config.engine.channels.isEmpty {
             config.engine.channels = [
-                ChannelSettings(name: "commerce", url: "\(simulatorURL)/commerce/events", events: ["order.*"], secret: secret, ackMode: .async),
-                ChannelSettings(name: "fulfillment", url: "\(simulatorURL)/fulfillment/events", events: ["order.released", "order.cancelled"], secret: secret),
+                ChannelSettings(
+                    name: "commerce", url: "\(simulatorURL)/commerce/events", events: ["order.*"], secret: secret,
+                    ackMode: .async),
+                ChannelSettings(
+                    name: "fulfillment", url: "\(simulatorURL)/fulfillment/events",
+                    events: ["order.released", "order.cancelled"], secret: secret),
             ]
         }
         if config.engine.payment == nil { config.engine.payment = PaymentSettings(url: "\(simulatorURL)/payments") }
-        if config.engine.notifications.smsURL == nil { config.engine.notifications.smsURL = "\(simulatorURL)/sms/messages" }
+        if config.engine.notifications.smsURL == nil {
+            config.engine.notifications.smsURL = "\(simulatorURL)/sms/messages"
+        }
         if reset, case .sqlite(let path) = config.database {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         }
@@ -125,24 +144,31 @@ struct Demo: AsyncParsableCommand {
             config.monitor.rules = MonitorSettings.defaultRules.map { rule in
                 var rule = rule
                 switch rule.kind {
-                case .channelDown: rule.windowSeconds = 30; rule.forSeconds = 10
-                case .noNewOrders: rule.windowSeconds = 120; rule.forSeconds = 60
+                case .channelDown:
+                    rule.windowSeconds = 30
+                    rule.forSeconds = 10
+                case .noNewOrders:
+                    rule.windowSeconds = 120
+                    rule.forSeconds = 60
                 default: rule.forSeconds = min(rule.forSeconds, 30)
                 }
                 return rule
             }
         }
-        print("""
+        print(
+            """
             OrderFlow demo: \(config.database) on http://\(config.host):\(config.port)
               simulated commerce engine, fulfilment, payments and SMS on \(simulatorURL) (GET /stats, POST /control)
               health:   curl -s http://\(config.host):\(config.port)/api/v1/health
-              sign in:  curl -s -X POST http://\(config.host):\(config.port)/api/auth/login -H 'Content-Type: application/json' -d '{"username":"admin","password":"…"}'
+              sign in:  curl -s -X POST http://\(config.host):\(config.port)/api/auth/login -H 'Content-Type: \
+            application/json' -d '{"username":"admin","password":"…"}'
               API:      http://\(config.host):\(config.port)/openapi.yaml  (README.md has an order to POST)
             Press Ctrl-C to stop. The sign-ins follow once the database is ready.
             """)
         let demoKey = DemoKey()
         ProcessBootstrap.logging(config)
-        let simulator = Simulator(settings: simulatorSettings, apiKey: { demoKey.key }, logger: Logger(label: "orderflow.simulator"))
+        let simulator = Simulator(
+            settings: simulatorSettings, apiKey: { demoKey.key }, logger: Logger(label: "orderflow.simulator"))
         try await runServer(config, extraServices: [simulator], demoKey: demoKey, bootstrapLogging: false)
     }
 }
@@ -160,7 +186,9 @@ struct Migrate: AsyncParsableCommand {
             if status {
                 let applied = try await migrator.applied()
                 for migration in migrator.migrations {
-                    print("\(applied.contains(migration.version) ? "applied" : "pending") \(migration.version) \(migration.name)")
+                    print(
+                        "\(applied.contains(migration.version) ? "applied" : "pending") \(migration.version) \(migration.name)"
+                    )
                 }
             } else if let version = revertTo {
                 print("reverted: \(try await migrator.revert(to: version))")
@@ -175,9 +203,12 @@ struct BackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
         abstract: "Copy the database to a file while OrderFlow keeps running.",
-        discussion: "SQLite: a consistent, compacted copy (VACUUM INTO), checked with PRAGMA integrity_check. PostgreSQL: pg_dump --format=custom of one snapshot; needs pg_dump of the server's major version or newer. docs/backup.md has the details.")
+        discussion:
+            "SQLite: a consistent, compacted copy (VACUUM INTO), checked with PRAGMA integrity_check. PostgreSQL: pg_dump --format=custom of one snapshot; needs pg_dump of the server's major version or newer. docs/backup.md has the details."
+    )
     @OptionGroup var settings: SettingsOptions
-    @Option(name: .customLong("to"), help: ArgumentHelp("The backup file to write.", valueName: "file")) var file: String
+    @Option(name: .customLong("to"), help: ArgumentHelp("The backup file to write.", valueName: "file")) var file:
+        String
     @Flag(help: "Replace the file if it exists.") var overwrite = false
 
     func run() async throws {
@@ -198,9 +229,12 @@ struct RestoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore",
         abstract: "Replace the database with a backup. Stop every orderflow serve using the database first.",
-        discussion: "The file is checked first (readable, OrderFlow's, of the database's kind); a refused file changes nothing. PostgreSQL: the database must exist (createdb). docs/backup.md has the details.")
+        discussion:
+            "The file is checked first (readable, OrderFlow's, of the database's kind); a refused file changes nothing. PostgreSQL: the database must exist (createdb). docs/backup.md has the details."
+    )
     @OptionGroup var settings: SettingsOptions
-    @Option(name: .customLong("from"), help: ArgumentHelp("The backup file to restore.", valueName: "file")) var file: String
+    @Option(name: .customLong("from"), help: ArgumentHelp("The backup file to restore.", valueName: "file")) var file:
+        String
     @Flag(help: "Go ahead even though the database holds orders (they are replaced by the backup's).") var yes = false
 
     func run() async throws {
@@ -212,7 +246,7 @@ struct RestoreCommand: AsyncParsableCommand {
         do {
             existing = .success(try await Backup.orderCount(at: config.database, logger: logger))
         } catch let error as BackupError {
-            throw error  // the server cannot be reached: --yes would not help
+            throw error // the server cannot be reached: --yes would not help
         } catch {
             existing = .failure(error)
         }
@@ -226,7 +260,9 @@ struct RestoreCommand: AsyncParsableCommand {
         }
         let summary = try await Backup.restore(from: file, to: config.database, logger: logger)
         let replaced = (try? existing.get()).map { "\($0) orders" } ?? "a database whose orders could not be counted"
-        print("restored \(config.database) from \(summary.path): \(summary) (replaced \(replaced)) in \(seconds(since: started))")
+        print(
+            "restored \(config.database) from \(summary.path): \(summary) (replaced \(replaced)) in \(seconds(since: started))"
+        )
     }
 
     struct RestoreRefused: Error, CustomStringConvertible {
@@ -244,32 +280,43 @@ private func seconds(since start: ContinuousClock.Instant) -> String {
 }
 
 struct Permissions: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the permission table, routes and scopes as Markdown (docs/security.md holds it).")
+    static let configuration = CommandConfiguration(
+        abstract: "Print the permission table, routes and scopes as Markdown (docs/security.md holds it).")
     func run() {
         print(RoutePolicy.markdown(), terminator: "")
     }
 }
 
-func runServer(_ config: AppConfiguration, extraServices: [any Service] = [], demoKey: DemoKey? = nil, bootstrapLogging: Bool = true) async throws {
+func runServer(
+    _ config: AppConfiguration, extraServices: [any Service] = [], demoKey: DemoKey? = nil,
+    bootstrapLogging: Bool = true
+) async throws {
     if bootstrapLogging { ProcessBootstrap.logging(config) }
     let metrics = AppMetrics()
     ProcessBootstrap.metrics(metrics)
-    let app = try await buildApplication(config, dependencies: AppDependencies(metrics: metrics, extraServices: extraServices, demoKey: demoKey))
+    let app = try await buildApplication(
+        config, dependencies: AppDependencies(metrics: metrics, extraServices: extraServices, demoKey: demoKey))
     try await app.runService()
 }
 
 struct Simulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run only the simulated downstream systems (commerce engine, fulfilment, payments, SMS), the order generator and the auto-advancer, for another OrderFlow to use.",
+        abstract:
+            "Run only the simulated downstream systems (commerce engine, fulfilment, payments, SMS), the order generator and the auto-advancer, for another OrderFlow to use.",
         discussion: """
-            Endpoints: POST /commerce/events and /fulfillment/events (webhook receivers), POST /payments/charges and /payments/refunds, \
-            POST /sms/messages, GET /stats, POST /control (change failure rate, latency, decline rate, order rate at run time).
+            Endpoints: POST /commerce/events and /fulfillment/events (webhook receivers), POST /payments/charges and \
+            /payments/refunds, \
+            POST /sms/messages, GET /stats, POST /control (change failure rate, latency, decline rate, order rate at \
+            run time).
             """)
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on.") var port = 8081
-    @Option(help: "OrderFlow's base URL, for generated orders and ship/delivery events.") var orderflowURL = "http://127.0.0.1:8080"
-    @Option(help: "An OrderFlow API key with orders.create and fulfillment.write (or ORDERFLOW_SIMULATOR_API_KEY).") var apiKey: String?
-    @Option(help: "The channels' webhook secret, to check signatures (or ORDERFLOW_SIMULATOR_SECRET).") var secret: String?
+    @Option(help: "OrderFlow's base URL, for generated orders and ship/delivery events.") var orderflowURL =
+        "http://127.0.0.1:8080"
+    @Option(help: "An OrderFlow API key with orders.create and fulfillment.write (or ORDERFLOW_SIMULATOR_API_KEY).")
+    var apiKey: String?
+    @Option(help: "The channels' webhook secret, to check signatures (or ORDERFLOW_SIMULATOR_SECRET).") var secret:
+        String?
     @Option(help: "Generated orders a second.") var orderRate: Double = 0
     @Option(help: "Seconds between the steps of a released order (0: no auto-advance).") var advanceSeconds: Double = 4
     @Option(help: "Share of card payments declined.") var declineRate: Double = 0.1
@@ -292,7 +339,10 @@ struct Simulate: AsyncParsableCommand {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let simulator = Simulator(settings: settings, apiKey: { key }, logger: Logger(label: "orderflow.simulator"))
         print("OrderFlow simulator on http://\(host):\(port) for \(orderflowURL)")
-        let group = ServiceGroup(configuration: .init(services: [simulator], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "orderflow.simulator")))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [simulator], gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: Logger(label: "orderflow.simulator")))
         try await group.run()
     }
 }

@@ -1,7 +1,8 @@
 import OrderFlowDomain
 
 enum Fixtures {
-    static let qcStore = Location(id: LocationID("QC-BKK-001"), name: "Sukhumvit 24", region: "BKK", format: .qcSmallFormat)
+    static let qcStore = Location(
+        id: LocationID("QC-BKK-001"), name: "Sukhumvit 24", region: "BKK", format: .qcSmallFormat)
     static let bigStore = Location(id: LocationID("STD-CNX-001"), name: "Nimman", region: "CNX", format: .standard)
 
     static let coffee = Product(
@@ -27,12 +28,16 @@ enum Fixtures {
         OrderDraft(
             orderID: "ord-1001", shipFromLocationID: "qc-bkk-001", orderType: .delivery, channel: .app,
             isForceAllocation: true, paymentMethod: .cod,
-            customer: CustomerDraft(id: "CUST-42", name: "Somchai Jaidee", email: "somchai@example.com", phone: "+66 81 234 5678"),
-            deliveryAddress: AddressDraft(line1: "12 Sukhumvit Soi 24", city: "Bangkok", postalCode: "10110", country: "th"),
+            customer: CustomerDraft(
+                id: "CUST-42", name: "Somchai Jaidee", email: "somchai@example.com", phone: "+66 81 234 5678"),
+            deliveryAddress: AddressDraft(
+                line1: "12 Sukhumvit Soi 24", city: "Bangkok", postalCode: "10110", country: "th"),
             t1MembershipID: "1234567890123456", t1Number: "T1-0042", custRef: "SLICK-REF-9",
             lines: [
                 LineDraft(sku: "COFFEE-250", quantity: 2),
-                LineDraft(sku: "WATER-1L", quantity: 6, unitPrice: "9.25", discounts: [DiscountDraft(code: "MULTI6", amount: "3.5")]),
+                LineDraft(
+                    sku: "WATER-1L", quantity: 6, unitPrice: "9.25",
+                    discounts: [DiscountDraft(code: "MULTI6", amount: "3.5")]),
             ],
             charges: [ChargeDraft(kind: .delivery, amount: "20")])
     }

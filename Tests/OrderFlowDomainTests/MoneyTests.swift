@@ -3,10 +3,11 @@ import Testing
 
 @Suite("Money and percentages")
 struct MoneyTests {
-    @Test(arguments: [
-        ("0", 0), ("12", 120_000), ("12.5", 125_000), ("19.99", 199_900), ("0.0001", 1),
-        ("-3.25", -32_500), ("99999999999999.9999", 999_999_999_999_999_999),
-    ] as [(String, Int64)])
+    @Test(
+        arguments: [
+            ("0", 0), ("12", 120_000), ("12.5", 125_000), ("19.99", 199_900), ("0.0001", 1),
+            ("-3.25", -32_500), ("99999999999999.9999", 999_999_999_999_999_999),
+        ] as [(String, Int64)])
     func parsesDecimalStrings(text: String, units: Int64) {
         #expect(Money(decimal: text)?.units == units)
     }
@@ -56,13 +57,14 @@ struct MoneyTests {
 
 @Suite("Timestamps")
 struct TimestampTests {
-    @Test(arguments: [
-        (0, "1970-01-01T00:00:00.000000Z"),
-        (1_795_000_000_123_456, "2026-11-18T11:06:40.123456Z"),
-        (951_782_400_000_000, "2000-02-29T00:00:00.000000Z"),
-        (-1, "1969-12-31T23:59:59.999999Z"),
-        (4_102_444_799_999_999, "2099-12-31T23:59:59.999999Z"),
-    ] as [(Int64, String)])
+    @Test(
+        arguments: [
+            (0, "1970-01-01T00:00:00.000000Z"),
+            (1_795_000_000_123_456, "2026-11-18T11:06:40.123456Z"),
+            (951_782_400_000_000, "2000-02-29T00:00:00.000000Z"),
+            (-1, "1969-12-31T23:59:59.999999Z"),
+            (4_102_444_799_999_999, "2099-12-31T23:59:59.999999Z"),
+        ] as [(Int64, String)])
     func formatsRFC3339InUTC(microseconds: Int64, text: String) {
         #expect(Timestamp(microseconds: microseconds).description == text)
         #expect(Timestamp(rfc3339: text) == Timestamp(microseconds: microseconds), "parsing gives the instant back")
@@ -72,8 +74,10 @@ struct TimestampTests {
         #expect(Timestamp(rfc3339: "2026-11-18T11:06:40Z") == Timestamp(microseconds: 1_795_000_000_000_000))
         #expect(Timestamp(rfc3339: "2026-11-18T11:06:40.5Z") == Timestamp(microseconds: 1_795_000_000_500_000))
         #expect(Timestamp(rfc3339: "2026-11-18T11:06:40.123Z") == Timestamp(microseconds: 1_795_000_000_123_000))
-        for text in ["", "2026-11-18T11:06:40", "2026-11-18T11:06:40+07:00", "2026-13-18T11:06:40Z", "2026-11-18 11:06:40Z",
-                     "2026-11-18T11:06:40.1234567Z", "2026-11-18T11:06:40.Z", "2026-1a-18T11:06:40Z"] {
+        for text in [
+            "", "2026-11-18T11:06:40", "2026-11-18T11:06:40+07:00", "2026-13-18T11:06:40Z", "2026-11-18 11:06:40Z",
+            "2026-11-18T11:06:40.1234567Z", "2026-11-18T11:06:40.Z", "2026-1a-18T11:06:40Z",
+        ] {
             #expect(Timestamp(rfc3339: text) == nil, "\(text)")
         }
     }

@@ -18,11 +18,11 @@ struct OrderCalculationTests {
         #expect(water.includedTax.description == "3.4019")
 
         let totals = order.totals
-        #expect(totals.subTotal.description == "266.0000")          // Cal A
-        #expect(totals.totalCharge.description == "286.0000")       // Cal B
-        #expect(totals.orderTotal.description == "286.0000")        // Cal C
-        #expect(totals.totalDiscount.description == "3.5000")       // Cal D
-        #expect(totals.totalTaxes.description == "0.0000")          // Cal E
+        #expect(totals.subTotal.description == "266.0000") // Cal A
+        #expect(totals.totalCharge.description == "286.0000") // Cal B
+        #expect(totals.orderTotal.description == "286.0000") // Cal C
+        #expect(totals.totalDiscount.description == "3.5000") // Cal D
+        #expect(totals.totalTaxes.description == "0.0000") // Cal E
         #expect(totals.informationalTaxes.description == "17.4019") // Cal F
         #expect(totals.totalFees.description == "20.0000")
         #expect(totals.roundingAdjustment == .zero)
@@ -41,11 +41,11 @@ struct OrderCalculationTests {
         draft.charges = [ChargeDraft(kind: .delivery, amount: "15.0055")]
         let order = try Fixtures.prepare(draft)
 
-        #expect(order.lines[0].taxes[0].amount.description == "2.4164")  // 33.33 × 7.25 % = 2.416425
+        #expect(order.lines[0].taxes[0].amount.description == "2.4164") // 33.33 × 7.25 % = 2.416425
         #expect(order.lines[1].amounts.net.description == "30.0000")
         #expect(order.lines[1].taxes.map(\.code) == ["VAT", "ECO"])
         #expect(order.lines[1].taxes[0].amount.description == "2.1000")
-        #expect(order.lines[1].taxes[1].amount.description == "0.1493")  // 30 × 0.5 / 100.5 = 0.14925…
+        #expect(order.lines[1].taxes[1].amount.description == "0.1493") // 30 × 0.5 / 100.5 = 0.14925…
         #expect(order.lines[1].amounts.total.description == "32.1000")
 
         #expect(order.totals.subTotal.description == "63.3300")
@@ -72,7 +72,11 @@ struct OrderCalculationTests {
 
     @Test func largestAllowedOrderStaysExact() throws {
         var draft = Fixtures.draft()
-        draft.lines = (0..<200).map { _ in LineDraft(sku: "COFFEE-250", quantity: 9_999, unitPrice: "9999999.9999", taxes: [TaxDraft(code: "VAT", rate: "100")]) }
+        draft.lines = (0..<200).map { _ in
+            LineDraft(
+                sku: "COFFEE-250", quantity: 9_999, unitPrice: "9999999.9999",
+                taxes: [TaxDraft(code: "VAT", rate: "100")])
+        }
         draft.charges = []
         let order = try Fixtures.prepare(draft)
         // 200 × 9,999 × 9,999,999.9999 = 19,997,999,999,800.0200; taxed at 100 %, doubled.

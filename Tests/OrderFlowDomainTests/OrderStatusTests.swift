@@ -21,7 +21,10 @@ struct OrderStatusTests {
     ]
 
     @Test func codesAreSeed002s() {
-        #expect(OrderStatus.allCases.map(\.rawValue) == [1000, 2000, 3000, 3500, 3600, 3700, 7000, 7100, 7200, 7300, 7400, 7500, 9000])
+        #expect(
+            OrderStatus.allCases.map(\.rawValue) == [
+                1000, 2000, 3000, 3500, 3600, 3700, 7000, 7100, 7200, 7300, 7400, 7500, 9000,
+            ])
         #expect(OrderStatus.outForDelivery.name == "Out for delivery")
     }
 
@@ -35,8 +38,8 @@ struct OrderStatusTests {
     }
 
     @Test func aSampleOfIllegalMoves() {
-        #expect(!OrderStatus.open.canMove(to: .released))       // skips allocation
-        #expect(!OrderStatus.packed.canMove(to: .picking))      // backwards
+        #expect(!OrderStatus.open.canMove(to: .released)) // skips allocation
+        #expect(!OrderStatus.packed.canMove(to: .picking)) // backwards
         #expect(!OrderStatus.fulfilled.canMove(to: .cancelled)) // goods have left the store
         #expect(!OrderStatus.delivered.canMove(to: .cancelled))
         #expect(!OrderStatus.cancelled.canMove(to: .open))

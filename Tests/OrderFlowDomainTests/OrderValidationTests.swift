@@ -34,10 +34,11 @@ struct OrderValidationTests {
     @Test func ruleCForceAllocationAtQCStores() {
         #expect(failures { $0.isForceAllocation = false } == ["isForceAllocation C"])
         #expect(failures { $0.isForceAllocation = nil } == ["isForceAllocation C"])
-        #expect(failures {
-            $0.shipFromLocationID = "STD-CNX-001"
-            $0.isForceAllocation = nil
-        } == [])
+        #expect(
+            failures {
+                $0.shipFromLocationID = "STD-CNX-001"
+                $0.isForceAllocation = nil
+            } == [])
     }
 
     @Test func rulesDEFOptionalReferences() {
@@ -57,10 +58,11 @@ struct OrderValidationTests {
         #expect(failures { $0.customer.name = "   " } == ["customer.name G"])
         #expect(failures { $0.customer.email = "not-an-email" } == ["customer.email G"])
         #expect(failures { $0.customer.phone = "12ab" } == ["customer.phone G"])
-        #expect(failures {
-            $0.customer.email = nil
-            $0.customer.phone = nil
-        } == ["customer G"])
+        #expect(
+            failures {
+                $0.customer.email = nil
+                $0.customer.phone = nil
+            } == ["customer G"])
         #expect(failures { $0.customer.id = nil } == [])
     }
 
@@ -78,11 +80,19 @@ struct OrderValidationTests {
         #expect(failures { $0.lines[1].discounts = [DiscountDraft(amount: "55.5")] } == [])
         #expect(failures { $0.lines[1].discounts = [DiscountDraft(amount: "0")] } == ["lines[1].discounts[0].amount H"])
         #expect(failures { $0.lines[0].taxes = [TaxDraft(code: "VAT", rate: "101")] } == ["lines[0].taxes[0].rate H"])
-        #expect(failures { $0.lines[0].taxes = [TaxDraft(code: "VAT", rate: "7"), TaxDraft(code: "vat", rate: "1")] } == ["lines[0].taxes[1].code H"])
+        #expect(
+            failures { $0.lines[0].taxes = [TaxDraft(code: "VAT", rate: "7"), TaxDraft(code: "vat", rate: "1")] } == [
+                "lines[0].taxes[1].code H"
+            ])
         #expect(failures { $0.lines[0].imageURL = "ftp://x/y.png" } == ["lines[0].imageUrl H"])
-        #expect(failures { $0.lines[0].shortDescription = String(repeating: "d", count: 201) } == ["lines[0].shortDescription H"])
+        #expect(
+            failures { $0.lines[0].shortDescription = String(repeating: "d", count: 201) } == [
+                "lines[0].shortDescription H"
+            ])
         #expect(failures { $0.lines[0].bundleRef = "has space" } == ["lines[0].bundleRef H"])
-        #expect(failures { $0.lines = Array(repeating: LineDraft(sku: "WATER-1L", quantity: 1), count: 201) } == ["lines H"])
+        #expect(
+            failures { $0.lines = Array(repeating: LineDraft(sku: "WATER-1L", quantity: 1), count: 201) } == ["lines H"]
+        )
     }
 
     @Test func ruleIOrderDetails() {
@@ -91,10 +101,11 @@ struct OrderValidationTests {
         #expect(failures { $0.deliveryAddress?.country = "THA" } == ["deliveryAddress.country I"])
         #expect(failures { $0.deliveryAddress?.postalCode = "1" } == ["deliveryAddress.postalCode I"])
         #expect(failures { $0.charges = [ChargeDraft(kind: .delivery, amount: "-5")] } == ["charges[0].amount I"])
-        #expect(failures {
-            $0.orderType = .pickup
-            $0.deliveryAddress = nil
-        } == [])
+        #expect(
+            failures {
+                $0.orderType = .pickup
+                $0.deliveryAddress = nil
+            } == [])
     }
 
     @Test func everyBrokenRuleIsReportedAtOnce() {
@@ -105,7 +116,10 @@ struct OrderValidationTests {
             $0.lines[0].quantity = 0
             $0.lines[1].sku = "NOPE"
         }
-        #expect(Set(found) == ["orderId A", "isForceAllocation C", "t1MembershipId D", "lines[0].quantity H", "lines[1].sku H"])
+        #expect(
+            Set(found) == [
+                "orderId A", "isForceAllocation C", "t1MembershipId D", "lines[0].quantity H", "lines[1].sku H",
+            ])
     }
 
     @Test func enrichmentFillsBlankDescriptionsAndImages() throws {

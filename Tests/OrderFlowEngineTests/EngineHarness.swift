@@ -3,8 +3,8 @@ import Logging
 import Metrics
 import OrderFlowDomain
 import OrderFlowEngine
-import OrderFlowSimulator
 import OrderFlowPersistence
+import OrderFlowSimulator
 import OrderFlowTestSupport
 import Prometheus
 import Synchronization
@@ -12,7 +12,12 @@ import Testing
 
 /// A card provider that answers as told and remembers every call.
 final class FakePayments: PaymentProvider, Sendable {
-    enum Behaviour: Sendable { case approve, decline(String), unavailable, slow(Double) }
+    enum Behaviour: Sendable {
+        case approve
+        case decline(String)
+        case unavailable
+        case slow(Double)
+    }
     let behaviour: Mutex<Behaviour>
     let charges = Mutex<[ChargeRequest]>([])
     let refunds = Mutex<[(reference: String, key: String)]>([])
@@ -71,7 +76,8 @@ struct EngineHarness {
 
     static func run(
         _ kind: Database.Kind = .sqlite, stock: Int = 100, payments: FakePayments = FakePayments(),
-        configure: @Sendable (inout EngineSettings) -> Void = { _ in }, _ body: @Sendable (EngineHarness) async throws -> Void
+        configure: @Sendable (inout EngineSettings) -> Void = { _ in },
+        _ body: @Sendable (EngineHarness) async throws -> Void
     ) async throws {
         var simulatorSettings = Simulator.Settings()
         simulatorSettings.port = 0
@@ -96,10 +102,15 @@ struct EngineHarness {
             // suite runs in parallel on 2 cores) never times out by accident. The timeout test sets its own.
             settings.stepTimeoutSeconds = 30
             settings.channels = [
-                ChannelSettings(name: "commerce", url: "\(base)/commerce/events", events: ["order.*"], timeoutSeconds: 2, maxAttempts: 5,
-                                backoffSeconds: 1, maxBackoffSeconds: 8, secret: secret, circuitFailures: 3, circuitCooldownSeconds: 10),
-                ChannelSettings(name: "fulfillment", url: "\(base)/fulfillment/events", events: ["order.released", "order.cancelled"],
-                                timeoutSeconds: 2, secret: secret),
+                ChannelSettings(
+                    name: "commerce", url: "\(base)/commerce/events", events: ["order.*"], timeoutSeconds: 2,
+                    maxAttempts: 5,
+                    backoffSeconds: 1, maxBackoffSeconds: 8, secret: secret, circuitFailures: 3,
+                    circuitCooldownSeconds: 10),
+                ChannelSettings(
+                    name: "fulfillment", url: "\(base)/fulfillment/events",
+                    events: ["order.released", "order.cancelled"],
+                    timeoutSeconds: 2, secret: secret),
             ]
             configure(&settings)
             let clock = ManualClock(Timestamp(microseconds: 1_800_000_000_000_000))
@@ -108,9 +119,12 @@ struct EngineHarness {
             let sms = FakeNotifier(medium: "sms")
             let engine = Engine(
                 database: database, settings: settings, clock: clock, logger: TestDatabase.logger,
-                metrics: PrometheusMetricsFactory(registry: registry), payments: payments, notifiers: [email, sms], owner: "test-worker")
-            try await body(EngineHarness(
-                database: database, engine: engine, clock: clock, payments: payments, email: email, sms: sms, simulator: simulator, registry: registry))
+                metrics: PrometheusMetricsFactory(registry: registry), payments: payments, notifiers: [email, sms],
+                owner: "test-worker")
+            try await body(
+                EngineHarness(
+                    database: database, engine: engine, clock: clock, payments: payments, email: email, sms: sms,
+                    simulator: simulator, registry: registry))
         }
     }
 
@@ -118,14 +132,18 @@ struct EngineHarness {
 
     /// Accepts an order the way the API does: order, history, event and first job in one transaction.
     @discardableResult
-    func place(_ id: String, store: Location = Samples.qcStore, configure: (inout OrderDraft) -> Void = { _ in }) async throws -> Order {
+    func place(_ id: String, store: Location = Samples.qcStore, configure: (inout OrderDraft) -> Void = { _ in })
+        async throws -> Order
+    {
         var draft = Samples.draft(id, store: store)
         if store.format == .standard { draft.isForceAllocation = false }
         configure(&draft)
         let order = try OrderIntake.prepare(draft, catalog: Samples.snapshot, at: clock.now())
-        let history = StatusChange(status: .open, paymentStatus: .awaitingPayment, at: order.createdAt, reason: nil, actor: "test")
-        _ = try await orders.create(order, history: history, event: .forOrder("order.created", order, at: order.createdAt), idempotency: nil,
-                                    jobs: [engine.pipeline.firstJob(for: order, at: order.createdAt)])
+        let history = StatusChange(
+            status: .open, paymentStatus: .awaitingPayment, at: order.createdAt, reason: nil, actor: "test")
+        _ = try await orders.create(
+            order, history: history, event: .forOrder("order.created", order, at: order.createdAt), idempotency: nil,
+            jobs: [engine.pipeline.firstJob(for: order, at: order.createdAt)])
         return order
     }
 
@@ -134,7 +152,8 @@ struct EngineHarness {
     }
 
     func stock(_ sku: String, at location: Location = Samples.warehouse) async throws -> StockLevel {
-        try #require(try await InventoryRepository(database: database).levels(of: SKU(sku)).first { $0.location == location.id })
+        try #require(
+            try await InventoryRepository(database: database).levels(of: SKU(sku)).first { $0.location == location.id })
     }
 
     func metric(_ line: String) -> Bool {

@@ -15,12 +15,26 @@ struct FulfillmentTests {
         #expect(try await h.order(id).order.status == .released)
     }
 
-    func ship(_ h: EngineHarness, _ id: String, _ event: FulfillmentEvents.ShipEvent, eventID: String, tracking: String? = nil) async throws -> FulfillmentEvents.Outcome {
-        try await h.engine.fulfillment.apply(ship: event, Update(eventID: eventID, orderID: OrderID(id), trackingID: tracking, carrier: tracking == nil ? nil : "grab"), actor: "slick") { _ in true }.0
+    func ship(
+        _ h: EngineHarness, _ id: String, _ event: FulfillmentEvents.ShipEvent, eventID: String, tracking: String? = nil
+    ) async throws -> FulfillmentEvents.Outcome {
+        try await h.engine.fulfillment.apply(
+            ship: event,
+            Update(
+                eventID: eventID, orderID: OrderID(id), trackingID: tracking, carrier: tracking == nil ? nil : "grab"),
+            actor: "slick"
+        ) { _ in true }.0
     }
 
-    func deliver(_ h: EngineHarness, _ id: String, _ status: FulfillmentEvents.DeliveryStatus, eventID: String, tracking: String? = "TRK-1", reason: String? = nil) async throws -> FulfillmentEvents.Outcome {
-        try await h.engine.fulfillment.apply(delivery: status, Update(eventID: eventID, orderID: OrderID(id), trackingID: tracking, carrier: "grab", reason: reason), actor: "grab") { _ in true }.0
+    func deliver(
+        _ h: EngineHarness, _ id: String, _ status: FulfillmentEvents.DeliveryStatus, eventID: String,
+        tracking: String? = "TRK-1", reason: String? = nil
+    ) async throws -> FulfillmentEvents.Outcome {
+        try await h.engine.fulfillment.apply(
+            delivery: status,
+            Update(eventID: eventID, orderID: OrderID(id), trackingID: tracking, carrier: "grab", reason: reason),
+            actor: "grab"
+        ) { _ in true }.0
     }
 
     @Test(arguments: TestDatabase.kinds)
@@ -42,16 +56,20 @@ struct FulfillmentTests {
             #expect(stored.order.paymentStatus == .codCollected)
             #expect(stored.order.trackingID == "TRK-1")
             #expect(stored.order.carrier == "grab")
-            #expect(stored.history.map(\.status.rawValue).suffix(10) == [3500, 3600, 3600, 3700, 7000, 7200, 7300, 7400, 7200, 7500])
+            #expect(
+                stored.history.map(\.status.rawValue).suffix(10) == [
+                    3500, 3600, 3600, 3700, 7000, 7200, 7300, 7400, 7200, 7500,
+                ])
             #expect(stored.history.last?.status == .delivered)
             #expect(stored.history.contains { $0.reason == "ship.packing" && $0.status == .picked })
             #expect(stored.history.contains { $0.reason == "delivery.failed: nobody home" })
             try await h.engine.drain()
             let subjects = h.email.sent.withLock { $0.map(\.subject) }
-            #expect(subjects == [
-                "Order FUL-1 is confirmed", "Order FUL-1 is on its way", "Order FUL-1 is out for delivery",
-                "We could not deliver order FUL-1", "Order FUL-1 was delivered",
-            ])
+            #expect(
+                subjects == [
+                    "Order FUL-1 is confirmed", "Order FUL-1 is on its way", "Order FUL-1 is out for delivery",
+                    "We could not deliver order FUL-1", "Order FUL-1 was delivered",
+                ])
         }
     }
 
@@ -66,24 +84,35 @@ struct FulfillmentTests {
             let stored = try await h.order("FUL-2")
             #expect(stored.order.status == .packed)
             #expect(stored.order.version == version)
-            #expect(try await h.orders.events(of: OrderID("FUL-2")).map(\.type).filter { $0 == "order.packed" }.count == 1)
+            #expect(
+                try await h.orders.events(of: OrderID("FUL-2")).map(\.type).filter { $0 == "order.packed" }.count == 1)
         }
     }
 
     @Test func eventsForOrdersNotReadyOrCancelledOrMismatchedAreRefused() async throws {
         try await EngineHarness.run { h in
             try await h.place("FUL-3")
-            await #expect(throws: DomainError.conflict(code: "not_released", message: "order FUL-3 is 1000 Open; ship events start at 3000 Released")) {
+            await #expect(
+                throws: DomainError.conflict(
+                    code: "not_released", message: "order FUL-3 is 1000 Open; ship events start at 3000 Released")
+            ) {
                 _ = try await ship(h, "FUL-3", .picking, eventID: "x1")
             }
             try await h.engine.drain()
             await #expect(throws: DomainError.self) { _ = try await deliver(h, "FUL-3", .delivered, eventID: "x2") }
             #expect(try await ship(h, "FUL-3", .shipped, eventID: "x3", tracking: "TRK-9") == .applied)
-            await #expect(throws: DomainError.conflict(code: "tracking_mismatch", message: "order FUL-3 ships with tracking ID TRK-9, not TRK-1")) {
+            await #expect(
+                throws: DomainError.conflict(
+                    code: "tracking_mismatch", message: "order FUL-3 ships with tracking ID TRK-9, not TRK-1")
+            ) {
                 _ = try await deliver(h, "FUL-3", .inTransit, eventID: "x4")
             }
-            await #expect(throws: DomainError.self) { _ = try await deliver(h, "FUL-3", .failed, eventID: "x5", tracking: "TRK-9") }
-            await #expect(throws: DomainError.notFound(kind: "order", id: "NOPE")) { _ = try await ship(h, "NOPE", .picking, eventID: "x6") }
+            await #expect(throws: DomainError.self) {
+                _ = try await deliver(h, "FUL-3", .failed, eventID: "x5", tracking: "TRK-9")
+            }
+            await #expect(throws: DomainError.notFound(kind: "order", id: "NOPE")) {
+                _ = try await ship(h, "NOPE", .picking, eventID: "x6")
+            }
             // A refused event is not remembered: the same ID can come again once it makes sense.
             #expect(try await deliver(h, "FUL-3", .inTransit, eventID: "x4", tracking: "TRK-9") == .applied)
 
@@ -92,7 +121,9 @@ struct FulfillmentTests {
             let version = order.version
             let change = try order.cancel(reason: "x", actor: "t", at: h.clock.now())
             try await h.orders.update(order, expectedVersion: version, history: change, events: [])
-            await #expect(throws: DomainError.illegalTransition(from: .cancelled, to: .picking)) { _ = try await ship(h, "FUL-4", .picking, eventID: "y1") }
+            await #expect(throws: DomainError.illegalTransition(from: .cancelled, to: .picking)) {
+                _ = try await ship(h, "FUL-4", .picking, eventID: "y1")
+            }
         }
     }
 }

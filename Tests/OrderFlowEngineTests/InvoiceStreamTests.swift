@@ -27,7 +27,9 @@ final class InvoiceRun: Sendable {
     static func with(_ kind: Database.Kind, _ body: @Sendable (InvoiceRun) async throws -> Void) async throws {
         try await TestDatabase.with(kind) { database in
             let clock = ManualClock()
-            let run = InvoiceRun(stream: InvoiceStream(database: database, clock: clock, logger: TestDatabase.logger), clock: clock, database: database)
+            let run = InvoiceRun(
+                stream: InvoiceStream(database: database, clock: clock, logger: TestDatabase.logger), clock: clock,
+                database: database)
             let subscription = database.feed.subscribe(after: nil)
             let listener = Task {
                 for await item in subscription {
@@ -116,11 +118,16 @@ final class InvoiceRun: Sendable {
             let invoices = try await run.invoices()
             #expect(invoices.count == 1_500)
             // One every 200 ms from the start: 5 a second, the last 299.8 s in.
-            #expect(invoices.enumerated().allSatisfy { index, invoice in invoice.issuedAt.microseconds == start.microseconds + Int64(index) * 200_000 })
+            #expect(
+                invoices.enumerated().allSatisfy { index, invoice in
+                    invoice.issuedAt.microseconds == start.microseconds + Int64(index) * 200_000
+                })
             #expect(Set(invoices.map(\.number)).count == 1_500)
             #expect(run.stream.state == .processingBacklog)
             let midway = try await run.stream.status()
-            #expect(midway.backlog > 800 && midway.produced == 1_500, "at 2 a second about 600 of 1,500 are shown after five minutes")
+            #expect(
+                midway.backlog > 800 && midway.produced == 1_500,
+                "at 2 a second about 600 of 1,500 are shown after five minutes")
 
             try await run.runUntilIdle()
             let shown = run.shown.withLock { $0.map(\.id) }
@@ -135,7 +142,11 @@ final class InvoiceRun: Sendable {
             let stored = try await run.stream.store.stream().stats
             #expect(run.stream.stats == recount && stored == recount)
             #expect(recount.count == 1_500 && recount.totalCents == invoices.reduce(0) { $0 + $1.amounts.totalCents })
-            #expect(invoices.allSatisfy { $0.amounts.vatCents == ($0.amounts.subtotalCents * 15 + 50) / 100 && $0.amounts.totalCents == $0.amounts.subtotalCents + $0.amounts.vatCents })
+            #expect(
+                invoices.allSatisfy {
+                    $0.amounts.vatCents == ($0.amounts.subtotalCents * 15 + 50) / 100
+                        && $0.amounts.totalCents == $0.amounts.subtotalCents + $0.amounts.vatCents
+                })
         }
     }
 
@@ -174,7 +185,9 @@ final class InvoiceRun: Sendable {
         try await InvoiceRun.with(kind) { run in
             let start = run.clock.now()
             _ = try await run.stream.start()
-            for (second, actor) in [(30.0, InvoiceActor.producer), (60, .aggregator), (90, .pacer), (120, .broadcaster)] {
+            for (second, actor) in [
+                (30.0, InvoiceActor.producer), (60, .aggregator), (90, .pacer), (120, .broadcaster),
+            ] {
                 try await run.run(until: start.adding(seconds: second))
                 // Exact after each replacement, not only in the end.
                 let recount = try await run.stream.store.recount()
@@ -190,11 +203,18 @@ final class InvoiceRun: Sendable {
             let restarts = await run.stream.restarts
             #expect(InvoiceActor.allCases.allSatisfy { restarts[$0] == 1 }, "\(restarts)")
             let invoices = try await run.invoices()
-            #expect(invoices.count == 751 && Set(invoices.map(\.index)) == Set(0...750), "every due invoice once, none twice")
-            #expect(invoices.enumerated().allSatisfy { index, invoice in invoice.issuedAt.microseconds == start.microseconds + Int64(index) * 200_000 })
+            #expect(
+                invoices.count == 751 && Set(invoices.map(\.index)) == Set(0...750),
+                "every due invoice once, none twice")
+            #expect(
+                invoices.enumerated().allSatisfy { index, invoice in
+                    invoice.issuedAt.microseconds == start.microseconds + Int64(index) * 200_000
+                })
             let shown = run.shown.withLock { $0.map(\.id) }
             #expect(Set(shown) == Set(invoices.map(\.id)), "every invoice shown")
-            #expect(shown.count <= invoices.count + 1, "a replaced pacer shows at most its last invoice again (viewers key rows by ID)")
+            #expect(
+                shown.count <= invoices.count + 1,
+                "a replaced pacer shows at most its last invoice again (viewers key rows by ID)")
             run.expectPaced()
             let recount = try await run.stream.store.recount()
             #expect(run.stream.stats == recount)
@@ -219,7 +239,9 @@ final class InvoiceRun: Sendable {
             let invoices = try await second.invoices()
             #expect(invoices.count == 1_500 && Set(invoices.map(\.index)) == Set(0..<1_500), "the cycle completed once")
             // Those due while it was down are made at once when it is back, the rest on schedule.
-            #expect(invoices[501].issuedAt == start.adding(seconds: 110) && invoices[600].issuedAt == start.adding(seconds: 120))
+            #expect(
+                invoices[501].issuedAt == start.adding(seconds: 110)
+                    && invoices[600].issuedAt == start.adding(seconds: 120))
             let recount = try await again.store.recount()
             #expect(again.stats == recount)
             try await second.runUntilIdle()
@@ -232,17 +254,29 @@ final class InvoiceRun: Sendable {
         try await TestDatabase.with(kind) { database in
             func insert(subtotal: Int64, vat: Int64, total: Int64, number: String) async throws {
                 try await database.transaction { db in
-                    try await db.raw("""
-                        INSERT INTO invoices (invoice_number, cycle, cycle_index, invoice_date, seller_name, buyer_name, subtotal_cents, vat_cents, total_cents, created_at)
-                        VALUES (\(bind: number), 1, \(bind: Int(number.suffix(1))!), 0, 'A Co.', 'B Co.', \(bind: subtotal), \(bind: vat), \(bind: total), 0)
-                        """).run()
+                    try await db.raw(
+                        """
+                        INSERT INTO invoices (invoice_number, cycle, cycle_index, invoice_date, seller_name,
+                            buyer_name, subtotal_cents, vat_cents, total_cents, created_at)
+                        VALUES (\(bind: number), 1, \(bind: Int(number.suffix(1))!), 0, 'A Co.', 'B Co.',
+                            \(bind: subtotal), \(bind: vat), \(bind: total), 0)
+                        """
+                    ).run()
                 }
             }
-            try await insert(subtotal: 1_010, vat: 152, total: 1_162, number: "T-1")  // 151.5 → 152, half up
-            await #expect(throws: (any Error).self) { try await insert(subtotal: 1_010, vat: 151, total: 1_161, number: "T-2") }
-            await #expect(throws: (any Error).self) { try await insert(subtotal: 1_000, vat: 150, total: 1_200, number: "T-3") }
-            await #expect(throws: (any Error).self) { try await insert(subtotal: -1_000, vat: -150, total: -1_150, number: "T-4") }
-            await #expect(throws: (any Error).self) { try await insert(subtotal: 1_000, vat: 150, total: 1_150, number: "T-1") }
+            try await insert(subtotal: 1_010, vat: 152, total: 1_162, number: "T-1") // 151.5 → 152, half up
+            await #expect(throws: (any Error).self) {
+                try await insert(subtotal: 1_010, vat: 151, total: 1_161, number: "T-2")
+            }
+            await #expect(throws: (any Error).self) {
+                try await insert(subtotal: 1_000, vat: 150, total: 1_200, number: "T-3")
+            }
+            await #expect(throws: (any Error).self) {
+                try await insert(subtotal: -1_000, vat: -150, total: -1_150, number: "T-4")
+            }
+            await #expect(throws: (any Error).self) {
+                try await insert(subtotal: 1_000, vat: 150, total: 1_150, number: "T-1")
+            }
             #expect(try await InvoiceRepository(database: database).recount().count == 1)
         }
     }

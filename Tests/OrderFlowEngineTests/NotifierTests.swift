@@ -28,7 +28,9 @@ final class SMTPSink: Sendable {
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(SMTPServerHandler(received: received)) }
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(SMTPServerHandler(received: received))
+                }
             }
             .bind(host: "127.0.0.1", port: 0).get()
     }
@@ -90,10 +92,15 @@ struct NotifierTests {
     @Test func emailGoesOverSMTPWithItsKeyAsMessageID() async throws {
         let sink = try await SMTPSink()
         let sender = SMTPClient(host: "127.0.0.1", port: sink.port, from: "orders@example.com")
-        try await sender.send(to: "somchai@example.com", subject: "Order ORD-1 is confirmed", message: "Hello\n.dot line", key: "notify:ORD-1:released:email")
+        try await sender.send(
+            to: "somchai@example.com", subject: "Order ORD-1 is confirmed", message: "Hello\n.dot line",
+            key: "notify:ORD-1:released:email")
         await sink.close()
         let commands = sink.commands
-        #expect(commands.prefix(4) == ["EHLO orderflow", "MAIL FROM:<orders@example.com>", "RCPT TO:<somchai@example.com>", "DATA"])
+        #expect(
+            commands.prefix(4) == [
+                "EHLO orderflow", "MAIL FROM:<orders@example.com>", "RCPT TO:<somchai@example.com>", "DATA",
+            ])
         let message = try #require(sink.messages.first)
         #expect(message.contains("Subject: Order ORD-1 is confirmed"))
         #expect(message.contains("Message-ID: <notifyORD-1releasedemail@orderflow>"))
@@ -111,15 +118,20 @@ struct NotifierTests {
         try await EngineHarness.run { h in
             let port = try #require(h.simulator.boundPort.withLock { $0 })
             let sms = HTTPSMSSender(url: "http://127.0.0.1:\(port)/sms/messages", token: nil)
-            try await sms.send(to: "+66812345678", subject: "ignored", message: "Your order is out for delivery", key: "k-1")
+            try await sms.send(
+                to: "+66812345678", subject: "ignored", message: "Your order is out for delivery", key: "k-1")
             #expect(h.simulator.stats.smsMessages == ["+66812345678: Your order is out for delivery"])
             let missing = HTTPSMSSender(url: "http://127.0.0.1:\(port)/nowhere", token: nil)
-            await #expect(throws: (any Error).self) { try await missing.send(to: "+66", subject: "", message: "", key: "k-2") }
+            await #expect(throws: (any Error).self) {
+                try await missing.send(to: "+66", subject: "", message: "", key: "k-2")
+            }
         }
     }
 
     func unusedPort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(
+            host: "127.0.0.1", port: 0
+        ).get()
         let port = channel.localAddress!.port!
         try await channel.close()
         return port

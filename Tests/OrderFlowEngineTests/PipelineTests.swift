@@ -17,11 +17,18 @@ struct PipelineTests {
             #expect(stored.order.paymentStatus == .codConfirmed)
             #expect(stored.order.reservationID == nil, "force allocation takes no stock")
             #expect(stored.history.map(\.status) == [.open, .allocated, .allocated, .released])
-            #expect(stored.history.map(\.paymentStatus) == [.awaitingPayment, .awaitingPayment, .codPending, .codConfirmed])
-            #expect(try await h.orders.events(of: OrderID("ORD-1")).map(\.type) == ["order.created", "order.allocated", "order.released"])
+            #expect(
+                stored.history.map(\.paymentStatus) == [.awaitingPayment, .awaitingPayment, .codPending, .codConfirmed])
+            #expect(
+                try await h.orders.events(of: OrderID("ORD-1")).map(\.type) == [
+                    "order.created", "order.allocated", "order.released",
+                ])
             #expect(try await JobRepository(database: h.database).count() == 0)
             // Downstream: commerce takes every event, fulfilment the release.
-            #expect(h.simulator.stats.commerceEventsByOrder["ORD-1"] == ["order.created", "order.allocated", "order.released"])
+            #expect(
+                h.simulator.stats.commerceEventsByOrder["ORD-1"] == [
+                    "order.created", "order.allocated", "order.released",
+                ])
             #expect(h.simulator.stats.fulfillmentReceived == 1)
             #expect(h.simulator.stats.commerceBadSignatures == 0)
             // The customer heard about the release once, by email (no phone on the sample).
@@ -54,7 +61,8 @@ struct PipelineTests {
             let stored = try await h.order("ORD-3")
             #expect(stored.order.status == .cancelled)
             #expect(stored.order.paymentStatus == .voided)
-            #expect(stored.order.failureReason?.hasPrefix("insufficient stock: 6 × WATER requested, 4 available") == true)
+            #expect(
+                stored.order.failureReason?.hasPrefix("insufficient stock: 6 × WATER requested, 4 available") == true)
             #expect(try await h.stock("COFFEE").reserved == 0, "all or nothing")
             #expect(try await h.orders.events(of: OrderID("ORD-3")).map(\.type) == ["order.created", "order.failed"])
             #expect(h.metric("o2o_orders_failed_total 1"))
@@ -74,7 +82,10 @@ struct PipelineTests {
             #expect(try await h.stock("COFFEE").reserved == 0)
             #expect(try await h.stock("WATER").reserved == 0)
             #expect(stored.history.map(\.status) == [.open, .allocated, .cancelled])
-            #expect(try await h.orders.events(of: OrderID("ORD-4")).map(\.type) == ["order.created", "order.allocated", "order.failed"])
+            #expect(
+                try await h.orders.events(of: OrderID("ORD-4")).map(\.type) == [
+                    "order.created", "order.allocated", "order.failed",
+                ])
         }
     }
 
@@ -113,11 +124,15 @@ struct PipelineTests {
 
             payments.behaviour.withLock { $0 = .approve }
             let audit = AuditEntry(at: h.clock.now(), actor: "dev", actorKind: "user", action: "deadletter.replay")
-            let replayed = try await letters.resolve(dead.id, .replay(correctedPayload: nil), by: "dev", note: "provider back", at: h.clock.now(), audit: audit)
+            let replayed = try await letters.resolve(
+                dead.id, .replay(correctedPayload: nil), by: "dev", note: "provider back", at: h.clock.now(),
+                audit: audit)
             #expect(replayed.state == .replayed)
             try await h.engine.drain()
             #expect(try await h.order("ORD-5").order.status == .released)
-            #expect(payments.charges.withLock { Set($0.map(\.idempotencyKey)) } == ["order-ORD-5-charge"], "every attempt used one key")
+            #expect(
+                payments.charges.withLock { Set($0.map(\.idempotencyKey)) } == ["order-ORD-5-charge"],
+                "every attempt used one key")
             await #expect(throws: DomainError.self) {
                 try await letters.resolve(dead.id, .discard, by: "dev", note: nil, at: h.clock.now(), audit: audit)
             }
@@ -160,7 +175,8 @@ struct PipelineTests {
             let running = Task { try await h.engine.worker.runDue(limit: 1) }
             while payments.charges.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(10)) }
             // Another worker takes the job as if its lease had run out (an hour on the manual clock).
-            let taken = try await jobs.claim(owner: "thief", limit: 1, lease: 30, now: h.clock.now().adding(seconds: 3_600))
+            let taken = try await jobs.claim(
+                owner: "thief", limit: 1, lease: 30, now: h.clock.now().adding(seconds: 3_600))
             #expect(taken.map(\.kind) == ["order.pay"])
             // The step would sleep for an hour: it ends because the next renewal finds the lease gone.
             #expect(try await running.value == 1)
@@ -180,15 +196,20 @@ struct PipelineTests {
             let version = order.version
             let change = try order.cancel(reason: "customer called", actor: "ops", at: h.clock.now())
             #expect(order.paymentStatus == .paid, "a taken payment waits for the refund")
-            try await h.orders.update(order, expectedVersion: version, history: change, events: [.forOrder("order.cancelled", order, at: h.clock.now())],
-                                      jobs: h.engine.pipeline.cancellationJobs(for: order, at: h.clock.now()))
+            try await h.orders.update(
+                order, expectedVersion: version, history: change,
+                events: [.forOrder("order.cancelled", order, at: h.clock.now())],
+                jobs: h.engine.pipeline.cancellationJobs(for: order, at: h.clock.now()))
             try await h.engine.drain()
             let stored = try await h.order("ORD-7")
             #expect(stored.order.paymentStatus == .refunded)
             #expect(h.payments.refunds.withLock { $0.map(\.key) } == ["order-ORD-7-refund"])
             #expect(try await h.stock("COFFEE").reserved == 0)
             #expect(stored.history.last?.reason == "compensated: payment PAY-ORD-7 refunded, stock released")
-            #expect(try await h.orders.events(of: OrderID("ORD-7")).map(\.type).suffix(2) == ["order.cancelled", "order.refunded"])
+            #expect(
+                try await h.orders.events(of: OrderID("ORD-7")).map(\.type).suffix(2) == [
+                    "order.cancelled", "order.refunded",
+                ])
             #expect(h.email.sent.withLock { $0.map(\.subject) }.last == "Order ORD-7 was cancelled")
         }
     }
@@ -197,10 +218,12 @@ struct PipelineTests {
         try await EngineHarness.run { h in
             try await h.place("ORD-8")
             let queue = JobRepository(database: h.database)
-            let first = try #require(try await queue.claim(owner: "worker-a", limit: 1, lease: 5, now: h.clock.now()).first)
+            let first = try #require(
+                try await queue.claim(owner: "worker-a", limit: 1, lease: 5, now: h.clock.now()).first)
             // Worker A stalls past its lease; worker B takes the job and finishes it.
             h.clock.advance(seconds: 6)
-            let second = try #require(try await queue.claim(owner: "worker-b", limit: 1, lease: 5, now: h.clock.now()).first)
+            let second = try #require(
+                try await queue.claim(owner: "worker-b", limit: 1, lease: 5, now: h.clock.now()).first)
             #expect(second.id == first.id)
             #expect(second.attempt == 2)
             try await h.engine.pipeline.run(second, owner: "worker-b")
@@ -210,7 +233,8 @@ struct PipelineTests {
             }
             let stored = try await h.order("ORD-8")
             #expect(stored.history.map(\.status) == [.open, .allocated])
-            #expect(try await h.orders.events(of: OrderID("ORD-8")).map(\.type) == ["order.created", "order.allocated"])
+            #expect(
+                try await h.orders.events(of: OrderID("ORD-8")).map(\.type) == ["order.created", "order.allocated"])
         }
     }
 
@@ -225,7 +249,9 @@ struct PipelineTests {
             h.clock.advance(seconds: 60)
             try await h.engine.drain()
             #expect(h.email.sent.withLock { $0.map(\.key) } == ["notify:ORD-9:released:email"])
-            #expect(try await NotificationReceiptRepository(database: h.database).of(order: OrderID("ORD-9")).map(\.recipient) == ["buyer@example.com"])
+            #expect(
+                try await NotificationReceiptRepository(database: h.database).of(order: OrderID("ORD-9")).map(
+                    \.recipient) == ["buyer@example.com"])
         }
     }
 }

@@ -41,12 +41,17 @@ struct RelayTests {
             }
             #expect(commerce.breaker.state == .closed)
             let states = try await h.database.read { db in
-                try await db.raw("SELECT state FROM transmissions WHERE channel = 'commerce'").all().map { try $0.decode(column: "state", as: String.self) }
+                try await db.raw("SELECT state FROM transmissions WHERE channel = 'commerce'").all().map {
+                    try $0.decode(column: "state", as: String.self)
+                }
             }
             #expect(states.count == 9 && states.allSatisfy { $0 == "acknowledged" })
             for index in 1...3 {
-                #expect(h.simulator.stats.commerceEventsByOrder["OUT-\(index)"] == ["order.created", "order.allocated", "order.released"],
-                        "events of one order arrive in order")
+                #expect(
+                    h.simulator.stats.commerceEventsByOrder["OUT-\(index)"] == [
+                        "order.created", "order.allocated", "order.released",
+                    ],
+                    "events of one order arrive in order")
             }
             #expect(h.simulator.stats.commerceRefused >= 4)
         }
@@ -75,11 +80,16 @@ struct RelayTests {
             #expect(created.channel == "commerce")
             #expect(created.error.hasPrefix("HTTP 422"))
 
-            let corrected = created.payload.replacingOccurrences(of: Samples.otherStore.id.rawValue, with: Samples.qcStore.id.rawValue)
+            let corrected = created.payload.replacingOccurrences(
+                of: Samples.otherStore.id.rawValue, with: Samples.qcStore.id.rawValue)
             let audit = AuditEntry(at: h.clock.now(), actor: "dev", actorKind: "user", action: "deadletter.replay")
-            _ = try await letters.resolve(created.id, .replay(correctedPayload: corrected), by: "dev", note: "mapped the store", at: h.clock.now(), audit: audit)
+            _ = try await letters.resolve(
+                created.id, .replay(correctedPayload: corrected), by: "dev", note: "mapped the store",
+                at: h.clock.now(), audit: audit)
             try await h.engine.drain()
-            let after = try await transmissions.of(order: OrderID("POISON-1")).first { $0.eventID == created.eventID && $0.channel == "commerce" }
+            let after = try await transmissions.of(order: OrderID("POISON-1")).first {
+                $0.eventID == created.eventID && $0.channel == "commerce"
+            }
             #expect(after?.state == .acknowledged)
             #expect(after?.payload == corrected)
             #expect(h.simulator.stats.commerceEventsByOrder["POISON-1"] == ["order.created"])
@@ -125,12 +135,15 @@ struct RelayTests {
         #expect(parsed.first?.events == ["order.*"])
         #expect(throws: SettingsError.self) { try ChannelSettings.parse("{}") }
         do {
-            _ = try ChannelSettings.parse(#"[{"name":"a b","url":"ftp://x"},{"name":"c","url":"http://c","events":[]},{"name":"c","url":"http://c"}]"#)
+            _ = try ChannelSettings.parse(
+                #"[{"name":"a b","url":"ftp://x"},{"name":"c","url":"http://c","events":[]},{"name":"c","url":"http://c"}]"#
+            )
             Issue.record("accepted bad channels")
         } catch let error as SettingsError {
             #expect(error.problems.count == 4)
         }
-        let subscription = ChannelSubscription(channel: "x", eventTypes: ["order.released", "payment.*"], ackThresholdSeconds: 30)
+        let subscription = ChannelSubscription(
+            channel: "x", eventTypes: ["order.released", "payment.*"], ackThresholdSeconds: 30)
         #expect(subscription.takes("order.released"))
         #expect(subscription.takes("payment.refunded"))
         #expect(!subscription.takes("order.created"))
@@ -138,7 +151,9 @@ struct RelayTests {
 
     func totalAttempts(_ h: EngineHarness, channel: String) async throws -> Int {
         try await h.database.read { db in
-            try await db.raw("SELECT COALESCE(SUM(attempts), 0) AS n FROM transmissions WHERE channel = \(bind: channel)").first()!.decode(column: "n", as: Int.self)
+            try await db.raw(
+                "SELECT COALESCE(SUM(attempts), 0) AS n FROM transmissions WHERE channel = \(bind: channel)"
+            ).first()!.decode(column: "n", as: Int.self)
         }
     }
 }

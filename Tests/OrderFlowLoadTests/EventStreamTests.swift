@@ -1,11 +1,13 @@
-@testable import OrderFlowLoad
 import OrderFlowDomain
 import Testing
+
+@testable import OrderFlowLoad
 
 @Suite("Reading an event stream")
 struct EventStreamTests {
     @Test func eventsEndAtABlankLineWhereverTheChunksBreak() {
-        let text = "retry: 2000\n\n: keep-alive\n\nid: a-1\nevent: order\ndata: {\"n\":1}\n\nid: a-2\r\ndata: first\r\ndata:second\r\n\r\nevent: reset\ndata: {}\n\n"
+        let text =
+            "retry: 2000\n\n: keep-alive\n\nid: a-1\nevent: order\ndata: {\"n\":1}\n\nid: a-2\r\ndata: first\r\ndata:second\r\n\r\nevent: reset\ndata: {}\n\n"
         let expected = [
             ServerSentEvent(id: "a-1", event: "order", data: #"{"n":1}"#),
             ServerSentEvent(id: "a-2", event: "message", data: "first\nsecond"),
@@ -35,7 +37,8 @@ struct EventStreamTests {
     }
 
     @Test func theProbeReadsAnOrderCreatedEventsIDAndCommitTime() {
-        let data = #"{"id":"k-7","topic":"order","type":"order.created","committedAt":"2026-11-22T03:14:15.926535Z","orderId":"LOAD-1-7","store":"QC-BKK-001"}"#
+        let data =
+            #"{"id":"k-7","topic":"order","type":"order.created","committedAt":"2026-11-22T03:14:15.926535Z","orderId":"LOAD-1-7","store":"QC-BKK-001"}"#
         let read = StreamLoad.created(data)
         #expect(read?.0 == "LOAD-1-7")
         #expect(read?.1 == Timestamp(rfc3339: "2026-11-22T03:14:15.926535Z"))

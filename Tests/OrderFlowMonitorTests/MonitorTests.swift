@@ -32,7 +32,8 @@ final class WebhookReceiver: Sendable {
         }
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in self.port.withLock { $0 = channel.localAddress?.port } }, logger: TestDatabase.logger)
+            onServerRunning: { channel in self.port.withLock { $0 = channel.localAddress?.port } },
+            logger: TestDatabase.logger)
         task.withLock { $0 = Task { try await app.run() } }
         for _ in 0..<300 {
             if let port = port.withLock({ $0 }) { return "http://127.0.0.1:\(port)" }
@@ -59,19 +60,28 @@ struct MonitorHarness {
 
     static let t0 = Timestamp(microseconds: 1_800_000_000_000_000)
 
-    static func run(_ kind: Database.Kind, configure: @Sendable (inout MonitorSettings) -> Void = { _ in }, _ body: @Sendable (MonitorHarness) async throws -> Void) async throws {
+    static func run(
+        _ kind: Database.Kind, configure: @Sendable (inout MonitorSettings) -> Void = { _ in },
+        _ body: @Sendable (MonitorHarness) async throws -> Void
+    ) async throws {
         try await TestDatabase.with(kind) { database in
             try await Samples.seed(database)
             let clock = ManualClock(t0)
             var engineSettings = EngineSettings()
-            engineSettings.channels = [ChannelSettings(name: "commerce", url: "http://127.0.0.1:9/commerce", ackMode: .async)]
-            let engine = Engine(database: database, settings: engineSettings, clock: clock, logger: TestDatabase.logger,
-                                metrics: PrometheusMetricsFactory(registry: PrometheusCollectorRegistry()), payments: nil, notifiers: [])
+            engineSettings.channels = [
+                ChannelSettings(name: "commerce", url: "http://127.0.0.1:9/commerce", ackMode: .async)
+            ]
+            let engine = Engine(
+                database: database, settings: engineSettings, clock: clock, logger: TestDatabase.logger,
+                metrics: PrometheusMetricsFactory(registry: PrometheusCollectorRegistry()), payments: nil, notifiers: []
+            )
             var settings = MonitorSettings()
             settings.rules = []
             configure(&settings)
-            let monitor = Monitor(database: database, settings: settings, channels: engine.relay.channels, ready: engine.ready, clock: clock, logger: TestDatabase.logger,
-                                  metrics: PrometheusMetricsFactory(registry: PrometheusCollectorRegistry()), owner: "test")
+            let monitor = Monitor(
+                database: database, settings: settings, channels: engine.relay.channels, ready: engine.ready,
+                clock: clock, logger: TestDatabase.logger,
+                metrics: PrometheusMetricsFactory(registry: PrometheusCollectorRegistry()), owner: "test")
             try await body(MonitorHarness(database: database, clock: clock, monitor: monitor, engine: engine))
         }
     }
@@ -81,7 +91,8 @@ struct MonitorHarness {
     func transmission(for orderID: String) async throws -> Transmission {
         let order = try Samples.order(orderID, at: clock.now())
         try await Samples.create(order, in: OrderRepository(database: database))
-        try await TransmissionRepository(database: database).fanOut(engine.settings.subscriptions, limit: 100, now: clock.now())
+        try await TransmissionRepository(database: database).fanOut(
+            engine.settings.subscriptions, limit: 100, now: clock.now())
         return try #require(try await TransmissionRepository(database: database).of(order: order.id).first)
     }
 
@@ -89,11 +100,17 @@ struct MonitorHarness {
     func failAttempt(_ transmission: Transmission) async throws {
         let transmissions = TransmissionRepository(database: database)
         // Claimed in outbox order; a failed one is put off for an hour, so the next claim takes the next.
-        let claimed = try #require(try await transmissions.claim(channel: "commerce", owner: "test", limit: 1, lease: 30, now: clock.now()).first)
+        let claimed = try #require(
+            try await transmissions.claim(channel: "commerce", owner: "test", limit: 1, lease: 30, now: clock.now())
+                .first)
         #expect(claimed.id == transmission.id)
         try await transmissions.finish(
-            claimed, owner: "test", attempt: TransmissionAttempt(attempt: claimed.attempts, startedAt: clock.now(), durationMicroseconds: 1_000, httpStatus: 503, error: "HTTP 503", responseExcerpt: nil),
-            outcome: .retry(at: clock.now().adding(seconds: 3_600), statusCode: 503, error: "HTTP 503"), now: clock.now())
+            claimed, owner: "test",
+            attempt: TransmissionAttempt(
+                attempt: claimed.attempts, startedAt: clock.now(), durationMicroseconds: 1_000, httpStatus: 503,
+                error: "HTTP 503", responseExcerpt: nil),
+            outcome: .retry(at: clock.now().adding(seconds: 3_600), statusCode: 503, error: "HTTP 503"),
+            now: clock.now())
     }
 
     func ack(_ ack: IncomingAcknowledgement) async throws -> AcknowledgementRecord {
@@ -104,20 +121,30 @@ struct MonitorHarness {
 @Suite("Monitoring: classification, correlation, alert rules and notifications", .databaseSlots)
 struct MonitorTests {
     @Test(arguments: TestDatabase.kinds)
-    func transmissionsTurnDelayedJustAfterTheirDeadlineAndLateAcknowledgementsStayVisible(kind: Database.Kind) async throws {
+    func transmissionsTurnDelayedJustAfterTheirDeadlineAndLateAcknowledgementsStayVisible(kind: Database.Kind)
+        async throws
+    {
         try await MonitorHarness.run(kind) { h in
             let onTime = try await h.transmission(for: "CLS-1")
             let late = try await h.transmission(for: "CLS-2")
             #expect(onTime.classification == .pending && onTime.ackDeadline == MonitorHarness.t0.adding(seconds: 30))
             h.clock.advance(seconds: 30)
             #expect(try await h.monitor.sweeper.sweep() == 0)
-            let exact = try await h.ack(IncomingAcknowledgement(channel: "commerce", reference: "r1", status: .accepted, occurredAt: h.clock.now(), eventID: onTime.eventID))
+            let exact = try await h.ack(
+                IncomingAcknowledgement(
+                    channel: "commerce", reference: "r1", status: .accepted, occurredAt: h.clock.now(),
+                    eventID: onTime.eventID))
             #expect(exact.classification == .success && exact.latencySeconds == 30)
             h.clock.advance(seconds: 0.000001)
             #expect(try await h.monitor.sweeper.sweep() == 1)
-            #expect(try await TransmissionRepository(database: h.database).of(order: OrderID("CLS-2")).first?.classification == .delayed)
+            #expect(
+                try await TransmissionRepository(database: h.database).of(order: OrderID("CLS-2")).first?.classification
+                    == .delayed)
             h.clock.advance(seconds: 10)
-            let record = try await h.ack(IncomingAcknowledgement(channel: "commerce", reference: "r2", status: .accepted, occurredAt: h.clock.now(), eventID: late.eventID))
+            let record = try await h.ack(
+                IncomingAcknowledgement(
+                    channel: "commerce", reference: "r2", status: .accepted, occurredAt: h.clock.now(),
+                    eventID: late.eventID))
             #expect(record.classification == .successLate)
             let summary = try await h.queries.summary(TransmissionFilter(from: MonitorHarness.t0, to: h.clock.now()))
             #expect(summary.counts == [.success: 1, .successLate: 1])
@@ -131,16 +158,22 @@ struct MonitorTests {
         try await MonitorHarness.run(kind) { h in
             // Slice 0 (the first minute): four acknowledged 1, 2, 3 and 4 s after their events, one never.
             let first = try await (1...5).asyncMap { try await h.transmission(for: "LAT-A\($0)") }
-            for (index, transmission) in first.prefix(4).enumerated() {  // at t0 + 1 … 4 s
+            for (index, transmission) in first.prefix(4).enumerated() { // at t0 + 1 … 4 s
                 h.clock.advance(seconds: 1)
-                _ = try await h.ack(IncomingAcknowledgement(channel: "commerce", reference: "a\(index)", status: .accepted, occurredAt: h.clock.now(), eventID: transmission.eventID))
+                _ = try await h.ack(
+                    IncomingAcknowledgement(
+                        channel: "commerce", reference: "a\(index)", status: .accepted, occurredAt: h.clock.now(),
+                        eventID: transmission.eventID))
             }
             // Slice 1: two, 10 and 20 s. Slice 2: none.
             h.clock.advance(seconds: 56)
             let second = try await (1...2).asyncMap { try await h.transmission(for: "LAT-B\($0)") }
             for (index, transmission) in second.enumerated() {
                 h.clock.advance(seconds: 10)
-                _ = try await h.ack(IncomingAcknowledgement(channel: "commerce", reference: "b\(index)", status: .accepted, occurredAt: h.clock.now(), eventID: transmission.eventID))
+                _ = try await h.ack(
+                    IncomingAcknowledgement(
+                        channel: "commerce", reference: "b\(index)", status: .accepted, occurredAt: h.clock.now(),
+                        eventID: transmission.eventID))
             }
             let window = TransmissionFilter(from: MonitorHarness.t0, to: MonitorHarness.t0.adding(seconds: 180))
             let sliced = try await h.queries.latencyPercentiles(window, slices: 3, at: [0.5, 0.95, 0.99])
@@ -161,11 +194,17 @@ struct MonitorTests {
             var filter = TransmissionFilter(from: MonitorHarness.t0, to: h.clock.now().adding(seconds: 1))
             filter.withErrorsOnly = true
             let (groups, total) = try await h.queries.errorGroups(filter)
-            #expect(groups == [ErrorGroup(channel: "commerce", statusCode: 503, error: "HTTP 503", count: 2)] && total == 2)
+            #expect(
+                groups == [ErrorGroup(channel: "commerce", statusCode: 503, error: "HTTP 503", count: 2)] && total == 2)
             // Acknowledged after all: settled, no longer counted.
-            _ = try await h.ack(IncomingAcknowledgement(channel: "commerce", reference: "e1", status: .accepted, occurredAt: h.clock.now(), eventID: failing[0].eventID))
+            _ = try await h.ack(
+                IncomingAcknowledgement(
+                    channel: "commerce", reference: "e1", status: .accepted, occurredAt: h.clock.now(),
+                    eventID: failing[0].eventID))
             #expect(try await h.queries.errorGroups(filter).total == 1)
-            #expect(try await h.queries.transmissions(filter, beforeID: nil, limit: 10).items.map(\.transmission.orderID) == [OrderID("ERR-2")])
+            #expect(
+                try await h.queries.transmissions(filter, beforeID: nil, limit: 10).items.map(\.transmission.orderID)
+                    == [OrderID("ERR-2")])
         }
     }
 
@@ -179,11 +218,18 @@ struct MonitorTests {
             draft.lines[0].quantity = 5
             let amountOrder = try OrderIntake.prepare(draft, catalog: Samples.snapshot, at: h.clock.now())
             try await Samples.create(amountOrder, in: OrderRepository(database: h.database))
-            try await TransmissionRepository(database: h.database).fanOut(h.engine.settings.subscriptions, limit: 100, now: h.clock.now())
+            try await TransmissionRepository(database: h.database).fanOut(
+                h.engine.settings.subscriptions, limit: 100, now: h.clock.now())
             try await h.transmission(for: "AB-12-3")
             try await h.transmission(for: "AB-1-23")
-            func ack(_ reference: String, event: String? = nil, order: String? = nil, amount: Money? = nil, status: IncomingAcknowledgement.Status = .accepted) async throws -> AcknowledgementRecord {
-                try await h.ack(IncomingAcknowledgement(channel: "commerce", reference: reference, status: status, occurredAt: h.clock.now(), eventID: event, orderID: order, amount: amount))
+            func ack(
+                _ reference: String, event: String? = nil, order: String? = nil, amount: Money? = nil,
+                status: IncomingAcknowledgement.Status = .accepted
+            ) async throws -> AcknowledgementRecord {
+                try await h.ack(
+                    IncomingAcknowledgement(
+                        channel: "commerce", reference: reference, status: status, occurredAt: h.clock.now(),
+                        eventID: event, orderID: order, amount: amount))
             }
             let first = try await ack("r-event", event: byEvent.eventID)
             #expect(first.method == .eventID && first.confidence == 1 && first.outcome == .matched)
@@ -192,7 +238,9 @@ struct MonitorTests {
             let exact = try await ack("r-exact", order: "EXACT-7")
             #expect(exact.method == .orderID && exact.orderID == OrderID("EXACT-7"))
             let normalised = try await ack("r-norm", order: " ord 000123 ")
-            #expect(normalised.method == .normalizedOrderID && normalised.orderID == OrderID("ORD-000123") && normalised.confidence == 0.75)
+            #expect(
+                normalised.method == .normalizedOrderID && normalised.orderID == OrderID("ORD-000123")
+                    && normalised.confidence == 0.75)
             let byAmount = try await ack("r-amount", amount: amountOrder.totals.orderTotal)
             #expect(byAmount.method == .amountWindow && byAmount.orderID == OrderID("AMT-1"))
             let ambiguous = try await ack("r-amb", order: "ab123")
@@ -205,19 +253,29 @@ struct MonitorTests {
             let wrongAmount = try await ack("r-wrong-amount", order: "AB-12-3", amount: Money(units: 1))
             #expect(wrongAmount.outcome == .contradiction && wrongAmount.detail?.contains("differs") == true)
 
-            let listed = try await AcknowledgementRepository(database: h.database).inconsistencies(channel: nil, beforeID: nil, limit: 50).records
+            let listed = try await AcknowledgementRepository(database: h.database).inconsistencies(
+                channel: nil, beforeID: nil, limit: 50
+            ).records
             #expect(Set(listed.map(\.acknowledgement.reference)) == ["r-amb", "r-none", "r-contra", "r-wrong-amount"])
 
             // A person links the unmatched one to AB-1-23's transmission: applied, audited, no longer listed.
-            let target = try #require(try await TransmissionRepository(database: h.database).of(order: OrderID("AB-1-23")).first)
-            let audit = AuditEntry(at: h.clock.now(), actor: "ops", actorKind: "user", action: "ack.link", targetType: "acknowledgement", targetID: String(unmatched.id), outcome: "success")
-            let linked = try await h.correlator.link(unmatched.id, to: target.id, scope: .everything, by: "ops", now: h.clock.now(), audit: audit)
+            let target = try #require(
+                try await TransmissionRepository(database: h.database).of(order: OrderID("AB-1-23")).first)
+            let audit = AuditEntry(
+                at: h.clock.now(), actor: "ops", actorKind: "user", action: "ack.link", targetType: "acknowledgement",
+                targetID: String(unmatched.id), outcome: "success")
+            let linked = try await h.correlator.link(
+                unmatched.id, to: target.id, scope: .everything, by: "ops", now: h.clock.now(), audit: audit)
             #expect(linked.outcome == .linked && linked.method == .manual && linked.classification == .success)
             #expect(try await h.database.count("audit_log") == 1)
             await #expect(throws: AcknowledgementError.notLinkable(.linked)) {
-                try await h.correlator.link(unmatched.id, to: target.id, scope: .everything, by: "ops", now: h.clock.now(), audit: audit)
+                try await h.correlator.link(
+                    unmatched.id, to: target.id, scope: .everything, by: "ops", now: h.clock.now(), audit: audit)
             }
-            #expect(try await AcknowledgementRepository(database: h.database).inconsistencies(channel: nil, beforeID: nil, limit: 50).records.count == 3)
+            #expect(
+                try await AcknowledgementRepository(database: h.database).inconsistencies(
+                    channel: nil, beforeID: nil, limit: 50
+                ).records.count == 3)
         }
     }
 
@@ -225,7 +283,10 @@ struct MonitorTests {
     func aRejectionFailsTheTransmissionIntoADeadLetter(kind: Database.Kind) async throws {
         try await MonitorHarness.run(kind) { h in
             let t = try await h.transmission(for: "REJ-1")
-            let record = try await h.ack(IncomingAcknowledgement(channel: "commerce", reference: "x", status: .rejected, occurredAt: h.clock.now(), eventID: t.eventID, reason: "unknown SKU"))
+            let record = try await h.ack(
+                IncomingAcknowledgement(
+                    channel: "commerce", reference: "x", status: .rejected, occurredAt: h.clock.now(),
+                    eventID: t.eventID, reason: "unknown SKU"))
             #expect(record.classification == .failed)
             let letters = try await DeadLetterRepository(database: h.database).search(DeadLetterQuery()).letters
             #expect(letters.count == 1 && letters[0].error.contains("unknown SKU"))
@@ -237,15 +298,23 @@ struct MonitorTests {
         let receiver = WebhookReceiver()
         let base = try await receiver.start()
         defer { receiver.stop() }
-        try await MonitorHarness.run(kind, configure: { settings in
-            settings.rules = [AlertRule(name: "ChannelDown", kind: .channelDown, threshold: 1, windowSeconds: 60, forSeconds: 10, severity: .critical, minVolume: 3)]
-            settings.notifiers = [
-                NotifierSettings(name: "broken", type: .webhook, url: "http://127.0.0.1:9/nothing", fallback: "pager"),
-                NotifierSettings(name: "pager", type: .webhook, url: "\(base)/hook", fallbackOnly: true),
-                NotifierSettings(name: "am", type: .alertmanager, url: base),
-            ]
-            settings.notificationAttempts = 1
-        }) { h in
+        try await MonitorHarness.run(
+            kind,
+            configure: { settings in
+                settings.rules = [
+                    AlertRule(
+                        name: "ChannelDown", kind: .channelDown, threshold: 1, windowSeconds: 60, forSeconds: 10,
+                        severity: .critical, minVolume: 3)
+                ]
+                settings.notifiers = [
+                    NotifierSettings(
+                        name: "broken", type: .webhook, url: "http://127.0.0.1:9/nothing", fallback: "pager"),
+                    NotifierSettings(name: "pager", type: .webhook, url: "\(base)/hook", fallbackOnly: true),
+                    NotifierSettings(name: "am", type: .alertmanager, url: base),
+                ]
+                settings.notificationAttempts = 1
+            }
+        ) { h in
             try await h.alerts.seed(h.monitor.settings.rules, now: h.clock.now())
             let evaluator = h.monitor.evaluator
             var transmissions: [Transmission] = []
@@ -257,7 +326,9 @@ struct MonitorTests {
             try await h.failAttempt(transmissions[2])
             try await evaluator.evaluate()
             let pending = try #require(try await h.alerts.active().first)
-            #expect(pending.state == .pending && pending.channel == "commerce" && pending.fingerprint == "ChannelDown{channel=commerce}")
+            #expect(
+                pending.state == .pending && pending.channel == "commerce"
+                    && pending.fingerprint == "ChannelDown{channel=commerce}")
             h.clock.advance(seconds: 9)
             try await evaluator.evaluate()
             #expect(try await h.alerts.active().first?.state == .pending)
@@ -269,9 +340,15 @@ struct MonitorTests {
             await evaluator.dispatch()
             let bodies = receiver.bodies.withLock { $0 }
             #expect(bodies.count == 2)
-            #expect(bodies.filter { $0.contains("\"alertname\":\"ChannelDown\"") && $0.contains("\"channel\":\"commerce\"") }.count == 2)
+            #expect(
+                bodies.filter {
+                    $0.contains("\"alertname\":\"ChannelDown\"") && $0.contains("\"channel\":\"commerce\"")
+                }.count == 2)
             let receipts = try await h.alerts.notifications(of: pending.id)
-            #expect(Set(receipts.map { "\($0.notifier) \($0.state.rawValue)" }) == ["broken failed", "pager sent", "am sent"])
+            #expect(
+                Set(receipts.map { "\($0.notifier) \($0.state.rawValue)" }) == [
+                    "broken failed", "pager sent", "am sent",
+                ])
             #expect(receipts.first { $0.notifier == "pager" }?.fallbackFor == "broken")
 
             // Evaluating again changes nothing and sends nothing more.
@@ -286,9 +363,15 @@ struct MonitorTests {
 
             // A successful attempt: resolved, and those told it fired are told it resolved.
             let transmissionsStore = TransmissionRepository(database: h.database)
-            let claimed = try #require(try await transmissionsStore.claim(channel: "commerce", owner: "test", limit: 1, lease: 30, now: h.clock.now()).first)
+            let claimed = try #require(
+                try await transmissionsStore.claim(
+                    channel: "commerce", owner: "test", limit: 1, lease: 30, now: h.clock.now()
+                ).first)
             try await transmissionsStore.finish(
-                claimed, owner: "test", attempt: TransmissionAttempt(attempt: 1, startedAt: h.clock.now(), durationMicroseconds: 1, httpStatus: 200, error: nil, responseExcerpt: nil),
+                claimed, owner: "test",
+                attempt: TransmissionAttempt(
+                    attempt: 1, startedAt: h.clock.now(), durationMicroseconds: 1, httpStatus: 200, error: nil,
+                    responseExcerpt: nil),
                 outcome: .delivered(statusCode: 200, acknowledged: false), now: h.clock.now())
             try await evaluator.evaluate()
             #expect(try await h.alerts.active().isEmpty)
@@ -306,14 +389,22 @@ struct MonitorTests {
         let receiver = WebhookReceiver()
         let base = try await receiver.start()
         defer { receiver.stop() }
-        try await MonitorHarness.run(kind, configure: { settings in
-            settings.rules = [AlertRule(name: "NoNewOrders", kind: .noNewOrders, threshold: 0, windowSeconds: 60, forSeconds: 0, severity: .warning)]
-            settings.notifiers = [NotifierSettings(name: "hook", type: .webhook, url: "\(base)/hook")]
-        }) { h in
+        try await MonitorHarness.run(
+            kind,
+            configure: { settings in
+                settings.rules = [
+                    AlertRule(
+                        name: "NoNewOrders", kind: .noNewOrders, threshold: 0, windowSeconds: 60, forSeconds: 0,
+                        severity: .warning)
+                ]
+                settings.notifiers = [NotifierSettings(name: "hook", type: .webhook, url: "\(base)/hook")]
+            }
+        ) { h in
             try await h.alerts.seed(h.monitor.settings.rules, now: h.clock.now())
             let audit = AuditEntry(at: h.clock.now(), actor: "ops", actorKind: "user", action: "x", outcome: "success")
             let silence = try await h.alerts.createSilence(
-                matchers: [SilenceMatcher(name: "alertname", value: "NoNewOrders")], startsAt: h.clock.now(), endsAt: h.clock.now().adding(seconds: 30),
+                matchers: [SilenceMatcher(name: "alertname", value: "NoNewOrders")], startsAt: h.clock.now(),
+                endsAt: h.clock.now().adding(seconds: 30),
                 by: "ops", comment: "quiet night", now: h.clock.now(), audit: audit)
             try await h.monitor.evaluator.evaluate()
             await h.monitor.evaluator.dispatch()
@@ -329,7 +420,9 @@ struct MonitorTests {
             #expect(receiver.bodies.withLock { $0.count } == 1)
 
             // Acknowledged for 60 s: quiet while it holds, fires again and notifies after.
-            _ = try await h.alerts.acknowledge(alert.id, by: "ops", comment: "looking", expiresAt: h.clock.now().adding(seconds: 60), now: h.clock.now(), audit: audit)
+            _ = try await h.alerts.acknowledge(
+                alert.id, by: "ops", comment: "looking", expiresAt: h.clock.now().adding(seconds: 60),
+                now: h.clock.now(), audit: audit)
             h.clock.advance(seconds: 30)
             try await h.monitor.evaluator.evaluate()
             #expect(try await h.alerts.alert(alert.id)?.state == .acknowledged)
@@ -355,10 +448,15 @@ struct MonitorTests {
         try await MonitorHarness.run(kind) { h in
             let now = h.clock.now()
             #expect(try await h.alerts.acquireLease("alert-evaluator", owner: "a", seconds: 15, now: now))
-            let taken = try await h.alerts.acquireLease("alert-evaluator", owner: "b", seconds: 15, now: now.adding(seconds: 10))
+            let taken = try await h.alerts.acquireLease(
+                "alert-evaluator", owner: "b", seconds: 15, now: now.adding(seconds: 10))
             #expect(!taken)
-            #expect(try await h.alerts.acquireLease("alert-evaluator", owner: "a", seconds: 15, now: now.adding(seconds: 10)))
-            #expect(try await h.alerts.acquireLease("alert-evaluator", owner: "b", seconds: 15, now: now.adding(seconds: 26)))
+            #expect(
+                try await h.alerts.acquireLease(
+                    "alert-evaluator", owner: "a", seconds: 15, now: now.adding(seconds: 10)))
+            #expect(
+                try await h.alerts.acquireLease(
+                    "alert-evaluator", owner: "b", seconds: 15, now: now.adding(seconds: 26)))
         }
     }
 
@@ -368,11 +466,19 @@ struct MonitorTests {
             let done = try await h.transmission(for: "OLD-1")
             try await h.transmission(for: "OLD-2")
             _ = try await h.correlator.record(
-                [IncomingAcknowledgement(channel: "commerce", reference: "r", status: .accepted, occurredAt: h.clock.now(), eventID: done.eventID)], scope: .everything, now: h.clock.now())
+                [
+                    IncomingAcknowledgement(
+                        channel: "commerce", reference: "r", status: .accepted, occurredAt: h.clock.now(),
+                        eventID: done.eventID)
+                ], scope: .everything, now: h.clock.now())
             h.clock.advance(seconds: 31 * 86_400)
             let removed = try await h.monitor.retention.runOnce()
             #expect(removed[.acknowledgements] == 1 && removed[.transmissions] == 1)
-            let left = try await h.database.read { db in try await db.raw("SELECT order_id FROM transmissions").all().map { try $0.decode(column: "order_id", as: String.self) } }
+            let left = try await h.database.read { db in
+                try await db.raw("SELECT order_id FROM transmissions").all().map {
+                    try $0.decode(column: "order_id", as: String.self)
+                }
+            }
             #expect(left == ["OLD-2"])
         }
     }

@@ -22,8 +22,10 @@ struct BackupTests {
                 try await Samples.seed(database)
                 let repository = OrderRepository(database: database)
                 try await Samples.create(try Samples.order("ORD-1", at: Self.start), in: repository)
-                let claim = IdempotencyClaim(scope: "caller", key: "k-2", requestHash: "h", statusCode: 201, responseBody: "{}")
-                try await Samples.create(try Samples.order("ORD-2", at: Self.start.adding(seconds: 1)), in: repository, idempotency: claim)
+                let claim = IdempotencyClaim(
+                    scope: "caller", key: "k-2", requestHash: "h", statusCode: 201, responseBody: "{}")
+                try await Samples.create(
+                    try Samples.order("ORD-2", at: Self.start.adding(seconds: 1)), in: repository, idempotency: claim)
                 let summary = try await Backup.backup(database: database, to: backup, logger: Self.logger)
                 return (try await Fingerprint.of(database), summary)
             }
@@ -69,11 +71,14 @@ struct BackupTests {
             let repository = OrderRepository(database: database)
             let writer = Task {
                 for index in 0..<60 {
-                    try await Samples.create(try Samples.order("ORD-W\(index)", at: Self.start.adding(seconds: Double(index))), in: repository)
+                    try await Samples.create(
+                        try Samples.order("ORD-W\(index)", at: Self.start.adding(seconds: Double(index))),
+                        in: repository)
                 }
             }
             try await Task.sleep(for: .milliseconds(50))
-            let summary = try await Backup.backup(database: database, to: files.path("during.backup"), logger: Self.logger)
+            let summary = try await Backup.backup(
+                database: database, to: files.path("during.backup"), logger: Self.logger)
             try await writer.value
             #expect(try await database.count("orders") == 60)
 
@@ -98,13 +103,15 @@ struct BackupTests {
             let before = try await Self.using(location) { database in
                 try await Migrator(database: database, logger: Self.logger).migrate()
                 try await Samples.seed(database)
-                try await Samples.create(try Samples.order("ORD-1", at: Self.start), in: OrderRepository(database: database))
+                try await Samples.create(
+                    try Samples.order("ORD-1", at: Self.start), in: OrderRepository(database: database))
                 _ = try await Backup.backup(database: database, to: files.path("good.backup"), logger: Self.logger)
                 return try await Fingerprint.of(database)
             }
 
             // Not a database at all.
-            try Data("these are not the orders you are looking for\n".utf8).write(to: URL(fileURLWithPath: files.path("notes.txt")))
+            try Data("these are not the orders you are looking for\n".utf8).write(
+                to: URL(fileURLWithPath: files.path("notes.txt")))
             // A real backup cut in half, as an interrupted copy leaves it.
             let good = try Data(contentsOf: URL(fileURLWithPath: files.path("good.backup")))
             try good.prefix(good.count / 2).write(to: URL(fileURLWithPath: files.path("truncated.backup")))
@@ -148,7 +155,9 @@ struct BackupTests {
             #expect(after == before)
             if case .sqlite(let path) = location {
                 let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-                #expect(try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.contains(".partial-") } == [], "no half-written copy is left behind")
+                #expect(
+                    try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.contains(".partial-") }
+                        == [], "no half-written copy is left behind")
             }
         }
     }
@@ -162,14 +171,16 @@ struct BackupTests {
         try keep.write(to: URL(fileURLWithPath: existing))
         try await TestDatabase.with(kind) { database in
             try await Samples.seed(database)
-            try await Samples.create(try Samples.order("ORD-1", at: Self.start), in: OrderRepository(database: database))
+            try await Samples.create(
+                try Samples.order("ORD-1", at: Self.start), in: OrderRepository(database: database))
 
             await #expect(throws: BackupError.destinationExists(existing)) {
                 try await Backup.backup(database: database, to: existing, logger: Self.logger)
             }
             #expect(try Data(contentsOf: URL(fileURLWithPath: existing)) == keep)
 
-            let summary = try await Backup.backup(database: database, to: existing, overwrite: true, logger: Self.logger)
+            let summary = try await Backup.backup(
+                database: database, to: existing, overwrite: true, logger: Self.logger)
             #expect(summary.orders == 1)
             #expect(try Data(contentsOf: URL(fileURLWithPath: existing)) != keep)
 
@@ -189,7 +200,8 @@ struct BackupTests {
             let before = try await Self.using(location) { database in
                 try await Migrator(database: database, logger: Self.logger).migrate()
                 _ = try await Backup.backup(database: database, to: files.path("a.backup"), logger: Self.logger)
-                try await database.transaction { db in try await db.raw("CREATE TABLE later_feature (id INTEGER)").run() }
+                try await database.transaction { db in try await db.raw("CREATE TABLE later_feature (id INTEGER)").run()
+                }
                 return try await Fingerprint.of(database)
             }
             if kind == .sqlite {
@@ -198,7 +210,9 @@ struct BackupTests {
                     await #expect(throws: (any Error).self) { try await database.count("later_feature") }
                 }
             } else {
-                await #expect(throws: BackupError.targetHasNewerTables(files.path("a.backup"), tables: ["later_feature"])) {
+                await #expect(
+                    throws: BackupError.targetHasNewerTables(files.path("a.backup"), tables: ["later_feature"])
+                ) {
                     try await Backup.restore(from: files.path("a.backup"), to: location, logger: Self.logger)
                 }
                 let after = try await Self.using(location) { database in try await Fingerprint.of(database) }
@@ -213,7 +227,8 @@ struct BackupTests {
         try await TestDatabase.with(.sqlite) { database in
             try await Samples.seed(database)
             _ = try await Backup.backup(database: database, to: files.path("a.backup"), logger: Self.logger)
-            try await Samples.create(try Samples.order("ORD-1", at: Self.start), in: OrderRepository(database: database))
+            try await Samples.create(
+                try Samples.order("ORD-1", at: Self.start), in: OrderRepository(database: database))
             await #expect(throws: BackupError.databaseInUse(Self.path(of: database.location))) {
                 try await Backup.restore(from: files.path("a.backup"), to: database.location, logger: Self.logger)
             }
@@ -230,7 +245,8 @@ struct BackupTests {
         let backedUp = try await Self.using(location) { database in
             try await Migrator(database: database, logger: Self.logger).migrate()
             try await Samples.seed(database)
-            try await Samples.create(try Samples.order("ORD-1", at: Self.start), in: OrderRepository(database: database))
+            try await Samples.create(
+                try Samples.order("ORD-1", at: Self.start), in: OrderRepository(database: database))
             _ = try await Backup.backup(database: database, to: files.path("a.backup"), logger: Self.logger)
             return try await Fingerprint.of(database)
         }
@@ -259,8 +275,12 @@ struct BackupTests {
             try await Backup.restore(from: files.path("any.backup"), to: .postgres(missing), logger: Self.logger)
         }
         #expect(unreachable.map(Self.name) == "cannotConnect")
-        #expect(unreachable.map { "\($0)".contains("\"\(missing.database)\" does not exist") } ?? false, "\(String(describing: unreachable))")
-        await #expect(throws: BackupError.self) { try await Backup.orderCount(at: .postgres(missing), logger: Self.logger) }
+        #expect(
+            unreachable.map { "\($0)".contains("\"\(missing.database)\" does not exist") } ?? false,
+            "\(String(describing: unreachable))")
+        await #expect(throws: BackupError.self) {
+            try await Backup.orderCount(at: .postgres(missing), logger: Self.logger)
+        }
     }
 
     // MARK: - Helpers
@@ -272,8 +292,11 @@ struct BackupTests {
         var order = try #require(try await repository.find(OrderID("ORD-1"))).order
         let version = order.version
         let change = try order.cancel(reason: "customer asked", actor: "clerk", at: start.adding(seconds: 11))
-        try await repository.update(order, expectedVersion: version, history: change, events: [.forOrder("order.cancelled", order, at: order.updatedAt)])
-        _ = try await InventoryRepository(database: database, clock: SystemClock()).setOnHand(7, sku: Samples.coffee.sku, at: Samples.qcStore.id)
+        try await repository.update(
+            order, expectedVersion: version, history: change,
+            events: [.forOrder("order.cancelled", order, at: order.updatedAt)])
+        _ = try await InventoryRepository(database: database, clock: SystemClock()).setOnHand(
+            7, sku: Samples.coffee.sku, at: Samples.qcStore.id)
         try await database.transaction { db in try await db.raw("DELETE FROM idempotency_keys").run() }
     }
 
@@ -281,13 +304,16 @@ struct BackupTests {
     static func expectUsable(_ database: Database) async throws {
         #expect(try await Migrator(database: database, logger: logger).migrate() == [])
         let repository = OrderRepository(database: database)
-        #expect(try await Samples.create(try Samples.order("ORD-9", at: start.adding(seconds: 20)), in: repository) == .created)
+        #expect(
+            try await Samples.create(try Samples.order("ORD-9", at: start.adding(seconds: 20)), in: repository)
+                == .created)
         let order = try #require(try await repository.find(OrderID("ORD-9")))
         #expect(order.history.count == 1)
     }
 
     /// A folder for backup files and a fresh, empty database of `kind`, both removed afterwards.
-    static func withScratch(_ kind: Database.Kind, _ body: (Folder, DatabaseLocation) async throws -> Void) async throws {
+    static func withScratch(_ kind: Database.Kind, _ body: (Folder, DatabaseLocation) async throws -> Void) async throws
+    {
         let files = try Folder()
         defer { files.remove() }
         let (location, drop) = try await TestDatabase.create(kind)
@@ -295,8 +321,11 @@ struct BackupTests {
         try await body(files, location)
     }
 
-    static func using<T: Sendable>(_ location: DatabaseLocation, _ body: @Sendable (Database) async throws -> T) async throws -> T {
-        let database = try await Database.open(location, options: DatabaseOptions(sqliteSynchronous: "normal"), logger: logger)
+    static func using<T: Sendable>(_ location: DatabaseLocation, _ body: @Sendable (Database) async throws -> T)
+        async throws -> T
+    {
+        let database = try await Database.open(
+            location, options: DatabaseOptions(sqliteSynchronous: "normal"), logger: logger)
         return try await database.withRunning(body)
     }
 
@@ -310,7 +339,8 @@ struct BackupTests {
     }
 
     static func permissions(of path: String) throws -> Int {
-        try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber).intValue & 0o777
+        try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber).intValue
+            & 0o777
     }
 
     static func path(of location: DatabaseLocation) -> String {
@@ -320,7 +350,10 @@ struct BackupTests {
 
     /// What a test database holds, in a form to compare before and after.
     struct Fingerprint: Equatable {
-        static let tables = ["locations", "products", "stock", "orders", "order_lines", "order_status_history", "outbox", "idempotency_keys", "schema_migrations"]
+        static let tables = [
+            "locations", "products", "stock", "orders", "order_lines", "order_status_history", "outbox",
+            "idempotency_keys", "schema_migrations",
+        ]
 
         var orders: [StoredOrder?]
         var stock: [StockLevel]
@@ -330,10 +363,12 @@ struct BackupTests {
             let repository = OrderRepository(database: database)
             var orders: [StoredOrder?] = []
             for id in ["ORD-1", "ORD-2", "ORD-3"] { orders.append(try await repository.find(OrderID(id))) }
-            let stock = try await InventoryRepository(database: database, clock: SystemClock()).levels(of: Samples.coffee.sku)
+            let stock = try await InventoryRepository(database: database, clock: SystemClock()).levels(
+                of: Samples.coffee.sku)
             var counts: [String: Int] = [:]
             for table in tables { counts[table] = try await database.count(table) }
-            return Fingerprint(orders: orders, stock: stock.sorted { $0.location.rawValue < $1.location.rawValue }, counts: counts)
+            return Fingerprint(
+                orders: orders, stock: stock.sorted { $0.location.rawValue < $1.location.rawValue }, counts: counts)
         }
     }
 
@@ -342,7 +377,10 @@ struct BackupTests {
         let root: String
 
         init() throws {
-            root = FileManager.default.temporaryDirectory.appendingPathComponent("orderflow-backup-test-\(UUID().uuidString)").path
+            root =
+                FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "orderflow-backup-test-\(UUID().uuidString)"
+                ).path
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         }
 

@@ -12,11 +12,14 @@ struct CatalogRepositoryTests {
             let catalog = CatalogRepository(database: database)
             #expect(try await catalog.product(SKU("COFFEE")) == Samples.coffee)
             #expect(try await catalog.locations() == Samples.locations.sorted { $0.id < $1.id })
-            await #expect(throws: DomainError.conflict(code: "product_exists", message: "product 'COFFEE' already exists")) {
+            await #expect(
+                throws: DomainError.conflict(code: "product_exists", message: "product 'COFFEE' already exists")
+            ) {
                 try await catalog.create(Samples.coffee)
             }
             await #expect(throws: DomainError.self) { try await catalog.create(Samples.qcStore) }
-            let snapshot = try await catalog.snapshot(location: Samples.qcStore.id, skus: [SKU("COFFEE"), SKU("NOPE")], defaultImageURL: nil)
+            let snapshot = try await catalog.snapshot(
+                location: Samples.qcStore.id, skus: [SKU("COFFEE"), SKU("NOPE")], defaultImageURL: nil)
             #expect(snapshot.locations.keys.map(\.rawValue) == ["QC-T-001"])
             #expect(snapshot.products.keys.map(\.rawValue) == ["COFFEE"])
         }

@@ -5,11 +5,16 @@ import Testing
 
 @Suite("Stock and reservations", .databaseSlots)
 struct InventoryRepositoryTests {
-    func request(_ id: String, _ items: [(String, Int)], at location: Location = Samples.qcStore) -> ReservationRequest {
-        ReservationRequest(reservationID: id, location: location.id, orderID: nil, items: items.map { .init(sku: SKU($0.0), quantity: $0.1) })
+    func request(_ id: String, _ items: [(String, Int)], at location: Location = Samples.qcStore) -> ReservationRequest
+    {
+        ReservationRequest(
+            reservationID: id, location: location.id, orderID: nil,
+            items: items.map { .init(sku: SKU($0.0), quantity: $0.1) })
     }
 
-    func level(_ inventory: InventoryRepository, _ sku: String, at location: Location = Samples.qcStore) async throws -> StockLevel? {
+    func level(_ inventory: InventoryRepository, _ sku: String, at location: Location = Samples.qcStore) async throws
+        -> StockLevel?
+    {
         try await inventory.levels(of: SKU(sku)).first { $0.location == location.id }
     }
 
@@ -24,9 +29,13 @@ struct InventoryRepositoryTests {
             #expect(try await level(inventory, "COFFEE")?.available == 6)
             #expect(try await level(inventory, "WATER")?.available == 0)
 
-            await #expect(throws: DomainError.insufficientStock([
-                FieldError(field: "items[1].quantity", rule: "stock", message: "1 × WATER requested, 0 available at QC-T-001"),
-            ])) {
+            await #expect(
+                throws: DomainError.insufficientStock([
+                    FieldError(
+                        field: "items[1].quantity", rule: "stock",
+                        message: "1 × WATER requested, 0 available at QC-T-001")
+                ])
+            ) {
                 try await inventory.reserve(request("R-2", [("COFFEE", 1), ("WATER", 1)]))
             }
             // Nothing of the refused reservation stuck.
@@ -62,7 +71,9 @@ struct InventoryRepositoryTests {
             _ = try await inventory.release("R-1")
             #expect(try await level(inventory, "COFFEE")?.reserved == 0)
             #expect(try await level(inventory, "WATER")?.reserved == 0)
-            await #expect(throws: DomainError.notFound(kind: "reservation", id: "NOPE")) { try await inventory.release("NOPE") }
+            await #expect(throws: DomainError.notFound(kind: "reservation", id: "NOPE")) {
+                try await inventory.release("NOPE")
+            }
         }
     }
 
@@ -113,11 +124,15 @@ struct InventoryRepositoryTests {
             try await Samples.seed(database, stock: 10)
             let inventory = InventoryRepository(database: database)
             _ = try await inventory.reserve(request("R-1", [("COFFEE", 6)]))
-            await #expect(throws: DomainError.self) { try await inventory.setOnHand(5, sku: SKU("COFFEE"), at: Samples.qcStore.id) }
+            await #expect(throws: DomainError.self) {
+                try await inventory.setOnHand(5, sku: SKU("COFFEE"), at: Samples.qcStore.id)
+            }
             #expect(try await level(inventory, "COFFEE")?.onHand == 10)
             let level = try await inventory.setOnHand(6, sku: SKU("COFFEE"), at: Samples.qcStore.id)
             #expect(level.available == 0)
-            await #expect(throws: DomainError.notFound(kind: "product", id: "NOPE")) { try await inventory.setOnHand(1, sku: SKU("NOPE"), at: Samples.qcStore.id) }
+            await #expect(throws: DomainError.notFound(kind: "product", id: "NOPE")) {
+                try await inventory.setOnHand(1, sku: SKU("NOPE"), at: Samples.qcStore.id)
+            }
         }
     }
 }

@@ -1,17 +1,20 @@
 import Foundation
 import OrderFlowDomain
 import OrderFlowRuntime
-@testable import OrderFlowPersistence
 import OrderFlowTestSupport
 import SQLKit
 import Testing
+
+@testable import OrderFlowPersistence
 
 @Suite("Live feed: changes published after commit, replayed after a reconnect", .databaseSlots)
 struct LiveFeedTests {
     static let start = Timestamp(microseconds: 1_795_000_000_000_000)
 
     static func event(_ type: String, order: String? = nil) -> FeedEvent {
-        FeedEvent(topic: .order, type: type, orderID: order, locationID: "QC-1", fields: [("note", .string("a \"quoted\"\nline"))])
+        FeedEvent(
+            topic: .order, type: type, orderID: order, locationID: "QC-1",
+            fields: [("note", .string("a \"quoted\"\nline"))])
     }
 
     /// Reads `count` items, or fails after a few seconds.
@@ -106,10 +109,15 @@ struct LiveFeedTests {
             let repository = OrderRepository(database: database)
             try await Samples.create(try Samples.order("FEED-1", at: Self.start), in: repository)
             let subscription = database.feed.subscribe(after: nil)
-            await #expect(throws: DomainError.self) { try await Samples.create(try Samples.order("FEED-1", at: Self.start), in: repository) }
+            await #expect(throws: DomainError.self) {
+                try await Samples.create(try Samples.order("FEED-1", at: Self.start), in: repository)
+            }
             try await Samples.create(try Samples.order("FEED-2", at: Self.start), in: repository)
             let items = try await Self.take(1, from: subscription)
-            guard case .event(let event) = items[0] else { Issue.record("not an event: \(items)"); return }
+            guard case .event(let event) = items[0] else {
+                Issue.record("not an event: \(items)")
+                return
+            }
             #expect(event.type == "order.created" && event.orderID == "FEED-2")
             #expect(event.locationID == Samples.qcStore.id.rawValue)
             #expect(event.fields.contains { $0.0 == "status" && $0.1 == .int(Int64(OrderStatus.open.rawValue)) })
@@ -133,7 +141,10 @@ struct LiveFeedTests {
             let subscription = feed.subscribe(after: stale)
             #expect(Self.types(try await Self.take(1, from: subscription)) == ["reset"], "after \(stale)")
         }
-        #expect(Self.types(try await Self.take(5, from: feed.subscribe(after: "\(feed.epoch)-1"))) == ["e2", "e3", "e4", "e5", "e6"])
+        #expect(
+            Self.types(try await Self.take(5, from: feed.subscribe(after: "\(feed.epoch)-1"))) == [
+                "e2", "e3", "e4", "e5", "e6",
+            ])
     }
 
     @Test func aSubscriberTooFarBehindIsCutOffWithAResetAndOthersGoOn() async throws {

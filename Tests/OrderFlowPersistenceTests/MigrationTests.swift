@@ -27,7 +27,9 @@ struct MigrationTests {
     func concurrentMigratorsApplyEachVersionOnce(kind: Database.Kind) async throws {
         try await TestDatabase.with(kind, migrated: false) { (database: Database) async throws in
             let results = try await withThrowingTaskGroup(of: [Int].self) { group in
-                for _ in 0..<4 { group.addTask { try await Migrator(database: database, logger: TestDatabase.logger).migrate() } }
+                for _ in 0..<4 {
+                    group.addTask { try await Migrator(database: database, logger: TestDatabase.logger).migrate() }
+                }
                 return try await group.reduce(into: [Int]()) { $0 += $1 }
             }
             #expect(results.sorted() == Migrations.all.map(\.version))

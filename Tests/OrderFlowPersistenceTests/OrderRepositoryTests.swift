@@ -40,7 +40,9 @@ struct OrderRepositoryTests {
             let repository = OrderRepository(database: database)
             try await Samples.create(try Samples.order("ORD-1", at: Self.start), in: repository)
             await #expect(throws: DomainError.duplicateOrder(OrderID("ORD-1"))) {
-                try await Samples.create(try Samples.order("ord-1", customer: "Someone Else", at: Self.start.adding(seconds: 1)), in: repository)
+                try await Samples.create(
+                    try Samples.order("ord-1", customer: "Someone Else", at: Self.start.adding(seconds: 1)),
+                    in: repository)
             }
             #expect(try await database.count("orders") == 1)
             #expect(try await database.count("order_lines") == 2)
@@ -55,9 +57,13 @@ struct OrderRepositoryTests {
             try await Samples.seed(database)
             let repository = OrderRepository(database: database)
             let order = try Samples.order("ORD-1", at: Self.start)
-            let claim = IdempotencyClaim(scope: "caller", key: "k-1", requestHash: "hash-a", statusCode: 201, responseBody: #"{"orderId":"ORD-1"}"#)
+            let claim = IdempotencyClaim(
+                scope: "caller", key: "k-1", requestHash: "hash-a", statusCode: 201,
+                responseBody: #"{"orderId":"ORD-1"}"#)
             #expect(try await Samples.create(order, in: repository, idempotency: claim) == .created)
-            #expect(try await Samples.create(order, in: repository, idempotency: claim) == .replayed(statusCode: 201, body: #"{"orderId":"ORD-1"}"#))
+            #expect(
+                try await Samples.create(order, in: repository, idempotency: claim)
+                    == .replayed(statusCode: 201, body: #"{"orderId":"ORD-1"}"#))
 
             var other = claim
             other.requestHash = "hash-b"
@@ -67,7 +73,9 @@ struct OrderRepositoryTests {
             // Another caller's identical key is its own.
             var otherCaller = claim
             otherCaller.scope = "someone-else"
-            #expect(try await Samples.create(try Samples.order("ORD-3", at: Self.start), in: repository, idempotency: otherCaller) == .created)
+            #expect(
+                try await Samples.create(
+                    try Samples.order("ORD-3", at: Self.start), in: repository, idempotency: otherCaller) == .created)
             #expect(try await database.count("orders") == 2)
             #expect(try await database.count("idempotency_keys") == 2)
         }
@@ -79,9 +87,12 @@ struct OrderRepositoryTests {
             try await Samples.seed(database)
             let repository = OrderRepository(database: database)
             let order = try Samples.order("ORD-RACE", at: Self.start)
-            let claim = IdempotencyClaim(scope: "caller", key: "race", requestHash: "same", statusCode: 201, responseBody: "{}")
+            let claim = IdempotencyClaim(
+                scope: "caller", key: "race", requestHash: "same", statusCode: 201, responseBody: "{}")
             let outcomes = try await withThrowingTaskGroup(of: CreateOutcome.self) { group in
-                for _ in 0..<20 { group.addTask { try await Samples.create(order, in: repository, idempotency: claim) } }
+                for _ in 0..<20 {
+                    group.addTask { try await Samples.create(order, in: repository, idempotency: claim) }
+                }
                 return try await group.reduce(into: [CreateOutcome]()) { $0.append($1) }
             }
             #expect(outcomes.filter { $0 == .created }.count == 1)
@@ -101,10 +112,13 @@ struct OrderRepositoryTests {
 
             var first = read
             let change = try first.cancel(reason: "customer asked", actor: "clerk", at: Self.start.adding(seconds: 5))
-            try await repository.update(first, expectedVersion: read.version, history: change, events: [.forOrder("order.cancelled", first, at: first.updatedAt)])
+            try await repository.update(
+                first, expectedVersion: read.version, history: change,
+                events: [.forOrder("order.cancelled", first, at: first.updatedAt)])
 
             var second = read
-            try second.changeLine(1, LineChange(quantity: 3, reason: "more"), products: [:], at: Self.start.adding(seconds: 6))
+            try second.changeLine(
+                1, LineChange(quantity: 3, reason: "more"), products: [:], at: Self.start.adding(seconds: 6))
             await #expect(throws: DomainError.self) {
                 try await repository.update(second, expectedVersion: read.version, linesChanged: [1], events: [])
             }
@@ -114,7 +128,8 @@ struct OrderRepositoryTests {
             #expect(stored.order.lines[0].quantity == 2)
             #expect(stored.history.map(\.status) == [.open, .cancelled])
             #expect(stored.history.last?.reason == "customer asked")
-            #expect(try await repository.events(of: OrderID("ORD-1")).map(\.type) == ["order.created", "order.cancelled"])
+            #expect(
+                try await repository.events(of: OrderID("ORD-1")).map(\.type) == ["order.created", "order.cancelled"])
         }
     }
 
@@ -126,11 +141,13 @@ struct OrderRepositoryTests {
             try await Samples.create(try Samples.order("ORD-1", at: Self.start), in: repository)
             var order = try #require(try await repository.find(OrderID("ORD-1"))).order
             let version = order.version
-            try order.changeLine(2, LineChange(sku: "NOODLES", quantity: 10, unitPrice: "7.5", reason: "substitute"), products: [Samples.noodles.sku: Samples.noodles], at: Self.start.adding(seconds: 9))
+            try order.changeLine(
+                2, LineChange(sku: "NOODLES", quantity: 10, unitPrice: "7.5", reason: "substitute"),
+                products: [Samples.noodles.sku: Samples.noodles], at: Self.start.adding(seconds: 9))
             try await repository.update(order, expectedVersion: version, linesChanged: [2], events: [])
             let stored = try #require(try await repository.find(OrderID("ORD-1"))).order
             #expect(stored.lines[1].sku == SKU("NOODLES"))
-            #expect(stored.lines[1].amounts.net.description == "70.0000")  // 10 × 7.5 − 5
+            #expect(stored.lines[1].amounts.net.description == "70.0000") // 10 × 7.5 − 5
             #expect(stored.totals.orderTotal.description == "413.0000")
             #expect(stored.version == version + 1)
         }
@@ -143,7 +160,9 @@ struct OrderRepositoryTests {
             let repository = OrderRepository(database: database)
             for index in 0..<12 {
                 let store = index % 3 == 0 ? Samples.otherStore : Samples.qcStore
-                var order = try Samples.order("ORD-\(100 + index)", store: store, customer: index == 5 ? "Malee Srisuk" : "Somchai Jaidee", at: Self.start.adding(seconds: Double(index)))
+                var order = try Samples.order(
+                    "ORD-\(100 + index)", store: store, customer: index == 5 ? "Malee Srisuk" : "Somchai Jaidee",
+                    at: Self.start.adding(seconds: Double(index)))
                 if index >= 8 { _ = try order.move(to: .allocated, reason: nil, actor: "t", at: order.createdAt) }
                 if index >= 10 { _ = try order.move(to: .released, reason: nil, actor: "t", at: order.createdAt) }
                 if index == 11 { _ = try order.move(to: .picked, reason: nil, actor: "t", at: order.createdAt) }
@@ -185,14 +204,17 @@ struct OrderRepositoryTests {
             let repository = OrderRepository(database: database)
             // Several orders share a timestamp, so the cursor must break ties.
             for index in 0..<7 {
-                try await Samples.create(try Samples.order("ORD-\(index)", at: Self.start.adding(seconds: Double(index / 3))), in: repository)
+                try await Samples.create(
+                    try Samples.order("ORD-\(index)", at: Self.start.adding(seconds: Double(index / 3))), in: repository
+                )
             }
             var query = OrderQuery()
             query.limit = 3
             let first = try await repository.search(query)
             #expect(first.orders.count == 3)
             for index in 7..<10 {
-                try await Samples.create(try Samples.order("ORD-\(index)", at: Self.start.adding(seconds: 100)), in: repository)
+                try await Samples.create(
+                    try Samples.order("ORD-\(index)", at: Self.start.adding(seconds: 100)), in: repository)
             }
             var seen = first.orders.map(\.order.id.rawValue)
             var cursor = first.next
@@ -216,18 +238,28 @@ extension OrderRepositoryTests {
         try await TestDatabase.with(kind) { database in
             try await Samples.seed(database)
             let repository = OrderRepository(database: database)
-            for index in 0..<10 { try await Samples.create(try Samples.order("DUP-\(index)", at: Self.start), in: repository) }
+            for index in 0..<10 {
+                try await Samples.create(try Samples.order("DUP-\(index)", at: Self.start), in: repository)
+            }
             let before = repository.intakeStatistics
-            let claim = IdempotencyClaim(scope: "caller", key: "retry-1", requestHash: "h", statusCode: 201, responseBody: #"{"orderId":"RETRY-1"}"#)
+            let claim = IdempotencyClaim(
+                scope: "caller", key: "retry-1", requestHash: "h", statusCode: 201,
+                responseBody: #"{"orderId":"RETRY-1"}"#)
 
-            enum Answer: Equatable { case created, replayed, duplicate, other(String) }
+            enum Answer: Equatable {
+                case created, replayed, duplicate
+                case other(String)
+            }
             // 100 new orders, 10 that exist already, and one request sent twice with its Idempotency-Key.
             let requests: [(id: String, claim: IdempotencyClaim?)] =
-                (0..<100).map { ("NEW-\($0)", nil) } + (0..<10).map { ("DUP-\($0)", nil) } + [("RETRY-1", claim), ("RETRY-1", claim)]
+                (0..<100).map { ("NEW-\($0)", nil) } + (0..<10).map { ("DUP-\($0)", nil) } + [
+                    ("RETRY-1", claim), ("RETRY-1", claim),
+                ]
             let answers = try await withThrowingTaskGroup(of: (String, Answer).self) { group in
                 for (index, request) in requests.enumerated() {
                     group.addTask {
-                        let order = try Samples.order(request.id, customer: "Customer \(index)", at: Self.start.adding(seconds: Double(index)))
+                        let order = try Samples.order(
+                            request.id, customer: "Customer \(index)", at: Self.start.adding(seconds: Double(index)))
                         do {
                             let outcome = try await Samples.create(order, in: repository, idempotency: request.claim)
                             // Answered after the commit: a reader connection sees the order.
@@ -244,7 +276,8 @@ extension OrderRepositoryTests {
             }
             #expect(answers.filter { $0.0.hasPrefix("NEW-") }.allSatisfy { $0.1 == .created })
             #expect(answers.filter { $0.0.hasPrefix("DUP-") }.allSatisfy { $0.1 == .duplicate })
-            #expect(answers.filter { $0.0 == "RETRY-1" }.map(\.1).sorted { "\($0)" < "\($1)" } == [.created, .replayed])
+            #expect(
+                answers.filter { $0.0 == "RETRY-1" }.map(\.1).sorted { "\($0)" < "\($1)" } == [.created, .replayed])
             #expect(try await database.count("orders") == 10 + 100 + 1)
             #expect(try await database.count("order_lines") == 2 * 111)
             #expect(try await database.count("order_status_history") == 111)

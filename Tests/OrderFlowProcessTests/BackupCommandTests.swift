@@ -14,7 +14,9 @@ struct BackupCommandTests {
     func restoreAsksBeforeReplacingOrders(kind: Database.Kind) async throws {
         let (location, drop) = try await TestDatabase.create(kind)
         defer { Task { await drop() } }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("orderflow-backup-command-\(UUID().uuidString)").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "orderflow-backup-command-\(UUID().uuidString)"
+        ).path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let database = ServerProcess.argument(for: location)
@@ -42,15 +44,20 @@ struct BackupCommandTests {
 
         let restored = try orderflow("restore", "--database", database, "--from", file, "--yes")
         #expect(restored.status == 0, "\(restored.errors)")
-        #expect(restored.output.hasPrefix("restored ") && restored.output.contains("replaced 1 orders"), "\(restored.output)")
+        #expect(
+            restored.output.hasPrefix("restored ") && restored.output.contains("replaced 1 orders"),
+            "\(restored.output)")
         #expect(restored.output.split(separator: "\n").count == 1, "one line on success")
     }
 
     @Test func backupOfAMissingSQLiteFileCreatesNothing() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("orderflow-backup-command-\(UUID().uuidString)").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "orderflow-backup-command-\(UUID().uuidString)"
+        ).path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let missing = try orderflow("backup", "--database", "sqlite:\(folder)/typo.sqlite", "--to", "\(folder)/x.backup")
+        let missing = try orderflow(
+            "backup", "--database", "sqlite:\(folder)/typo.sqlite", "--to", "\(folder)/x.backup")
         #expect(missing.status != 0)
         #expect(missing.errors.contains("there is no database at"), "\(missing.errors)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == [])

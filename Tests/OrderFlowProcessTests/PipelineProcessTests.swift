@@ -1,14 +1,15 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-#if canImport(Glibc)
-import Glibc
-#endif
 import OrderFlowPersistence
 import OrderFlowTestSupport
 import Synchronization
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The pipeline as processes: `orderflow serve` instances and `orderflow simulate` as the
 /// downstream, killed with SIGKILL under traffic. Every accepted order must reach a final state
@@ -36,28 +37,44 @@ struct PipelineProcessTests {
             let environment = [
                 "ORDERFLOW_ADMIN_PASSWORD": adminPassword, "ORDERFLOW_CHANNELS": channels,
                 "ORDERFLOW_PAYMENT_URL": "http://127.0.0.1:\(simulatorPort)/payments", "ORDERFLOW_RATE_LIMIT": "0",
-                "ORDERFLOW_POLL_SECONDS": "0.05", "ORDERFLOW_JOB_BACKOFF_SECONDS": "0.2", "ORDERFLOW_LEASE_SECONDS": "3",
+                "ORDERFLOW_POLL_SECONDS": "0.05", "ORDERFLOW_JOB_BACKOFF_SECONDS": "0.2",
+                "ORDERFLOW_LEASE_SECONDS": "3",
                 "ORDERFLOW_SQLITE_SYNCHRONOUS": "normal", "ORDERFLOW_BCRYPT_COST": "4",
             ]
             var servers: [ServerProcess] = []
             do {
-                for _ in 0..<instances { servers.append(try await ServerProcess.start(database: database, environment: environment)) }
+                for _ in 0..<instances {
+                    servers.append(try await ServerProcess.start(database: database, environment: environment))
+                }
                 for index in servers.indices { try await servers[index].signIn(password: adminPassword) }
                 let admin = servers[0]
-                _ = try await admin.send("POST", "/api/locations", ["id": "QC-C-001", "name": "Crash QC", "region": "BKK", "format": "qc_smf"])
-                _ = try await admin.send("POST", "/api/locations", ["id": "STD-C-001", "name": "Crash DC", "region": "BKK", "format": "standard"])
+                _ = try await admin.send(
+                    "POST", "/api/locations",
+                    ["id": "QC-C-001", "name": "Crash QC", "region": "BKK", "format": "qc_smf"])
+                _ = try await admin.send(
+                    "POST", "/api/locations",
+                    ["id": "STD-C-001", "name": "Crash DC", "region": "BKK", "format": "standard"])
                 for sku in ["C-COFFEE", "C-WATER"] {
-                    _ = try await admin.send("POST", "/api/products", ["sku": sku, "name": sku, "category": "test", "unitPrice": "10.50", "taxRate": "7"])
-                    for store in ["QC-C-001", "STD-C-001"] { _ = try await admin.send("PUT", "/api/inventory/\(sku)/locations/\(store)", ["onHand": 100_000]) }
+                    _ = try await admin.send(
+                        "POST", "/api/products",
+                        ["sku": sku, "name": sku, "category": "test", "unitPrice": "10.50", "taxRate": "7"])
+                    for store in ["QC-C-001", "STD-C-001"] {
+                        _ = try await admin.send("PUT", "/api/inventory/\(sku)/locations/\(store)", ["onHand": 100_000])
+                    }
                 }
-                let (_, created) = try await admin.send("POST", "/api/api-keys", ["name": "simulator", "roles": ["integration"]])
+                let (_, created) = try await admin.send(
+                    "POST", "/api/api-keys", ["name": "simulator", "roles": ["integration"]])
                 let key = try #require(created["key"] as? String)
                 let simulator = try await ServerProcess.simulator(
-                    ["--orderflow-url", "http://127.0.0.1:\(servers[0].port)", "--api-key", key, "--secret", secret, "--advance-seconds", "0.05",
-                     "--decline-rate", "0.1", "--delivery-failure-rate", "0"], port: simulatorPort)
-                return Rig(servers: servers, simulator: simulator, database: database, environment: environment, key: key)
+                    [
+                        "--orderflow-url", "http://127.0.0.1:\(servers[0].port)", "--api-key", key, "--secret", secret,
+                        "--advance-seconds", "0.05",
+                        "--decline-rate", "0.1", "--delivery-failure-rate", "0",
+                    ], port: simulatorPort)
+                return Rig(
+                    servers: servers, simulator: simulator, database: database, environment: environment, key: key)
             } catch {
-                for server in servers { server.stop() }  // none outlives a failed start
+                for server in servers { server.stop() } // none outlives a failed start
                 throw error
             }
         }
@@ -65,7 +82,8 @@ struct PipelineProcessTests {
         func body(_ index: Int) -> [String: Any] {
             let qc = index % 3 != 0
             return [
-                "orderId": "CRASH-\(index)", "shipFromLocationId": qc ? "QC-C-001" : "STD-C-001", "orderType": "pickup", "channel": "app",
+                "orderId": "CRASH-\(index)", "shipFromLocationId": qc ? "QC-C-001" : "STD-C-001", "orderType": "pickup",
+                "channel": "app",
                 "isForceAllocation": qc, "paymentMethod": qc ? "cod" : "card",
                 "customer": ["id": "CUST-\(index)", "name": "Crash Tester", "phone": "+66811111111"],
                 "lines": [["sku": "C-COFFEE", "quantity": 1 + index % 3], ["sku": "C-WATER", "quantity": 2]],
@@ -82,8 +100,10 @@ struct PipelineProcessTests {
                     continue
                 }
                 let server = servers[(index + attempt) % servers.count]
-                if let (status, _) = try? await server.send("POST", "/api/orders", body(index), headers: ["Idempotency-Key": "crash-\(index)"]),
-                   status == 201 {
+                if let (status, _) = try? await server.send(
+                    "POST", "/api/orders", body(index), headers: ["Idempotency-Key": "crash-\(index)"]),
+                    status == 201
+                {
                     return true
                 }
                 try? await Task.sleep(for: .milliseconds(100))
@@ -104,7 +124,8 @@ struct PipelineProcessTests {
         while !pending.isEmpty && Date() < deadline {
             for index in pending.sorted().prefix(50) {
                 if let (status, order) = try? await reader.send("GET", "/api/orders/CRASH-\(index)"), status == 200,
-                   let code = order["status"] as? Int, code == 7500 || code == 9000 {
+                    let code = order["status"] as? Int, code == 7500 || code == 9000
+                {
                     pending.remove(index)
                 }
             }
@@ -132,7 +153,9 @@ struct PipelineProcessTests {
         let duplicates = stats["commerceDuplicates"] as? Int ?? -1
         let received = stats["commerceReceived"] as? Int ?? 0
         #expect(stats["commerceBadSignatures"] as? Int == 0)
-        print("pipeline crash test: \(orders) orders, \(received) commerce deliveries, \(duplicates) duplicates (at-least-once), \(stats["fulfillmentDuplicates"] ?? 0) fulfilment duplicates")
+        print(
+            "pipeline crash test: \(orders) orders, \(received) commerce deliveries, \(duplicates) duplicates (at-least-once), \(stats["fulfillmentDuplicates"] ?? 0) fulfilment duplicates"
+        )
     }
 
     @Test(arguments: TestDatabase.kinds)
@@ -148,7 +171,9 @@ struct PipelineProcessTests {
             await withTaskGroup(of: Void.self) { group in
                 for index in 0..<orders {
                     group.addTask {
-                        if await rig.withLock({ $0 }).place(index, alive: { rig.withLock { $0.servers.filter(\.process.isRunning) } }) {
+                        if await rig.withLock({ $0 }).place(
+                            index, alive: { rig.withLock { $0.servers.filter(\.process.isRunning) } })
+                        {
                             accepted.withLock { $0 += 1 }
                         }
                     }
@@ -163,7 +188,7 @@ struct PipelineProcessTests {
         try await Task.sleep(for: .milliseconds(300))
         let (database, environment) = rig.withLock { ($0.database, $0.environment) }
         var restarted = try await ServerProcess.start(database: database, port: victim.port, environment: environment)
-        rig.withLock { [restarted] in $0.servers = [restarted] }  // the rig stops it, whatever fails next
+        rig.withLock { [restarted] in $0.servers = [restarted] } // the rig stops it, whatever fails next
         try await restarted.signIn(password: Self.adminPassword)
         let reader = restarted
         rig.withLock { $0.servers = [reader] }
@@ -182,7 +207,10 @@ struct PipelineProcessTests {
         let traffic = Task {
             await withTaskGroup(of: Bool.self) { group in
                 for index in 0..<orders {
-                    group.addTask { await rig.withLock({ $0 }).place(index, alive: { rig.withLock { $0.servers.filter(\.process.isRunning) } }) }
+                    group.addTask {
+                        await rig.withLock({ $0 }).place(
+                            index, alive: { rig.withLock { $0.servers.filter(\.process.isRunning) } })
+                    }
                     try? await Task.sleep(for: .milliseconds(20))
                 }
                 return await group.reduce(0) { $0 + ($1 ? 1 : 0) }

@@ -1,13 +1,14 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-#if canImport(Glibc)
-import Glibc
-#endif
 import OrderFlowPersistence
 import OrderFlowTestSupport
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `orderflow serve` as a real process: what is acknowledged survives SIGKILL, and SIGTERM stops it cleanly.
 @Suite("The orderflow process", .serialized, .databaseSlots)
@@ -22,11 +23,17 @@ struct ProcessTests {
         defer { first.stop() }
         // First start: an administrator with a generated password, printed once.
         let banner = first.output()
-        let password = try #require(banner.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.count == 20 && !$0.contains(" ") })
+        let password = try #require(
+            banner.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first {
+                $0.count == 20 && !$0.contains(" ")
+            })
         #expect(banner.contains("created the administrator 'admin'"))
         try await first.signIn(password: password)
-        _ = try await first.send("POST", "/api/locations", ["id": "QC-K-001", "name": "Kill test", "region": "BKK", "format": "qc_smf"])
-        _ = try await first.send("POST", "/api/products", ["sku": "K-1", "name": "Kill test item", "category": "test", "unitPrice": "10.05", "taxRate": "7"])
+        _ = try await first.send(
+            "POST", "/api/locations", ["id": "QC-K-001", "name": "Kill test", "region": "BKK", "format": "qc_smf"])
+        _ = try await first.send(
+            "POST", "/api/products",
+            ["sku": "K-1", "name": "Kill test item", "category": "test", "unitPrice": "10.05", "taxRate": "7"])
         let order: [String: Any] = [
             "orderId": "KILL-1", "shipFromLocationId": "QC-K-001", "orderType": "pickup", "channel": "store",
             "isForceAllocation": true, "paymentMethod": "cod", "customer": ["name": "Survivor", "phone": "0812345678"],
@@ -53,25 +60,39 @@ struct ProcessTests {
 
 extension ProcessTests {
     @Test func servesHTTPSWithHSTSWhenGivenACertificate() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("orderflow-tls-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "orderflow-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let certificate = directory.appendingPathComponent("cert.pem").path
         let key = directory.appendingPathComponent("key.pem").path
-        #expect(try run("/usr/bin/env", ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
-                                          "-days", "1", "-keyout", key, "-out", certificate]).status == 0)
+        #expect(
+            try run(
+                "/usr/bin/env",
+                [
+                    "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+                    "-days", "1", "-keyout", key, "-out", certificate,
+                ]
+            ).status == 0)
         let port = try ServerProcess.freePort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ServerProcess.binary)
-        process.arguments = ["serve", "--port", String(port), "--database", "sqlite:\(directory.path)/db.sqlite", "--log-level", "error"]
+        process.arguments = [
+            "serve", "--port", String(port), "--database", "sqlite:\(directory.path)/db.sqlite", "--log-level", "error",
+        ]
         process.environment = ProcessInfo.processInfo.environment.merging(
-            ["ORDERFLOW_TLS_CERT": certificate, "ORDERFLOW_TLS_KEY": key, "ORDERFLOW_ADMIN_PASSWORD": "tls-test-admin-password"]) { $1 }
+            [
+                "ORDERFLOW_TLS_CERT": certificate, "ORDERFLOW_TLS_KEY": key,
+                "ORDERFLOW_ADMIN_PASSWORD": "tls-test-admin-password",
+            ]) { $1 }
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         defer { process.terminate() }
         var headers = ""
         for _ in 0..<100 {
-            let result = try run("/usr/bin/env", ["curl", "-sk", "-D", "-", "-o", "/dev/null", "https://127.0.0.1:\(port)/api/v1/health"])
+            let result = try run(
+                "/usr/bin/env",
+                ["curl", "-sk", "-D", "-", "-o", "/dev/null", "https://127.0.0.1:\(port)/api/v1/health"])
             if result.status == 0 && result.output.hasPrefix("HTTP/1.1 200") {
                 headers = result.output
                 break
@@ -80,7 +101,9 @@ extension ProcessTests {
         }
         #expect(headers.hasPrefix("HTTP/1.1 200"))
         #expect(headers.lowercased().contains("strict-transport-security: max-age=31536000"))
-        let plain = try run("/usr/bin/env", ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/api/v1/health"])
+        let plain = try run(
+            "/usr/bin/env",
+            ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/api/v1/health"])
         #expect(plain.output != "200", "plain HTTP is not served on a TLS port")
     }
 
@@ -110,25 +133,34 @@ struct ServerProcess {
 
     mutating func signIn(password: String) async throws {
         let (status, body) = try await send("POST", "/api/auth/login", ["username": "admin", "password": password])
-        guard status == 200, let token = body["accessToken"] as? String else { throw ProcessError(message: "sign-in failed: \(status)") }
+        guard status == 200, let token = body["accessToken"] as? String else {
+            throw ProcessError(message: "sign-in failed: \(status)")
+        }
         self.token = token
     }
 
     /// The binary scripts/test built; next to the test bundle when run by `swift test` directly.
     static var binary: String {
         if let path = ProcessInfo.processInfo.environment["ORDERFLOW_BINARY"], !path.isEmpty { return path }
-        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("orderflow").path
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            "orderflow"
+        ).path
     }
 
     static func argument(for location: DatabaseLocation) -> String {
         switch location {
         case .sqlite(let path): "sqlite:\(path)"
-        case .postgres(let s): "postgres://\(s.username)\(s.password.map { ":\($0)" } ?? "")@\(s.host):\(s.port)/\(s.database)"
+        case .postgres(let s):
+            "postgres://\(s.username)\(s.password.map { ":\($0)" } ?? "")@\(s.host):\(s.port)/\(s.database)"
         }
     }
 
-    static func start(database: String, port: Int? = nil, environment: [String: String] = [:]) async throws -> ServerProcess {
-        try await launch(["serve", "--database", database, "--log-level", "error"], port: port, environment: environment, ready: "/api/v1/health")
+    static func start(database: String, port: Int? = nil, environment: [String: String] = [:]) async throws
+        -> ServerProcess
+    {
+        try await launch(
+            ["serve", "--database", database, "--log-level", "error"], port: port, environment: environment,
+            ready: "/api/v1/health")
     }
 
     /// `orderflow simulate`, ready when its /stats answers.
@@ -140,7 +172,9 @@ struct ServerProcess {
     /// for the request, not a SIGPIPE that ends the whole test run.
     static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
 
-    static func launch(_ arguments: [String], port: Int?, environment: [String: String], ready: String) async throws -> ServerProcess {
+    static func launch(_ arguments: [String], port: Int?, environment: [String: String], ready: String) async throws
+        -> ServerProcess
+    {
         _ = ignoreBrokenPipes
         let port = try port ?? freePort()
         let process = Process()
@@ -154,7 +188,9 @@ struct ServerProcess {
         stdout.fileHandleForReading.readabilityHandler = { handle in printed.append(handle.availableData) }
         process.standardOutput = stdout
         let stderr = Pipe()
-        stderr.fileHandleForReading.readabilityHandler = { handle in FileHandle.standardError.write(handle.availableData) }
+        stderr.fileHandleForReading.readabilityHandler = { handle in
+            FileHandle.standardError.write(handle.availableData)
+        }
         process.standardError = stderr
         try process.run()
         let server = ServerProcess(process: process, port: port, printed: printed)
@@ -187,7 +223,9 @@ struct ServerProcess {
         return process.terminationStatus
     }
 
-    func send(_ method: String, _ path: String, _ body: [String: Any]? = nil, headers: [String: String] = [:]) async throws -> (Int, [String: Any]) {
+    func send(_ method: String, _ path: String, _ body: [String: Any]? = nil, headers: [String: String] = [:])
+        async throws -> (Int, [String: Any])
+    {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = method
         request.timeoutInterval = 5
@@ -210,9 +248,13 @@ struct ServerProcess {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
         guard bound == 0 else { throw ProcessError(message: "no free port") }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
@@ -237,11 +279,16 @@ extension ProcessTests {
         let password = "load-test-\(UUID().uuidString.prefix(8))"
         var server = try await ServerProcess.start(
             database: ServerProcess.argument(for: location),
-            environment: ["ORDERFLOW_ADMIN_PASSWORD": password, "ORDERFLOW_RATE_LIMIT": "0", "ORDERFLOW_BCRYPT_COST": "4"])
+            environment: [
+                "ORDERFLOW_ADMIN_PASSWORD": password, "ORDERFLOW_RATE_LIMIT": "0", "ORDERFLOW_BCRYPT_COST": "4",
+            ])
         defer { server.stop() }
         try await server.signIn(password: password)
-        _ = try await server.send("POST", "/api/locations", ["id": "QC-L-001", "name": "Load test", "region": "BKK", "format": "qc_smf"])
-        _ = try await server.send("POST", "/api/products", ["sku": "L-1", "name": "Load test item", "category": "test", "unitPrice": "10.00", "taxRate": "7"])
+        _ = try await server.send(
+            "POST", "/api/locations", ["id": "QC-L-001", "name": "Load test", "region": "BKK", "format": "qc_smf"])
+        _ = try await server.send(
+            "POST", "/api/products",
+            ["sku": "L-1", "name": "Load test item", "category": "test", "unitPrice": "10.00", "taxRate": "7"])
         let (_, created) = try await server.send("POST", "/api/api-keys", ["name": "load", "roles": ["integration"]])
         let key = try #require(created["key"] as? String)
 
@@ -249,8 +296,10 @@ extension ProcessTests {
         defer { try? FileManager.default.removeItem(at: report) }
         let load = Process()
         load.executableURL = URL(fileURLWithPath: ServerProcess.binary)
-        load.arguments = ["load", "orders", "--url", "http://127.0.0.1:\(server.port)", "--api-key", key,
-                          "--rate", "40", "--seconds", "1", "--warmup-seconds", "0", "--connections", "4", "--json", report.path]
+        load.arguments = [
+            "load", "orders", "--url", "http://127.0.0.1:\(server.port)", "--api-key", key,
+            "--rate", "40", "--seconds", "1", "--warmup-seconds", "0", "--connections", "4", "--json", report.path,
+        ]
         load.standardOutput = FileHandle.nullDevice
         try load.run()
         load.waitUntilExit()

@@ -12,14 +12,18 @@ import Testing
 struct AuthorizationMatrixTests {
     /// (method, path) of every operation in openapi.yaml, read straight from the file.
     static let documentedRoutes: [(method: String, path: String)] = {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("Sources/OrderFlowAPI/openapi.yaml")
         let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
         var routes: [(String, String)] = []
         var inPaths = false
         var path = ""
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line == "paths:" { inPaths = true; continue }
+            if line == "paths:" {
+                inPaths = true
+                continue
+            }
             if inPaths && !line.hasPrefix(" ") && !line.isEmpty { inPaths = false }
             guard inPaths else { continue }
             if line.hasPrefix("  /") && line.hasSuffix(":") { path = String(line.dropFirst(2).dropLast()) }
@@ -30,16 +34,22 @@ struct AuthorizationMatrixTests {
         return routes
     }()
 
-    static let otherRoutes: [(method: String, path: String)] = [("GET", "/metrics"), ("GET", "/openapi.yaml")] + dashboardRoutes
+    static let otherRoutes: [(method: String, path: String)] =
+        [("GET", "/metrics"), ("GET", "/openapi.yaml")] + dashboardRoutes
 
     /// The dashboard's pages and actions (outside the API document).
     static let dashboardRoutes: [(method: String, path: String)] = [
-        ("GET", "/"), ("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/assets/app.css"), ("GET", "/assets/app.js"),
-        ("GET", "/dashboard/operations"), ("GET", "/dashboard/trace"), ("GET", "/dashboard/management"), ("GET", "/dashboard/development"),
-        ("GET", "/dashboard/store"), ("GET", "/dashboard/orders/{orderId}"), ("POST", "/dashboard/orders/{orderId}/cancel"),
+        ("GET", "/"), ("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/assets/app.css"),
+        ("GET", "/assets/app.js"),
+        ("GET", "/dashboard/operations"), ("GET", "/dashboard/trace"), ("GET", "/dashboard/management"),
+        ("GET", "/dashboard/development"),
+        ("GET", "/dashboard/store"), ("GET", "/dashboard/orders/{orderId}"),
+        ("POST", "/dashboard/orders/{orderId}/cancel"),
         ("POST", "/dashboard/orders/bulk-cancel"), ("POST", "/dashboard/orders/{orderId}/fulfilment"),
-        ("POST", "/dashboard/alerts/{alertId}/acknowledge"), ("POST", "/dashboard/alerts/{alertId}/resolve"), ("POST", "/dashboard/alerts/{alertId}/silence"),
-        ("POST", "/dashboard/transmissions/{transmissionId}/replay"), ("POST", "/dashboard/dead-letters/{deadLetterId}/replay"),
+        ("POST", "/dashboard/alerts/{alertId}/acknowledge"), ("POST", "/dashboard/alerts/{alertId}/resolve"),
+        ("POST", "/dashboard/alerts/{alertId}/silence"),
+        ("POST", "/dashboard/transmissions/{transmissionId}/replay"),
+        ("POST", "/dashboard/dead-letters/{deadLetterId}/replay"),
         ("POST", "/dashboard/dead-letters/{deadLetterId}/discard"), ("POST", "/dashboard/acks/{ackId}/link"),
         ("GET", "/dashboard/invoices"), ("POST", "/dashboard/invoices/start"), ("POST", "/dashboard/invoices/stop"),
     ]
@@ -63,11 +73,21 @@ struct AuthorizationMatrixTests {
             }
             for (method, path) in Self.documentedRoutes + Self.otherRoutes {
                 let requirement = try #require(RoutePolicy.requirement(method: method, path: path))
-                let uri = path.replacingOccurrences(of: "{orderId}", with: "NOPE-1").replacingOccurrences(of: "{lineNumber}", with: "1")
-                    .replacingOccurrences(of: "{sku}", with: "NOPE").replacingOccurrences(of: "{locationId}", with: "NOPE")
-                    .replacingOccurrences(of: "{userId}", with: "nope").replacingOccurrences(of: "{keyId}", with: "nope")
-                    .replacingOccurrences(of: "{alertId}", with: "999").replacingOccurrences(of: "{transmissionId}", with: "999")
-                    .replacingOccurrences(of: "{deadLetterId}", with: "999").replacingOccurrences(of: "{ackId}", with: "999")
+                let uri =
+                    path.replacingOccurrences(of: "{orderId}", with: "NOPE-1").replacingOccurrences(
+                        of: "{lineNumber}", with: "1"
+                    )
+                    .replacingOccurrences(of: "{sku}", with: "NOPE").replacingOccurrences(
+                        of: "{locationId}", with: "NOPE"
+                    )
+                    .replacingOccurrences(of: "{userId}", with: "nope").replacingOccurrences(
+                        of: "{keyId}", with: "nope"
+                    )
+                    .replacingOccurrences(of: "{alertId}", with: "999").replacingOccurrences(
+                        of: "{transmissionId}", with: "999"
+                    )
+                    .replacingOccurrences(of: "{deadLetterId}", with: "999").replacingOccurrences(
+                        of: "{ackId}", with: "999")
                     // The stream would stay open: an unknown topic makes an allowed caller's answer a quick 400.
                     + (path == "/api/v1/stream" ? "?topics=none" : "")
                 let body: Any? = ["POST", "PUT", "PATCH"].contains(method) ? [String: Any]() : nil
@@ -78,21 +98,34 @@ struct AuthorizationMatrixTests {
                 let anonymous = try await app.send(httpMethod, uri, json: body, token: nil)
                 switch requirement {
                 case .publicRoute:
-                    #expect(anonymous.status != .unauthorized && anonymous.status != .forbidden, "\(method) \(path) is public")
+                    #expect(
+                        anonymous.status != .unauthorized && anonymous.status != .forbidden,
+                        "\(method) \(path) is public")
                 case .permission where page:
-                    #expect(anonymous.status == .seeOther && anonymous.headers[.location]?.hasPrefix("/login?next=") == true, "\(method) \(path) without credentials: \(anonymous.status)")
+                    #expect(
+                        anonymous.status == .seeOther
+                            && anonymous.headers[.location]?.hasPrefix("/login?next=") == true,
+                        "\(method) \(path) without credentials: \(anonymous.status)")
                 case .permission:
-                    #expect(anonymous.status == .unauthorized, "\(method) \(path) without credentials: \(anonymous.status)")
+                    #expect(
+                        anonymous.status == .unauthorized, "\(method) \(path) without credentials: \(anonymous.status)")
                 }
                 for role in Role.allCases {
                     let response = try await app.send(httpMethod, uri, json: body, token: tokens[role])
-                    let denied = response.status == .forbidden && (page ? response.text.contains("which your roles do not grant") : response.error["code"] as? String == "forbidden")
+                    let denied =
+                        response.status == .forbidden
+                        && (page
+                            ? response.text.contains("which your roles do not grant")
+                            : response.error["code"] as? String == "forbidden")
                     switch requirement {
                     case .publicRoute:
                         #expect(!denied && response.status != .unauthorized, "\(role) on public \(method) \(path)")
                     case .permission(let permission):
                         let allowed = role.permissions.contains(permission)
-                        #expect(denied == !allowed, "\(role) on \(method) \(path) (\(permission.rawValue)): \(response.status) \(response.text)")
+                        #expect(
+                            denied == !allowed,
+                            "\(role) on \(method) \(path) (\(permission.rawValue)): \(response.status) \(response.text)"
+                        )
                         #expect(response.status != .unauthorized, "\(role) on \(method) \(path)")
                     }
                 }
@@ -104,11 +137,14 @@ struct AuthorizationMatrixTests {
 @Suite("docs/security.md", .databaseSlots)
 struct SecurityDocumentTests {
     @Test func thePermissionTableInTheDocsIsTheOneInForce() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("docs/security.md")
         let text = try String(contentsOf: url, encoding: .utf8)
         let begin = try #require(text.range(of: "<!-- permissions:begin -->\n"))
         let end = try #require(text.range(of: "<!-- permissions:end -->"))
-        #expect(String(text[begin.upperBound..<end.lowerBound]) == RoutePolicy.markdown(), "regenerate with: orderflow permissions")
+        #expect(
+            String(text[begin.upperBound..<end.lowerBound]) == RoutePolicy.markdown(),
+            "regenerate with: orderflow permissions")
     }
 }

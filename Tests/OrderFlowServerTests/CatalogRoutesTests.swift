@@ -9,7 +9,9 @@ import Testing
 struct CatalogRoutesTests {
     @Test func productsCreateReadAndSearch() async throws {
         try await TestApp.run { app in
-            let product: [String: Any] = ["sku": "TEA-1", "name": "Green tea", "category": "Beverages", "unitPrice": "89", "taxRate": "7"]
+            let product: [String: Any] = [
+                "sku": "TEA-1", "name": "Green tea", "category": "Beverages", "unitPrice": "89", "taxRate": "7",
+            ]
             let created = try await app.send(.post, "/api/products", json: product)
             #expect(created.status == .created)
             #expect(created.json["unitPrice"] as? String == "89.0000")
@@ -20,7 +22,8 @@ struct CatalogRoutesTests {
             #expect(duplicate.status == .conflict)
             #expect(duplicate.error["code"] as? String == "product_exists")
 
-            let invalid = try await app.send(.post, "/api/products", json: ["sku": "bad sku", "name": "", "category": "x", "unitPrice": "-1"])
+            let invalid = try await app.send(
+                .post, "/api/products", json: ["sku": "bad sku", "name": "", "category": "x", "unitPrice": "-1"])
             #expect(invalid.status == .unprocessableContent)
             #expect(invalid.fieldRules == ["sku format", "name format", "unitPrice format"])
             #expect(try await app.database.count("products") == 4)
@@ -41,13 +44,15 @@ struct CatalogRoutesTests {
 
     @Test func locations() async throws {
         try await TestApp.run { app in
-            let created = try await app.send(.post, "/api/locations", json: ["id": "qc-x-9", "name": "Ari", "region": "bkk", "format": "qc_smf"])
+            let created = try await app.send(
+                .post, "/api/locations", json: ["id": "qc-x-9", "name": "Ari", "region": "bkk", "format": "qc_smf"])
             #expect(created.status == .created)
             #expect(created.json["id"] as? String == "QC-X-9")
             #expect(created.json["region"] as? String == "BKK")
             let list = try await app.send(.get, "/api/locations")
             #expect((list.json["items"] as? [Any])?.count == 4)
-            let badFormat = try await app.send(.post, "/api/locations", json: ["id": "X", "name": "Y", "region": "Z", "format": "mall"])
+            let badFormat = try await app.send(
+                .post, "/api/locations", json: ["id": "X", "name": "Y", "region": "Z", "format": "mall"])
             #expect(badFormat.status == .badRequest)
             #expect(badFormat.fieldRules == ["format enum"])
         }
@@ -61,10 +66,14 @@ struct CatalogRoutesTests {
 
             let set = try await app.send(.put, "/api/inventory/COFFEE/locations/QC-T-001", json: ["onHand": 12])
             #expect(set.json["available"] as? Int == 12)
-            let unknownLocation = try await app.send(.put, "/api/inventory/COFFEE/locations/NOWHERE", json: ["onHand": 1])
+            let unknownLocation = try await app.send(
+                .put, "/api/inventory/COFFEE/locations/NOWHERE", json: ["onHand": 1])
             #expect(unknownLocation.status == .notFound)
 
-            let reserve: [String: Any] = ["reservationId": "R-1", "locationId": "QC-T-001", "orderId": "ORD-1", "items": [["sku": "COFFEE", "quantity": 5], ["sku": "WATER", "quantity": 2]]]
+            let reserve: [String: Any] = [
+                "reservationId": "R-1", "locationId": "QC-T-001", "orderId": "ORD-1",
+                "items": [["sku": "COFFEE", "quantity": 5], ["sku": "WATER", "quantity": 2]],
+            ]
             let reserved = try await app.send(.post, "/api/inventory/reserve", json: reserve)
             #expect(reserved.status == .created)
             #expect(reserved.json["status"] as? String == "reserved")
@@ -75,12 +84,19 @@ struct CatalogRoutesTests {
             let reused = try await app.send(.post, "/api/inventory/reserve", json: changed)
             #expect(reused.error["code"] as? String == "reservation_id_reused")
 
-            let short = try await app.send(.post, "/api/inventory/reserve", json: ["reservationId": "R-2", "locationId": "QC-T-001", "items": [["sku": "COFFEE", "quantity": 8]]])
+            let short = try await app.send(
+                .post, "/api/inventory/reserve",
+                json: ["reservationId": "R-2", "locationId": "QC-T-001", "items": [["sku": "COFFEE", "quantity": 8]]])
             #expect(short.status == .conflict)
             #expect(short.error["code"] as? String == "insufficient_stock")
             #expect(short.fieldRules == ["items[0].quantity stock"])
 
-            let invalid = try await app.send(.post, "/api/inventory/reserve", json: ["reservationId": "R-3", "locationId": "QC-T-001", "items": [["sku": "COFFEE", "quantity": 1], ["sku": "COFFEE", "quantity": 0]]])
+            let invalid = try await app.send(
+                .post, "/api/inventory/reserve",
+                json: [
+                    "reservationId": "R-3", "locationId": "QC-T-001",
+                    "items": [["sku": "COFFEE", "quantity": 1], ["sku": "COFFEE", "quantity": 0]],
+                ])
             #expect(invalid.status == .unprocessableContent)
             #expect(invalid.fieldRules == ["items[1].sku unique", "items[1].quantity range"])
             #expect(try await app.database.count("reservations") == 1)
@@ -88,7 +104,9 @@ struct CatalogRoutesTests {
             let released = try await app.send(.post, "/api/inventory/release", json: ["reservationId": "R-1"])
             #expect(released.json["status"] as? String == "released")
             #expect(try await app.send(.post, "/api/inventory/release", json: ["reservationId": "R-1"]).status == .ok)
-            #expect(try await app.send(.post, "/api/inventory/release", json: ["reservationId": "R-404"]).status == .notFound)
+            #expect(
+                try await app.send(.post, "/api/inventory/release", json: ["reservationId": "R-404"]).status
+                    == .notFound)
             let after = try await app.send(.get, "/api/inventory/COFFEE")
             #expect(after.json["totalAvailable"] as? Int == 32)
         }
@@ -100,9 +118,13 @@ struct CatalogRoutesTests {
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                 for index in 0..<50 {
                     group.addTask {
-                        try await app.send(.post, "/api/inventory/reserve", json: [
-                            "reservationId": "R-\(index)", "locationId": "QC-T-002", "items": [["sku": "WATER", "quantity": 1]],
-                        ]).status.code
+                        try await app.send(
+                            .post, "/api/inventory/reserve",
+                            json: [
+                                "reservationId": "R-\(index)", "locationId": "QC-T-002",
+                                "items": [["sku": "WATER", "quantity": 1]],
+                            ]
+                        ).status.code
                     }
                 }
                 return try await group.reduce(into: [Int]()) { $0.append($1) }

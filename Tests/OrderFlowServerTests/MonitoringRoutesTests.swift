@@ -8,7 +8,8 @@ struct MonitoringRoutesTests {
     @Test func onlyTheDemoLetsOrderCreatorsSeedDemonstrationOrders() async throws {
         try await TestApp.run { app in
             let integration = try await app.token(for: ["integration"])
-            #expect(try await app.send(.post, "/api/v1/seed-mock-data?count=2", token: integration).status == .forbidden)
+            #expect(
+                try await app.send(.post, "/api/v1/seed-mock-data?count=2", token: integration).status == .forbidden)
             let seeded = try await app.send(.post, "/api/v1/seed-mock-data?count=2")
             #expect(seeded.status == .ok && (seeded.json["orderIds"] as? [String])?.count == 2)
             #expect(try await app.send(.post, "/api/v1/seed-mock-data?count=1001").fieldRules == ["count range"])
@@ -27,15 +28,30 @@ struct MonitoringRoutesTests {
     }
 
     @Test func acknowledgementsAreCheckedAndChangeNothingWhenRefused() async throws {
-        try await TestApp.run(configure: { $0.engine.channels = [.init(name: "commerce", url: "http://127.0.0.1:9/x", ackMode: .async)] }) { app in
-            let refused = try await app.send(.post, "/api/v1/acks", json: ["acknowledgements": [
-                ["channel": "nowhere", "reference": "r1", "status": "accepted"],
-                ["channel": "commerce", "reference": "r2", "status": "accepted", "amount": "1.23456"],
-            ]])
+        try await TestApp.run(configure: {
+            $0.engine.channels = [.init(name: "commerce", url: "http://127.0.0.1:9/x", ackMode: .async)]
+        }) { app in
+            let refused = try await app.send(
+                .post, "/api/v1/acks",
+                json: [
+                    "acknowledgements": [
+                        ["channel": "nowhere", "reference": "r1", "status": "accepted"],
+                        ["channel": "commerce", "reference": "r2", "status": "accepted", "amount": "1.23456"],
+                    ]
+                ])
             #expect(refused.status == .unprocessableContent)
-            #expect(refused.fieldRules == ["acknowledgements[0].channel unknown_channel", "acknowledgements[1].amount format"])
+            #expect(
+                refused.fieldRules == [
+                    "acknowledgements[0].channel unknown_channel", "acknowledgements[1].amount format",
+                ])
             #expect(try await app.database.count("acknowledgements") == 0)
-            let kept = try await app.send(.post, "/api/v1/acks", json: ["acknowledgements": [["channel": "commerce", "reference": "r3", "status": "accepted", "orderId": "X-1"]]])
+            let kept = try await app.send(
+                .post, "/api/v1/acks",
+                json: [
+                    "acknowledgements": [
+                        ["channel": "commerce", "reference": "r3", "status": "accepted", "orderId": "X-1"]
+                    ]
+                ])
             #expect(((kept.json["results"] as? [[String: Any]])?.first?["outcome"] as? String) == "unmatched")
             let listed = try await app.send(.get, "/api/v1/acks/inconsistencies")
             #expect((listed.json["items"] as? [[String: Any]])?.map { $0["reference"] as? String } == ["r3"])
@@ -47,7 +63,9 @@ struct MonitoringRoutesTests {
             var body = TestApp.orderBody("CSV-1")
             body["customer"] = ["id": "CUST-1", "name": "=HYPERLINK(\"x\"), Jr.", "phone": "+66 81 234 5678"]
             #expect(try await app.send(.post, "/api/orders", json: body).status == .created)
-            #expect(try await app.send(.post, "/api/orders", json: TestApp.orderBody("CSV-2", store: "QC-T-002")).status == .created)
+            #expect(
+                try await app.send(.post, "/api/orders", json: TestApp.orderBody("CSV-2", store: "QC-T-002")).status
+                    == .created)
             let all = try await app.send(.get, "/api/v1/exports/orders.csv?minutes=60")
             let lines = all.text.components(separatedBy: "\r\n").filter { !$0.isEmpty }
             #expect(lines.count == 3 && lines[0].hasPrefix("order_id,created_at,"))

@@ -18,10 +18,13 @@ struct OrderRoutesTests {
             #expect(order["status"] as? Int == 1000)
             #expect(order["paymentStatus"] as? String == "awaiting_payment")
             let totals = try #require(order["totals"] as? [String: String])
-            #expect(totals == [
-                "subTotal": "388.0000", "totalDiscount": "5.0000", "totalTaxes": "0.0000", "informationalTaxes": "25.3831",
-                "totalFees": "25.0000", "totalCharge": "413.0000", "orderTotal": "413.0000", "roundingAdjustment": "0.0000",
-            ])
+            #expect(
+                totals == [
+                    "subTotal": "388.0000", "totalDiscount": "5.0000", "totalTaxes": "0.0000",
+                    "informationalTaxes": "25.3831",
+                    "totalFees": "25.0000", "totalCharge": "413.0000", "orderTotal": "413.0000",
+                    "roundingAdjustment": "0.0000",
+                ])
             let lines = try #require(order["lines"] as? [[String: Any]])
             #expect(lines[0]["shortDescription"] as? String == "Coffee 250 g", "enriched from the catalog")
             #expect(created.headers[.requestID] != nil)
@@ -34,7 +37,8 @@ struct OrderRoutesTests {
             #expect(history.first?["actor"] as? String == "admin")
 
             let today = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-3600))
-            let found = try await app.send(.get, "/api/orders/search?statusFrom=1000&statusTo=1000&createdFrom=\(today)&q=somchai")
+            let found = try await app.send(
+                .get, "/api/orders/search?statusFrom=1000&statusTo=1000&createdFrom=\(today)&q=somchai")
             #expect(found.status == .ok)
             let items = try #require(found.json["items"] as? [[String: Any]])
             #expect(items.map { $0["orderId"] as? String } == ["ORD-7"])
@@ -108,26 +112,71 @@ struct OrderRoutesTests {
     }
 
     /// Each bad request: how it is sent, the status, error code and (field rule) pairs expected.
-    static let badRequests: [(name: String, change: @Sendable (inout [String: Any]) -> Void, raw: String?, status: Int, code: String, fields: [String])] = [
-        ("malformed JSON", { _ in }, #"{"orderId": "ORD-1", "lines": ["#, 400, "invalid_request", ["body json"]),
-        ("empty body", { _ in }, "", 400, "invalid_request", ["body json"]),
-        ("quantity as text", { body in body["lines"] = [["sku": "COFFEE", "quantity": "two"]] }, nil, 400, "invalid_request", ["lines[0].quantity type"]),
-        ("missing customer", { body in body["customer"] = nil }, nil, 400, "invalid_request", ["customer required"]),
-        ("null order ID", { body in body["orderId"] = NSNull() }, nil, 400, "invalid_request", ["orderId required"]),
-        ("unknown field", { body in body["isForceAlocation"] = true }, nil, 400, "invalid_request", ["isForceAlocation unknown_field"]),
-        ("unknown payment method", { body in body["paymentMethod"] = "bitcoin" }, nil, 400, "invalid_request", ["paymentMethod enum"]),
-        ("over-long order ID", { body in body["orderId"] = String(repeating: "A", count: 41) }, nil, 422, "validation_failed", ["orderId A"]),
-        ("zero quantity", { body in body["lines"] = [["sku": "COFFEE", "quantity": 0]] }, nil, 422, "validation_failed", ["lines[0].quantity H"]),
-        ("negative quantity", { body in body["lines"] = [["sku": "COFFEE", "quantity": -3]] }, nil, 422, "validation_failed", ["lines[0].quantity H"]),
-        ("unknown SKU", { body in body["lines"] = [["sku": "NOPE", "quantity": 1]] }, nil, 422, "validation_failed", ["lines[0].sku H"]),
-        ("unknown store", { body in body["shipFromLocationId"] = "NOWHERE" }, nil, 422, "validation_failed", ["shipFromLocationId B"]),
-        ("over-long customer name", { body in body["customer"] = ["name": String(repeating: "n", count: 101), "phone": "0812345678"] }, nil, 422, "validation_failed", ["customer.name G"]),
-        ("too many decimals", { body in body["lines"] = [["sku": "COFFEE", "quantity": 1, "unitPrice": "1.23456"]] }, nil, 422, "validation_failed", ["lines[0].unitPrice H"]),
-        ("QC order not force-allocated and paid by card", { body in
-            body["isForceAllocation"] = false
-            body["paymentMethod"] = "card"
-        }, nil, 422, "validation_failed", ["isForceAllocation C", "paymentMethod I"]),
-    ]
+    static let badRequests:
+        [(
+            name: String, change: @Sendable (inout [String: Any]) -> Void, raw: String?, status: Int, code: String,
+            fields: [String]
+        )] = [
+            ("malformed JSON", { _ in }, #"{"orderId": "ORD-1", "lines": ["#, 400, "invalid_request", ["body json"]),
+            ("empty body", { _ in }, "", 400, "invalid_request", ["body json"]),
+            (
+                "quantity as text", { body in body["lines"] = [["sku": "COFFEE", "quantity": "two"]] }, nil, 400,
+                "invalid_request", ["lines[0].quantity type"]
+            ),
+            (
+                "missing customer", { body in body["customer"] = nil }, nil, 400, "invalid_request",
+                ["customer required"]
+            ),
+            (
+                "null order ID", { body in body["orderId"] = NSNull() }, nil, 400, "invalid_request",
+                ["orderId required"]
+            ),
+            (
+                "unknown field", { body in body["isForceAlocation"] = true }, nil, 400, "invalid_request",
+                ["isForceAlocation unknown_field"]
+            ),
+            (
+                "unknown payment method", { body in body["paymentMethod"] = "bitcoin" }, nil, 400, "invalid_request",
+                ["paymentMethod enum"]
+            ),
+            (
+                "over-long order ID", { body in body["orderId"] = String(repeating: "A", count: 41) }, nil, 422,
+                "validation_failed", ["orderId A"]
+            ),
+            (
+                "zero quantity", { body in body["lines"] = [["sku": "COFFEE", "quantity": 0]] }, nil, 422,
+                "validation_failed", ["lines[0].quantity H"]
+            ),
+            (
+                "negative quantity", { body in body["lines"] = [["sku": "COFFEE", "quantity": -3]] }, nil, 422,
+                "validation_failed", ["lines[0].quantity H"]
+            ),
+            (
+                "unknown SKU", { body in body["lines"] = [["sku": "NOPE", "quantity": 1]] }, nil, 422,
+                "validation_failed", ["lines[0].sku H"]
+            ),
+            (
+                "unknown store", { body in body["shipFromLocationId"] = "NOWHERE" }, nil, 422, "validation_failed",
+                ["shipFromLocationId B"]
+            ),
+            (
+                "over-long customer name",
+                { body in body["customer"] = ["name": String(repeating: "n", count: 101), "phone": "0812345678"] }, nil,
+                422, "validation_failed", ["customer.name G"]
+            ),
+            (
+                "too many decimals",
+                { body in body["lines"] = [["sku": "COFFEE", "quantity": 1, "unitPrice": "1.23456"]] }, nil, 422,
+                "validation_failed", ["lines[0].unitPrice H"]
+            ),
+            (
+                "QC order not force-allocated and paid by card",
+                { body in
+                    body["isForceAllocation"] = false
+                    body["paymentMethod"] = "card"
+                }, nil, 422, "validation_failed", ["isForceAllocation C", "paymentMethod I"]
+            ),
+        ]
 
     @Test(arguments: badRequests.indices)
     func badInputIsRefusedWithFieldAndRuleAndChangesNothing(index: Int) async throws {
@@ -178,7 +227,10 @@ struct OrderRoutesTests {
             #expect(again.status == .conflict)
             #expect(again.error["code"] as? String == "illegal_transition")
             #expect(try await app.orderTables() == before)
-            #expect(try await OrderRepository(database: app.database).events(of: OrderID("ORD-1")).map(\.type) == ["order.created", "order.cancelled"])
+            #expect(
+                try await OrderRepository(database: app.database).events(of: OrderID("ORD-1")).map(\.type) == [
+                    "order.created", "order.cancelled",
+                ])
 
             let unknown = try await app.send(.post, "/api/orders/NOPE-9/cancel", json: ["reason": "x"])
             #expect(unknown.status == .notFound)
@@ -188,22 +240,27 @@ struct OrderRoutesTests {
     @Test func lineChangesEnforceFR8() async throws {
         try await TestApp.run { app in
             try await app.send(.post, "/api/orders", json: TestApp.orderBody("ORD-1"))
-            let quantity = try await app.send(.patch, "/api/orders/ORD-1/lines/1", json: ["quantity": 3, "reason": "customer wants three"])
+            let quantity = try await app.send(
+                .patch, "/api/orders/ORD-1/lines/1", json: ["quantity": 3, "reason": "customer wants three"])
             #expect(quantity.status == .ok)
-            #expect((quantity.json["totals"] as? [String: String])?["subTotal"] == "547.0000")  // 3 × 159 + 70
+            #expect((quantity.json["totals"] as? [String: String])?["subTotal"] == "547.0000") // 3 × 159 + 70
             #expect(quantity.json["version"] as? Int == 2)
 
             // Line 2 was accepted at 12.50: 15.00 is the ceiling.
-            let ceiling = try await app.send(.patch, "/api/orders/ORD-1/lines/2", json: ["sku": "NOODLES", "unitPrice": "15.00", "reason": "substitute"])
+            let ceiling = try await app.send(
+                .patch, "/api/orders/ORD-1/lines/2",
+                json: ["sku": "NOODLES", "unitPrice": "15.00", "reason": "substitute"])
             #expect(ceiling.status == .ok)
             let lines = ceiling.json["lines"] as? [[String: Any]] ?? []
             #expect(lines.last?["sku"] as? String == "NOODLES")
             #expect(lines.last?["originalUnitPrice"] as? String == "12.5000")
             let before = try await app.orderTables()
-            let tooDear = try await app.send(.patch, "/api/orders/ORD-1/lines/2", json: ["unitPrice": "15.0001", "reason": "price up"])
+            let tooDear = try await app.send(
+                .patch, "/api/orders/ORD-1/lines/2", json: ["unitPrice": "15.0001", "reason": "price up"])
             #expect(tooDear.status == .unprocessableContent)
             #expect(tooDear.fieldRules == ["unitPrice FR8"])
-            let unknownLine = try await app.send(.patch, "/api/orders/ORD-1/lines/9", json: ["quantity": 1, "reason": "x"])
+            let unknownLine = try await app.send(
+                .patch, "/api/orders/ORD-1/lines/9", json: ["quantity": 1, "reason": "x"])
             #expect(unknownLine.status == .notFound)
 
             // Once released, lines are locked.
@@ -214,7 +271,8 @@ struct OrderRoutesTests {
             try await repository.update(order, expectedVersion: version, history: allocated, events: [])
             let released = try order.move(to: .released, reason: nil, actor: "test", at: order.updatedAt)
             try await repository.update(order, expectedVersion: version + 1, history: released, events: [])
-            let locked = try await app.send(.patch, "/api/orders/ORD-1/lines/1", json: ["quantity": 1, "reason": "too late"])
+            let locked = try await app.send(
+                .patch, "/api/orders/ORD-1/lines/1", json: ["quantity": 1, "reason": "too late"])
             #expect(locked.status == .conflict)
             #expect(locked.error["code"] as? String == "order_locked")
             #expect(locked.fieldRules == ["status FR8"])

@@ -13,35 +13,50 @@ struct PipelineRoutesTests {
     func shipAndDeliveryEventsMoveAnOrderOnce(kind: Database.Kind) async throws {
         try await TestApp.run(kind) { app in
             try await app.send(.post, "/api/orders", json: TestApp.orderBody("SHIP-1"))
-            let early = try await app.send(.post, "/api/fulfillment/ship-events", json: ["eventId": "e0", "orderId": "SHIP-1", "type": "picking"])
+            let early = try await app.send(
+                .post, "/api/fulfillment/ship-events", json: ["eventId": "e0", "orderId": "SHIP-1", "type": "picking"])
             #expect(early.status == .conflict)
             #expect(early.error["code"] as? String == "not_released")
             try await app.engine.drain()
 
-            let picking = try await app.send(.post, "/api/fulfillment/ship-events", json: ["eventId": "e1", "orderId": "ship-1", "type": "picking"])
+            let picking = try await app.send(
+                .post, "/api/fulfillment/ship-events", json: ["eventId": "e1", "orderId": "ship-1", "type": "picking"])
             #expect(picking.status == .ok)
             #expect(picking.json["outcome"] as? String == "applied")
             #expect(picking.json["status"] as? Int == 3500)
-            let again = try await app.send(.post, "/api/fulfillment/ship-events", json: ["eventId": "e1", "orderId": "SHIP-1", "type": "picking"])
+            let again = try await app.send(
+                .post, "/api/fulfillment/ship-events", json: ["eventId": "e1", "orderId": "SHIP-1", "type": "picking"])
             #expect(again.json["outcome"] as? String == "duplicate")
-            let shipped = try await app.send(.post, "/api/fulfillment/ship-events", json: [
-                "eventId": "e2", "orderId": "SHIP-1", "type": "shipped", "trackingId": "TRK-42", "carrier": "grab"])
+            let shipped = try await app.send(
+                .post, "/api/fulfillment/ship-events",
+                json: [
+                    "eventId": "e2", "orderId": "SHIP-1", "type": "shipped", "trackingId": "TRK-42", "carrier": "grab",
+                ])
             #expect(shipped.json["status"] as? Int == 7000)
 
-            let wrongTracking = try await app.send(.put, "/api/delivery/status", json: ["eventId": "d0", "orderId": "SHIP-1", "status": "in_transit", "trackingId": "TRK-41"])
+            let wrongTracking = try await app.send(
+                .put, "/api/delivery/status",
+                json: ["eventId": "d0", "orderId": "SHIP-1", "status": "in_transit", "trackingId": "TRK-41"])
             #expect(wrongTracking.error["code"] as? String == "tracking_mismatch")
-            let failed = try await app.send(.put, "/api/delivery/status", json: ["eventId": "d1", "orderId": "SHIP-1", "status": "failed"])
+            let failed = try await app.send(
+                .put, "/api/delivery/status", json: ["eventId": "d1", "orderId": "SHIP-1", "status": "failed"])
             #expect(failed.status == .unprocessableContent)
             #expect(failed.fieldRules == ["reason required"])
-            let delivered = try await app.send(.put, "/api/delivery/status", json: ["eventId": "d2", "orderId": "SHIP-1", "status": "delivered", "trackingId": "TRK-42"])
+            let delivered = try await app.send(
+                .put, "/api/delivery/status",
+                json: ["eventId": "d2", "orderId": "SHIP-1", "status": "delivered", "trackingId": "TRK-42"])
             #expect(delivered.json["status"] as? Int == 7500)
             #expect(delivered.json["paymentStatus"] as? String == "cod_collected")
-            let late = try await app.send(.put, "/api/delivery/status", json: ["eventId": "d3", "orderId": "SHIP-1", "status": "out_for_delivery"])
+            let late = try await app.send(
+                .put, "/api/delivery/status",
+                json: ["eventId": "d3", "orderId": "SHIP-1", "status": "out_for_delivery"])
             #expect(late.json["outcome"] as? String == "ignored_out_of_order")
 
             let order = try await app.send(.get, "/api/orders/SHIP-1")
             #expect(order.json["status"] as? Int == 7500)
-            let badType = try await app.send(.post, "/api/fulfillment/ship-events", json: ["eventId": "e9", "orderId": "SHIP-1", "type": "teleported"])
+            let badType = try await app.send(
+                .post, "/api/fulfillment/ship-events",
+                json: ["eventId": "e9", "orderId": "SHIP-1", "type": "teleported"])
             #expect(badType.fieldRules == ["type enum"])
         }
     }
@@ -51,7 +66,9 @@ struct PipelineRoutesTests {
             try await app.send(.post, "/api/orders", json: TestApp.orderBody("OTHER-1", store: "QC-T-002"))
             try await app.engine.drain()
             let manager = try await app.token(for: ["store_manager"], store: "QC-T-001")
-            let response = try await app.send(.post, "/api/fulfillment/ship-events", json: ["eventId": "x", "orderId": "OTHER-1", "type": "picking"], token: manager)
+            let response = try await app.send(
+                .post, "/api/fulfillment/ship-events", json: ["eventId": "x", "orderId": "OTHER-1", "type": "picking"],
+                token: manager)
             #expect(response.status == .notFound)
         }
     }
@@ -60,7 +77,8 @@ struct PipelineRoutesTests {
         try await TestApp.run { app in
             try await app.send(.post, "/api/orders", json: TestApp.orderBody("CAN-1"))
             try await app.engine.drain()
-            let cancelled = try await app.send(.post, "/api/orders/CAN-1/cancel", json: ["reason": "customer changed their mind"])
+            let cancelled = try await app.send(
+                .post, "/api/orders/CAN-1/cancel", json: ["reason": "customer changed their mind"])
             #expect(cancelled.json["status"] as? Int == 9000)
             try await app.engine.drain()
             let history = try await app.send(.get, "/api/orders/CAN-1").json["history"] as? [[String: Any]] ?? []
@@ -99,10 +117,12 @@ struct PipelineRoutesTests {
             let badJSON = try await app.send(.post, "/api/dead-letters/\(id)/replay", json: ["payload": "{not json"])
             #expect(badJSON.fieldRules == ["payload json"])
 
-            let replayed = try await app.send(.post, "/api/dead-letters/\(id)/replay", json: ["note": "provider configured"])
+            let replayed = try await app.send(
+                .post, "/api/dead-letters/\(id)/replay", json: ["note": "provider configured"])
             #expect(replayed.json["state"] as? String == "replayed")
             #expect(replayed.json["resolvedBy"] as? String == "admin")
-            #expect(try await JobRepository(database: app.database).jobs(of: OrderID("DLQ-1")).map(\.kind) == ["order.pay"])
+            #expect(
+                try await JobRepository(database: app.database).jobs(of: OrderID("DLQ-1")).map(\.kind) == ["order.pay"])
             let twice = try await app.send(.post, "/api/dead-letters/\(id)/discard", json: [:])
             #expect(twice.status == .conflict)
             #expect(twice.error["code"] as? String == "dead_letter_resolved")

@@ -3,8 +3,8 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import OrderFlowDomain
-import OrderFlowServer
 import OrderFlowPersistence
+import OrderFlowServer
 import OrderFlowTestSupport
 import Testing
 
@@ -16,7 +16,8 @@ struct SecurityTests {
     static func forge(header: String, claims: [String: Any], key: String) throws -> String {
         let head = Base64URL.encode(Data(header.utf8))
         let body = Base64URL.encode(try JSONSerialization.data(withJSONObject: claims))
-        let signature = HMAC<SHA256>.authenticationCode(for: Data("\(head).\(body)".utf8), using: SymmetricKey(data: Data(key.utf8)))
+        let signature = HMAC<SHA256>.authenticationCode(
+            for: Data("\(head).\(body)".utf8), using: SymmetricKey(data: Data(key.utf8)))
         return "\(head).\(body).\(Base64URL.encode(Data(signature)))"
     }
 
@@ -24,18 +25,22 @@ struct SecurityTests {
         try await TestApp.run { app in
             #expect(try await app.send(.get, "/api/users/me").status == .ok)
             let parts = app.adminToken.split(separator: ".").map(String.init)
-            let claims = try #require(try JSONSerialization.jsonObject(with: Base64URL.decodeData(parts[1])!) as? [String: Any])
+            let claims = try #require(
+                try JSONSerialization.jsonObject(with: Base64URL.decodeData(parts[1])!) as? [String: Any])
 
             // Tampered: the payload changed, the signature did not.
             var changed = claims
             changed["sub"] = "someone-else"
-            let tampered = parts[0] + "." + Base64URL.encode(try JSONSerialization.data(withJSONObject: changed)) + "." + parts[2]
+            let tampered =
+                parts[0] + "." + Base64URL.encode(try JSONSerialization.data(withJSONObject: changed)) + "." + parts[2]
             // Signed with another key.
-            let wrongKey = try Self.forge(header: #"{"alg":"HS256","typ":"JWT"}"#, claims: claims, key: "not-the-server-key-not-the-server-key")
+            let wrongKey = try Self.forge(
+                header: #"{"alg":"HS256","typ":"JWT"}"#, claims: claims, key: "not-the-server-key-not-the-server-key")
             // alg none, no signature.
             let none = Base64URL.encode(Data(#"{"alg":"none","typ":"JWT"}"#.utf8)) + "." + parts[1] + "."
             // Another algorithm, signed with the right key would still be refused for its header.
-            let otherAlgorithm = Base64URL.encode(Data(#"{"alg":"HS512","typ":"JWT"}"#.utf8)) + "." + parts[1] + "." + parts[2]
+            let otherAlgorithm =
+                Base64URL.encode(Data(#"{"alg":"HS512","typ":"JWT"}"#.utf8)) + "." + parts[1] + "." + parts[2]
             for token in [tampered, wrongKey, none, otherAlgorithm, "garbage", ""] {
                 let response = try await app.send(.get, "/api/users/me", token: token)
                 #expect(response.status == .unauthorized, "\(token.prefix(20))…")
@@ -53,7 +58,8 @@ struct SecurityTests {
 
     @Test func refreshTokensRotateAndReuseRevokesTheFamily() async throws {
         try await TestApp.run { app in
-            let login = try await app.send(.post, "/api/auth/login", json: ["username": "admin", "password": TestApp.adminPassword], token: nil)
+            let login = try await app.send(
+                .post, "/api/auth/login", json: ["username": "admin", "password": TestApp.adminPassword], token: nil)
             let first = try #require(login.json["refreshToken"] as? String)
             #expect(login.json["tokenType"] as? String == "Bearer")
             #expect(login.json["expiresIn"] as? Int == 28_800)
@@ -73,22 +79,32 @@ struct SecurityTests {
             #expect(try await app.auditCount("auth.refresh_reused") == 1)
 
             // Logout revokes a family too; other sign-ins are untouched.
-            let other = try await app.send(.post, "/api/auth/login", json: ["username": "admin", "password": TestApp.adminPassword], token: nil)
+            let other = try await app.send(
+                .post, "/api/auth/login", json: ["username": "admin", "password": TestApp.adminPassword], token: nil)
             let third = try #require(other.json["refreshToken"] as? String)
-            #expect(try await app.send(.post, "/api/auth/logout", json: ["refreshToken": third], token: nil).status == .noContent)
-            #expect(try await app.send(.post, "/api/auth/refresh", json: ["refreshToken": third], token: nil).status == .unauthorized)
+            #expect(
+                try await app.send(.post, "/api/auth/logout", json: ["refreshToken": third], token: nil).status
+                    == .noContent)
+            #expect(
+                try await app.send(.post, "/api/auth/refresh", json: ["refreshToken": third], token: nil).status
+                    == .unauthorized)
         }
     }
 
     @Test func passwordChangeSignsOutEverySession() async throws {
         try await TestApp.run { app in
             let token = try await app.token(for: ["operations"], username: "ops.one")
-            let wrong = try await app.send(.put, "/api/users/me", json: ["currentPassword": "nope", "newPassword": "a-brand-new-password"], token: token)
+            let wrong = try await app.send(
+                .put, "/api/users/me", json: ["currentPassword": "nope", "newPassword": "a-brand-new-password"],
+                token: token)
             #expect(wrong.fieldRules == ["currentPassword password"])
-            let changed = try await app.send(.put, "/api/users/me", json: ["currentPassword": "password-of-ops.one", "newPassword": "a-brand-new-password"], token: token)
+            let changed = try await app.send(
+                .put, "/api/users/me",
+                json: ["currentPassword": "password-of-ops.one", "newPassword": "a-brand-new-password"], token: token)
             #expect(changed.status == .ok)
             #expect(try await app.send(.get, "/api/users/me", token: token).status == .unauthorized)
-            let again = try await app.send(.post, "/api/auth/login", json: ["username": "ops.one", "password": "a-brand-new-password"], token: nil)
+            let again = try await app.send(
+                .post, "/api/auth/login", json: ["username": "ops.one", "password": "a-brand-new-password"], token: nil)
             #expect(again.status == .ok)
         }
     }
@@ -97,10 +113,13 @@ struct SecurityTests {
         try await TestApp.run { app in
             let token = try await app.token(for: ["developer"], username: "dev.one")
             let users = try await app.send(.get, "/api/users")
-            let id = try #require((users.json["items"] as? [[String: Any]])?.first { $0["username"] as? String == "dev.one" }?["id"] as? String)
+            let id = try #require(
+                (users.json["items"] as? [[String: Any]])?.first { $0["username"] as? String == "dev.one" }?["id"]
+                    as? String)
             #expect(try await app.send(.patch, "/api/users/\(id)", json: ["disabled": true]).status == .ok)
             #expect(try await app.send(.get, "/api/users/me", token: token).status == .unauthorized)
-            let login = try await app.send(.post, "/api/auth/login", json: ["username": "dev.one", "password": "password-of-dev.one"], token: nil)
+            let login = try await app.send(
+                .post, "/api/auth/login", json: ["username": "dev.one", "password": "password-of-dev.one"], token: nil)
             #expect(login.status == .unauthorized)
             #expect(try await app.auditCount("user.disable") == 1)
         }
@@ -108,18 +127,21 @@ struct SecurityTests {
 
     @Test func apiKeysWorkUntilRevoked() async throws {
         try await TestApp.run { app in
-            let created = try await app.send(.post, "/api/api-keys", json: ["name": "commerce engine", "roles": ["integration"]])
+            let created = try await app.send(
+                .post, "/api/api-keys", json: ["name": "commerce engine", "roles": ["integration"]])
             #expect(created.status == .created)
             let key = try #require(created.json["key"] as? String)
             #expect(key.hasPrefix("ofk_"))
             let id = try #require((created.json["apiKey"] as? [String: Any])?["id"] as? String)
 
-            let byHeader = try await app.send(.post, "/api/orders", json: TestApp.orderBody("KEY-1"), headers: [Self.apiKey: key], token: nil)
+            let byHeader = try await app.send(
+                .post, "/api/orders", json: TestApp.orderBody("KEY-1"), headers: [Self.apiKey: key], token: nil)
             #expect(byHeader.status == .created)
             let byBearer = try await app.send(.get, "/api/orders/KEY-1", token: key)
             #expect(byBearer.status == .ok)
             // Integration keys cannot cancel.
-            let cancel = try await app.send(.post, "/api/orders/KEY-1/cancel", json: ["reason": "x"], headers: [Self.apiKey: key], token: nil)
+            let cancel = try await app.send(
+                .post, "/api/orders/KEY-1/cancel", json: ["reason": "x"], headers: [Self.apiKey: key], token: nil)
             #expect(cancel.status == .forbidden)
 
             let list = try await app.send(.get, "/api/api-keys")
@@ -150,13 +172,19 @@ struct SecurityTests {
             #expect((other.json["items"] as? [Any])?.isEmpty == true)
             let text = try await app.send(.get, "/api/orders/search?q=THEIRS", token: manager)
             #expect((text.json["items"] as? [Any])?.isEmpty == true)
-            #expect(try await app.send(.post, "/api/orders/THEIRS-1/cancel", json: ["reason": "x"], token: manager).status == .notFound)
-            let place = try await app.send(.post, "/api/orders", json: TestApp.orderBody("THEIRS-2", store: "QC-T-002"), token: manager)
+            #expect(
+                try await app.send(.post, "/api/orders/THEIRS-1/cancel", json: ["reason": "x"], token: manager).status
+                    == .notFound)
+            let place = try await app.send(
+                .post, "/api/orders", json: TestApp.orderBody("THEIRS-2", store: "QC-T-002"), token: manager)
             #expect(place.status == .forbidden)
             #expect(place.error["code"] as? String == "out_of_scope")
-            let stock = try await app.send(.put, "/api/inventory/COFFEE/locations/QC-T-002", json: ["onHand": 1], token: manager)
+            let stock = try await app.send(
+                .put, "/api/inventory/COFFEE/locations/QC-T-002", json: ["onHand": 1], token: manager)
             #expect(stock.error["code"] as? String == "out_of_scope")
-            #expect(try await app.send(.post, "/api/orders", json: TestApp.orderBody("MINE-2"), token: manager).status == .created)
+            #expect(
+                try await app.send(.post, "/api/orders", json: TestApp.orderBody("MINE-2"), token: manager).status
+                    == .created)
         }
     }
 
@@ -214,18 +242,26 @@ struct SecurityTests {
             _ = try await app.token(for: ["management"], username: "boss")
             var statuses: [Int] = []
             for _ in 0..<5 {
-                statuses.append(try await app.send(.post, "/api/auth/login", json: ["username": "boss", "password": "wrong-password-1"], token: nil).status.code)
+                statuses.append(
+                    try await app.send(
+                        .post, "/api/auth/login", json: ["username": "boss", "password": "wrong-password-1"], token: nil
+                    ).status.code)
             }
             #expect(statuses == [401, 401, 401, 401, 429])
-            let locked = try await app.send(.post, "/api/auth/login", json: ["username": "boss", "password": "password-of-boss"], token: nil)
+            let locked = try await app.send(
+                .post, "/api/auth/login", json: ["username": "boss", "password": "password-of-boss"], token: nil)
             #expect(locked.status == .tooManyRequests)
             #expect(locked.error["code"] as? String == "account_locked")
             #expect(Int(locked.headers[.retryAfter] ?? "") ?? 0 > 800)
             app.clock.advance(seconds: 15 * 60 + 1)
-            #expect(try await app.send(.post, "/api/auth/login", json: ["username": "boss", "password": "password-of-boss"], token: nil).status == .ok)
+            #expect(
+                try await app.send(
+                    .post, "/api/auth/login", json: ["username": "boss", "password": "password-of-boss"], token: nil
+                ).status == .ok)
             #expect(try await app.auditCount("auth.login_failed") == 6)
 
-            let unknown = try await app.send(.post, "/api/auth/login", json: ["username": "nobody", "password": "whatever-password"], token: nil)
+            let unknown = try await app.send(
+                .post, "/api/auth/login", json: ["username": "nobody", "password": "whatever-password"], token: nil)
             #expect(unknown.status == .unauthorized)
             #expect(unknown.error["message"] as? String == "wrong username or password")
         }
@@ -233,14 +269,20 @@ struct SecurityTests {
 
     @Test func secretsNeverReachLogsOrLaterResponses() async throws {
         try await TestApp.run { app in
-            let created = try await app.send(.post, "/api/users", json: ["username": "new.user", "displayName": "New", "roles": ["operations"]])
+            let created = try await app.send(
+                .post, "/api/users", json: ["username": "new.user", "displayName": "New", "roles": ["operations"]])
             let generated = try #require(created.json["password"] as? String)
-            let login = try await app.send(.post, "/api/auth/login", json: ["username": "new.user", "password": generated], token: nil)
+            let login = try await app.send(
+                .post, "/api/auth/login", json: ["username": "new.user", "password": generated], token: nil)
             let refresh = try #require(login.json["refreshToken"] as? String)
             let access = try #require(login.json["accessToken"] as? String)
             _ = try await app.send(.post, "/api/auth/refresh", json: ["refreshToken": refresh], token: nil)
-            _ = try await app.send(.post, "/api/auth/login", json: ["username": "new.user", "password": "a-wrong-password-guess"], token: nil)
-            let key = try #require(try await app.send(.post, "/api/api-keys", json: ["name": "k", "roles": ["integration"]]).json["key"] as? String)
+            _ = try await app.send(
+                .post, "/api/auth/login", json: ["username": "new.user", "password": "a-wrong-password-guess"],
+                token: nil)
+            let key = try #require(
+                try await app.send(.post, "/api/api-keys", json: ["name": "k", "roles": ["integration"]]).json["key"]
+                    as? String)
             _ = try await app.send(.get, "/api/products", headers: [Self.apiKey: key], token: nil)
 
             let logs = app.logs.all
@@ -274,14 +316,20 @@ struct SecurityTests {
             #expect((logins.json["items"] as? [Any])?.count == 1)
             let cursor = try #require(logins.json["nextCursor"] as? String)
             let next = try await app.send(.get, "/api/audit?action=auth.login&limit=1&cursor=\(cursor)")
-            #expect((next.json["items"] as? [[String: Any]])?.first?["id"] as? Int != (logins.json["items"] as? [[String: Any]])?.first?["id"] as? Int)
+            #expect(
+                (next.json["items"] as? [[String: Any]])?.first?["id"] as? Int
+                    != (logins.json["items"] as? [[String: Any]])?.first?["id"] as? Int)
 
-            await #expect(throws: (any Error).self) { try await app.database.execute("UPDATE audit_log SET actor = 'someone'") }
+            await #expect(throws: (any Error).self) {
+                try await app.database.execute("UPDATE audit_log SET actor = 'someone'")
+            }
             await #expect(throws: (any Error).self) { try await app.database.execute("DELETE FROM audit_log") }
         }
     }
 
-    static let registration: [String: String] = ["username": "malee.s", "password": "a-long-enough-password", "displayName": "Malee"]
+    static let registration: [String: String] = [
+        "username": "malee.s", "password": "a-long-enough-password", "displayName": "Malee",
+    ]
 
     @Test func registrationIsOffUnlessEnabled() async throws {
         try await TestApp.run { (app: TestApp) async throws in
@@ -294,9 +342,15 @@ struct SecurityTests {
             #expect(registered.status == .created)
             #expect(registered.json["roles"] as? [String] == ["customer"])
             #expect(registered.json["customerId"] as? String == "CUST-MALEE-S")
-            let short = try await app.send(.post, "/api/auth/register", json: ["username": "x", "password": "short", "displayName": "X"], token: nil)
+            let short = try await app.send(
+                .post, "/api/auth/register", json: ["username": "x", "password": "short", "displayName": "X"],
+                token: nil)
             #expect(short.fieldRules == ["username format", "password password"])
-            #expect(try await app.send(.post, "/api/auth/login", json: ["username": "malee.s", "password": "a-long-enough-password"], token: nil).status == .ok)
+            #expect(
+                try await app.send(
+                    .post, "/api/auth/login", json: ["username": "malee.s", "password": "a-long-enough-password"],
+                    token: nil
+                ).status == .ok)
         }
     }
 
@@ -305,21 +359,31 @@ struct SecurityTests {
             // TestApp signs in with its own password only when configured; here the password was generated.
             let text = app.announcements.all
             #expect(text.contains("created the administrator 'admin'"))
-            let password = try #require(text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.count == 20 && !$0.contains(" ") })
-            #expect(try await app.send(.post, "/api/auth/login", json: ["username": "admin", "password": password], token: nil).status == .ok)
+            let password = try #require(
+                text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first {
+                    $0.count == 20 && !$0.contains(" ")
+                })
+            #expect(
+                try await app.send(
+                    .post, "/api/auth/login", json: ["username": "admin", "password": password], token: nil
+                ).status == .ok)
         }
     }
 
     @Test func hardeningHeadersAndCORS() async throws {
         try await TestApp.run(configure: { $0.security.corsOrigins = ["https://ops.example.com"] }) { app in
-            let response = try await app.send(.get, "/api/v1/health", headers: [.origin: "https://ops.example.com"], token: nil)
+            let response = try await app.send(
+                .get, "/api/v1/health", headers: [.origin: "https://ops.example.com"], token: nil)
             #expect(response.headers[.contentSecurityPolicy]?.contains("frame-ancestors 'none'") == true)
             #expect(response.headers[.xContentTypeOptions] == "nosniff")
             #expect(response.headers[.strictTransportSecurity] == nil, "HSTS only with TLS")
             #expect(response.headers[.accessControlAllowOrigin] == "https://ops.example.com")
-            let stranger = try await app.send(.get, "/api/v1/health", headers: [.origin: "https://evil.example.com"], token: nil)
+            let stranger = try await app.send(
+                .get, "/api/v1/health", headers: [.origin: "https://evil.example.com"], token: nil)
             #expect(stranger.headers[.accessControlAllowOrigin] == nil)
-            let preflight = try await app.send(.options, "/api/orders", headers: [.origin: "https://ops.example.com", .accessControlRequestMethod: "POST"], token: nil)
+            let preflight = try await app.send(
+                .options, "/api/orders",
+                headers: [.origin: "https://ops.example.com", .accessControlRequestMethod: "POST"], token: nil)
             #expect(preflight.status == .noContent)
             #expect(preflight.headers[.accessControlAllowHeaders]?.contains("Authorization") == true)
         }
@@ -330,7 +394,9 @@ struct SecurityTests {
 struct HardeningOnErrorsTests {
     @Test func errorResponsesCarryTheSecurityHeadersToo() async throws {
         try await TestApp.run { app in
-            for response in [try await app.send(.get, "/nowhere"), try await app.send(.get, "/api/users/me", token: nil)] {
+            for response in [
+                try await app.send(.get, "/nowhere"), try await app.send(.get, "/api/users/me", token: nil),
+            ] {
                 #expect(response.status.code >= 400)
                 #expect(response.headers[.xContentTypeOptions] == "nosniff")
                 #expect(response.headers[.contentSecurityPolicy] != nil)

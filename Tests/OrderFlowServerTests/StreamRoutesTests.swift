@@ -23,7 +23,9 @@ struct StreamRoutesTests {
                 #expect(try await app.send(.post, "/api/orders", json: TestApp.orderBody("S-1")).status == .created)
                 // Refused (the ID is taken): nothing was committed, so nothing is heard.
                 #expect(try await app.send(.post, "/api/orders", json: TestApp.orderBody("S-1")).status == .conflict)
-                #expect(try await app.send(.post, "/api/orders", json: TestApp.orderBody("S-2", store: "QC-T-002")).status == .created)
+                #expect(
+                    try await app.send(.post, "/api/orders", json: TestApp.orderBody("S-2", store: "QC-T-002")).status
+                        == .created)
 
                 let heard = await admin.events(2)
                 #expect(heard.map(\.event) == ["order", "order"])
@@ -33,7 +35,9 @@ struct StreamRoutesTests {
                 #expect(heard.first?.json["statusName"] as? String == "Open")
                 #expect(heard.first?.json["customerId"] == nil, "the customer is never sent")
                 let ids = heard.compactMap(\.id)
-                #expect(ids.count == 2 && ids[0] != ids[1] && heard.map { $0.json["id"] as? String } == ids, "each event's ID is its frame's")
+                #expect(
+                    ids.count == 2 && ids[0] != ids[1] && heard.map { $0.json["id"] as? String } == ids,
+                    "each event's ID is its frame's")
 
                 // Each store manager hears their own store's order only.
                 #expect(await manager.events(1).map { $0.json["orderId"] as? String } == ["S-1"])
@@ -55,14 +59,17 @@ struct StreamRoutesTests {
                 try #require(heard.count == 3)
 
                 // Back after the first event: the two after it, from memory, in order.
-                let resumed = try await listeners.open(token: app.adminToken, query: "?topics=order", lastEventID: heard[0].id)
+                let resumed = try await listeners.open(
+                    token: app.adminToken, query: "?topics=order", lastEventID: heard[0].id)
                 #expect(await resumed.events(2).map { $0.json["orderId"] as? String } == ["R-2", "R-3"])
                 // The same with the query parameter (for clients that cannot set headers).
-                let byQuery = try await listeners.open(token: app.adminToken, query: "?topics=order&after=\(heard[1].id ?? "")")
+                let byQuery = try await listeners.open(
+                    token: app.adminToken, query: "?topics=order&after=\(heard[1].id ?? "")")
                 #expect(await byQuery.events(1).map { $0.json["orderId"] as? String } == ["R-3"])
 
                 // An ID from another run of the server cannot be replayed: the client is told to reload.
-                let stranger = try await listeners.open(token: app.adminToken, query: "?topics=order", lastEventID: "zzzz-1")
+                let stranger = try await listeners.open(
+                    token: app.adminToken, query: "?topics=order", lastEventID: "zzzz-1")
                 let reset = await stranger.events(1)
                 #expect(reset.map(\.event) == ["reset"])
                 #expect(reset.first?.json["reason"] as? String == "the server restarted")
@@ -75,9 +82,17 @@ struct StreamRoutesTests {
     }
 
     @Test func transmissionsAreHeardByMonitorReadersOnly() async throws {
-        try await TestApp.run(live: true, configure: { $0.engine.channels = [.init(name: "commerce", url: "http://127.0.0.1:9/x", timeoutSeconds: 0.2, ackMode: .async)] }) { app in
+        try await TestApp.run(
+            live: true,
+            configure: {
+                $0.engine.channels = [
+                    .init(name: "commerce", url: "http://127.0.0.1:9/x", timeoutSeconds: 0.2, ackMode: .async)
+                ]
+            }
+        ) { app in
             try await Listeners.with(app) { listeners in
-                let operations = try await listeners.open(token: try await app.token(for: ["operations"]), query: "?topics=transmission")
+                let operations = try await listeners.open(
+                    token: try await app.token(for: ["operations"]), query: "?topics=transmission")
                 let manager = try await app.token(for: ["store_manager"], store: "QC-T-001")
                 let all = try await listeners.open(token: manager)
                 #expect(try await app.send(.post, "/api/orders", json: TestApp.orderBody("T-1")).status == .created)
@@ -85,11 +100,18 @@ struct StreamRoutesTests {
 
                 _ = await operations.events(2)
                 let transmissions = await operations.settle()
-                #expect(!transmissions.isEmpty && transmissions.allSatisfy { $0.event == "transmission" && $0.json["orderId"] as? String == "T-1" })
+                #expect(
+                    !transmissions.isEmpty
+                        && transmissions.allSatisfy {
+                            $0.event == "transmission" && $0.json["orderId"] as? String == "T-1"
+                        })
                 #expect(transmissions.first?.json["type"] as? String == "transmission.created")
                 #expect(transmissions.first?.json["channel"] as? String == "commerce")
                 // The downstream address refuses connections: the attempt failed and will be retried.
-                #expect(transmissions.contains { $0.json["type"] as? String == "transmission.retrying" && $0.json["transmissionId"] != nil })
+                #expect(
+                    transmissions.contains {
+                        $0.json["type"] as? String == "transmission.retrying" && $0.json["transmissionId"] != nil
+                    })
                 // The store manager hears the order move through the pipeline, but no transmission.
                 let orders = await all.settle()
                 #expect(!orders.isEmpty && orders.allSatisfy { $0.event == "order" })
@@ -144,7 +166,9 @@ final class Listeners: Sendable {
     /// An open stream (200) whose events are collected as they arrive.
     func open(token: String?, query: String = "", lastEventID: String? = nil) async throws -> Listener {
         let connection = try await connect(token: token, query: query, lastEventID: lastEventID)
-        guard connection.status == .ok else { throw TestFailure(message: "stream answered \(connection.status): \(try await connection.text())") }
+        guard connection.status == .ok else {
+            throw TestFailure(message: "stream answered \(connection.status): \(try await connection.text())")
+        }
         let listener = Listener()
         let task = Task {
             do {

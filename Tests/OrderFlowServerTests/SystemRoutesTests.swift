@@ -30,7 +30,11 @@ struct SystemRoutesTests {
             #expect(lines.contains("o2o_orders_ingested_total 1"))
             #expect(lines.contains("o2o_orders_rejected_total 1"))
             #expect(lines.contains("o2o_orders_failed_total 0"))
-            #expect(lines.contains { $0.hasPrefix("http_requests_total{") && $0.contains(#"route="/api/orders""#) && $0.contains(#"status="201""#) })
+            #expect(
+                lines.contains {
+                    $0.hasPrefix("http_requests_total{") && $0.contains(#"route="/api/orders""#)
+                        && $0.contains(#"status="201""#)
+                })
         }
     }
 
@@ -46,7 +50,8 @@ struct SystemRoutesTests {
             #expect(unknown.error["code"] as? String == "not_found")
             #expect(unknown.headers[.requestID] != nil)
 
-            let traced = try await app.send(.get, "/api/v1/health", headers: [HTTPField.Name("X-Request-ID")!: "trace-from-gateway-1"])
+            let traced = try await app.send(
+                .get, "/api/v1/health", headers: [HTTPField.Name("X-Request-ID")!: "trace-from-gateway-1"])
             #expect(traced.headers[.requestID] == "trace-from-gateway-1")
         }
     }

@@ -62,7 +62,9 @@ public final class ManualClock: SleepingClock {
     public func set(_ time: Timestamp) {
         let due: [CheckedContinuation<Void, any Error>] = state.withLock { state in
             state.current = time
-            let ready = state.sleepers.filter { $0.value.deadline <= time }.sorted { $0.value.deadline < $1.value.deadline }
+            let ready = state.sleepers.filter { $0.value.deadline <= time }.sorted {
+                $0.value.deadline < $1.value.deadline
+            }
             for (id, _) in ready { state.sleepers.removeValue(forKey: id) }
             return ready.map(\.value.continuation)
         }

@@ -4,9 +4,12 @@ import OrderFlowPersistence
 
 /// A small catalog and orders against it, for storage and route tests.
 public enum Samples {
-    public static let qcStore = Location(id: LocationID("QC-T-001"), name: "Test QC", region: "BKK", format: .qcSmallFormat)
-    public static let otherStore = Location(id: LocationID("QC-T-002"), name: "Other QC", region: "CNX", format: .qcSmallFormat)
-    public static let warehouse = Location(id: LocationID("STD-T-001"), name: "Test DC", region: "BKK", format: .standard)
+    public static let qcStore = Location(
+        id: LocationID("QC-T-001"), name: "Test QC", region: "BKK", format: .qcSmallFormat)
+    public static let otherStore = Location(
+        id: LocationID("QC-T-002"), name: "Other QC", region: "CNX", format: .qcSmallFormat)
+    public static let warehouse = Location(
+        id: LocationID("STD-T-001"), name: "Test DC", region: "BKK", format: .standard)
     public static let locations = [qcStore, otherStore, warehouse]
 
     public static let coffee = Product(
@@ -37,7 +40,8 @@ public enum Samples {
         }
     }
 
-    public static func draft(_ id: String, store: Location = qcStore, customer: String = "Somchai Jaidee") -> OrderDraft {
+    public static func draft(_ id: String, store: Location = qcStore, customer: String = "Somchai Jaidee") -> OrderDraft
+    {
         OrderDraft(
             orderID: id, shipFromLocationID: store.id.rawValue, orderType: .delivery, channel: .app,
             isForceAllocation: true, paymentMethod: .cod,
@@ -45,19 +49,27 @@ public enum Samples {
             deliveryAddress: AddressDraft(line1: "1 Test Road", city: "Bangkok", postalCode: "10110", country: "TH"),
             lines: [
                 LineDraft(sku: "COFFEE", quantity: 2),
-                LineDraft(sku: "WATER", quantity: 6, unitPrice: "12.50", discounts: [DiscountDraft(code: "SIX", amount: "5")]),
+                LineDraft(
+                    sku: "WATER", quantity: 6, unitPrice: "12.50", discounts: [DiscountDraft(code: "SIX", amount: "5")]),
             ],
             charges: [ChargeDraft(kind: .delivery, amount: "25")])
     }
 
-    public static func order(_ id: String, store: Location = qcStore, customer: String = "Somchai Jaidee", at: Timestamp) throws -> Order {
+    public static func order(
+        _ id: String, store: Location = qcStore, customer: String = "Somchai Jaidee", at: Timestamp
+    ) throws -> Order {
         try OrderIntake.prepare(draft(id, store: store, customer: customer), catalog: snapshot, at: at)
     }
 
     /// Writes an order the way the API does: the order, its first history row and its event.
     @discardableResult
-    public static func create(_ order: Order, in repository: OrderRepository, idempotency: IdempotencyClaim? = nil) async throws -> CreateOutcome {
-        let history = StatusChange(status: order.status, paymentStatus: order.paymentStatus, at: order.createdAt, reason: nil, actor: "test")
-        return try await repository.create(order, history: history, event: .forOrder("order.created", order, at: order.createdAt), idempotency: idempotency)
+    public static func create(_ order: Order, in repository: OrderRepository, idempotency: IdempotencyClaim? = nil)
+        async throws -> CreateOutcome
+    {
+        let history = StatusChange(
+            status: order.status, paymentStatus: order.paymentStatus, at: order.createdAt, reason: nil, actor: "test")
+        return try await repository.create(
+            order, history: history, event: .forOrder("order.created", order, at: order.createdAt),
+            idempotency: idempotency)
     }
 }

@@ -22,27 +22,39 @@ public enum TestDatabase {
     }()
 
     /// Creates an empty database of `kind` and returns its location and a function that drops it.
-    public static func create(_ kind: Database.Kind) async throws -> (location: DatabaseLocation, drop: @Sendable () async -> Void) {
+    public static func create(_ kind: Database.Kind) async throws -> (
+        location: DatabaseLocation, drop: @Sendable () async -> Void
+    ) {
         switch kind {
         case .sqlite:
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("orderflow-test-\(UUID().uuidString)")
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "orderflow-test-\(UUID().uuidString)")
             let path = directory.appendingPathComponent("test.sqlite").path
             return (.sqlite(path: path), { try? FileManager.default.removeItem(at: directory) })
         case .postgres:
             guard let url = postgresURL else { throw SkipError(message: "ORDERFLOW_TEST_POSTGRES_URL is not set") }
-            guard case .postgres(var settings) = try DatabaseLocation(parsing: url) else { throw SkipError(message: "not a PostgreSQL URL") }
-            let name = "orderflow_test_\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
+            guard case .postgres(var settings) = try DatabaseLocation(parsing: url) else {
+                throw SkipError(message: "not a PostgreSQL URL")
+            }
+            let name =
+                "orderflow_test_\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
             try await admin(url) { try await $0.execute("CREATE DATABASE \(name)") }
             settings.database = name
             settings.maxConnections = 20
-            return (.postgres(settings), { try? await admin(url) { try await $0.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)") } })
+            return (
+                .postgres(settings),
+                { try? await admin(url) { try await $0.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)") } }
+            )
         }
     }
 
     /// Runs `body` with a fresh, migrated database of `kind`, then removes it.
-    public static func with(_ kind: Database.Kind, migrated: Bool = true, _ body: @Sendable (Database) async throws -> Void) async throws {
+    public static func with(
+        _ kind: Database.Kind, migrated: Bool = true, _ body: @Sendable (Database) async throws -> Void
+    ) async throws {
         let (location, drop) = try await create(kind)
-        let database = try await Database.open(location, options: DatabaseOptions(sqliteSynchronous: "normal"), logger: logger)
+        let database = try await Database.open(
+            location, options: DatabaseOptions(sqliteSynchronous: "normal"), logger: logger)
         do {
             try await database.withRunning { database in
                 if migrated { try await Migrator(database: database, logger: logger).migrate() }

@@ -50,7 +50,8 @@ public struct CatalogSnapshot: Sendable {
     /// Used for a line whose product has no image (story 2.2: "default or catalog images").
     public var defaultImageURL: String?
 
-    public init(locations: [LocationID: Location] = [:], products: [SKU: Product] = [:], defaultImageURL: String? = nil) {
+    public init(locations: [LocationID: Location] = [:], products: [SKU: Product] = [:], defaultImageURL: String? = nil)
+    {
         self.locations = locations
         self.products = products
         self.defaultImageURL = defaultImageURL

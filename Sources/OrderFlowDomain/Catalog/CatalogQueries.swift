@@ -13,7 +13,7 @@ public struct ProductQuery: Sendable {
 public struct ProductPage: Sendable {
     public var products: [Product]
     public var nextAfterSKU: String?
-    
+
     public init(products: [Product], nextAfterSKU: String? = nil) {
         self.products = products
         self.nextAfterSKU = nextAfterSKU

@@ -6,7 +6,7 @@ public struct StockLevel: Sendable, Hashable {
     public var onHand: Int
     public var reserved: Int
     public var available: Int { onHand - reserved }
-    
+
     public init(sku: SKU, location: LocationID, onHand: Int, reserved: Int) {
         self.sku = sku
         self.location = location
@@ -53,8 +53,11 @@ public struct Reservation: Sendable, Hashable {
     public var items: [ReservationRequest.Item]
     public var createdAt: Timestamp
     public var releasedAt: Timestamp?
-    
-    public init(reservationID: String, location: LocationID, orderID: OrderID? = nil, status: Status, items: [ReservationRequest.Item], createdAt: Timestamp, releasedAt: Timestamp? = nil) {
+
+    public init(
+        reservationID: String, location: LocationID, orderID: OrderID? = nil, status: Status,
+        items: [ReservationRequest.Item], createdAt: Timestamp, releasedAt: Timestamp? = nil
+    ) {
         self.reservationID = reservationID
         self.location = location
         self.orderID = orderID

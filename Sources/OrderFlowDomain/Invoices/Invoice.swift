@@ -15,7 +15,10 @@ public struct Invoice: Sendable, Hashable {
     public var buyer: String
     public var amounts: InvoiceAmounts
 
-    public init(id: Int64 = 0, cycle: Int64, index: Int, issuedAt: Timestamp, seller: String, buyer: String, amounts: InvoiceAmounts) {
+    public init(
+        id: Int64 = 0, cycle: Int64, index: Int, issuedAt: Timestamp, seller: String, buyer: String,
+        amounts: InvoiceAmounts
+    ) {
         self.id = id
         self.number = Self.number(cycle: cycle, index: index)
         self.cycle = cycle
@@ -131,10 +134,15 @@ public struct InvoicePace: Sendable, Hashable {
 
 /// Random invoices: company names from two word lists, subtotals from 10.00 to 5,000.00.
 public struct InvoiceMaker: Sendable {
-    static let first = ["Siam", "Chao Phraya", "Lanna", "Andaman", "Golden", "Northern", "Pacific", "Lotus", "Eastern", "Riverside",
-                        "Summit", "Bangkok", "Harbor", "Orchid", "Silverline", "Mekong", "Coral", "Teak", "Jasmine", "Horizon"]
-    static let second = ["Trading", "Foods", "Logistics", "Textiles", "Electronics", "Supplies", "Retail", "Imports", "Hardware", "Beverages",
-                         "Packaging", "Farms", "Pharma", "Furniture", "Motors", "Paper", "Ceramics", "Digital", "Rubber", "Garments"]
+    static let first = [
+        "Siam", "Chao Phraya", "Lanna", "Andaman", "Golden", "Northern", "Pacific", "Lotus", "Eastern", "Riverside",
+        "Summit", "Bangkok", "Harbor", "Orchid", "Silverline", "Mekong", "Coral", "Teak", "Jasmine", "Horizon",
+    ]
+    static let second = [
+        "Trading", "Foods", "Logistics", "Textiles", "Electronics", "Supplies", "Retail", "Imports", "Hardware",
+        "Beverages",
+        "Packaging", "Farms", "Pharma", "Furniture", "Motors", "Paper", "Ceramics", "Digital", "Rubber", "Garments",
+    ]
     static let suffix = ["Co., Ltd.", "Public Co., Ltd.", "Group", "Partnership", "Enterprise"]
 
     public init() {}
@@ -143,7 +151,9 @@ public struct InvoiceMaker: Sendable {
         "\(Self.first.randomElement(using: &random)!) \(Self.second.randomElement(using: &random)!) \(Self.suffix.randomElement(using: &random)!)"
     }
 
-    public func make(cycle: Int64, index: Int, at time: Timestamp, using random: inout some RandomNumberGenerator) -> Invoice {
+    public func make(cycle: Int64, index: Int, at time: Timestamp, using random: inout some RandomNumberGenerator)
+        -> Invoice
+    {
         let seller = company(using: &random)
         var buyer = company(using: &random)
         while buyer == seller { buyer = company(using: &random) }

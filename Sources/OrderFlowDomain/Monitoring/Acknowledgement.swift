@@ -17,7 +17,10 @@ public struct IncomingAcknowledgement: Sendable, Hashable {
     /// Why they rejected it.
     public var reason: String?
 
-    public init(channel: String, reference: String, status: Status, occurredAt: Timestamp, eventID: String? = nil, orderID: String? = nil, amount: Money? = nil, reason: String? = nil) {
+    public init(
+        channel: String, reference: String, status: Status, occurredAt: Timestamp, eventID: String? = nil,
+        orderID: String? = nil, amount: Money? = nil, reason: String? = nil
+    ) {
         self.channel = channel
         self.reference = reference
         self.status = status
@@ -84,8 +87,13 @@ public struct AcknowledgementRecord: Sendable, Hashable {
     public var linkedAt: Timestamp?
     /// Event → acknowledgement, for an acknowledgement that was just applied.
     public var latencySeconds: Double?
-    
-    public init(id: Int64, acknowledgement: IncomingAcknowledgement, receivedAt: Timestamp, outcome: Outcome, transmissionID: Int64? = nil, orderID: OrderID? = nil, method: Method? = nil, confidence: Double? = nil, detail: String? = nil, classification: TransmissionStatus? = nil, linkedBy: String? = nil, linkedAt: Timestamp? = nil, latencySeconds: Double? = nil) {
+
+    public init(
+        id: Int64, acknowledgement: IncomingAcknowledgement, receivedAt: Timestamp, outcome: Outcome,
+        transmissionID: Int64? = nil, orderID: OrderID? = nil, method: Method? = nil, confidence: Double? = nil,
+        detail: String? = nil, classification: TransmissionStatus? = nil, linkedBy: String? = nil,
+        linkedAt: Timestamp? = nil, latencySeconds: Double? = nil
+    ) {
         self.id = id
         self.acknowledgement = acknowledgement
         self.receivedAt = receivedAt

@@ -18,7 +18,8 @@ public struct AcknowledgementCandidate: Sendable, Hashable {
 
     public init(
         id: Int64, orderID: String, channel: String, eventID: String, eventType: String, state: Transmission.State,
-        classification: TransmissionStatus, createdAt: Timestamp, deadline: Timestamp, acknowledgedAt: Timestamp?, orderTotal: Money?,
+        classification: TransmissionStatus, createdAt: Timestamp, deadline: Timestamp, acknowledgedAt: Timestamp?,
+        orderTotal: Money?,
         payload: String, attempts: Int
     ) {
         self.id = id
@@ -96,7 +97,8 @@ public struct AcknowledgementMatcher: Sendable {
             if let found = Self.next(byKey) { return .found(found, .normalizedOrderID) }
         }
         if let amount = ack.amount {
-            let byAmount = try await candidates(.amount(amount, around: ack.occurredAt, seconds: settings.amountWindowSeconds))
+            let byAmount = try await candidates(
+                .amount(amount, around: ack.occurredAt, seconds: settings.amountWindowSeconds))
             let orders = Set(byAmount.map(\.orderID))
             if orders.count > 1 { return .ambiguous(orders.sorted()) }
             if let found = Self.next(byAmount) { return .found(found, .amountWindow) }
@@ -130,8 +132,10 @@ public struct AcknowledgementMatcher: Sendable {
         switch ack.status {
         case .accepted:
             let at = min(max(ack.occurredAt, candidate.createdAt), now)
-            let status = TransmissionStatus.classify(deadline: candidate.deadline, acknowledgedAt: at, failed: false, now: now)
-            return .accept(at: at, latencyMicroseconds: at.microseconds - candidate.createdAt.microseconds, classification: status)
+            let status = TransmissionStatus.classify(
+                deadline: candidate.deadline, acknowledgedAt: at, failed: false, now: now)
+            return .accept(
+                at: at, latencyMicroseconds: at.microseconds - candidate.createdAt.microseconds, classification: status)
         case .rejected:
             return .reject(reason: "rejected by \(candidate.channel): \(ack.reason ?? "no reason given")")
         }

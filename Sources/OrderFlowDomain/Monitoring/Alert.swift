@@ -26,19 +26,31 @@ public struct Alert: Sendable, Hashable {
     public var lastEvaluatedAt: Timestamp
 
     /// The labels silences match and notifications carry.
-    public var labels: [String: String] { Self.labels(rule: ruleName, kind: kind, severity: severity, channel: channel) }
+    public var labels: [String: String] {
+        Self.labels(rule: ruleName, kind: kind, severity: severity, channel: channel)
+    }
 
-    public static func labels(rule: String, kind: AlertRuleKind, severity: AlertSeverity, channel: String?) -> [String: String] {
+    public static func labels(rule: String, kind: AlertRuleKind, severity: AlertSeverity, channel: String?) -> [String:
+        String]
+    {
         var labels = ["alertname": rule, "severity": severity.rawValue, "kind": kind.rawValue, "source": "orderflow"]
         if let channel { labels["channel"] = channel }
         return labels
     }
 
     public var lifecycle: AlertLifecycle.Active {
-        AlertLifecycle.Active(state: state, pendingSince: pendingSince, acknowledgementExpiresAt: acknowledgementExpiresAt)
+        AlertLifecycle.Active(
+            state: state, pendingSince: pendingSince, acknowledgementExpiresAt: acknowledgementExpiresAt)
     }
-    
-    public init(id: Int64, ruleID: Int64, ruleName: String, kind: AlertRuleKind, fingerprint: String, channel: String? = nil, severity: AlertSeverity, state: AlertState, summary: String, value: Double? = nil, threshold: Double, pendingSince: Timestamp, firedAt: Timestamp? = nil, acknowledgedAt: Timestamp? = nil, acknowledgedBy: String? = nil, acknowledgementComment: String? = nil, acknowledgementExpiresAt: Timestamp? = nil, resolvedAt: Timestamp? = nil, resolvedBy: String? = nil, silenced: Bool, lastEvaluatedAt: Timestamp) {
+
+    public init(
+        id: Int64, ruleID: Int64, ruleName: String, kind: AlertRuleKind, fingerprint: String, channel: String? = nil,
+        severity: AlertSeverity, state: AlertState, summary: String, value: Double? = nil, threshold: Double,
+        pendingSince: Timestamp, firedAt: Timestamp? = nil, acknowledgedAt: Timestamp? = nil,
+        acknowledgedBy: String? = nil, acknowledgementComment: String? = nil,
+        acknowledgementExpiresAt: Timestamp? = nil, resolvedAt: Timestamp? = nil, resolvedBy: String? = nil,
+        silenced: Bool, lastEvaluatedAt: Timestamp
+    ) {
         self.id = id
         self.ruleID = ruleID
         self.ruleName = ruleName
@@ -70,8 +82,11 @@ public struct AlertHistoryEntry: Sendable, Hashable {
     public var actor: String
     public var comment: String?
     public var value: Double?
-    
-    public init(at: Timestamp, from: AlertState? = nil, to: AlertState, actor: String, comment: String? = nil, value: Double? = nil) {
+
+    public init(
+        at: Timestamp, from: AlertState? = nil, to: AlertState, actor: String, comment: String? = nil,
+        value: Double? = nil
+    ) {
         self.at = at
         self.from = from
         self.to = to
@@ -91,8 +106,11 @@ public struct Silence: Sendable, Hashable {
     public var createdAt: Timestamp
 
     public func isActive(at now: Timestamp) -> Bool { startsAt <= now && now < endsAt }
-    
-    public init(id: Int64, matchers: [SilenceMatcher], startsAt: Timestamp, endsAt: Timestamp, createdBy: String, comment: String, createdAt: Timestamp) {
+
+    public init(
+        id: Int64, matchers: [SilenceMatcher], startsAt: Timestamp, endsAt: Timestamp, createdBy: String,
+        comment: String, createdAt: Timestamp
+    ) {
         self.id = id
         self.matchers = matchers
         self.startsAt = startsAt
@@ -118,8 +136,11 @@ public struct AlertNotification: Sendable, Hashable {
     public var sentAt: Timestamp?
     /// Set when this notification stands in for one that failed on another notifier.
     public var fallbackFor: String?
-    
-    public init(id: Int64, alertID: Int64, notifier: String, event: Event, state: State, attempts: Int, lastError: String? = nil, sentAt: Timestamp? = nil, fallbackFor: String? = nil) {
+
+    public init(
+        id: Int64, alertID: Int64, notifier: String, event: Event, state: State, attempts: Int,
+        lastError: String? = nil, sentAt: Timestamp? = nil, fallbackFor: String? = nil
+    ) {
         self.id = id
         self.alertID = alertID
         self.notifier = notifier
@@ -167,15 +188,19 @@ public enum AlertNotificationPolicy {
     ) -> [AlertNotificationPlan] {
         guard !silenced else { return [] }
         switch to {
-        case .firing: return [AlertNotificationPlan(event: .firing, notifiers: recipients, again: from == .acknowledged)]
-        case .resolved: return toldOfFiring.isEmpty ? [] : [AlertNotificationPlan(event: .resolved, notifiers: toldOfFiring)]
+        case .firing:
+            return [AlertNotificationPlan(event: .firing, notifiers: recipients, again: from == .acknowledged)]
+        case .resolved:
+            return toldOfFiring.isEmpty ? [] : [AlertNotificationPlan(event: .resolved, notifiers: toldOfFiring)]
         case .pending, .acknowledged: return []
         }
     }
 
     /// A silence began or ended for an active alert: one still firing whose silence ended tells
     /// `recipients` now.
-    public static func silenceChanged(state: AlertState, silenced: Bool, recipients: [String]) -> [AlertNotificationPlan] {
+    public static func silenceChanged(state: AlertState, silenced: Bool, recipients: [String])
+        -> [AlertNotificationPlan]
+    {
         !silenced && state == .firing ? [AlertNotificationPlan(event: .firing, notifiers: recipients)] : []
     }
 }

@@ -69,8 +69,10 @@ public struct AlertRule: Sendable, Hashable, Codable {
     public var description: String?
 
     public init(
-        id: Int64? = nil, name: String, kind: AlertRuleKind, channel: String? = nil, threshold: Double, windowSeconds: Int = 300,
-        forSeconds: Int = 60, severity: AlertSeverity = .warning, minVolume: Int = 1, enabled: Bool = true, description: String? = nil
+        id: Int64? = nil, name: String, kind: AlertRuleKind, channel: String? = nil, threshold: Double,
+        windowSeconds: Int = 300,
+        forSeconds: Int = 60, severity: AlertSeverity = .warning, minVolume: Int = 1, enabled: Bool = true,
+        description: String? = nil
     ) {
         self.id = id
         self.name = name
@@ -88,16 +90,26 @@ public struct AlertRule: Sendable, Hashable, Codable {
     /// Every problem with the rule, field by field.
     public func problems() -> [FieldError] {
         var errors: [FieldError] = []
-        if name.isEmpty || name.count > 64 || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) || name.first!.isNumber {
-            errors.append(FieldError(field: "name", rule: "format", message: "must be 1–64 letters, digits or '_', not starting with a digit"))
+        if name.isEmpty || name.count > 64
+            || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) || name.first!.isNumber
+        {
+            errors.append(
+                FieldError(
+                    field: "name", rule: "format",
+                    message: "must be 1–64 letters, digits or '_', not starting with a digit"))
         }
         if let channel, !kind.isPerChannel {
-            errors.append(FieldError(field: "channel", rule: "not_applicable", message: "\(kind.rawValue) rules are not per channel; leave out '\(channel)'"))
+            errors.append(
+                FieldError(
+                    field: "channel", rule: "not_applicable",
+                    message: "\(kind.rawValue) rules are not per channel; leave out '\(channel)'"))
         }
         if !threshold.isFinite || threshold < 0 {
             errors.append(FieldError(field: "threshold", rule: "range", message: "must be a finite number ≥ 0"))
         } else if (kind == .failureRatio || kind == .delayedRatio) && threshold >= 1 {
-            errors.append(FieldError(field: "threshold", rule: "range", message: "a ratio threshold must be below 1 (0.05 is 5%)"))
+            errors.append(
+                FieldError(field: "threshold", rule: "range", message: "a ratio threshold must be below 1 (0.05 is 5%)")
+            )
         }
         if windowSeconds < 10 || windowSeconds > 7 * 86_400 {
             errors.append(FieldError(field: "windowSeconds", rule: "range", message: "must be 10 s to 7 days"))
@@ -162,7 +174,9 @@ public enum AlertLifecycle {
         case resolve
     }
 
-    public static func next(_ alert: Active?, measurement: RuleMeasurement, forSeconds: Int, now: Timestamp) -> Transition {
+    public static func next(_ alert: Active?, measurement: RuleMeasurement, forSeconds: Int, now: Timestamp)
+        -> Transition
+    {
         guard case .value(_, let breached) = measurement else {
             // Missing data never counts as recovery, nor as a breach.
             return .none

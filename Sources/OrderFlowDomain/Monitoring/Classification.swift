@@ -23,7 +23,9 @@ public enum TransmissionStatus: String, Sendable, CaseIterable, Codable {
     ///
     /// The deadline itself still counts as in time: acknowledged at exactly 30.000000 s is a
     /// success, and the transmission turns delayed only once `now` is past the deadline.
-    public static func classify(deadline: Timestamp, acknowledgedAt: Timestamp?, failed: Bool, now: Timestamp) -> TransmissionStatus {
+    public static func classify(deadline: Timestamp, acknowledgedAt: Timestamp?, failed: Bool, now: Timestamp)
+        -> TransmissionStatus
+    {
         if failed { return .failed }
         if let acknowledgedAt { return acknowledgedAt <= deadline ? .success : .successLate }
         return now > deadline ? .delayed : .pending
@@ -38,7 +40,10 @@ public struct OrderReferenceNormalizer: Sendable, Hashable {
     /// Tokens that some systems put after it (`000123-CE`).
     public var suffixes: [String]
 
-    public init(prefixes: [String] = ["ORDER", "ORD", "OMS", "PHX", "SO", "PO", "NO"], suffixes: [String] = ["ACK", "CE", "OMS", "COMMERCE", "V1"]) {
+    public init(
+        prefixes: [String] = ["ORDER", "ORD", "OMS", "PHX", "SO", "PO", "NO"],
+        suffixes: [String] = ["ACK", "CE", "OMS", "COMMERCE", "V1"]
+    ) {
         self.prefixes = prefixes.map { $0.uppercased() }.sorted { $0.count > $1.count }
         self.suffixes = suffixes.map { $0.uppercased() }
     }
@@ -49,7 +54,12 @@ public struct OrderReferenceNormalizer: Sendable, Hashable {
     public func normalize(_ reference: String) -> String {
         var tokens = reference.uppercased().split { !($0.isASCII && ($0.isLetter || $0.isNumber)) }.map(String.init)
         if tokens.count > 1, prefixes.contains(tokens[0]) { tokens.removeFirst() }
-        if tokens.count == 1, let glued = prefixes.first(where: { tokens[0].hasPrefix($0) && tokens[0].dropFirst($0.count).allSatisfy(\.isNumber) && tokens[0].count > $0.count }) {
+        if tokens.count == 1,
+            let glued = prefixes.first(where: {
+                tokens[0].hasPrefix($0) && tokens[0].dropFirst($0.count).allSatisfy(\.isNumber)
+                    && tokens[0].count > $0.count
+            })
+        {
             tokens[0] = String(tokens[0].dropFirst(glued.count))
         }
         if tokens.count > 1, let last = tokens.last, suffixes.contains(last) { tokens.removeLast() }

@@ -33,8 +33,13 @@ public struct Transmission: Sendable, Hashable {
     public var classification: TransmissionStatus
     /// Event → acknowledgement, once acknowledged.
     public var ackLatencyMicroseconds: Int64?
-    
-    public init(id: Int64, outboxID: Int64, eventID: String, eventType: String, channel: String, orderID: OrderID, state: State, attempts: Int, nextAttemptAt: Timestamp, payload: String, createdAt: Timestamp, ackDeadline: Timestamp, sentAt: Timestamp? = nil, acknowledgedAt: Timestamp? = nil, lastStatusCode: Int? = nil, lastError: String? = nil, classification: TransmissionStatus, ackLatencyMicroseconds: Int64? = nil) {
+
+    public init(
+        id: Int64, outboxID: Int64, eventID: String, eventType: String, channel: String, orderID: OrderID, state: State,
+        attempts: Int, nextAttemptAt: Timestamp, payload: String, createdAt: Timestamp, ackDeadline: Timestamp,
+        sentAt: Timestamp? = nil, acknowledgedAt: Timestamp? = nil, lastStatusCode: Int? = nil,
+        lastError: String? = nil, classification: TransmissionStatus, ackLatencyMicroseconds: Int64? = nil
+    ) {
         self.id = id
         self.outboxID = outboxID
         self.eventID = eventID
@@ -64,7 +69,10 @@ public struct TransmissionAttempt: Sendable, Hashable {
     public var error: String?
     public var responseExcerpt: String?
 
-    public init(attempt: Int, startedAt: Timestamp, durationMicroseconds: Int64, httpStatus: Int?, error: String?, responseExcerpt: String?) {
+    public init(
+        attempt: Int, startedAt: Timestamp, durationMicroseconds: Int64, httpStatus: Int?, error: String?,
+        responseExcerpt: String?
+    ) {
         self.attempt = attempt
         self.startedAt = startedAt
         self.durationMicroseconds = durationMicroseconds
@@ -93,7 +101,10 @@ public struct OrderTrace: Sendable, Hashable {
     public var transmissions: [TransmissionHistory]
     public var acknowledgements: [AcknowledgementRecord]
 
-    public init(order: StoredOrder, events: [OutboxEvent], transmissions: [TransmissionHistory], acknowledgements: [AcknowledgementRecord]) {
+    public init(
+        order: StoredOrder, events: [OutboxEvent], transmissions: [TransmissionHistory],
+        acknowledgements: [AcknowledgementRecord]
+    ) {
         self.order = order
         self.events = events
         self.transmissions = transmissions

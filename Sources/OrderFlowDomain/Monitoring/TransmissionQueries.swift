@@ -16,7 +16,8 @@ public struct TransmissionFilter: Sendable, Hashable {
     public var scope: OrderScope = .everything
 
     public init(
-        from: Timestamp, to: Timestamp, channel: String? = nil, status: TransmissionStatus? = nil, orderType: OrderType? = nil,
+        from: Timestamp, to: Timestamp, channel: String? = nil, status: TransmissionStatus? = nil,
+        orderType: OrderType? = nil,
         orderID: OrderID? = nil
     ) {
         self.from = from
@@ -64,23 +65,32 @@ public struct MonitoringSummary: Sendable, Hashable {
     public struct Minute: Sendable, Hashable {
         public var start: Timestamp
         public var counts: [TransmissionStatus: Int]
-        
+
         public init(start: Timestamp, counts: [TransmissionStatus: Int]) {
             self.start = start
             self.counts = counts
         }
     }
 
-    public static func ratios(_ counts: [TransmissionStatus: Int]) -> (success: Double?, failed: Double?, delayed: Double?) {
+    public static func ratios(_ counts: [TransmissionStatus: Int]) -> (
+        success: Double?, failed: Double?, delayed: Double?
+    ) {
         let decided = counts.filter { $0.key != .pending }.values.reduce(0, +)
         guard decided > 0 else { return (nil, nil, nil) }
         let d = Double(decided)
-        return (Double(counts.filter { $0.key.isSuccess }.values.reduce(0, +)) / d,
-                Double(counts[.failed, default: 0]) / d,
-                Double(counts.filter { $0.key.wasDelayed }.values.reduce(0, +)) / d)
+        return (
+            Double(counts.filter { $0.key.isSuccess }.values.reduce(0, +)) / d,
+            Double(counts[.failed, default: 0]) / d,
+            Double(counts.filter { $0.key.wasDelayed }.values.reduce(0, +)) / d
+        )
     }
-    
-    public init(from: Timestamp, to: Timestamp, counts: [TransmissionStatus: Int], byChannel: [String: [TransmissionStatus: Int]], total: Int, successRate: Double? = nil, failedRatio: Double? = nil, delayedRatio: Double? = nil, latencyP50: Double? = nil, latencyP95: Double? = nil, latencyP99: Double? = nil, series: [Minute]) {
+
+    public init(
+        from: Timestamp, to: Timestamp, counts: [TransmissionStatus: Int],
+        byChannel: [String: [TransmissionStatus: Int]], total: Int, successRate: Double? = nil,
+        failedRatio: Double? = nil, delayedRatio: Double? = nil, latencyP50: Double? = nil, latencyP95: Double? = nil,
+        latencyP99: Double? = nil, series: [Minute]
+    ) {
         self.from = from
         self.to = to
         self.counts = counts
@@ -100,7 +110,7 @@ public struct MonitoringSummary: Sendable, Hashable {
 public struct TransmissionListItem: Sendable, Hashable {
     public var transmission: Transmission
     public var orderType: OrderType?
-    
+
     public init(transmission: Transmission, orderType: OrderType? = nil) {
         self.transmission = transmission
         self.orderType = orderType
@@ -116,8 +126,11 @@ public struct ChannelActivity: Sendable, Hashable {
     public var failedAttempts: Int
     public var pending: Int
     public var delayed: Int
-    
-    public init(channel: String, lastSuccessAt: Timestamp? = nil, lastAttemptAt: Timestamp? = nil, attempts: Int, failedAttempts: Int, pending: Int, delayed: Int) {
+
+    public init(
+        channel: String, lastSuccessAt: Timestamp? = nil, lastAttemptAt: Timestamp? = nil, attempts: Int,
+        failedAttempts: Int, pending: Int, delayed: Int
+    ) {
         self.channel = channel
         self.lastSuccessAt = lastSuccessAt
         self.lastAttemptAt = lastAttemptAt
@@ -139,8 +152,11 @@ public struct RecentOrder: Sendable, Hashable {
     public var updatedAt: Timestamp
     public var itemName: String?
     public var itemDetail: String?
-    
-    public init(orderID: OrderID, customerID: String? = nil, customerName: String, status: OrderStatus, orderType: String, total: Money, updatedAt: Timestamp, itemName: String? = nil, itemDetail: String? = nil) {
+
+    public init(
+        orderID: OrderID, customerID: String? = nil, customerName: String, status: OrderStatus, orderType: String,
+        total: Money, updatedAt: Timestamp, itemName: String? = nil, itemDetail: String? = nil
+    ) {
         self.orderID = orderID
         self.customerID = customerID
         self.customerName = customerName

@@ -34,7 +34,10 @@ public struct DeadLetter: Sendable, Hashable {
         public var error: String
         public var attempts: Int
 
-        public init(source: Source, sourceID: Int64, orderID: OrderID?, channel: String?, eventID: String?, kind: String, payload: String, error: String, attempts: Int) {
+        public init(
+            source: Source, sourceID: Int64, orderID: OrderID?, channel: String?, eventID: String?, kind: String,
+            payload: String, error: String, attempts: Int
+        ) {
             self.source = source
             self.sourceID = sourceID
             self.orderID = orderID
@@ -46,8 +49,12 @@ public struct DeadLetter: Sendable, Hashable {
             self.attempts = attempts
         }
     }
-    
-    public init(id: Int64, source: Source, sourceID: Int64, orderID: OrderID? = nil, channel: String? = nil, eventID: String? = nil, kind: String, payload: String, error: String, attempts: Int, state: State, createdAt: Timestamp, resolvedAt: Timestamp? = nil, resolvedBy: String? = nil, note: String? = nil) {
+
+    public init(
+        id: Int64, source: Source, sourceID: Int64, orderID: OrderID? = nil, channel: String? = nil,
+        eventID: String? = nil, kind: String, payload: String, error: String, attempts: Int, state: State,
+        createdAt: Timestamp, resolvedAt: Timestamp? = nil, resolvedBy: String? = nil, note: String? = nil
+    ) {
         self.id = id
         self.source = source
         self.sourceID = sourceID

@@ -11,7 +11,10 @@ public struct NewJob: Sendable, Hashable {
     public var maxAttempts: Int
     public var runAt: Timestamp
 
-    public init(kind: String, orderID: OrderID?, dedupeKey: String?, payload: String = "{}", maxAttempts: Int = 8, runAt: Timestamp) {
+    public init(
+        kind: String, orderID: OrderID?, dedupeKey: String?, payload: String = "{}", maxAttempts: Int = 8,
+        runAt: Timestamp
+    ) {
         self.kind = kind
         self.orderID = orderID
         self.dedupeKey = dedupeKey
@@ -36,8 +39,12 @@ public struct Job: Sendable, Hashable {
     public var leaseExpiresAt: Timestamp?
     public var lastError: String?
     public var createdAt: Timestamp
-    
-    public init(id: Int64, kind: String, orderID: OrderID? = nil, dedupeKey: String? = nil, payload: String, attempt: Int, maxAttempts: Int, runAt: Timestamp, leaseOwner: String? = nil, leaseExpiresAt: Timestamp? = nil, lastError: String? = nil, createdAt: Timestamp) {
+
+    public init(
+        id: Int64, kind: String, orderID: OrderID? = nil, dedupeKey: String? = nil, payload: String, attempt: Int,
+        maxAttempts: Int, runAt: Timestamp, leaseOwner: String? = nil, leaseExpiresAt: Timestamp? = nil,
+        lastError: String? = nil, createdAt: Timestamp
+    ) {
         self.id = id
         self.kind = kind
         self.orderID = orderID

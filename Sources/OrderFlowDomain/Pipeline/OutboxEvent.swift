@@ -14,7 +14,10 @@ public struct OutboxEvent: Sendable, Hashable {
     /// What live pages hear when this event commits (nil: nothing).
     public var live: FeedEvent?
 
-    public init(eventID: String = UUID().uuidString.lowercased(), type: String, orderID: OrderID, payload: String, createdAt: Timestamp) {
+    public init(
+        eventID: String = UUID().uuidString.lowercased(), type: String, orderID: OrderID, payload: String,
+        createdAt: Timestamp
+    ) {
         self.eventID = eventID
         self.type = type
         self.orderID = orderID
@@ -24,7 +27,9 @@ public struct OutboxEvent: Sendable, Hashable {
 
     /// Equal when the stored event is: `live` is not stored.
     public static func == (lhs: OutboxEvent, rhs: OutboxEvent) -> Bool {
-        (lhs.eventID, lhs.type, lhs.orderID, lhs.payload, lhs.createdAt) == (rhs.eventID, rhs.type, rhs.orderID, rhs.payload, rhs.createdAt)
+        (lhs.eventID, lhs.type, lhs.orderID, lhs.payload, lhs.createdAt) == (
+            rhs.eventID, rhs.type, rhs.orderID, rhs.payload, rhs.createdAt
+        )
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -42,17 +47,21 @@ public struct OutboxEvent: Sendable, Hashable {
             channel: order.channel.rawValue, customerId: order.customer.id, customerName: order.customer.name,
             orderTotal: order.totals.orderTotal.description, reason: reason, version: order.version,
             lines: order.lines.map {
-                .init(lineNumber: $0.number, sku: $0.sku.rawValue, quantity: $0.quantity,
-                      unitPrice: $0.unitPrice.description, total: $0.amounts.total.description, bundleRef: $0.bundleRef)
+                .init(
+                    lineNumber: $0.number, sku: $0.sku.rawValue, quantity: $0.quantity,
+                    unitPrice: $0.unitPrice.description, total: $0.amounts.total.description, bundleRef: $0.bundleRef)
             })
         let payload = (try? JSONCoding.encoder.encode(body)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         var event = OutboxEvent(eventID: eventID, type: type, orderID: order.id, payload: payload, createdAt: at)
         event.live = FeedEvent(
-            topic: .order, type: type, orderID: order.id.rawValue, locationID: order.shipFromLocationID.rawValue, customerID: order.customer.id,
+            topic: .order, type: type, orderID: order.id.rawValue, locationID: order.shipFromLocationID.rawValue,
+            customerID: order.customer.id,
             fields: [
                 ("status", .int(Int64(order.status.rawValue))), ("statusName", .string(order.status.name)),
-                ("paymentStatus", .string(order.paymentStatus.rawValue)), ("orderType", .string(order.orderType.rawValue)),
-                ("channel", .string(order.channel.rawValue)), ("orderTotal", .string(order.totals.orderTotal.description)),
+                ("paymentStatus", .string(order.paymentStatus.rawValue)),
+                ("orderType", .string(order.orderType.rawValue)),
+                ("channel", .string(order.channel.rawValue)),
+                ("orderTotal", .string(order.totals.orderTotal.description)),
             ])
         return event
     }

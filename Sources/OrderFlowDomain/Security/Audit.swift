@@ -17,8 +17,10 @@ public struct AuditEntry: Sendable, Hashable {
     public var details: String?
 
     public init(
-        at: Timestamp, actor: String, actorKind: String, action: String, targetType: String? = nil, targetID: String? = nil,
-        outcome: String = "success", clientAddress: String? = nil, requestID: String? = nil, details: [String: String] = [:]
+        at: Timestamp, actor: String, actorKind: String, action: String, targetType: String? = nil,
+        targetID: String? = nil,
+        outcome: String = "success", clientAddress: String? = nil, requestID: String? = nil,
+        details: [String: String] = [:]
     ) {
         self.at = at
         self.actor = actor

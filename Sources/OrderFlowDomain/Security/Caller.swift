@@ -17,11 +17,13 @@ public struct AuditOrigin: Sendable, Hashable {
     public static let system = AuditOrigin(actor: "system", actorKind: "system")
 
     public func entry(
-        _ action: String, targetType: String? = nil, targetID: String? = nil, outcome: String = "success", at: Timestamp,
+        _ action: String, targetType: String? = nil, targetID: String? = nil, outcome: String = "success",
+        at: Timestamp,
         details: [String: String] = [:]
     ) -> AuditEntry {
         AuditEntry(
-            at: at, actor: actor, actorKind: actorKind, action: action, targetType: targetType, targetID: targetID, outcome: outcome,
+            at: at, actor: actor, actorKind: actorKind, action: action, targetType: targetType, targetID: targetID,
+            outcome: outcome,
             clientAddress: clientAddress, requestID: requestID, details: details)
     }
 }
@@ -43,11 +45,14 @@ public struct Caller: Sendable, Hashable {
     public var name: String { principal.name }
 
     public var origin: AuditOrigin {
-        AuditOrigin(actor: principal.name, actorKind: principal.kind.rawValue, clientAddress: clientAddress, requestID: requestID)
+        AuditOrigin(
+            actor: principal.name, actorKind: principal.kind.rawValue, clientAddress: clientAddress,
+            requestID: requestID)
     }
 
     public func audit(
-        _ action: String, targetType: String? = nil, targetID: String? = nil, at: Timestamp, details: [String: String] = [:]
+        _ action: String, targetType: String? = nil, targetID: String? = nil, at: Timestamp,
+        details: [String: String] = [:]
     ) -> AuditEntry {
         origin.entry(action, targetType: targetType, targetID: targetID, at: at, details: details)
     }

@@ -54,7 +54,8 @@ public enum Permission: String, Sendable, CaseIterable, Comparable {
         case .alertsManage: "acknowledge and resolve alerts, create and end silences"
         case .alertRulesManage: "create, change and delete alert rules"
         case .reportsExport: "export orders as CSV (within the caller's scope)"
-        case .mockSeed: "create demonstration orders (POST /api/v1/seed-mock-data; in the demo, anyone with orders.create)"
+        case .mockSeed:
+            "create demonstration orders (POST /api/v1/seed-mock-data; in the demo, anyone with orders.create)"
         case .invoicesRead: "see the live invoice stream: its state, invoices, totals and events"
         case .invoicesControl: "START and STOP the invoice stream"
         }
@@ -81,21 +82,34 @@ public enum Role: String, Sendable, CaseIterable, Comparable {
         case .admin:
             Set(Permission.allCases)
         case .operations:
-            [.ordersRead, .ordersCreate, .ordersCancel, .ordersChange, .catalogRead, .catalogWrite,
-             .inventoryRead, .inventoryWrite, .inventoryReserve, .fulfillmentWrite, .deadLettersRead, .deadLettersManage,
-             .profile, .metricsRead, .monitorRead, .acksLink, .alertsManage, .reportsExport, .invoicesRead, .invoicesControl]
+            [
+                .ordersRead, .ordersCreate, .ordersCancel, .ordersChange, .catalogRead, .catalogWrite,
+                .inventoryRead, .inventoryWrite, .inventoryReserve, .fulfillmentWrite, .deadLettersRead,
+                .deadLettersManage,
+                .profile, .metricsRead, .monitorRead, .acksLink, .alertsManage, .reportsExport, .invoicesRead,
+                .invoicesControl,
+            ]
         case .developer:
-            [.ordersRead, .catalogRead, .inventoryRead, .deadLettersRead, .deadLettersManage, .profile, .auditRead, .metricsRead,
-             .monitorRead, .acksLink, .alertsManage, .alertRulesManage, .reportsExport, .invoicesRead, .invoicesControl]
+            [
+                .ordersRead, .catalogRead, .inventoryRead, .deadLettersRead, .deadLettersManage, .profile, .auditRead,
+                .metricsRead,
+                .monitorRead, .acksLink, .alertsManage, .alertRulesManage, .reportsExport, .invoicesRead,
+                .invoicesControl,
+            ]
         case .management:
             [.ordersRead, .catalogRead, .inventoryRead, .profile, .monitorRead, .reportsExport, .invoicesRead]
         case .storeManager:
-            [.ordersRead, .ordersCreate, .ordersCancel, .ordersChange, .catalogRead, .inventoryRead,
-             .inventoryWrite, .inventoryReserve, .fulfillmentWrite, .profile, .reportsExport]
+            [
+                .ordersRead, .ordersCreate, .ordersCancel, .ordersChange, .catalogRead, .inventoryRead,
+                .inventoryWrite, .inventoryReserve, .fulfillmentWrite, .profile, .reportsExport,
+            ]
         case .regionalCoordinator:
             [.ordersRead, .ordersCancel, .catalogRead, .inventoryRead, .profile, .reportsExport]
         case .integration:
-            [.ordersRead, .ordersCreate, .catalogRead, .inventoryRead, .inventoryReserve, .fulfillmentWrite, .metricsRead, .acksWrite]
+            [
+                .ordersRead, .ordersCreate, .catalogRead, .inventoryRead, .inventoryReserve, .fulfillmentWrite,
+                .metricsRead, .acksWrite,
+            ]
         case .customer:
             [.ordersRead, .ordersCreate, .ordersCancel, .catalogRead, .profile]
         }
@@ -115,7 +129,10 @@ public enum Role: String, Sendable, CaseIterable, Comparable {
 
 /// Who is calling: a signed-in user or an API key, with what they may do and see.
 public struct Principal: Sendable, Hashable {
-    public enum Kind: String, Sendable { case user, apiKey = "api_key" }
+    public enum Kind: String, Sendable {
+        case user
+        case apiKey = "api_key"
+    }
 
     public var id: String
     public var name: String
@@ -128,7 +145,10 @@ public struct Principal: Sendable, Hashable {
     /// A customer sees and places only orders under this customer ID.
     public var customerID: String?
 
-    public init(id: String, name: String, kind: Kind, roles: Set<Role>, storeScope: LocationID? = nil, regionScope: String? = nil, customerID: String? = nil) {
+    public init(
+        id: String, name: String, kind: Kind, roles: Set<Role>, storeScope: LocationID? = nil,
+        regionScope: String? = nil, customerID: String? = nil
+    ) {
         self.id = id
         self.name = name
         self.kind = kind

@@ -19,7 +19,8 @@ public struct UserRecord: Sendable, Hashable {
     public var updatedAt: Timestamp
 
     public init(
-        id: String = UUID().uuidString.lowercased(), username: String, displayName: String, email: String?, passwordHash: String,
+        id: String = UUID().uuidString.lowercased(), username: String, displayName: String, email: String?,
+        passwordHash: String,
         roles: Set<Role>, storeScope: LocationID? = nil, regionScope: String? = nil, customerID: String? = nil,
         disabled: Bool = false, failedLogins: Int = 0, lockedUntil: Timestamp? = nil, passwordChangedAt: Timestamp,
         createdAt: Timestamp, updatedAt: Timestamp
@@ -42,7 +43,9 @@ public struct UserRecord: Sendable, Hashable {
     }
 
     public var principal: Principal {
-        Principal(id: id, name: username, kind: .user, roles: roles, storeScope: storeScope, regionScope: regionScope, customerID: customerID)
+        Principal(
+            id: id, name: username, kind: .user, roles: roles, storeScope: storeScope, regionScope: regionScope,
+            customerID: customerID)
     }
 }
 
@@ -61,8 +64,11 @@ public struct APIKeyRecord: Sendable, Hashable {
     public var principal: Principal {
         Principal(id: "key:\(id)", name: name, kind: .apiKey, roles: roles, storeScope: storeScope)
     }
-    
-    public init(id: String, name: String, prefix: String, roles: Set<Role>, storeScope: LocationID? = nil, createdBy: String, createdAt: Timestamp, lastUsedAt: Timestamp? = nil, revokedAt: Timestamp? = nil) {
+
+    public init(
+        id: String, name: String, prefix: String, roles: Set<Role>, storeScope: LocationID? = nil, createdBy: String,
+        createdAt: Timestamp, lastUsedAt: Timestamp? = nil, revokedAt: Timestamp? = nil
+    ) {
         self.id = id
         self.name = name
         self.prefix = prefix

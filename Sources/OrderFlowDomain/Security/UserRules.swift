@@ -3,8 +3,15 @@ public enum UserRules {
     /// 3–40 of a–z, 0–9, `.`, `_`, `-`, after lower-casing.
     public static func username(_ text: String, into errors: inout [FieldError], field: String = "username") -> String {
         let name = text.trimmingSpaces().lowercased()
-        let ok = (3...40).contains(name.count) && name.allSatisfy { ($0 >= "a" && $0 <= "z") || ($0 >= "0" && $0 <= "9") || $0 == "." || $0 == "_" || $0 == "-" }
-        if !ok { errors.append(FieldError(field: field, rule: "format", message: "must be 3–40 of a–z, 0–9, '.', '_' or '-'")) }
+        let ok =
+            (3...40).contains(name.count)
+            && name.allSatisfy {
+                ($0 >= "a" && $0 <= "z") || ($0 >= "0" && $0 <= "9") || $0 == "." || $0 == "_" || $0 == "-"
+            }
+        if !ok {
+            errors.append(
+                FieldError(field: field, rule: "format", message: "must be 3–40 of a–z, 0–9, '.', '_' or '-'"))
+        }
         return name
     }
 
@@ -13,13 +20,18 @@ public enum UserRules {
         if !(12...72).contains(text.utf8.count) {
             errors.append(FieldError(field: field, rule: "password", message: "must be 12–72 bytes long"))
         } else if Set(text).count < 4 {
-            errors.append(FieldError(field: field, rule: "password", message: "must not be one or two characters repeated"))
+            errors.append(
+                FieldError(field: field, rule: "password", message: "must not be one or two characters repeated"))
         }
     }
 
-    public static func displayName(_ text: String, into errors: inout [FieldError], field: String = "displayName") -> String {
+    public static func displayName(_ text: String, into errors: inout [FieldError], field: String = "displayName")
+        -> String
+    {
         let name = text.trimmingSpaces()
-        if !Formats.isText(name, maxLength: 100) { errors.append(FieldError(field: field, rule: "format", message: "must be 1–100 characters")) }
+        if !Formats.isText(name, maxLength: 100) {
+            errors.append(FieldError(field: field, rule: "format", message: "must be 1–100 characters"))
+        }
         return name
     }
 
@@ -28,25 +40,33 @@ public enum UserRules {
         guard let text else { return nil }
         let email = text.trimmingSpaces().lowercased()
         if email.isEmpty { return nil }
-        if !Formats.isEmail(email) { errors.append(FieldError(field: field, rule: "format", message: "must be an email address")) }
+        if !Formats.isEmail(email) {
+            errors.append(FieldError(field: field, rule: "format", message: "must be an email address"))
+        }
         return email
     }
 
     /// Scoped roles need their scope: a store for store managers, a region for regional
     /// coordinators, a customer ID for customers.
-    public static func scopes(roles: Set<Role>, store: LocationID?, region: String?, customerID: String?, into errors: inout [FieldError]) {
-        if roles.isEmpty { errors.append(FieldError(field: "roles", rule: "format", message: "needs at least one role")) }
+    public static func scopes(
+        roles: Set<Role>, store: LocationID?, region: String?, customerID: String?, into errors: inout [FieldError]
+    ) {
+        if roles.isEmpty {
+            errors.append(FieldError(field: "roles", rule: "format", message: "needs at least one role"))
+        }
         if roles.contains(.storeManager) && store == nil {
             errors.append(FieldError(field: "storeScope", rule: "scope", message: "a store manager needs a store"))
         }
         if roles.contains(.regionalCoordinator) && region == nil {
-            errors.append(FieldError(field: "regionScope", rule: "scope", message: "a regional coordinator needs a region"))
+            errors.append(
+                FieldError(field: "regionScope", rule: "scope", message: "a regional coordinator needs a region"))
         }
         if roles.contains(.customer) && customerID == nil {
             errors.append(FieldError(field: "customerId", rule: "scope", message: "a customer needs a customer ID"))
         }
         if let customerID, !Formats.isCode(customerID, maxLength: 40, caseSensitive: true) {
-            errors.append(FieldError(field: "customerId", rule: "format", message: "must be 1–40 letters, digits, '-' or '_'"))
+            errors.append(
+                FieldError(field: "customerId", rule: "format", message: "must be 1–40 letters, digits, '-' or '_'"))
         }
     }
 }

@@ -101,7 +101,8 @@ struct InvoicePacer {
     /// `idle` is called at each slot with nothing to show, with the last invoice shown. While
     /// `waiting` says no invoice can be waiting (the stream is idle) storage is not asked.
     func run(
-        show: @Sendable (Invoice, Int) async throws -> Void, idle: @Sendable (Int64) async throws -> Void, waiting: @Sendable () -> Bool
+        show: @Sendable (Invoice, Int) async throws -> Void, idle: @Sendable (Int64) async throws -> Void,
+        waiting: @Sendable () -> Bool
     ) async throws {
         var buffer: [Invoice] = []
         var shownThrough = try await store.stream().displayedThrough
@@ -190,7 +191,9 @@ actor InvoiceBroadcaster {
 
     func show(_ invoice: Invoice, backlog: Int) throws {
         try crashes.check(.broadcaster)
-        let event = FeedEvent(topic: .invoice, type: "invoice.shown", fields: InvoiceRepository.fields(invoice) + [("backlog", .int(Int64(backlog)))])
+        let event = FeedEvent(
+            topic: .invoice, type: "invoice.shown",
+            fields: InvoiceRepository.fields(invoice) + [("backlog", .int(Int64(backlog)))])
         feed.publish([event], committedAt: clock.now())
     }
 }

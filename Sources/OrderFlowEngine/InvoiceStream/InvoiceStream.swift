@@ -38,7 +38,10 @@ public actor InvoiceStream {
     private nonisolated let currentStats = Shared(InvoiceStats())
     private nonisolated let currentState = Shared(InvoiceStreamState.idle)
 
-    public init(database: Database, clock: any SleepingClock, pace: InvoicePace = InvoicePace(), crashes: CrashSwitch = CrashSwitch(), logger: Logger) {
+    public init(
+        database: Database, clock: any SleepingClock, pace: InvoicePace = InvoicePace(),
+        crashes: CrashSwitch = CrashSwitch(), logger: Logger
+    ) {
         store = InvoiceRepository(database: database)
         self.clock = clock
         self.pace = pace
@@ -125,7 +128,8 @@ public actor InvoiceStream {
     public func status() async throws -> Status {
         let stream = try await store.stream()
         return Status(
-            state: stream.state, cycle: stream.cycle, cycleStartedAt: stream.cycleStartedAt, stoppedAt: stream.stoppedAt,
+            state: stream.state, cycle: stream.cycle, cycleStartedAt: stream.cycleStartedAt,
+            stoppedAt: stream.stoppedAt,
             produced: stream.cycle == 0 ? 0 : try await store.produced(inCycle: stream.cycle),
             backlog: try await store.backlog(after: stream.displayedThrough), stats: stats, restarts: restarts)
     }
@@ -134,7 +138,9 @@ public actor InvoiceStream {
 
     /// Runs a coordinator step; a coordinator that fails is replaced by one built from storage
     /// and the step is tried once more. A refusal (wrong state) is an answer, not a failure.
-    private func coordinate(_ step: (InvoiceCoordinator) async throws -> InvoiceRepository.Stream) async throws -> InvoiceRepository.Stream {
+    private func coordinate(_ step: (InvoiceCoordinator) async throws -> InvoiceRepository.Stream) async throws
+        -> InvoiceRepository.Stream
+    {
         guard let current = coordinator else { throw InvoiceRepository.Refusal.notIn(.idle) }
         let stream: InvoiceRepository.Stream
         do {
@@ -157,7 +163,9 @@ public actor InvoiceStream {
 
     private func restarted(_ actor: InvoiceActor, _ error: any Error) {
         restarts[actor, default: 0] += 1
-        logger.warning("invoice \(actor.rawValue) failed and was replaced", metadata: ["error": "\(error)", "restarts": "\(restarts[actor] ?? 0)"])
+        logger.warning(
+            "invoice \(actor.rawValue) failed and was replaced",
+            metadata: ["error": "\(error)", "restarts": "\(restarts[actor] ?? 0)"])
     }
 
     private var lastFailure: [InvoiceActor: Timestamp] = [:]
@@ -203,7 +211,9 @@ public actor InvoiceStream {
         } catch {
             restarted(.aggregator, error)
             // A fresh aggregator starts from the stored totals, which hold this invoice already.
-            if let fresh = try? await InvoiceStatsAggregator(store: store, crashes: crashes, into: currentStats) { aggregator = fresh }
+            if let fresh = try? await InvoiceStatsAggregator(store: store, crashes: crashes, into: currentStats) {
+                aggregator = fresh
+            }
         }
     }
 
@@ -211,9 +221,10 @@ public actor InvoiceStream {
         let pacer = InvoicePacer(store: store, clock: clock, pace: pace, crashes: crashes)
         while !Task.isCancelled {
             do {
-                try await pacer.run(show: { invoice, backlog in try await self.show(invoice, backlog: backlog) },
-                                    idle: { shownThrough in try await self.nothingToShow(after: shownThrough) },
-                                    waiting: { self.state != .idle })
+                try await pacer.run(
+                    show: { invoice, backlog in try await self.show(invoice, backlog: backlog) },
+                    idle: { shownThrough in try await self.nothingToShow(after: shownThrough) },
+                    waiting: { self.state != .idle })
             } catch is CancellationError {
                 return
             } catch {

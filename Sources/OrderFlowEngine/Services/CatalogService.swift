@@ -19,7 +19,9 @@ public struct CatalogService: Sendable {
     }
 
     public func product(_ sku: SKU) async throws -> Product {
-        guard let product = try await catalog.product(sku) else { throw DomainError.notFound(kind: "product", id: sku.rawValue) }
+        guard let product = try await catalog.product(sku) else {
+            throw DomainError.notFound(kind: "product", id: sku.rawValue)
+        }
         return product
     }
 
@@ -35,7 +37,9 @@ public struct CatalogService: Sendable {
     }
 
     /// Checks a new store against the catalog rules and adds it.
-    public func createLocation(id: String, name: String, region: String, format: LocationFormat) async throws -> Location {
+    public func createLocation(id: String, name: String, region: String, format: LocationFormat) async throws
+        -> Location
+    {
         let location = try CatalogRules.location(id: id, name: name, region: region, format: format)
         try await catalog.create(location)
         return location
@@ -51,9 +55,13 @@ public struct CatalogService: Sendable {
     }
 
     /// Sets the counted stock of a product at a store within the caller's scope.
-    public func setStock(_ onHand: Int, of sku: SKU, at location: LocationID, by caller: Caller) async throws -> StockLevel {
+    public func setStock(_ onHand: Int, of sku: SKU, at location: LocationID, by caller: Caller) async throws
+        -> StockLevel
+    {
         guard (0...100_000_000).contains(onHand) else {
-            throw DomainError.validationFailed([FieldError(field: "onHand", rule: "range", message: "must be 0–100000000")])
+            throw DomainError.validationFailed([
+                FieldError(field: "onHand", rule: "range", message: "must be 0–100000000")
+            ])
         }
         try await checkStock(at: location, for: caller.principal)
         return try await inventory.setOnHand(onHand, sku: sku, at: location)
@@ -61,10 +69,13 @@ public struct CatalogService: Sendable {
 
     /// Reserves stock at a store within the caller's scope, all items or none; the same
     /// reservation ID with the same items answers again (`replayed`).
-    public func reserve(_ request: ReservationRequest, by caller: Caller) async throws -> (reservation: Reservation, replayed: Bool) {
+    public func reserve(_ request: ReservationRequest, by caller: Caller) async throws -> (
+        reservation: Reservation, replayed: Bool
+    ) {
         var errors: [FieldError] = []
         if !Formats.isVisibleASCII(request.reservationID, maxLength: 64) {
-            errors.append(FieldError(field: "reservationId", rule: "format", message: "must be 1–64 visible ASCII characters"))
+            errors.append(
+                FieldError(field: "reservationId", rule: "format", message: "must be 1–64 visible ASCII characters"))
         }
         if !(1...100).contains(request.items.count) {
             errors.append(FieldError(field: "items", rule: "range", message: "1–100 items"))
@@ -72,7 +83,9 @@ public struct CatalogService: Sendable {
         var seen: Set<SKU> = []
         for (index, item) in request.items.enumerated() {
             if !seen.insert(item.sku).inserted {
-                errors.append(FieldError(field: "items[\(index)].sku", rule: "unique", message: "SKU '\(item.sku)' appears twice"))
+                errors.append(
+                    FieldError(field: "items[\(index)].sku", rule: "unique", message: "SKU '\(item.sku)' appears twice")
+                )
             }
             if !(1...100_000).contains(item.quantity) {
                 errors.append(FieldError(field: "items[\(index)].quantity", rule: "range", message: "must be 1–100000"))

@@ -20,7 +20,9 @@ public struct DeadLetterService: Sendable {
     }
 
     /// Newest first, within the caller's scope.
-    public func search(_ query: DeadLetterQuery, for principal: Principal) async throws -> (letters: [DeadLetter], nextBeforeID: Int64?) {
+    public func search(_ query: DeadLetterQuery, for principal: Principal) async throws -> (
+        letters: [DeadLetter], nextBeforeID: Int64?
+    ) {
         var query = query
         query.scope = try await catalog.orderScope(of: principal)
         return try await letters.search(query)
@@ -45,13 +47,19 @@ public struct DeadLetterService: Sendable {
 
     /// Sends or runs it again, a transmission optionally with a corrected payload (a JSON
     /// document); audited.
-    public func replay(_ id: Int64, correctedPayload: String?, note: String?, by caller: Caller) async throws -> DeadLetter {
+    public func replay(_ id: Int64, correctedPayload: String?, note: String?, by caller: Caller) async throws
+        -> DeadLetter
+    {
         if let payload = correctedPayload, (try? JSONSerialization.jsonObject(with: Data(payload.utf8))) == nil {
-            throw DomainError.validationFailed([FieldError(field: "payload", rule: "json", message: "must be a JSON document")])
+            throw DomainError.validationFailed([
+                FieldError(field: "payload", rule: "json", message: "must be a JSON document")
+            ])
         }
         var details: [String: String] = [:]
         if let payload = correctedPayload { details["corrected_payload"] = "yes (\(payload.utf8.count) bytes)" }
-        let letter = try await resolve(id, .replay(correctedPayload: correctedPayload), note: note, action: "deadletter.replay", details: details, by: caller)
+        let letter = try await resolve(
+            id, .replay(correctedPayload: correctedPayload), note: note, action: "deadletter.replay", details: details,
+            by: caller)
         wake()
         return letter
     }
@@ -62,12 +70,15 @@ public struct DeadLetterService: Sendable {
     }
 
     private func resolve(
-        _ id: Int64, _ resolution: DeadLetterRepository.Resolution, note: String?, action: String, details: [String: String], by caller: Caller
+        _ id: Int64, _ resolution: DeadLetterRepository.Resolution, note: String?, action: String,
+        details: [String: String], by caller: Caller
     ) async throws -> DeadLetter {
         let note = note.flatMap { $0.isEmpty ? nil : $0 }
         if let note, !Formats.isText(note, maxLength: 500) {
             throw DomainError.validationFailed([
-                FieldError(field: "note", rule: "format", message: "must be plain text (no control characters) of at most 500 characters")
+                FieldError(
+                    field: "note", rule: "format",
+                    message: "must be plain text (no control characters) of at most 500 characters")
             ])
         }
         // Within scope first: one outside it does not exist for this caller.

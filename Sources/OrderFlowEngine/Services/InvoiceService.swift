@@ -40,24 +40,31 @@ public struct InvoiceService: Sendable {
     /// Starts a cycle when the stream is idle.
     public func start(by caller: Caller) async throws -> InvoiceStream.Status {
         try await control("invoices.start", by: caller, { try await stream.start() }) { state in
-            DomainError.conflict(code: "invoice_stream_busy", message: "the invoice stream is \(state.name.lowercased()); START needs it idle")
+            DomainError.conflict(
+                code: "invoice_stream_busy",
+                message: "the invoice stream is \(state.name.lowercased()); START needs it idle")
         }
     }
 
     /// Stops making invoices; those made are still shown.
     public func stop(by caller: Caller) async throws -> InvoiceStream.Status {
         try await control("invoices.stop", by: caller, { try await stream.stop() }) { state in
-            DomainError.conflict(code: "invoice_stream_not_running", message: "the invoice stream is \(state.name.lowercased()); STOP needs it running")
+            DomainError.conflict(
+                code: "invoice_stream_not_running",
+                message: "the invoice stream is \(state.name.lowercased()); STOP needs it running")
         }
     }
 
     /// START or STOP: carried out, audited, and answered with the status; `refused` words the
     /// error when the stream is in the wrong state.
     private func control(
-        _ action: String, by caller: Caller, _ change: () async throws -> InvoiceRepository.Stream, refused: (InvoiceStreamState) -> DomainError
+        _ action: String, by caller: Caller, _ change: () async throws -> InvoiceRepository.Stream,
+        refused: (InvoiceStreamState) -> DomainError
     ) async throws -> InvoiceStream.Status {
         guard try await catalog.orderScope(of: caller.principal) == .everything else {
-            throw DomainError.outOfScope("the invoice stream serves every store; an account scoped to stores may watch it but not start or stop it")
+            throw DomainError.outOfScope(
+                "the invoice stream serves every store; an account scoped to stores may watch it but not start or stop it"
+            )
         }
         try await stream.begin()
         do {

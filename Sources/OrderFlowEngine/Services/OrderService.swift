@@ -22,7 +22,8 @@ public struct OrderService: Sendable {
     let wake: @Sendable () -> Void
 
     init(
-        database: Database, pipeline: OrderPipeline, fulfillment: FulfillmentEvents, metrics: PipelineMetrics, clock: any WallClock,
+        database: Database, pipeline: OrderPipeline, fulfillment: FulfillmentEvents, metrics: PipelineMetrics,
+        clock: any WallClock,
         defaultImageURL: String?, wake: @escaping @Sendable () -> Void
     ) {
         orders = OrderRepository(database: database)
@@ -46,11 +47,14 @@ public struct OrderService: Sendable {
     /// Validates, calculates and accepts an order: it, its first history row, its `order.created`
     /// event and its first pipeline job commit together. A scoped caller places orders only for
     /// its stores, or as itself. With `idempotency`, a retry gets the first answer back.
-    public func place(_ draft: OrderDraft, by caller: Caller, idempotency: IdempotencyRequest?) async throws -> Placement {
+    public func place(_ draft: OrderDraft, by caller: Caller, idempotency: IdempotencyRequest?) async throws
+        -> Placement
+    {
         var draft = draft
         try await checkPlacement(&draft, for: caller.principal)
         let snapshot = try await catalog.snapshot(
-            location: LocationID(draft.shipFromLocationID), skus: draft.lines.map { SKU($0.sku) }, defaultImageURL: defaultImageURL)
+            location: LocationID(draft.shipFromLocationID), skus: draft.lines.map { SKU($0.sku) },
+            defaultImageURL: defaultImageURL)
         let now = clock.now()
         let order: Order
         do {
@@ -59,7 +63,8 @@ public struct OrderService: Sendable {
             metrics.orderRejected()
             throw error
         }
-        let history = StatusChange(status: order.status, paymentStatus: order.paymentStatus, at: now, reason: nil, actor: caller.name)
+        let history = StatusChange(
+            status: order.status, paymentStatus: order.paymentStatus, at: now, reason: nil, actor: caller.name)
         let stored = StoredOrder(order: order, history: [history])
         let claim = try idempotency.map { request in
             IdempotencyClaim(
@@ -87,7 +92,8 @@ public struct OrderService: Sendable {
         query.limit = 200
         let products = try await catalog.search(query).products.filter(\.active)
         guard !locations.isEmpty, !products.isEmpty else {
-            throw DomainError.conflict(code: "empty_catalog", message: "the catalog has no stores or no products to build orders from")
+            throw DomainError.conflict(
+                code: "empty_catalog", message: "the catalog has no stores or no products to build orders from")
         }
         let now = clock.now()
         let stamp = Timestamp.rfc3339(now.microseconds, fractionDigits: 0).filter(\.isNumber).prefix(14)
@@ -98,19 +104,25 @@ public struct OrderService: Sendable {
             let product = products[(index - 1) % products.count]
             let customer = index % 50
             var draft = OrderDraft(
-                orderID: "MOCK-\(stamp)-\(batch)-\(String(format: "%04d", index))", shipFromLocationID: locations[(index - 1) % locations.count].rawValue,
+                orderID: "MOCK-\(stamp)-\(batch)-\(String(format: "%04d", index))",
+                shipFromLocationID: locations[(index - 1) % locations.count].rawValue,
                 orderType: .delivery, channel: .app, isForceAllocation: true, paymentMethod: .cod,
                 customer: CustomerDraft(
-                    id: "CUST-MOCK-\(customer)", name: "Mock Customer \(customer)", phone: "+6681000\(String(format: "%04d", index % 10_000))"),
-                deliveryAddress: AddressDraft(line1: "\(index) Mock Street", city: "Bangkok", postalCode: "10110", country: "TH"),
+                    id: "CUST-MOCK-\(customer)", name: "Mock Customer \(customer)",
+                    phone: "+6681000\(String(format: "%04d", index % 10_000))"),
+                deliveryAddress: AddressDraft(
+                    line1: "\(index) Mock Street", city: "Bangkok", postalCode: "10110", country: "TH"),
                 lines: [LineDraft(sku: product.sku.rawValue, quantity: 1 + index % 3)])
             try await checkPlacement(&draft, for: caller.principal)
             let location = LocationID(draft.shipFromLocationID)
             if snapshots[location] == nil {
-                snapshots[location] = try await catalog.snapshot(location: location, skus: products.map(\.sku), defaultImageURL: defaultImageURL)
+                snapshots[location] = try await catalog.snapshot(
+                    location: location, skus: products.map(\.sku), defaultImageURL: defaultImageURL)
             }
             let order = try OrderIntake.prepare(draft, catalog: snapshots[location]!, at: now)
-            let history = StatusChange(status: order.status, paymentStatus: order.paymentStatus, at: now, reason: "seed-mock-data", actor: caller.name)
+            let history = StatusChange(
+                status: order.status, paymentStatus: order.paymentStatus, at: now, reason: "seed-mock-data",
+                actor: caller.name)
             accepted.append((order, history, [pipeline.firstJob(for: order, at: now)]))
         }
         // One transaction for the batch: a thousand orders in one request stays quick.
@@ -129,10 +141,13 @@ public struct OrderService: Sendable {
             throw DomainError.outOfScope("your account has no store, region or customer scope")
         case .locations(let allowed):
             guard allowed.contains(LocationID(draft.shipFromLocationID)) else {
-                throw DomainError.outOfScope("you may place orders for \(allowed.map(\.rawValue).joined(separator: ", ")) only")
+                throw DomainError.outOfScope(
+                    "you may place orders for \(allowed.map(\.rawValue).joined(separator: ", ")) only")
             }
         case .customer(let id):
-            if let given = draft.customer.id, given != id { throw DomainError.outOfScope("you may place orders as customer \(id) only") }
+            if let given = draft.customer.id, given != id {
+                throw DomainError.outOfScope("you may place orders as customer \(id) only")
+            }
             draft.customer.id = id
         }
     }
@@ -149,7 +164,9 @@ public struct OrderService: Sendable {
 
     /// `find`, or `DomainError.notFound`.
     public func order(_ id: OrderID, for principal: Principal) async throws -> StoredOrder {
-        guard let stored = try await find(id, for: principal) else { throw DomainError.notFound(kind: "order", id: id.rawValue) }
+        guard let stored = try await find(id, for: principal) else {
+            throw DomainError.notFound(kind: "order", id: id.rawValue)
+        }
         return stored
     }
 
@@ -195,7 +212,9 @@ public struct OrderService: Sendable {
 
     /// Orders within the caller's scope created in [from, to), newest first, at most `limit`
     /// (the CSV export).
-    public func created(from: Timestamp, to: Timestamp, limit: Int, for principal: Principal) async throws -> [(order: Order, lineCount: Int)] {
+    public func created(from: Timestamp, to: Timestamp, limit: Int, for principal: Principal) async throws -> [(
+        order: Order, lineCount: Int
+    )] {
         var query = OrderQuery()
         query.createdFrom = from
         query.createdTo = to
@@ -217,14 +236,19 @@ public struct OrderService: Sendable {
     public func cancel(_ id: OrderID, reason: String, by caller: Caller) async throws -> StoredOrder {
         let stored = try await change(id, action: "order.cancel", by: caller) { order, now in
             let change = try order.cancel(reason: reason, actor: caller.name, at: now)
-            return (change, [.forOrder("order.cancelled", order, reason: change.reason, at: now)], [], pipeline.cancellationJobs(for: order, at: now))
+            return (
+                change, [.forOrder("order.cancelled", order, reason: change.reason, at: now)], [],
+                pipeline.cancellationJobs(for: order, at: now)
+            )
         }
         wake()
         return stored
     }
 
     /// Substitutes a line's product, or changes its quantity or price, within FR8's limits.
-    public func changeLine(_ id: OrderID, line number: Int, _ change: LineChange, by caller: Caller) async throws -> StoredOrder {
+    public func changeLine(_ id: OrderID, line number: Int, _ change: LineChange, by caller: Caller) async throws
+        -> StoredOrder
+    {
         let products = try await catalog.products(change.sku.map { [SKU($0)] } ?? [])
         return try await self.change(id, action: "order.change_line", by: caller) { order, now in
             try order.changeLine(number, change, products: products, at: now)
@@ -243,9 +267,13 @@ public struct OrderService: Sendable {
             let expected = stored.order.version
             let now = clock.now()
             let (history, events, lines, jobs) = try apply(&stored.order, now)
-            let audit = caller.audit(action, targetType: "order", targetID: id.rawValue, at: now, details: history?.reason.map { ["reason": $0] } ?? [:])
+            let audit = caller.audit(
+                action, targetType: "order", targetID: id.rawValue, at: now,
+                details: history?.reason.map { ["reason": $0] } ?? [:])
             do {
-                try await orders.update(stored.order, expectedVersion: expected, linesChanged: lines, history: history, events: events, audit: audit, jobs: jobs)
+                try await orders.update(
+                    stored.order, expectedVersion: expected, linesChanged: lines, history: history, events: events,
+                    audit: audit, jobs: jobs)
                 if let history { stored.history.append(history) }
                 return stored
             } catch DomainError.concurrentUpdate where attempt < 3 {
@@ -288,11 +316,14 @@ public struct OrderService: Sendable {
     public func createdPerBucket(
         from: Timestamp, to: Timestamp, bucketSeconds: Int64, for principal: Principal
     ) async throws -> [(start: Timestamp, count: Int)] {
-        try await statistics.created(from: from, to: to, bucketSeconds: bucketSeconds, locations: try await locations(for: principal))
+        try await statistics.created(
+            from: from, to: to, bucketSeconds: bucketSeconds, locations: try await locations(for: principal))
     }
 
     /// The items ordered most within the caller's scope in [from, to).
-    public func topItems(from: Timestamp, to: Timestamp, limit: Int, for principal: Principal) async throws -> [ItemSales] {
+    public func topItems(from: Timestamp, to: Timestamp, limit: Int, for principal: Principal) async throws
+        -> [ItemSales]
+    {
         try await statistics.topItems(from: from, to: to, limit: limit, locations: try await locations(for: principal))
     }
 

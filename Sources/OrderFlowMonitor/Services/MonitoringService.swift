@@ -19,7 +19,8 @@ public struct MonitoringService: Sendable {
     let clock: any WallClock
 
     init(
-        database: Database, correlator: AcknowledgementCorrelator, channels: [DownstreamChannel], metrics: MonitorMetrics,
+        database: Database, correlator: AcknowledgementCorrelator, channels: [DownstreamChannel],
+        metrics: MonitorMetrics,
         clock: any WallClock
     ) {
         monitoring = MonitoringRepository(database: database)
@@ -58,12 +59,15 @@ public struct MonitoringService: Sendable {
     }
 
     /// Every transmission `filter` finds within the caller's scope, newest first, at most `limit`.
-    public func allTransmissions(_ filter: TransmissionFilter, limit: Int, for principal: Principal) async throws -> [TransmissionListItem] {
+    public func allTransmissions(_ filter: TransmissionFilter, limit: Int, for principal: Principal) async throws
+        -> [TransmissionListItem]
+    {
         let filter = try await scoped(filter, for: principal)
         var found: [TransmissionListItem] = []
         var before: Int64?
         repeat {
-            let page = try await monitoring.transmissions(filter, beforeID: before, limit: min(1_000, limit - found.count))
+            let page = try await monitoring.transmissions(
+                filter, beforeID: before, limit: min(1_000, limit - found.count))
             found += page.items
             before = page.nextBeforeID
         } while before != nil && found.count < limit
@@ -71,7 +75,9 @@ public struct MonitoringService: Sendable {
     }
 
     /// Transmissions with errors, grouped by channel, last HTTP status and last error.
-    public func errorGroups(_ filter: TransmissionFilter, for principal: Principal) async throws -> (groups: [ErrorGroup], total: Int) {
+    public func errorGroups(_ filter: TransmissionFilter, for principal: Principal) async throws -> (
+        groups: [ErrorGroup], total: Int
+    ) {
         try await monitoring.errorGroups(try await scoped(filter, for: principal))
     }
 
@@ -90,7 +96,9 @@ public struct MonitoringService: Sendable {
         }
         var histories: [TransmissionHistory] = []
         for transmission in try await transmissions.of(order: id) {
-            histories.append(TransmissionHistory(transmission: transmission, attempts: try await transmissions.attempts(of: transmission.id)))
+            histories.append(
+                TransmissionHistory(
+                    transmission: transmission, attempts: try await transmissions.attempts(of: transmission.id)))
         }
         return OrderTrace(
             order: stored, events: try await orders.events(of: id), transmissions: histories,
@@ -105,9 +113,11 @@ public struct MonitoringService: Sendable {
         return channels.map { channel in
             let seen = activity[channel.name]
             return ChannelHealth(
-                channel: channel.name, ackMode: channel.settings.ackMode, ackThresholdSeconds: channel.settings.ackThresholdSeconds,
+                channel: channel.name, ackMode: channel.settings.ackMode,
+                ackThresholdSeconds: channel.settings.ackThresholdSeconds,
                 circuit: channel.breaker.state, lastSuccessAt: seen?.lastSuccessAt ?? channel.breaker.lastSuccess,
-                lastAttemptAt: seen?.lastAttemptAt, attempts: seen?.attempts ?? 0, failedAttempts: seen?.failedAttempts ?? 0,
+                lastAttemptAt: seen?.lastAttemptAt, attempts: seen?.attempts ?? 0,
+                failedAttempts: seen?.failedAttempts ?? 0,
                 pending: seen?.pending ?? 0, delayed: seen?.delayed ?? 0)
         }
     }
@@ -117,14 +127,17 @@ public struct MonitoringService: Sendable {
     public func recentOrders(
         since: Timestamp, limit: Int, for principal: Principal
     ) async throws -> (total: Int, statusCounts: [OrderStatus: Int], orders: [RecentOrder]) {
-        try await monitoring.recentOrders(since: since, scope: try await catalog.orderScope(of: principal), limit: limit)
+        try await monitoring.recentOrders(
+            since: since, scope: try await catalog.orderScope(of: principal), limit: limit)
     }
 
     // MARK: Acknowledgements
 
     /// Matches, applies and records acknowledgements from downstream systems; a caller scoped to
     /// some stores acknowledges their transmissions only (others stay unmatched).
-    public func record(_ acknowledgements: [IncomingAcknowledgement], by caller: Caller) async throws -> [AcknowledgementRecord] {
+    public func record(_ acknowledgements: [IncomingAcknowledgement], by caller: Caller) async throws
+        -> [AcknowledgementRecord]
+    {
         let records = try await correlator.record(
             acknowledgements, scope: try await catalog.orderScope(of: caller.principal), now: clock.now())
         count(records)
@@ -141,17 +154,23 @@ public struct MonitoringService: Sendable {
     }
 
     /// Links an acknowledgement to a transmission within the caller's scope by hand; audited.
-    public func link(_ id: Int64, to transmissionID: Int64, note: String?, by caller: Caller) async throws -> AcknowledgementRecord {
+    public func link(_ id: Int64, to transmissionID: Int64, note: String?, by caller: Caller) async throws
+        -> AcknowledgementRecord
+    {
         let note = note.flatMap { $0.isEmpty ? nil : $0 }
         if let note, !Formats.isText(note, maxLength: 500) {
-            throw DomainError.validationFailed([FieldError(field: "note", rule: "format", message: "must be at most 500 characters")])
+            throw DomainError.validationFailed([
+                FieldError(field: "note", rule: "format", message: "must be at most 500 characters")
+            ])
         }
         let now = clock.now()
         var details = ["transmission_id": String(transmissionID)]
         if let note { details["note"] = note }
         let record = try await correlator.link(
-            id, to: transmissionID, scope: try await catalog.orderScope(of: caller.principal), by: caller.name, now: now,
-            audit: caller.audit("ack.link", targetType: "acknowledgement", targetID: String(id), at: now, details: details))
+            id, to: transmissionID, scope: try await catalog.orderScope(of: caller.principal), by: caller.name,
+            now: now,
+            audit: caller.audit(
+                "ack.link", targetType: "acknowledgement", targetID: String(id), at: now, details: details))
         count([record])
         return record
     }
@@ -160,7 +179,8 @@ public struct MonitoringService: Sendable {
     func count(_ records: [AcknowledgementRecord]) {
         for record in records where record.outcome == .matched || record.outcome == .linked {
             guard let status = record.classification else { continue }
-            metrics.classifications.classified(channel: record.acknowledgement.channel, status: status, latencySeconds: record.latencySeconds)
+            metrics.classifications.classified(
+                channel: record.acknowledgement.channel, status: status, latencySeconds: record.latencySeconds)
         }
     }
 }

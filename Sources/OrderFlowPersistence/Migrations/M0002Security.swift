@@ -91,6 +91,7 @@ let m0002Security = Migration(
         return statements
     },
     revert: { flavor in
-        (flavor.kind == .postgres ? ["DROP TRIGGER audit_log_no_change ON audit_log", "DROP FUNCTION audit_log_append_only()"] : [])
+        (flavor.kind == .postgres
+            ? ["DROP TRIGGER audit_log_no_change ON audit_log", "DROP FUNCTION audit_log_append_only()"] : [])
             + ["settings", "audit_log", "api_keys", "refresh_tokens", "users"].map { "DROP TABLE \($0)" }
     })

@@ -108,6 +108,11 @@ let m0003Pipeline = Migration(
         ]
     },
     revert: { _ in
-        ["failure_reason", "payment_reference", "reservation_id", "carrier", "tracking_id"].map { "ALTER TABLE orders DROP COLUMN \($0)" }
-            + ["notification_receipts", "inbound_events", "transmission_attempts", "transmissions", "dead_letters", "jobs"].map { "DROP TABLE \($0)" }
+        ["failure_reason", "payment_reference", "reservation_id", "carrier", "tracking_id"].map {
+            "ALTER TABLE orders DROP COLUMN \($0)"
+        }
+            + [
+                "notification_receipts", "inbound_events", "transmission_attempts", "transmissions", "dead_letters",
+                "jobs",
+            ].map { "DROP TABLE \($0)" }
     })

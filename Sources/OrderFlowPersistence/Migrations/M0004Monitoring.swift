@@ -30,9 +30,11 @@ let m0004Monitoring = Migration(
                 amount BIGINT,
                 reason TEXT,
                 transmission_id BIGINT REFERENCES transmissions (id),
-                match_method TEXT CHECK (match_method IN ('event_id', 'order_id', 'normalized_order_id', 'amount_window', 'manual')),
+                match_method TEXT CHECK (match_method IN ('event_id', 'order_id', 'normalized_order_id', \
+            'amount_window', 'manual')),
                 confidence DOUBLE PRECISION,
-                outcome TEXT NOT NULL CHECK (outcome IN ('matched', 'unmatched', 'ambiguous', 'duplicate', 'contradiction', 'linked')),
+                outcome TEXT NOT NULL CHECK (outcome IN ('matched', 'unmatched', 'ambiguous', 'duplicate', \
+            'contradiction', 'linked')),
                 detail TEXT,
                 linked_by TEXT,
                 linked_at BIGINT
@@ -140,7 +142,13 @@ let m0004Monitoring = Migration(
         ]
     },
     revert: { _ in
-        ["leases", "alert_notifications", "silences", "alert_history", "alerts", "alert_rules", "acknowledgements"].map { "DROP TABLE \($0)" }
-            + ["transmission_attempts_started", "transmissions_channel_created", "transmissions_order_key", "transmissions_deadline"].map { "DROP INDEX \($0)" }
-            + ["order_key", "ack_latency_us", "classified_at", "classification"].map { "ALTER TABLE transmissions DROP COLUMN \($0)" }
+        ["leases", "alert_notifications", "silences", "alert_history", "alerts", "alert_rules", "acknowledgements"].map
+        { "DROP TABLE \($0)" }
+            + [
+                "transmission_attempts_started", "transmissions_channel_created", "transmissions_order_key",
+                "transmissions_deadline",
+            ].map { "DROP INDEX \($0)" }
+            + ["order_key", "ack_latency_us", "classified_at", "classification"].map {
+                "ALTER TABLE transmissions DROP COLUMN \($0)"
+            }
     })

@@ -36,7 +36,8 @@ let m0005Invoices = Migration(
             )
             """,
             """
-            INSERT INTO invoice_stream (id, state, cycle, displayed_through, invoice_count, subtotal_cents, vat_cents, total_cents, updated_at)
+            INSERT INTO invoice_stream (id, state, cycle, displayed_through, invoice_count, subtotal_cents, vat_cents, \
+            total_cents, updated_at)
             VALUES (1, 'idle', 0, 0, 0, 0, 0, 0, 0)
             """,
         ]

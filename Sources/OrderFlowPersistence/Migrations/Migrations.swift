@@ -167,6 +167,8 @@ let m0001OrderCore = Migration(
         ]
     },
     revert: { _ in
-        ["outbox", "idempotency_keys", "order_status_history", "order_lines", "orders",
-         "reservation_items", "reservations", "stock", "products", "locations"].map { "DROP TABLE \($0)" }
+        [
+            "outbox", "idempotency_keys", "order_status_history", "order_lines", "orders",
+            "reservation_items", "reservations", "stock", "products", "locations",
+        ].map { "DROP TABLE \($0)" }
     })

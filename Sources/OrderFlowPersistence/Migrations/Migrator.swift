@@ -36,7 +36,9 @@ public struct Migrator: Sendable {
     public func applied() async throws -> [Int] {
         try await ensureTable()
         return try await database.read { db in
-            try await db.raw("SELECT version FROM schema_migrations ORDER BY version").all().map { try $0.decode(column: "version", as: Int.self) }
+            try await db.raw("SELECT version FROM schema_migrations ORDER BY version").all().map {
+                try $0.decode(column: "version", as: Int.self)
+            }
         }
     }
 
@@ -49,19 +51,25 @@ public struct Migrator: Sendable {
         for migration in migrations {
             let applied = try await database.transaction { db in
                 try await lockForMigration(db)
-                let exists = try await db.raw("SELECT version FROM schema_migrations WHERE version = \(bind: migration.version)").first() != nil
+                let exists =
+                    try await db.raw("SELECT version FROM schema_migrations WHERE version = \(bind: migration.version)")
+                    .first() != nil
                 if exists { return false }
                 for statement in migration.apply(flavor) {
                     try await db.raw(SQLQueryString(statement)).run()
                 }
-                try await db.raw("""
+                try await db.raw(
+                    """
                     INSERT INTO schema_migrations (version, name, applied_at)
-                    VALUES (\(bind: migration.version), \(bind: migration.name), \(bind: Int64(Date().timeIntervalSince1970 * 1_000_000)))
-                    """).run()
+                    VALUES (\(bind: migration.version), \(bind: migration.name), \
+                    \(bind: Int64(Date().timeIntervalSince1970 * 1_000_000)))
+                    """
+                ).run()
                 return true
             }
             if applied {
-                logger.info("migration applied", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+                logger.info(
+                    "migration applied", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
                 done.append(migration.version)
             }
         }
@@ -76,7 +84,10 @@ public struct Migrator: Sendable {
         for migration in migrations.reversed() where migration.version > version {
             let reverted = try await database.transaction { db in
                 try await lockForMigration(db)
-                guard try await db.raw("SELECT version FROM schema_migrations WHERE version = \(bind: migration.version)").first() != nil else { return false }
+                guard
+                    try await db.raw("SELECT version FROM schema_migrations WHERE version = \(bind: migration.version)")
+                        .first() != nil
+                else { return false }
                 for statement in migration.revert(flavor) {
                     try await db.raw(SQLQueryString(statement)).run()
                 }
@@ -84,7 +95,8 @@ public struct Migrator: Sendable {
                 return true
             }
             if reverted {
-                logger.info("migration reverted", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+                logger.info(
+                    "migration reverted", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
                 done.append(migration.version)
             }
         }
@@ -94,13 +106,15 @@ public struct Migrator: Sendable {
     private func ensureTable() async throws {
         try await database.transaction { db in
             try await lockForMigration(db)
-            try await db.raw("""
+            try await db.raw(
+                """
                 CREATE TABLE IF NOT EXISTS schema_migrations (
                     version INTEGER PRIMARY KEY,
                     name TEXT NOT NULL,
                     applied_at BIGINT NOT NULL
                 )
-                """).run()
+                """
+            ).run()
         }
     }
 

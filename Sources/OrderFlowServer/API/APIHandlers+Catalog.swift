@@ -9,23 +9,34 @@ extension APIHandlers {
 
     func listProducts(_ input: Operations.ListProducts.Input) async throws -> Operations.ListProducts.Output {
         var query = ProductQuery()
-        if let text = input.query.q, text.count > 100 { throw APIError.invalid("q", rule: "length", "at most 100 characters") }
+        if let text = input.query.q, text.count > 100 {
+            throw APIError.invalid("q", rule: "length", "at most 100 characters")
+        }
         query.text = input.query.q
         query.category = input.query.category?.lowercased()
         query.limit = try Self.checkedLimit(input.query.limit)
         if let token = input.query.cursor {
-            guard let sku = Base64URL.decode(token) else { throw APIError.invalid("cursor", rule: "format", "is not a cursor this API returned") }
+            guard let sku = Base64URL.decode(token) else {
+                throw APIError.invalid("cursor", rule: "format", "is not a cursor this API returned")
+            }
             query.afterSKU = sku
         }
         let page = try await services.catalog.products(query)
-        return .ok(.init(body: .json(.init(items: page.products.map(Representation.product), nextCursor: page.nextAfterSKU.map(Base64URL.encode)))))
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        items: page.products.map(Representation.product),
+                        nextCursor: page.nextAfterSKU.map(Base64URL.encode)))))
     }
 
     func createProduct(_ input: Operations.CreateProduct.Input) async throws -> Operations.CreateProduct.Output {
         guard case .json(let body) = input.body else { throw APIError.notJSON }
-        let product = try await services.catalog.create(ProductDraft(
-            sku: body.sku, name: body.name, description: body.description, category: body.category, unitPrice: body.unitPrice,
-            taxRate: body.taxRate, taxIncluded: body.taxIncluded, imageURL: body.imageUrl, active: body.active))
+        let product = try await services.catalog.create(
+            ProductDraft(
+                sku: body.sku, name: body.name, description: body.description, category: body.category,
+                unitPrice: body.unitPrice,
+                taxRate: body.taxRate, taxIncluded: body.taxIncluded, imageURL: body.imageUrl, active: body.active))
         return .created(.init(body: .json(Representation.product(product))))
     }
 
@@ -40,7 +51,8 @@ extension APIHandlers {
     func createLocation(_ input: Operations.CreateLocation.Input) async throws -> Operations.CreateLocation.Output {
         guard case .json(let body) = input.body else { throw APIError.notJSON }
         let location = try await services.catalog.createLocation(
-            id: body.id, name: body.name, region: body.region, format: LocationFormat(rawValue: body.format.rawValue) ?? .standard)
+            id: body.id, name: body.name, region: body.region,
+            format: LocationFormat(rawValue: body.format.rawValue) ?? .standard)
         return .created(.init(body: .json(Representation.location(location))))
     }
 
@@ -49,9 +61,13 @@ extension APIHandlers {
     func getInventory(_ input: Operations.GetInventory.Input) async throws -> Operations.GetInventory.Output {
         let sku = SKU(input.path.sku)
         let levels = try await services.catalog.stock(of: sku, for: try principal)
-        return .ok(.init(body: .json(.init(
-            sku: sku.rawValue, totalOnHand: levels.map(\.onHand).reduce(0, +), totalAvailable: levels.map(\.available).reduce(0, +),
-            locations: levels.map(Representation.stock)))))
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        sku: sku.rawValue, totalOnHand: levels.map(\.onHand).reduce(0, +),
+                        totalAvailable: levels.map(\.available).reduce(0, +),
+                        locations: levels.map(Representation.stock)))))
     }
 
     func setStock(_ input: Operations.SetStock.Input) async throws -> Operations.SetStock.Output {
@@ -61,19 +77,26 @@ extension APIHandlers {
         return .ok(.init(body: .json(Representation.stock(level))))
     }
 
-    func reserveInventory(_ input: Operations.ReserveInventory.Input) async throws -> Operations.ReserveInventory.Output {
+    func reserveInventory(_ input: Operations.ReserveInventory.Input) async throws -> Operations.ReserveInventory.Output
+    {
         guard case .json(let body) = input.body else { throw APIError.notJSON }
         let request = ReservationRequest(
-            reservationID: body.reservationId, location: LocationID(body.locationId), orderID: body.orderId.map(OrderID.init),
+            reservationID: body.reservationId, location: LocationID(body.locationId),
+            orderID: body.orderId.map(OrderID.init),
             items: body.items.map { .init(sku: SKU($0.sku), quantity: $0.quantity) })
         let (reservation, replayed) = try await services.catalog.reserve(request, by: try caller)
         let representation = Representation.reservation(reservation)
         return replayed ? .ok(.init(body: .json(representation))) : .created(.init(body: .json(representation)))
     }
 
-    func releaseInventory(_ input: Operations.ReleaseInventory.Input) async throws -> Operations.ReleaseInventory.Output {
+    func releaseInventory(_ input: Operations.ReleaseInventory.Input) async throws -> Operations.ReleaseInventory.Output
+    {
         guard case .json(let body) = input.body else { throw APIError.notJSON }
-        return .ok(.init(body: .json(Representation.reservation(try await services.catalog.release(body.reservationId, by: try caller)))))
+        return .ok(
+            .init(
+                body: .json(
+                    Representation.reservation(try await services.catalog.release(body.reservationId, by: try caller))))
+        )
     }
 
     // MARK: System

@@ -17,7 +17,8 @@ extension APIHandlers {
 
     func refreshToken(_ input: Operations.RefreshToken.Input) async throws -> Operations.RefreshToken.Output {
         guard case .json(let body) = input.body else { throw APIError.notJSON }
-        return .ok(.init(body: .json(tokenResponse(try await services.security.refresh(body.refreshToken, origin: origin)))))
+        return .ok(
+            .init(body: .json(tokenResponse(try await services.security.refresh(body.refreshToken, origin: origin)))))
     }
 
     func logout(_ input: Operations.Logout.Input) async throws -> Operations.Logout.Output {
@@ -29,7 +30,8 @@ extension APIHandlers {
     func register(_ input: Operations.Register.Input) async throws -> Operations.Register.Output {
         guard case .json(let body) = input.body else { throw APIError.notJSON }
         let user = try await services.users.register(
-            username: body.username, password: body.password, displayName: body.displayName, email: body.email, from: origin)
+            username: body.username, password: body.password, displayName: body.displayName, email: body.email,
+            from: origin)
         return .created(.init(body: .json(Self.user(user))))
     }
 
@@ -57,7 +59,8 @@ extension APIHandlers {
         guard case .json(let body) = input.body else { throw APIError.notJSON }
         let (user, password) = try await services.users.createUser(
             username: body.username, displayName: body.displayName, email: body.email, password: body.password,
-            roles: Set(body.roles.compactMap { Role(rawValue: $0.rawValue) }), storeScope: body.storeScope, regionScope: body.regionScope,
+            roles: Set(body.roles.compactMap { Role(rawValue: $0.rawValue) }), storeScope: body.storeScope,
+            regionScope: body.regionScope,
             customerID: body.customerId, by: try caller)
         return .created(.init(body: .json(.init(user: Self.user(user), password: password))))
     }
@@ -65,9 +68,14 @@ extension APIHandlers {
     func updateUser(_ input: Operations.UpdateUser.Input) async throws -> Operations.UpdateUser.Output {
         guard case .json(let body) = input.body else { throw APIError.notJSON }
         let changes = UserService.Changes(
-            displayName: body.displayName, email: body.email.map { Optional($0) }, roles: body.roles.map { Set($0.compactMap { Role(rawValue: $0.rawValue) }) },
-            storeScope: body.storeScope, regionScope: body.regionScope, customerID: body.customerId, disabled: body.disabled)
-        return .ok(.init(body: .json(Self.user(try await services.users.updateUser(input.path.userId, changes, by: try caller)))))
+            displayName: body.displayName, email: body.email.map { Optional($0) },
+            roles: body.roles.map { Set($0.compactMap { Role(rawValue: $0.rawValue) }) },
+            storeScope: body.storeScope, regionScope: body.regionScope, customerID: body.customerId,
+            disabled: body.disabled)
+        return .ok(
+            .init(
+                body: .json(Self.user(try await services.users.updateUser(input.path.userId, changes, by: try caller))))
+        )
     }
 
     func resetPassword(_ input: Operations.ResetPassword.Input) async throws -> Operations.ResetPassword.Output {
@@ -85,7 +93,8 @@ extension APIHandlers {
     func createAPIKey(_ input: Operations.CreateAPIKey.Input) async throws -> Operations.CreateAPIKey.Output {
         guard case .json(let body) = input.body else { throw APIError.notJSON }
         let (key, record) = try await services.users.createKey(
-            name: body.name, roles: Set(body.roles.compactMap { Role(rawValue: $0.rawValue) }), storeScope: body.storeScope, by: try caller)
+            name: body.name, roles: Set(body.roles.compactMap { Role(rawValue: $0.rawValue) }),
+            storeScope: body.storeScope, by: try caller)
         return .created(.init(body: .json(.init(key: key, apiKey: Self.key(record)))))
     }
 
@@ -107,42 +116,53 @@ extension APIHandlers {
         query.limit = try Self.checkedLimit(q.limit)
         query.beforeID = try Self.cursorID(q.cursor)
         let page = try await services.users.audit(query)
-        return .ok(.init(body: .json(.init(
-            items: page.entries.map { id, entry in
-                .init(
-                    id: id, at: entry.at.date, actor: entry.actor, actorKind: entry.actorKind, action: entry.action,
-                    targetType: entry.targetType, targetId: entry.targetID, outcome: entry.outcome == "success" ? .success : .failure,
-                    clientAddress: entry.clientAddress, requestId: entry.requestID,
-                    details: entry.details.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
-                        .map { .init(additionalProperties: $0) })
-            },
-            nextCursor: Self.cursor(page.nextBeforeID)))))
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        items: page.entries.map { id, entry in
+                            .init(
+                                id: id, at: entry.at.date, actor: entry.actor, actorKind: entry.actorKind,
+                                action: entry.action,
+                                targetType: entry.targetType, targetId: entry.targetID,
+                                outcome: entry.outcome == "success" ? .success : .failure,
+                                clientAddress: entry.clientAddress, requestId: entry.requestID,
+                                details: entry.details.flatMap {
+                                    try? JSONDecoder().decode([String: String].self, from: Data($0.utf8))
+                                }
+                                .map { .init(additionalProperties: $0) })
+                        },
+                        nextCursor: Self.cursor(page.nextBeforeID)))))
     }
 
     // MARK: Representations
 
     func tokenResponse(_ signIn: SecurityService.SignIn) -> Components.Schemas.TokenResponse {
         .init(
-            accessToken: signIn.accessToken, tokenType: .bearer, expiresIn: signIn.expiresIn, refreshToken: signIn.refreshToken,
+            accessToken: signIn.accessToken, tokenType: .bearer, expiresIn: signIn.expiresIn,
+            refreshToken: signIn.refreshToken,
             refreshExpiresIn: Int(services.security.settings.refreshTokenSeconds), user: Self.user(signIn.user))
     }
 
     static func user(_ user: UserRecord) -> Components.Schemas.User {
         .init(
             id: user.id, username: user.username, displayName: user.displayName, email: user.email,
-            roles: user.roles.sorted().compactMap { .init(rawValue: $0.rawValue) }, storeScope: user.storeScope?.rawValue,
+            roles: user.roles.sorted().compactMap { .init(rawValue: $0.rawValue) },
+            storeScope: user.storeScope?.rawValue,
             regionScope: user.regionScope, customerId: user.customerID, disabled: user.disabled,
             createdAt: user.createdAt.date, updatedAt: user.updatedAt.date)
     }
 
     static func key(_ key: APIKeyRecord) -> Components.Schemas.APIKey {
         .init(
-            id: key.id, name: key.name, prefix: key.prefix, roles: key.roles.sorted().compactMap { .init(rawValue: $0.rawValue) },
+            id: key.id, name: key.name, prefix: key.prefix,
+            roles: key.roles.sorted().compactMap { .init(rawValue: $0.rawValue) },
             storeScope: key.storeScope?.rawValue, createdBy: key.createdBy, createdAt: key.createdAt.date,
             lastUsedAt: key.lastUsedAt?.date, revokedAt: key.revokedAt?.date)
     }
 }
 
 extension APIError {
-    static let notJSON = APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "send the body as application/json")
+    static let notJSON = APIError(
+        .unsupportedMediaType, code: "unsupported_media_type", message: "send the body as application/json")
 }

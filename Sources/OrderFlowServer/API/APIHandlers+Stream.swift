@@ -22,8 +22,12 @@ extension APIHandlers {
                 chosen.insert(topic)
             }
             // Asking by name for what one may not see is refused; the default quietly leaves it out.
-            if let refused = chosen.first(where: { Self.permission(for: $0).map { !principal.may($0) } ?? false }), let needed = Self.permission(for: refused) {
-                throw APIError(.forbidden, code: "forbidden", message: "the \(refused.rawValue) topic needs the \(needed.rawValue) permission")
+            if let refused = chosen.first(where: { Self.permission(for: $0).map { !principal.may($0) } ?? false }),
+                let needed = Self.permission(for: refused)
+            {
+                throw APIError(
+                    .forbidden, code: "forbidden",
+                    message: "the \(refused.rawValue) topic needs the \(needed.rawValue) permission")
             }
             topics = chosen
         }
@@ -73,7 +77,9 @@ struct ServerSentEvents: AsyncSequence, Sendable {
     let keepAlive: Duration
 
     func makeAsyncIterator() -> Iterator {
-        Iterator(feed: feed, subscription: feed.subscribe(after: after, keepAlive: keepAlive), filter: filter, keepAlive: keepAlive)
+        Iterator(
+            feed: feed, subscription: feed.subscribe(after: after, keepAlive: keepAlive), filter: filter,
+            keepAlive: keepAlive)
     }
 
     struct Iterator: AsyncIteratorProtocol {
@@ -109,7 +115,9 @@ struct ServerSentEvents: AsyncSequence, Sendable {
                 switch item {
                 case .event(let event)?:
                     guard filter.passes(event) else { continue }
-                    return ArraySlice("id: \(feed.epoch)-\(event.sequence)\nevent: \(event.topic.rawValue)\ndata: \(event.json)\n\n".utf8)
+                    return ArraySlice(
+                        "id: \(feed.epoch)-\(event.sequence)\nevent: \(event.topic.rawValue)\ndata: \(event.json)\n\n"
+                            .utf8)
                 case .reset(let reason)?:
                     return ArraySlice("id: \(feed.position)\nevent: reset\ndata: {\"reason\":\"\(reason)\"}\n\n".utf8)
                 case .keepAlive?:

@@ -44,14 +44,22 @@ struct APIDates: DateTranscoder {
     }
 
     func decode(_ text: String) throws -> Date {
-        if let date = try? Date(text, strategy: .iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted)) {
+        if let date = try? Date(
+            text,
+            strategy: .iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true)
+                .timeSeparator(.colon).timeZone(separator: .omitted))
+        {
             return date
         }
         if let date = try? Date(text, strategy: .iso8601) { return date }
-        throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "'\(text)' is not an RFC 3339 date-time such as 2026-11-22T10:00:00Z"))
+        throw DecodingError.dataCorrupted(
+            .init(
+                codingPath: [], debugDescription: "'\(text)' is not an RFC 3339 date-time such as 2026-11-22T10:00:00Z")
+        )
     }
 
-    static let configuration = Configuration(dateTranscoder: APIDates(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes])
+    static let configuration = Configuration(
+        dateTranscoder: APIDates(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes])
 
     /// JSON coders that write dates the way the generated server does, for stored responses.
     static let encoder: JSONEncoder = {
@@ -79,7 +87,8 @@ extension APIHandlers {
     func createOrder(_ input: Operations.CreateOrder.Input) async throws -> Operations.CreateOrder.Output {
         guard case .json(let body) = input.body else { throw APIError.notJSON }
         let idempotency = try input.headers.idempotencyKey.map { key in
-            IdempotencyRequest(key: try Self.checkedIdempotencyKey(key), requestHash: try Self.fingerprint(body)) { stored in
+            IdempotencyRequest(key: try Self.checkedIdempotencyKey(key), requestHash: try Self.fingerprint(body)) {
+                stored in
                 String(decoding: try APIDates.encoder.encode(Representation.order(stored)), as: UTF8.self)
             }
         }
@@ -93,7 +102,11 @@ extension APIHandlers {
     }
 
     func getOrder(_ input: Operations.GetOrder.Input) async throws -> Operations.GetOrder.Output {
-        .ok(.init(body: .json(Representation.order(try await services.orders.order(OrderID(input.path.orderId), for: try principal)))))
+        .ok(
+            .init(
+                body: .json(
+                    Representation.order(
+                        try await services.orders.order(OrderID(input.path.orderId), for: try principal)))))
     }
 
     func searchOrders(_ input: Operations.SearchOrders.Input) async throws -> Operations.SearchOrders.Output {
@@ -101,13 +114,17 @@ extension APIHandlers {
         var query = OrderQuery()
         if let codes = q.status {
             query.statuses = try codes.map { code in
-                guard let status = OrderStatus(rawValue: code) else { throw APIError.invalid("status", rule: "enum", "\(code) is not a status code") }
+                guard let status = OrderStatus(rawValue: code) else {
+                    throw APIError.invalid("status", rule: "enum", "\(code) is not a status code")
+                }
                 return status
             }
         }
         if q.statusFrom != nil || q.statusTo != nil {
             let range = (q.statusFrom ?? 0, q.statusTo ?? 9999)
-            guard range.0 <= range.1 else { throw APIError.invalid("statusFrom", rule: "range", "must not be greater than statusTo") }
+            guard range.0 <= range.1 else {
+                throw APIError.invalid("statusFrom", rule: "range", "must not be greater than statusTo")
+            }
             query.statusRange = range.0...range.1
         }
         query.locations = q.store.map { [LocationID($0)] }
@@ -122,12 +139,18 @@ extension APIHandlers {
         query.text = q.q
         query.limit = try Self.checkedLimit(q.limit)
         if let token = q.cursor {
-            guard let cursor = OrderCursor(token: token) else { throw APIError.invalid("cursor", rule: "format", "is not a cursor this API returned") }
+            guard let cursor = OrderCursor(token: token) else {
+                throw APIError.invalid("cursor", rule: "format", "is not a cursor this API returned")
+            }
             query.after = cursor
         }
         let page = try await services.orders.search(query, for: try principal)
-        return .ok(.init(body: .json(.init(
-            items: page.orders.map { Representation.summary($0.order, lineCount: $0.lineCount) }, nextCursor: page.next?.token))))
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        items: page.orders.map { Representation.summary($0.order, lineCount: $0.lineCount) },
+                        nextCursor: page.next?.token))))
     }
 
     func cancelOrder(_ input: Operations.CancelOrder.Input) async throws -> Operations.CancelOrder.Output {
@@ -139,7 +162,8 @@ extension APIHandlers {
     func changeOrderLine(_ input: Operations.ChangeOrderLine.Input) async throws -> Operations.ChangeOrderLine.Output {
         guard case .json(let body) = input.body else { throw APIError.notJSON }
         let change = LineChange(sku: body.sku, quantity: body.quantity, unitPrice: body.unitPrice, reason: body.reason)
-        let stored = try await services.orders.changeLine(OrderID(input.path.orderId), line: input.path.lineNumber, change, by: try caller)
+        let stored = try await services.orders.changeLine(
+            OrderID(input.path.orderId), line: input.path.lineNumber, change, by: try caller)
         return .ok(.init(body: .json(Representation.order(stored))))
     }
 
@@ -167,7 +191,9 @@ extension APIHandlers {
     /// The ID in a page cursor this API returned (`nextCursor`).
     static func cursorID(_ cursor: String?) throws -> Int64? {
         guard let cursor else { return nil }
-        guard let id = Base64URL.decode(cursor).flatMap(Int64.init) else { throw APIError.invalid("cursor", rule: "format", "is not a cursor this API returned") }
+        guard let id = Base64URL.decode(cursor).flatMap(Int64.init) else {
+            throw APIError.invalid("cursor", rule: "format", "is not a cursor this API returned")
+        }
         return id
     }
 

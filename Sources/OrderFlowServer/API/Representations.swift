@@ -16,7 +16,9 @@ enum Representation {
             paymentStatus: .init(order.paymentStatus),
             status: .init(order.status),
             statusName: order.status.name,
-            customer: .init(id: order.customer.id, name: order.customer.name, email: order.customer.email, phone: order.customer.phone),
+            customer: .init(
+                id: order.customer.id, name: order.customer.name, email: order.customer.email,
+                phone: order.customer.phone),
             deliveryAddress: order.deliveryAddress.map {
                 .init(line1: $0.line1, line2: $0.line2, city: $0.city, postalCode: $0.postalCode, country: $0.country)
             },
@@ -24,13 +26,17 @@ enum Representation {
             t1Number: order.t1Number,
             custRef: order.custRef,
             lines: order.lines.map(line),
-            charges: order.charges.map { .init(_type: .init(rawValue: $0.kind.rawValue) ?? .other, amount: $0.amount.description) },
+            charges: order.charges.map {
+                .init(_type: .init(rawValue: $0.kind.rawValue) ?? .other, amount: $0.amount.description)
+            },
             totals: totals(order.totals),
             createdAt: order.createdAt.date,
             updatedAt: order.updatedAt.date,
             version: order.version,
             history: stored.history.map {
-                .init(status: .init($0.status), statusName: $0.status.name, paymentStatus: .init($0.paymentStatus), at: $0.at.date, reason: $0.reason, actor: $0.actor)
+                .init(
+                    status: .init($0.status), statusName: $0.status.name, paymentStatus: .init($0.paymentStatus),
+                    at: $0.at.date, reason: $0.reason, actor: $0.actor)
             })
     }
 
@@ -39,16 +45,21 @@ enum Representation {
             lineNumber: line.number, sku: line.sku.rawValue, quantity: line.quantity,
             unitPrice: line.unitPrice.description, originalUnitPrice: line.originalUnitPrice.description,
             discounts: line.discounts.map { .init(code: $0.code, amount: $0.amount.description) },
-            taxes: line.taxes.map { .init(code: $0.code, rate: $0.rate.description, inclusive: $0.inclusive, amount: $0.amount.description) },
+            taxes: line.taxes.map {
+                .init(code: $0.code, rate: $0.rate.description, inclusive: $0.inclusive, amount: $0.amount.description)
+            },
             shortDescription: line.shortDescription, imageUrl: line.imageURL, bundleRef: line.bundleRef,
             amounts: .init(
-                gross: line.amounts.gross.description, discount: line.amounts.discount.description, net: line.amounts.net.description,
-                tax: line.amounts.tax.description, includedTax: line.amounts.includedTax.description, total: line.amounts.total.description))
+                gross: line.amounts.gross.description, discount: line.amounts.discount.description,
+                net: line.amounts.net.description,
+                tax: line.amounts.tax.description, includedTax: line.amounts.includedTax.description,
+                total: line.amounts.total.description))
     }
 
     static func totals(_ t: OrderTotals) -> Components.Schemas.Totals {
         Components.Schemas.Totals(
-            subTotal: t.subTotal.description, totalDiscount: t.totalDiscount.description, totalTaxes: t.totalTaxes.description,
+            subTotal: t.subTotal.description, totalDiscount: t.totalDiscount.description,
+            totalTaxes: t.totalTaxes.description,
             informationalTaxes: t.informationalTaxes.description, totalFees: t.totalFees.description,
             totalCharge: t.totalCharge.description, orderTotal: t.orderTotal.description,
             roundingAdjustment: t.roundingAdjustment.description)
@@ -56,8 +67,10 @@ enum Representation {
 
     static func summary(_ order: Order, lineCount: Int) -> Components.Schemas.OrderSummary {
         Components.Schemas.OrderSummary(
-            orderId: order.id.rawValue, shipFromLocationId: order.shipFromLocationID.rawValue, status: .init(order.status),
-            statusName: order.status.name, paymentMethod: .init(order.paymentMethod), paymentStatus: .init(order.paymentStatus),
+            orderId: order.id.rawValue, shipFromLocationId: order.shipFromLocationID.rawValue,
+            status: .init(order.status),
+            statusName: order.status.name, paymentMethod: .init(order.paymentMethod),
+            paymentStatus: .init(order.paymentStatus),
             orderType: .init(order.orderType), channel: .init(order.channel), customerId: order.customer.id,
             customerName: order.customer.name, orderTotal: order.totals.orderTotal.description,
             lineCount: lineCount, createdAt: order.createdAt.date, updatedAt: order.updatedAt.date)
@@ -68,9 +81,11 @@ enum Representation {
             orderID: body.orderId, shipFromLocationID: body.shipFromLocationId,
             orderType: OrderType(body.orderType), channel: SalesChannel(body.channel),
             isForceAllocation: body.isForceAllocation, paymentMethod: PaymentMethod(body.paymentMethod),
-            customer: CustomerDraft(id: body.customer.id, name: body.customer.name, email: body.customer.email, phone: body.customer.phone),
+            customer: CustomerDraft(
+                id: body.customer.id, name: body.customer.name, email: body.customer.email, phone: body.customer.phone),
             deliveryAddress: body.deliveryAddress.map {
-                AddressDraft(line1: $0.line1, line2: $0.line2, city: $0.city, postalCode: $0.postalCode, country: $0.country)
+                AddressDraft(
+                    line1: $0.line1, line2: $0.line2, city: $0.city, postalCode: $0.postalCode, country: $0.country)
             },
             t1MembershipID: body.t1MembershipId, t1Number: body.t1Number, custRef: body.custRef,
             lines: body.lines.map {
@@ -81,7 +96,9 @@ enum Representation {
                     shortDescription: $0.shortDescription, imageURL: $0.imageUrl, bundleRef: $0.bundleRef,
                     shipFromLocationID: $0.shipFromLocationId)
             },
-            charges: (body.charges ?? []).map { ChargeDraft(kind: Charge.Kind(rawValue: $0._type.rawValue) ?? .other, amount: $0.amount) })
+            charges: (body.charges ?? []).map {
+                ChargeDraft(kind: Charge.Kind(rawValue: $0._type.rawValue) ?? .other, amount: $0.amount)
+            })
     }
 
     static func product(_ p: Product) -> Components.Schemas.Product {
@@ -92,11 +109,14 @@ enum Representation {
     }
 
     static func location(_ l: Location) -> Components.Schemas.Location {
-        Components.Schemas.Location(id: l.id.rawValue, name: l.name, region: l.region, format: .init(rawValue: l.format.rawValue) ?? .standard)
+        Components.Schemas.Location(
+            id: l.id.rawValue, name: l.name, region: l.region, format: .init(rawValue: l.format.rawValue) ?? .standard)
     }
 
     static func stock(_ level: StockLevel) -> Components.Schemas.StockLevel {
-        Components.Schemas.StockLevel(locationId: level.location.rawValue, onHand: level.onHand, reserved: level.reserved, available: level.available)
+        Components.Schemas.StockLevel(
+            locationId: level.location.rawValue, onHand: level.onHand, reserved: level.reserved,
+            available: level.available)
     }
 
     static func reservation(_ r: Reservation) -> Components.Schemas.Reservation {

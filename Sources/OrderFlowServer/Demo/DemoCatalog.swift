@@ -62,6 +62,7 @@ enum DemoCatalog {
                 _ = try await inventory.setOnHand(onHand, sku: product.sku, at: location.id)
             }
         }
-        logger.info("demo catalog seeded", metadata: ["locations": "\(locations.count)", "products": "\(products.count)"])
+        logger.info(
+            "demo catalog seeded", metadata: ["locations": "\(locations.count)", "products": "\(products.count)"])
     }
 }

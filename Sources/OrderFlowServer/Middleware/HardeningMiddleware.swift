@@ -13,11 +13,14 @@ struct HardeningMiddleware: RouterMiddleware {
     static let allowedMethods = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
     static let allowedHeaders = "Authorization, Content-Type, Idempotency-Key, X-Request-ID, x-api-key, Last-Event-ID"
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         var context = context
         if trustForwardedFor, let forwarded = request.headers[.xForwardedFor] {
             // The proxy appends the address it saw: the last entry is the one we can trust.
-            context.clientAddress = forwarded.split(separator: ",").last.map { String($0).trimmingSpaces() } ?? context.clientAddress
+            context.clientAddress =
+                forwarded.split(separator: ",").last.map { String($0).trimmingSpaces() } ?? context.clientAddress
         }
         let origin = request.headers[.origin]
         let allowedOrigin = origin.flatMap { corsOrigins.contains($0) || corsOrigins.contains("*") ? $0 : nil }
@@ -38,7 +41,8 @@ struct HardeningMiddleware: RouterMiddleware {
             response.headers[.accessControlExposeHeaders] = "X-Request-ID, Retry-After, Idempotent-Replayed"
             response.headers[.vary] = "Origin"
         }
-        response.headers[.contentSecurityPolicy] = "default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
+        response.headers[.contentSecurityPolicy] =
+            "default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.xFrameOptions] = "DENY"
         // same-origin: the dashboard's own forms carry a real Origin and Referer (checked before a

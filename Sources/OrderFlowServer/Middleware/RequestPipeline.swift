@@ -10,7 +10,9 @@ import OrderFlowDomain
 struct RequestIDAndErrorMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         var context = context
         if let incoming = RequestID.accept(request.headers[.requestID]) { context.requestID = incoming }
         context.logger[metadataKey: "request_id"] = .string(context.requestID)
@@ -22,9 +24,14 @@ struct RequestIDAndErrorMiddleware: RouterMiddleware {
                 response = apiError.response(requestID: context.requestID)
             } else {
                 // Logged once here with the request ID; the caller learns nothing of internals.
-                context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
-                response = APIError(.internalServerError, code: "internal_error", message: "unexpected error; quote the request ID when reporting it")
-                    .response(requestID: context.requestID)
+                context.logger.error(
+                    "unexpected error",
+                    metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+                response = APIError(
+                    .internalServerError, code: "internal_error",
+                    message: "unexpected error; quote the request ID when reporting it"
+                )
+                .response(requestID: context.requestID)
             }
         }
         response.headers[.requestID] = context.requestID
@@ -37,11 +44,15 @@ struct HTTPMetricsMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let metrics: AppMetrics
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         let start = ContinuousClock.now
         let response = try await next(request, context)
         let route = context.endpointPath ?? "unmatched"
-        metrics.recordRequest(method: request.method.rawValue, route: route, status: response.status.code, duration: ContinuousClock.now - start)
+        metrics.recordRequest(
+            method: request.method.rawValue, route: route, status: response.status.code,
+            duration: ContinuousClock.now - start)
         return response
     }
 }
@@ -52,18 +63,22 @@ struct BodyLimitMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let maxBytes: Int
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         guard request.method == .post || request.method == .put || request.method == .patch else {
             return try await next(request, context)
         }
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBytes {
-            throw APIError(.contentTooLarge, code: "payload_too_large", message: "request body exceeds \(maxBytes) bytes")
+            throw APIError(
+                .contentTooLarge, code: "payload_too_large", message: "request body exceeds \(maxBytes) bytes")
         }
         var request = request
         do {
             _ = try await request.collectBody(upTo: maxBytes)
         } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw APIError(.contentTooLarge, code: "payload_too_large", message: "request body exceeds \(maxBytes) bytes")
+            throw APIError(
+                .contentTooLarge, code: "payload_too_large", message: "request body exceeds \(maxBytes) bytes")
         }
         return try await next(request, context)
     }
@@ -93,11 +108,14 @@ struct SecurityMiddleware: RouterMiddleware {
     /// The demo lets anyone who may create orders seed demonstration orders.
     var demoSeeding = false
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         var context = context
         let addressKey = "address:\(context.clientAddress ?? "unknown")"
         let path = context.endpointPath ?? "NotFound"
-        let requirement = path == "NotFound" ? .publicRoute : RoutePolicy.requirement(method: request.method.rawValue, path: path)
+        let requirement =
+            path == "NotFound" ? .publicRoute : RoutePolicy.requirement(method: request.method.rawValue, path: path)
         switch requirement {
         case .publicRoute:
             // Public routes answer whatever credentials come along; stale ones do not matter here.
@@ -116,10 +134,13 @@ struct SecurityMiddleware: RouterMiddleware {
             }
             let demoSeed = demoSeeding && permission == .mockSeed && principal.may(.ordersCreate)
             guard principal.may(permission) || demoSeed else {
-                throw APIError(.forbidden, code: "forbidden", message: "this needs the permission \(permission.rawValue), which your roles do not grant")
+                throw APIError(
+                    .forbidden, code: "forbidden",
+                    message: "this needs the permission \(permission.rawValue), which your roles do not grant")
             }
         case nil:
-            logger.error("route without a declared permission refused", metadata: ["route": "\(request.method) \(path)"])
+            logger.error(
+                "route without a declared permission refused", metadata: ["route": "\(request.method) \(path)"])
             throw APIError(.forbidden, code: "forbidden", message: "this route declares no permission")
         }
         if let principal = context.principal {
@@ -135,7 +156,9 @@ struct SecurityMiddleware: RouterMiddleware {
     private func limit(_ limiter: RateLimiter, _ key: String) throws {
         if let wait = limiter.take(key) {
             let seconds = max(1, Int(wait.rounded(.up)))
-            throw APIError(.tooManyRequests, code: "rate_limited", message: "too many requests; retry in \(seconds) s", headers: [.retryAfter: String(seconds)])
+            throw APIError(
+                .tooManyRequests, code: "rate_limited", message: "too many requests; retry in \(seconds) s",
+                headers: [.retryAfter: String(seconds)])
         }
     }
 }

@@ -58,7 +58,9 @@ public final class Authenticator: RequestAuthenticator {
     func principal(forSession request: Request) async throws -> Principal? {
         guard let token = DashboardSession.accessToken(request) else { return nil }
         if request.method != .get && request.method != .head && !DashboardSession.isSameOrigin(request) {
-            throw APIError(.forbidden, code: "cross_site", message: "a signed-in browser may change things only from OrderFlow's own pages")
+            throw APIError(
+                .forbidden, code: "cross_site",
+                message: "a signed-in browser may change things only from OrderFlow's own pages")
         }
         return try await principal(forAccessToken: token)
     }
@@ -73,8 +75,12 @@ public final class Authenticator: RequestAuthenticator {
             throw Self.unauthorized("the access token is not valid")
         }
         let entry = try await cached("user:\(claims.sub)") {
-            guard let user = try await self.users.user(id: claims.sub) else { return CachedPrincipal(principal: nil, check: 0, loadedAt: 0) }
-            return CachedPrincipal(principal: user.disabled ? nil : user.principal, check: user.passwordChangedAt.microseconds, loadedAt: 0)
+            guard let user = try await self.users.user(id: claims.sub) else {
+                return CachedPrincipal(principal: nil, check: 0, loadedAt: 0)
+            }
+            return CachedPrincipal(
+                principal: user.disabled ? nil : user.principal, check: user.passwordChangedAt.microseconds, loadedAt: 0
+            )
         }
         guard let principal = entry.principal, entry.check == claims.pwd else {
             throw Self.unauthorized("the access token is no longer valid")
@@ -88,7 +94,9 @@ public final class Authenticator: RequestAuthenticator {
             guard let record = try await self.users.key(hash: hash), record.revokedAt == nil else {
                 return CachedPrincipal(principal: nil, check: 0, loadedAt: 0)
             }
-            return CachedPrincipal(principal: record.principal, check: 0, loadedAt: 0, keyID: record.id, keyTouchedAt: record.lastUsedAt?.microseconds)
+            return CachedPrincipal(
+                principal: record.principal, check: 0, loadedAt: 0, keyID: record.id,
+                keyTouchedAt: record.lastUsedAt?.microseconds)
         }
         guard let principal = entry.principal else { throw Self.unauthorized("the API key is unknown or revoked") }
         try await touch(hash: hash, entry: entry)
@@ -104,9 +112,13 @@ public final class Authenticator: RequestAuthenticator {
         try await users.touchKey(id: id, at: Timestamp(microseconds: now))
     }
 
-    private func cached(_ key: String, load: @Sendable () async throws -> CachedPrincipal) async throws -> CachedPrincipal {
+    private func cached(_ key: String, load: @Sendable () async throws -> CachedPrincipal) async throws
+        -> CachedPrincipal
+    {
         let now = clock.now().microseconds
-        if let entry = cache.withLock({ $0[key] }), Double(now - entry.loadedAt) < cacheSeconds * 1_000_000 { return entry }
+        if let entry = cache.withLock({ $0[key] }), Double(now - entry.loadedAt) < cacheSeconds * 1_000_000 {
+            return entry
+        }
         var entry = try await load()
         entry.loadedAt = now
         cache.withLock { cache in
@@ -126,7 +138,9 @@ public final class Authenticator: RequestAuthenticator {
     }
 
     static func unauthorized(_ message: String) -> APIError {
-        APIError(.unauthorized, code: "unauthorized", message: message, headers: [.wwwAuthenticate: #"Bearer realm="orderflow""#])
+        APIError(
+            .unauthorized, code: "unauthorized", message: message,
+            headers: [.wwwAuthenticate: #"Bearer realm="orderflow""#])
     }
 }
 

@@ -120,12 +120,16 @@ public enum RoutePolicy {
         var text = "| permission | meaning | " + Role.allCases.map(\.rawValue).joined(separator: " | ") + " |\n"
         text += "|---|---|" + Role.allCases.map { _ in "---|" }.joined() + "\n"
         for permission in Permission.allCases {
-            text += "| `\(permission.rawValue)` | \(permission.summary) | "
-                + Role.allCases.map { $0.permissions.contains(permission) ? "yes" : "" }.joined(separator: " | ") + " |\n"
+            text +=
+                "| `\(permission.rawValue)` | \(permission.summary) | "
+                + Role.allCases.map { $0.permissions.contains(permission) ? "yes" : "" }.joined(separator: " | ")
+                + " |\n"
         }
         text += "\n| route | requires |\n|---|---|\n"
         // By path, then method.
-        let ordered = routes.sorted { ($0.key.split(separator: " ")[1], $0.key) < ($1.key.split(separator: " ")[1], $1.key) }
+        let ordered = routes.sorted {
+            ($0.key.split(separator: " ")[1], $0.key) < ($1.key.split(separator: " ")[1], $1.key)
+        }
         for (route, requirement) in ordered {
             switch requirement {
             case .publicRoute: text += "| `\(route)` | public |\n"

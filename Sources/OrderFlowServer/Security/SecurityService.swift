@@ -56,29 +56,42 @@ public struct SecurityService: Sendable {
         origin.actor = name
         guard let user = try await users.user(username: name) else {
             _ = try await verifyPassword(password, hash: Self.decoyHash)
-            try await audit.append(origin.entry("auth.login_failed", targetType: "user", targetID: name, outcome: "failure", at: now, details: ["reason": "unknown user"]))
+            try await audit.append(
+                origin.entry(
+                    "auth.login_failed", targetType: "user", targetID: name, outcome: "failure", at: now,
+                    details: ["reason": "unknown user"]))
             throw Self.wrongCredentials
         }
         if let locked = user.lockedUntil, locked > now {
-            try await audit.append(origin.entry("auth.login_failed", targetType: "user", targetID: user.id, outcome: "failure", at: now, details: ["reason": "locked"]))
+            try await audit.append(
+                origin.entry(
+                    "auth.login_failed", targetType: "user", targetID: user.id, outcome: "failure", at: now,
+                    details: ["reason": "locked"]))
             throw Self.locked(until: locked, now: now)
         }
         guard try await verifyPassword(password, hash: user.passwordHash) else {
-            let failures = try await users.recordFailedLogin(userID: user.id, maxFailures: settings.loginMaxFailures, lockFor: settings.loginLockSeconds, at: now)
-            try await audit.append(origin.entry(
-                "auth.login_failed", targetType: "user", targetID: user.id, outcome: "failure", at: now,
-                details: ["reason": "wrong password", "failures": String(failures)]))
+            let failures = try await users.recordFailedLogin(
+                userID: user.id, maxFailures: settings.loginMaxFailures, lockFor: settings.loginLockSeconds, at: now)
+            try await audit.append(
+                origin.entry(
+                    "auth.login_failed", targetType: "user", targetID: user.id, outcome: "failure", at: now,
+                    details: ["reason": "wrong password", "failures": String(failures)]))
             // Each failure in a row makes the next answer slower.
             let delay = min(2_000, settings.loginFailureDelayMilliseconds * failures)
             if delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
             if failures >= settings.loginMaxFailures {
-                logger.warning("account locked after failed sign-ins", metadata: ["user_id": "\(user.id)", "failures": "\(failures)"])
+                logger.warning(
+                    "account locked after failed sign-ins",
+                    metadata: ["user_id": "\(user.id)", "failures": "\(failures)"])
                 throw Self.locked(until: now.adding(seconds: settings.loginLockSeconds), now: now)
             }
             throw Self.wrongCredentials
         }
         guard !user.disabled else {
-            try await audit.append(origin.entry("auth.login_failed", targetType: "user", targetID: user.id, outcome: "failure", at: now, details: ["reason": "disabled"]))
+            try await audit.append(
+                origin.entry(
+                    "auth.login_failed", targetType: "user", targetID: user.id, outcome: "failure", at: now,
+                    details: ["reason": "disabled"]))
             throw Authenticator.unauthorized("this account is disabled")
         }
         try await users.recordSuccessfulLogin(userID: user.id)
@@ -104,9 +117,11 @@ public struct SecurityService: Sendable {
         case .reused(let userID):
             var origin = origin
             origin.actor = userID
-            try await audit.append(origin.entry("auth.refresh_reused", targetType: "user", targetID: userID, outcome: "failure", at: now))
+            try await audit.append(
+                origin.entry("auth.refresh_reused", targetType: "user", targetID: userID, outcome: "failure", at: now))
             logger.warning("refresh token reused; its sign-in is revoked", metadata: ["user_id": "\(userID)"])
-            throw Authenticator.unauthorized("this refresh token was already used; every session of that sign-in is now signed out")
+            throw Authenticator.unauthorized(
+                "this refresh token was already used; every session of that sign-in is now signed out")
         case .invalid:
             throw Authenticator.unauthorized("the refresh token is unknown, expired or revoked")
         }
@@ -147,7 +162,8 @@ public struct SecurityService: Sendable {
             tokens.configure(secret: secret)
             return
         }
-        let secret = try await users.setting("jwt_signing_key", createWith: { TokenService.randomSecret(prefix: "") }, at: clock.now())
+        let secret = try await users.setting(
+            "jwt_signing_key", createWith: { TokenService.randomSecret(prefix: "") }, at: clock.now())
         tokens.configure(secret: secret)
     }
 
@@ -160,12 +176,18 @@ public struct SecurityService: Sendable {
         let now = clock.now()
         let username = try await users.user(username: "admin") == nil ? "admin" : "admin-\(Int.random(in: 1000...9999))"
         let user = UserRecord(
-            username: username, displayName: "Administrator", email: nil, passwordHash: try await hashPassword(password),
+            username: username, displayName: "Administrator", email: nil,
+            passwordHash: try await hashPassword(password),
             roles: [.admin], passwordChangedAt: now, createdAt: now, updatedAt: now)
         try await users.create(user)
-        try await audit.append(AuditEntry(at: now, actor: "system", actorKind: "system", action: "user.create", targetType: "user", targetID: user.id, details: ["username": username, "roles": "admin"]))
-        announce(generated
-            ? "First start: created the administrator '\(username)' with the password\n\n    \(password)\n\nIt is shown once. Sign in with POST /api/auth/login and change it with PUT /api/users/me."
-            : "First start: created the administrator '\(username)' with the password from ORDERFLOW_ADMIN_PASSWORD.")
+        try await audit.append(
+            AuditEntry(
+                at: now, actor: "system", actorKind: "system", action: "user.create", targetType: "user",
+                targetID: user.id, details: ["username": username, "roles": "admin"]))
+        announce(
+            generated
+                ? "First start: created the administrator '\(username)' with the password\n\n    \(password)\n\nIt is shown once. Sign in with POST /api/auth/login and change it with PUT /api/users/me."
+                : "First start: created the administrator '\(username)' with the password from ORDERFLOW_ADMIN_PASSWORD."
+        )
     }
 }

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
-import Synchronization
 import OrderFlowDomain
+import Synchronization
 
 /// Signs and checks access tokens (JWT, HS256) and makes the random secrets OrderFlow hands out.
 ///
@@ -63,15 +63,18 @@ public final class TokenService: Sendable {
     public func verify(_ token: String) throws(Invalid) -> Claims {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3,
-              let headerData = Base64URL.decodeData(String(parts[0])),
-              let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any]
+            let headerData = Base64URL.decodeData(String(parts[0])),
+            let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any]
         else { throw .malformed }
         guard header["alg"] as? String == "HS256" else { throw .algorithm }
         let key = try key
         guard let signature = Base64URL.decodeData(String(parts[2])),
-              HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: Data("\(parts[0]).\(parts[1])".utf8), using: key)
+            HMAC<SHA256>.isValidAuthenticationCode(
+                signature, authenticating: Data("\(parts[0]).\(parts[1])".utf8), using: key)
         else { throw .signature }
-        guard let payload = Base64URL.decodeData(String(parts[1])), let claims = try? JSONDecoder().decode(Claims.self, from: payload) else {
+        guard let payload = Base64URL.decodeData(String(parts[1])),
+            let claims = try? JSONDecoder().decode(Claims.self, from: payload)
+        else {
             throw .malformed
         }
         guard claims.iss == Self.issuer else { throw .issuer }

@@ -30,8 +30,12 @@ struct UserService: Sendable {
 
     /// A shopper's own account (`POST /api/auth/register`, when enabled): the customer role, as
     /// the customer whose ID is made from the username.
-    func register(username: String, password: String, displayName: String, email: String?, from origin: AuditOrigin) async throws -> UserRecord {
-        guard security.settings.allowRegistration else { throw APIError(.notFound, code: "not_found", message: "self-registration is disabled here") }
+    func register(username: String, password: String, displayName: String, email: String?, from origin: AuditOrigin)
+        async throws -> UserRecord
+    {
+        guard security.settings.allowRegistration else {
+            throw APIError(.notFound, code: "not_found", message: "self-registration is disabled here")
+        }
         var errors: [FieldError] = []
         let username = UserRules.username(username, into: &errors)
         UserRules.password(password, into: &errors)
@@ -41,7 +45,8 @@ struct UserService: Sendable {
         let now = clock.now()
         let customerID = "CUST-" + String(username.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "-" })
         let user = UserRecord(
-            username: username, displayName: name, email: email, passwordHash: try await security.hashPassword(password),
+            username: username, displayName: name, email: email,
+            passwordHash: try await security.hashPassword(password),
             roles: [.customer], customerID: customerID, passwordChangedAt: now, createdAt: now, updatedAt: now)
         try await users.create(user)
         var origin = origin
@@ -71,8 +76,10 @@ struct UserService: Sendable {
         var action = "user.update_profile"
         if let newPassword {
             UserRules.password(newPassword, into: &errors, field: "newPassword")
-            guard let currentPassword, try await security.verifyPassword(currentPassword, hash: user.passwordHash) else {
-                errors.append(FieldError(field: "currentPassword", rule: "password", message: "is not your current password"))
+            guard let currentPassword, try await security.verifyPassword(currentPassword, hash: user.passwordHash)
+            else {
+                errors.append(
+                    FieldError(field: "currentPassword", rule: "password", message: "is not your current password"))
                 throw DomainError.validationFailed(errors)
             }
             if errors.isEmpty {
@@ -97,7 +104,8 @@ struct UserService: Sendable {
 
     /// Creates a user; without `password` one is generated and returned (shown once).
     func createUser(
-        username: String, displayName: String, email: String?, password: String?, roles: Set<Role>, storeScope: String?, regionScope: String?,
+        username: String, displayName: String, email: String?, password: String?, roles: Set<Role>, storeScope: String?,
+        regionScope: String?,
         customerID: String?, by caller: Caller
     ) async throws -> (user: UserRecord, generatedPassword: String?) {
         var errors: [FieldError] = []
@@ -105,7 +113,8 @@ struct UserService: Sendable {
         let name = UserRules.displayName(displayName, into: &errors)
         let email = UserRules.email(email, into: &errors)
         if let password { UserRules.password(password, into: &errors) }
-        let scope = try await checkedScope(roles: roles, store: storeScope, region: regionScope, customerID: customerID, into: &errors)
+        let scope = try await checkedScope(
+            roles: roles, store: storeScope, region: regionScope, customerID: customerID, into: &errors)
         if !errors.isEmpty { throw DomainError.validationFailed(errors) }
         let chosen = password ?? TokenService.randomPassword()
         let now = clock.now()
@@ -114,9 +123,10 @@ struct UserService: Sendable {
             roles: roles, storeScope: scope.store, regionScope: scope.region, customerID: scope.customerID,
             passwordChangedAt: now, createdAt: now, updatedAt: now)
         try await users.create(user)
-        try await audit.append(caller.audit(
-            "user.create", targetType: "user", targetID: user.id, at: now,
-            details: ["username": username, "roles": roles.map(\.rawValue).sorted().joined(separator: ",")]))
+        try await audit.append(
+            caller.audit(
+                "user.create", targetType: "user", targetID: user.id, at: now,
+                details: ["username": username, "roles": roles.map(\.rawValue).sorted().joined(separator: ",")]))
         return (user, password == nil ? chosen : nil)
     }
 
@@ -155,16 +165,22 @@ struct UserService: Sendable {
             changed.append(disabled ? "disabled" : "enabled")
         }
         _ = try await checkedScope(
-            roles: user.roles, store: user.storeScope?.rawValue, region: user.regionScope, customerID: user.customerID, into: &errors)
+            roles: user.roles, store: user.storeScope?.rawValue, region: user.regionScope, customerID: user.customerID,
+            into: &errors)
         if caller.principal.id == user.id, user.disabled || !user.roles.contains(.admin) {
-            errors.append(FieldError(field: "roles", rule: "scope", message: "you cannot disable yourself or drop your own admin role"))
+            errors.append(
+                FieldError(
+                    field: "roles", rule: "scope", message: "you cannot disable yourself or drop your own admin role"))
         }
         if !errors.isEmpty { throw DomainError.validationFailed(errors) }
         let now = clock.now()
         user.updatedAt = now
         let action = changes.disabled == true ? "user.disable" : "user.update"
         try await users.update(
-            user, audit: caller.audit(action, targetType: "user", targetID: user.id, at: now, details: ["changed": changed.joined(separator: ",")]))
+            user,
+            audit: caller.audit(
+                action, targetType: "user", targetID: user.id, at: now,
+                details: ["changed": changed.joined(separator: ",")]))
         if user.disabled { try await users.revokeAllTokens(userID: user.id, at: now) }
         security.authenticator.invalidate(userID: user.id)
         return user
@@ -184,7 +200,8 @@ struct UserService: Sendable {
         user.failedLogins = 0
         user.lockedUntil = nil
         user.updatedAt = now
-        try await users.update(user, audit: caller.audit("user.reset_password", targetType: "user", targetID: user.id, at: now))
+        try await users.update(
+            user, audit: caller.audit("user.reset_password", targetType: "user", targetID: user.id, at: now))
         try await users.revokeAllTokens(userID: user.id, at: now)
         security.authenticator.invalidate(userID: user.id)
         return password == nil ? chosen : nil
@@ -204,7 +221,9 @@ struct UserService: Sendable {
                 errors.append(FieldError(field: "storeScope", rule: "scope", message: "unknown location '\(storeID)'"))
             }
             if let regionName, !locations.contains(where: { $0.region == regionName }) {
-                errors.append(FieldError(field: "regionScope", rule: "scope", message: "no location is in region '\(regionName)'"))
+                errors.append(
+                    FieldError(field: "regionScope", rule: "scope", message: "no location is in region '\(regionName)'")
+                )
             }
         }
         return (storeID, regionName, customer)
@@ -218,12 +237,20 @@ struct UserService: Sendable {
 
     /// Creates a key with roles (never admin) and optionally a store; returns the key itself,
     /// which is shown once and stored only as a hash.
-    func createKey(name: String, roles: Set<Role>, storeScope: String?, by caller: Caller) async throws -> (key: String, record: APIKeyRecord) {
+    func createKey(name: String, roles: Set<Role>, storeScope: String?, by caller: Caller) async throws -> (
+        key: String, record: APIKeyRecord
+    ) {
         var errors: [FieldError] = []
         let name = name.trimmingSpaces()
-        if !Formats.isText(name, maxLength: 100) { errors.append(FieldError(field: "name", rule: "format", message: "must be 1–100 characters")) }
-        if roles.isEmpty { errors.append(FieldError(field: "roles", rule: "format", message: "needs at least one role")) }
-        if roles.contains(.admin) { errors.append(FieldError(field: "roles", rule: "scope", message: "keys cannot be admins; sign in for that")) }
+        if !Formats.isText(name, maxLength: 100) {
+            errors.append(FieldError(field: "name", rule: "format", message: "must be 1–100 characters"))
+        }
+        if roles.isEmpty {
+            errors.append(FieldError(field: "roles", rule: "format", message: "needs at least one role"))
+        }
+        if roles.contains(.admin) {
+            errors.append(FieldError(field: "roles", rule: "scope", message: "keys cannot be admins; sign in for that"))
+        }
         let store = storeScope.flatMap { $0.isEmpty ? nil : LocationID($0) }
         if let store, try await catalog.location(store) == nil {
             errors.append(FieldError(field: "storeScope", rule: "scope", message: "unknown location '\(store)'"))
@@ -233,7 +260,8 @@ struct UserService: Sendable {
         let id = UUID().uuidString.lowercased()
         let now = clock.now()
         let record = try await users.createKey(
-            id: id, name: name, hash: TokenService.hash(key), prefix: String(key.prefix(8)), roles: roles, storeScope: store,
+            id: id, name: name, hash: TokenService.hash(key), prefix: String(key.prefix(8)), roles: roles,
+            storeScope: store,
             createdBy: caller.name, at: now,
             audit: caller.audit(
                 "apikey.create", targetType: "api_key", targetID: id, at: now,
@@ -243,7 +271,10 @@ struct UserService: Sendable {
 
     func revokeKey(_ id: String, by caller: Caller) async throws -> APIKeyRecord {
         let now = clock.now()
-        guard let record = try await users.revokeKey(id: id, at: now, audit: caller.audit("apikey.revoke", targetType: "api_key", targetID: id, at: now)) else {
+        guard
+            let record = try await users.revokeKey(
+                id: id, at: now, audit: caller.audit("apikey.revoke", targetType: "api_key", targetID: id, at: now))
+        else {
             throw DomainError.notFound(kind: "API key", id: id)
         }
         security.authenticator.invalidate(keyID: id)

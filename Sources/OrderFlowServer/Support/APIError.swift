@@ -12,7 +12,10 @@ public struct APIError: Error, Sendable, Equatable {
     public var fields: [FieldError]
     public var headers: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, code: String, message: String, fields: [FieldError] = [], headers: HTTPFields = [:]) {
+    public init(
+        _ status: HTTPResponse.Status, code: String, message: String, fields: [FieldError] = [],
+        headers: HTTPFields = [:]
+    ) {
         self.status = status
         self.code = code
         self.message = message
@@ -25,13 +28,16 @@ public struct APIError: Error, Sendable, Equatable {
     }
 
     static func invalid(_ field: String, rule: String, _ message: String) -> APIError {
-        APIError(.badRequest, code: "invalid_request", message: "\(field): \(message)", fields: [FieldError(field: field, rule: rule, message: message)])
+        APIError(
+            .badRequest, code: "invalid_request", message: "\(field): \(message)",
+            fields: [FieldError(field: field, rule: rule, message: message)])
     }
 
     static func validation(_ fields: [FieldError]) -> APIError {
         APIError(
             .unprocessableContent, code: "validation_failed",
-            message: fields.count == 1 ? "\(fields[0].field): \(fields[0].message)" : "\(fields.count) fields failed validation",
+            message: fields.count == 1
+                ? "\(fields[0].field): \(fields[0].message)" : "\(fields.count) fields failed validation",
             fields: fields)
     }
 
@@ -68,13 +74,17 @@ public struct APIError: Error, Sendable, Equatable {
                 .conflict, code: "duplicate_order", message: "order '\(id)' already exists",
                 fields: [FieldError(field: "orderId", rule: .A, message: "order '\(id)' already exists")])
         case .illegalTransition(let from, let to):
-            return APIError(.conflict, code: "illegal_transition", message: "an order in status \(from) cannot move to \(to)")
+            return APIError(
+                .conflict, code: "illegal_transition", message: "an order in status \(from) cannot move to \(to)")
         case .orderLocked(let id, let status):
             return APIError(
-                .conflict, code: "order_locked", message: "order '\(id)' is \(status); lines cannot change from 3000 Released on (FR8)",
+                .conflict, code: "order_locked",
+                message: "order '\(id)' is \(status); lines cannot change from 3000 Released on (FR8)",
                 fields: [FieldError(field: "status", rule: .FR8, message: "order is \(status)")])
         case .insufficientStock(let fields):
-            return APIError(.conflict, code: "insufficient_stock", message: "not enough stock; nothing was reserved", fields: fields)
+            return APIError(
+                .conflict, code: "insufficient_stock", message: "not enough stock; nothing was reserved", fields: fields
+            )
         case .conflict(let code, let message):
             return APIError(.conflict, code: code, message: message)
         case .concurrentUpdate(let message):
@@ -87,11 +97,14 @@ public struct APIError: Error, Sendable, Equatable {
     static func from(_ error: AlertError) -> APIError {
         switch error {
         case .duplicateRuleName(let name):
-            APIError(.conflict, code: "duplicate_rule", message: "a rule named '\(name)' exists", fields: [FieldError(field: "name", rule: "unique", message: "is taken")])
+            APIError(
+                .conflict, code: "duplicate_rule", message: "a rule named '\(name)' exists",
+                fields: [FieldError(field: "name", rule: "unique", message: "is taken")])
         case .ruleNotFound(let id): .notFound("alert rule", String(id))
         case .alertNotFound(let id): .notFound("alert", String(id))
         case .silenceNotFound(let id): .notFound("silence", String(id))
-        case .alertNotActive(let id): APIError(.conflict, code: "alert_resolved", message: "alert \(id) is resolved already")
+        case .alertNotActive(let id):
+            APIError(.conflict, code: "alert_resolved", message: "alert \(id) is resolved already")
         }
     }
 
@@ -104,10 +117,14 @@ public struct APIError: Error, Sendable, Equatable {
         case .notLinkable(let outcome):
             APIError(
                 .conflict, code: "not_linkable",
-                message: "only unmatched, ambiguous or contradicting acknowledgements are linked by hand; this one is \(outcome.rawValue)")
+                message:
+                    "only unmatched, ambiguous or contradicting acknowledgements are linked by hand; this one is \(outcome.rawValue)"
+            )
         case .channelMismatch(let ack, let transmission):
             .validation([
-                FieldError(field: "transmissionId", rule: "channel", message: "the acknowledgement is from '\(ack)', the transmission went to '\(transmission)'")
+                FieldError(
+                    field: "transmissionId", rule: "channel",
+                    message: "the acknowledgement is from '\(ack)', the transmission went to '\(transmission)'")
             ])
         }
     }
@@ -116,7 +133,8 @@ public struct APIError: Error, Sendable, Equatable {
         if let mapped = from(error.underlyingError) { return mapped }
         let cause = error.causeDescription
         if cause.contains("content type") || cause.contains("Content-Type") {
-            return APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "send the body as application/json")
+            return APIError(
+                .unsupportedMediaType, code: "unsupported_media_type", message: "send the body as application/json")
         }
         if cause.contains("Missing required request body") {
             return .invalid("body", rule: "required", "a JSON body is required")
@@ -130,9 +148,13 @@ public struct APIError: Error, Sendable, Equatable {
     static func from(_ error: HTTPError) -> APIError {
         switch error.status {
         case .notFound: APIError(.notFound, code: "not_found", message: "no such route")
-        case .contentTooLarge: APIError(.contentTooLarge, code: "payload_too_large", message: error.body ?? "request body too large")
+        case .contentTooLarge:
+            APIError(.contentTooLarge, code: "payload_too_large", message: error.body ?? "request body too large")
         case .methodNotAllowed: APIError(.methodNotAllowed, code: "method_not_allowed", message: "method not allowed")
-        default: APIError(error.status, code: error.status.code >= 500 ? "internal_error" : "invalid_request", message: error.body ?? error.status.reasonPhrase, headers: error.headers)
+        default:
+            APIError(
+                error.status, code: error.status.code >= 500 ? "internal_error" : "invalid_request",
+                message: error.body ?? error.status.reasonPhrase, headers: error.headers)
         }
     }
 
@@ -158,7 +180,9 @@ public struct APIError: Error, Sendable, Equatable {
             // The URI decoder (path and query parameters) reports an empty coding path; its
             // messages start with "Failed to convert", which JSON decoding never says.
             if context.codingPath.isEmpty, context.debugDescription.hasPrefix("Failed to convert") {
-                return .invalid("parameters", rule: "type", "a path or query parameter is not \(describe(type)) (or is out of range)")
+                return .invalid(
+                    "parameters", rule: "type",
+                    "a path or query parameter is not \(describe(type)) (or is out of range)")
             }
             return .invalid(path(context.codingPath), rule: "type", "expected \(describe(type))")
         case .dataCorrupted(let context):
@@ -170,11 +194,13 @@ public struct APIError: Error, Sendable, Equatable {
                 return .invalid("body", rule: "json", "is not valid JSON")
             }
             if description.contains("Cannot initialize") {
-                return .invalid(path(context.codingPath), rule: "enum", "is not one of the allowed values (see the API document)")
+                return .invalid(
+                    path(context.codingPath), rule: "enum", "is not one of the allowed values (see the API document)")
             }
             return .invalid(path(context.codingPath), rule: "format", description)
         @unknown default:
-            return APIError(.badRequest, code: "invalid_request", message: "the request does not match the API document")
+            return APIError(
+                .badRequest, code: "invalid_request", message: "the request does not match the API document")
         }
     }
 
@@ -205,11 +231,15 @@ public struct APIError: Error, Sendable, Equatable {
             }
             var error: Body
         }
-        let envelope = Envelope(error: .init(
-            code: code, message: message,
-            fields: fields.isEmpty ? nil : fields.map { .init(field: $0.field, rule: $0.rule, message: $0.message) },
-            requestId: requestID))
-        let data = (try? Self.encoder.encode(envelope)) ?? Data(#"{"error":{"code":"internal_error","message":"unexpected error"}}"#.utf8)
+        let envelope = Envelope(
+            error: .init(
+                code: code, message: message,
+                fields: fields.isEmpty
+                    ? nil : fields.map { .init(field: $0.field, rule: $0.rule, message: $0.message) },
+                requestId: requestID))
+        let data =
+            (try? Self.encoder.encode(envelope))
+            ?? Data(#"{"error":{"code":"internal_error","message":"unexpected error"}}"#.utf8)
         return ByteBuffer(bytes: data)
     }
 

@@ -14,7 +14,8 @@ public final class AppMetrics: Sendable {
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         var factory = PrometheusMetricsFactory(registry: registry)
-        factory.defaultDurationHistogramBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5].map { Duration.milliseconds($0 * 1000) }
+        factory.defaultDurationHistogramBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
+            .map { Duration.milliseconds($0 * 1000) }
         // Acknowledgements take seconds, and the 30 s threshold must fall on a bucket edge.
         factory.durationHistogramBuckets["o2o_transmission_ack_latency_seconds"] =
             [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300].map { Duration.milliseconds($0 * 1000) }
@@ -29,8 +30,10 @@ public final class AppMetrics: Sendable {
     func recordRequest(method: String, route: String, status: Int, duration: Duration) {
         let dimensions = [("method", method), ("route", route), ("status", String(status))]
         CoreMetrics.Counter(label: "http_requests_total", dimensions: dimensions, factory: factory).increment()
-        CoreMetrics.Timer(label: "http_request_duration_seconds", dimensions: [("method", method), ("route", route)], factory: factory)
-            .recordNanoseconds(duration.nanoseconds)
+        CoreMetrics.Timer(
+            label: "http_request_duration_seconds", dimensions: [("method", method), ("route", route)], factory: factory
+        )
+        .recordNanoseconds(duration.nanoseconds)
     }
 
     /// The Prometheus text exposition of every metric.
