@@ -56,6 +56,29 @@ struct SecurityTests {
         }
     }
 
+    /// An unexpected failure is logged with its operation and cause, not with the request: no
+    /// password, token or key that came with it reaches the log.
+    @Test(arguments: TestDatabase.kinds)
+    func anUnexpectedFailureLogsNoCredentials(kind: Database.Kind) async throws {
+        try await TestApp.run(kind) { app in
+            // Signing in writes the audit log: without it, a sign-in fails unexpectedly.
+            try await app.database.execute("DROP TABLE audit_log")
+            let failed = try await app.send(
+                .post, "/api/auth/login", json: ["username": "admin", "password": "not-the-password-9f3a"],
+                headers: [
+                    .authorization: "Bearer token-that-must-not-be-logged",
+                    Self.apiKey: "ofk_key-that-must-not-be-logged",
+                ],
+                token: nil)
+            #expect(failed.status == .internalServerError)
+            let logged = app.logs.all
+            #expect(logged.contains("unexpected error") && logged.contains("login"))
+            for secret in ["not-the-password-9f3a", "token-that-must-not-be-logged", "key-that-must-not-be-logged"] {
+                #expect(!logged.contains(secret), "\(secret) was logged")
+            }
+        }
+    }
+
     @Test func refreshTokensRotateAndReuseRevokesTheFamily() async throws {
         try await TestApp.run { app in
             let login = try await app.send(

@@ -26,7 +26,7 @@ struct RequestIDAndErrorMiddleware: RouterMiddleware {
                 // Logged once here with the request ID; the caller learns nothing of internals.
                 context.logger.error(
                     "unexpected error",
-                    metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+                    metadata: ["error": "\(ErrorLog.cause(of: error))", "path": "\(request.uri.path)"])
                 response = APIError(
                     .internalServerError, code: "internal_error",
                     message: "unexpected error; quote the request ID when reporting it"
