@@ -354,6 +354,53 @@ struct SecurityTests {
         "username": "malee.s", "password": "a-long-enough-password", "displayName": "Malee",
     ]
 
+    /// Registering cannot make anyone a customer who exists already: a registrant's customer ID is
+    /// of the registrants' own, which no channel order, administrator or other account may use.
+    @Test(arguments: TestDatabase.kinds)
+    func registeringNeverReachesAnotherCustomersOrders(kind: Database.Kind) async throws {
+        try await TestApp.run(kind, configure: { $0.security.allowRegistration = true }) { app in
+            var theirs = TestApp.orderBody("THEIRS-1")
+            theirs["customer"] = ["id": "CUST-1001", "name": "The real 1001", "phone": "+66 81 234 5678"]
+            #expect(try await app.send(.post, "/api/orders", json: theirs).status == .created)
+            for username in ["1001", "cust-1001"] {
+                let registered = try await app.send(
+                    .post, "/api/auth/register",
+                    json: ["username": username, "password": "a-long-enough-password", "displayName": "Someone"],
+                    token: nil)
+                #expect(registered.status == .created)
+                #expect((registered.json["customerId"] as? String)?.hasPrefix("R-") == true)
+                let login = try await app.send(
+                    .post, "/api/auth/login", json: ["username": username, "password": "a-long-enough-password"],
+                    token: nil)
+                let token = try #require(login.json["accessToken"] as? String)
+                #expect(try await app.send(.get, "/api/orders/THEIRS-1", token: token).status == .notFound)
+                #expect(
+                    (try await app.send(.get, "/api/orders/search", token: token).json["items"] as? [Any])?.isEmpty
+                        == true)
+                let cancel = try await app.send(
+                    .post, "/api/orders/THEIRS-1/cancel", json: ["reason": "mine now"], token: token)
+                #expect(cancel.status == .notFound)
+            }
+            // A registrant's ID is theirs alone: no channel order and no administrator may use one.
+            let registrant = try #require(
+                try await app.send(
+                    .post, "/api/auth/register",
+                    json: ["username": "shopper", "password": "a-long-enough-password", "displayName": "Shopper"],
+                    token: nil
+                ).json["customerId"] as? String)
+            var posing = TestApp.orderBody("POSING-1")
+            posing["customer"] = ["id": registrant, "name": "Not them", "phone": "+66 81 234 5678"]
+            #expect(try await app.send(.post, "/api/orders", json: posing).fieldRules == ["customer.id G"])
+            let minted = try await app.send(
+                .post, "/api/users",
+                json: [
+                    "username": "minted", "displayName": "M", "roles": ["customer"], "customerId": registrant,
+                    "password": "pw-minted-123456",
+                ])
+            #expect(minted.fieldRules == ["customerId scope"])
+        }
+    }
+
     @Test func registrationIsOffUnlessEnabled() async throws {
         try await TestApp.run { (app: TestApp) async throws in
             let refused = try await app.send(.post, "/api/auth/register", json: Self.registration, token: nil)
@@ -364,7 +411,8 @@ struct SecurityTests {
             let registered = try await app.send(.post, "/api/auth/register", json: body, token: nil)
             #expect(registered.status == .created)
             #expect(registered.json["roles"] as? [String] == ["customer"])
-            #expect(registered.json["customerId"] as? String == "CUST-MALEE-S")
+            let customerID = try #require(registered.json["customerId"] as? String)
+            #expect(customerID.hasPrefix("R-") && customerID.count == 12, "a customer ID of the registrants' own")
             let short = try await app.send(
                 .post, "/api/auth/register", json: ["username": "x", "password": "short", "displayName": "X"],
                 token: nil)

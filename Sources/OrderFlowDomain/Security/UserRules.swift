@@ -1,5 +1,22 @@
 /// Formats for accounts; failures use the rule code `format` (or `password`, `scope`).
 public enum UserRules {
+    /// Customer IDs of shoppers who registered themselves: `R-` and ten random letters and
+    /// digits, made by OrderFlow and unique in the database. No channel, store or administrator
+    /// may place an order under one or give one to another account, so registering can never
+    /// reach a customer someone else already is.
+    public static let registrantPrefix = "R-"
+
+    public static func isRegistrantCustomerID(_ id: String) -> Bool {
+        id.uppercased().hasPrefix(registrantPrefix)
+    }
+
+    /// A new registrant's customer ID (32 symbols, ten of them: 50 bits).
+    public static func newRegistrantCustomerID<G: RandomNumberGenerator>(using generator: inout G) -> String {
+        let symbols = Array("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        return registrantPrefix
+            + String((0..<10).map { _ in symbols[Int(generator.next(upperBound: UInt64(symbols.count)))] })
+    }
+
     /// 3–40 of a–z, 0–9, `.`, `_`, `-`, after lower-casing.
     public static func username(_ text: String, into errors: inout [FieldError], field: String = "username") -> String {
         let name = text.trimmingSpaces().lowercased()
@@ -63,6 +80,12 @@ public enum UserRules {
         }
         if roles.contains(.customer) && customerID == nil {
             errors.append(FieldError(field: "customerId", rule: "scope", message: "a customer needs a customer ID"))
+        }
+        if let customerID, isRegistrantCustomerID(customerID) {
+            errors.append(
+                FieldError(
+                    field: "customerId", rule: "scope",
+                    message: "IDs starting with R- belong to shoppers who registered themselves"))
         }
         if let customerID, !Formats.isCode(customerID, maxLength: 40, caseSensitive: true) {
             errors.append(

@@ -132,8 +132,16 @@ public struct OrderService: Sendable {
         return accepted.map(\.order.id)
     }
 
-    /// A scoped caller places orders only for its store(s), or as itself.
+    /// A scoped caller places orders only for its store(s), or as itself; only a registered
+    /// shopper places orders under a registrant's customer ID, its own.
     func checkPlacement(_ draft: inout OrderDraft, for principal: Principal) async throws {
+        if let given = draft.customer.id, UserRules.isRegistrantCustomerID(given), given != principal.customerID {
+            throw DomainError.validationFailed([
+                FieldError(
+                    field: "customer.id", rule: .G,
+                    message: "IDs starting with R- belong to shoppers who registered themselves")
+            ])
+        }
         switch try await scope(of: principal) {
         case .everything:
             return

@@ -1,6 +1,8 @@
 /// Every schema change, in order. Append; never edit a landed one.
 public enum Migrations {
-    public static let all: [Migration] = [m0001OrderCore, m0002Security, m0003Pipeline, m0004Monitoring, m0005Invoices]
+    public static let all: [Migration] = [
+        m0001OrderCore, m0002Security, m0003Pipeline, m0004Monitoring, m0005Invoices, m0006RegistrantCustomers,
+    ]
 }
 
 /// Money columns hold units of 0.0001 (BIGINT, the exact equivalent of DECIMAL(18,4)); time

@@ -28,8 +28,9 @@ struct UserService: Sendable {
 
     // MARK: Registration and one's own profile
 
-    /// A shopper's own account (`POST /api/auth/register`, when enabled): the customer role, as
-    /// the customer whose ID is made from the username.
+    /// A shopper's own account (`POST /api/auth/register`, when enabled): the customer role, as a
+    /// new customer with an ID of the registrants' own (`UserRules.registrantPrefix`), never one
+    /// that orders from a channel or another account may already carry.
     func register(username: String, password: String, displayName: String, email: String?, from origin: AuditOrigin)
         async throws -> UserRecord
     {
@@ -43,11 +44,13 @@ struct UserService: Sendable {
         let email = UserRules.email(email, into: &errors)
         if !errors.isEmpty { throw DomainError.validationFailed(errors) }
         let now = clock.now()
-        let customerID = "CUST-" + String(username.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "-" })
+        var generator = SystemRandomNumberGenerator()
         let user = UserRecord(
             username: username, displayName: name, email: email,
-            passwordHash: try await security.hashPassword(password),
-            roles: [.customer], customerID: customerID, passwordChangedAt: now, createdAt: now, updatedAt: now)
+            passwordHash: try await security.hashPassword(password), roles: [.customer],
+            customerID: UserRules.newRegistrantCustomerID(using: &generator), passwordChangedAt: now, createdAt: now,
+            updatedAt: now)
+        // The database keeps registrants' customer IDs unique; 50 random bits make a clash all but impossible.
         try await users.create(user)
         var origin = origin
         origin.actor = username
