@@ -17,7 +17,8 @@ let package = Package(
         .library(name: "OrderFlowAPI", targets: ["OrderFlowAPI"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(
+            url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
         .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird.git", from: "2.1.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-openapi-generator.git", from: "1.14.3"),
@@ -45,6 +46,7 @@ let package = Package(
             name: "OrderFlowRuntime",
             dependencies: [
                 "OrderFlowDomain",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -123,7 +125,7 @@ let package = Package(
         .target(
             name: "OrderFlowAPI",
             dependencies: [
-                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")
             ],
             resources: [.copy("openapi.yaml")],
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
@@ -200,7 +202,10 @@ let package = Package(
         ),
         .testTarget(
             name: "OrderFlowPersistenceTests",
-            dependencies: ["OrderFlowPersistence", "OrderFlowRuntime", "OrderFlowTestSupport", .product(name: "SQLKit", package: "sql-kit")],
+            dependencies: [
+                "OrderFlowPersistence", "OrderFlowRuntime", "OrderFlowTestSupport",
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
             swiftSettings: tests
         ),
         .testTarget(

@@ -74,7 +74,7 @@ public struct HTTPSMSSender: NotificationSender {
     let token: String?
     let client: HTTPClient
 
-    public init(url: String, token: String?, client: HTTPClient = .shared) {
+    public init(url: String, token: String?, client: HTTPClient = OutboundHTTP.client) {
         self.url = url
         self.token = token
         self.client = client

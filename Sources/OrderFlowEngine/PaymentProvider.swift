@@ -4,6 +4,7 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import OrderFlowDomain
+import OrderFlowRuntime
 
 /// Takes card payments. Every call carries an idempotency key derived from the order and the
 /// step, so a retried step never charges or refunds twice.
@@ -37,7 +38,7 @@ public struct HTTPPaymentProvider: PaymentProvider {
     let settings: PaymentSettings
     let client: HTTPClient
 
-    public init(settings: PaymentSettings, client: HTTPClient = .shared) {
+    public init(settings: PaymentSettings, client: HTTPClient = OutboundHTTP.client) {
         self.settings = settings
         self.client = client
     }

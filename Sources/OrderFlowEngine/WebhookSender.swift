@@ -6,14 +6,19 @@ import NIOFoundationCompat
 import NIOHTTP1
 import OrderFlowDomain
 import OrderFlowPersistence
+import OrderFlowRuntime
 
 /// Delivers one transmission as an HTTP POST, signed with the channel's secret:
 /// `X-OrderFlow-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`, with the event ID
 /// as `Idempotency-Key` so receivers can drop repeats.
+///
+/// Redirects are not followed: a 3xx is the channel's answer, and a permanent failure. Following one
+/// would let a downstream system point OrderFlow at any host, internal ones included, and have it
+/// send there a payload signed for the channel.
 public struct WebhookSender: Sendable {
     let client: HTTPClient
 
-    public init(client: HTTPClient = .shared) { self.client = client }
+    public init(client: HTTPClient = OutboundHTTP.client) { self.client = client }
 
     public struct Result: Sendable {
         public var statusCode: Int?

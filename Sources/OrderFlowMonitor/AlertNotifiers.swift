@@ -80,7 +80,7 @@ public struct WebhookAlertNotifier: AlertNotifier {
     public let settings: NotifierSettings
     let client: HTTPClient
 
-    public init(settings: NotifierSettings, client: HTTPClient = .shared) {
+    public init(settings: NotifierSettings, client: HTTPClient = OutboundHTTP.client) {
         self.settings = settings
         self.client = client
     }
@@ -111,7 +111,7 @@ public struct SlackAlertNotifier: AlertNotifier {
     public let settings: NotifierSettings
     let client: HTTPClient
 
-    public init(settings: NotifierSettings, client: HTTPClient = .shared) {
+    public init(settings: NotifierSettings, client: HTTPClient = OutboundHTTP.client) {
         self.settings = settings
         self.client = client
     }
@@ -131,7 +131,7 @@ public struct AlertmanagerNotifier: AlertNotifier {
     let client: HTTPClient
     let generatorURL: String?
 
-    public init(settings: NotifierSettings, generatorURL: String? = nil, client: HTTPClient = .shared) {
+    public init(settings: NotifierSettings, generatorURL: String? = nil, client: HTTPClient = OutboundHTTP.client) {
         self.settings = settings
         self.generatorURL = generatorURL
         self.client = client
