@@ -11,13 +11,14 @@ public enum DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
         public var username: String
         public var password: String?
         public var database: String
-        /// `disable`, `prefer` or `require` (the URL's `sslmode`).
+        /// `disable`, `prefer` (the default: TLS when the server offers it) or `require` (the URL's
+        /// `sslmode`).
         public var tlsMode: String
         public var maxConnections: Int
 
         public init(
             host: String, port: Int = 5432, username: String, password: String?, database: String,
-            tlsMode: String = "disable", maxConnections: Int = 10
+            tlsMode: String = "prefer", maxConnections: Int = 10
         ) {
             self.host = host
             self.port = port
@@ -64,7 +65,7 @@ public enum DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
             PostgresSettings(
                 host: host, port: url.port ?? 5432, username: user.removingPercentEncoding ?? user,
                 password: url.password.map { $0.removingPercentEncoding ?? $0 }, database: database,
-                tlsMode: query["sslmode"] ?? "disable", maxConnections: Int(query["max_connections"] ?? "") ?? 10))
+                tlsMode: query["sslmode"] ?? "prefer", maxConnections: Int(query["max_connections"] ?? "") ?? 10))
     }
 
     /// The location without its password, safe for logs.

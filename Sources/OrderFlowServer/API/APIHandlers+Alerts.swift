@@ -213,9 +213,12 @@ enum CSV {
     static func render(_ rows: [[String]]) -> String {
         rows.map { row in
             row.map { field in
-                // A leading =, +, - or @ would run as a formula in a spreadsheet: prefixed with '.
-                let safe = field.first.map { "=+-@".contains($0) } == true ? "'" + field : field
-                return safe.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+                // A leading =, +, -, @, tab or carriage return would run as a formula in a
+                // spreadsheet: prefixed with '. (Scalars, not characters: "\r\n" is one character.)
+                let safe =
+                    field.unicodeScalars.first.map { "=+-@\t\r".unicodeScalars.contains($0) } == true
+                    ? "'" + field : field
+                return safe.unicodeScalars.contains(where: { ",\"\n\r".unicodeScalars.contains($0) })
                     ? "\"" + safe.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : safe
             }.joined(separator: ",")
         }.joined(separator: "\r\n") + "\r\n"
