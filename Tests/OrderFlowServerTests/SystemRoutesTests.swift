@@ -16,6 +16,12 @@ struct SystemRoutesTests {
             let database = health.json["database"] as? [String: Any]
             #expect(database?["kind"] as? String == kind.rawValue)
             #expect(database?["status"] as? String == "ok")
+            #expect(health.json["version"] is String && health.json["uptimeSeconds"] is Int)
+            // Anonymous: up or not, and nothing about what runs where.
+            let anonymous = try await app.send(.get, "/api/v1/health", token: nil)
+            #expect(anonymous.status == .ok && anonymous.json["status"] as? String == "ok")
+            #expect(anonymous.json["version"] == nil && anonymous.json["uptimeSeconds"] == nil)
+            #expect(anonymous.json["database"] as? [String: String] == ["status": "ok"])
         }
     }
 

@@ -103,12 +103,16 @@ extension APIHandlers {
 
     func getHealth(_ input: Operations.GetHealth.Input) async throws -> Operations.GetHealth.Output {
         let check = await services.health.check()
+        // Anonymous callers learn whether it is up; what runs where, and why it failed, is for
+        // those who signed in.
+        let detailed = RequestScope.context?.principal != nil
+        let database = Components.Schemas.Health.DatabasePayload(
+            kind: detailed ? (check.sqlite ? .sqlite : .postgres) : nil, status: check.failure == nil ? .ok : .down,
+            latencyMs: detailed ? (check.milliseconds * 1000).rounded() / 1000 : nil,
+            error: detailed ? check.failure : nil)
         let health = Components.Schemas.Health(
-            status: check.failure == nil ? .ok : .unavailable, version: configuration.version,
-            uptimeSeconds: Int(Date().timeIntervalSince(startedAt)),
-            database: .init(
-                kind: check.sqlite ? .sqlite : .postgres, status: check.failure == nil ? .ok : .down,
-                latencyMs: (check.milliseconds * 1000).rounded() / 1000, error: check.failure))
+            status: check.failure == nil ? .ok : .unavailable, version: detailed ? configuration.version : nil,
+            uptimeSeconds: detailed ? Int(Date().timeIntervalSince(startedAt)) : nil, database: database)
         return check.failure == nil ? .ok(.init(body: .json(health))) : .serviceUnavailable(.init(body: .json(health)))
     }
 }
