@@ -243,6 +243,13 @@ public struct AppConfiguration: Sendable {
         return config
     }
 
+    /// Whether people reach OrderFlow over HTTPS: it serves TLS itself, or it sits behind a proxy
+    /// that does (`ORDERFLOW_PUBLIC_URL` starts with https). Then cookies are `Secure` and
+    /// responses carry `Strict-Transport-Security`.
+    public var servesHTTPS: Bool {
+        security.tlsCertificatePath != nil || monitor.publicURL?.lowercased().hasPrefix("https://") == true
+    }
+
     /// Variables read elsewhere (tests, scripts) that share the prefix.
     static let ignoredKeys: Set<String> = ["ORDERFLOW_TEST_POSTGRES_URL", "ORDERFLOW_BINARY"]
 

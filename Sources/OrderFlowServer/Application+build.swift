@@ -159,12 +159,12 @@ func buildRouter(
     router.add(middleware: HTTPMetricsMiddleware(metrics: dependencies.metrics))
     router.add(
         middleware: HardeningMiddleware(
-            corsOrigins: config.security.corsOrigins, tls: config.security.tlsCertificatePath != nil,
+            corsOrigins: config.security.corsOrigins, tls: config.servesHTTPS,
             trustForwardedFor: config.security.trustForwardedFor))
     router.add(middleware: RequestIDAndErrorMiddleware())
     router.add(middleware: BodyLimitMiddleware(maxBytes: config.maxBodyBytes))
     router.add(
-        middleware: DashboardMiddleware(security: security, secureCookies: config.security.tlsCertificatePath != nil))
+        middleware: DashboardMiddleware(security: security, secureCookies: config.servesHTTPS))
     router.add(
         middleware: SecurityMiddleware(
             authenticator: security.authenticator,
@@ -197,7 +197,7 @@ func buildRouter(
             status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.yaml)))
     }
-    Dashboard(services: services, clock: dependencies.clock, secureCookies: config.security.tlsCertificatePath != nil)
+    Dashboard(services: services, clock: dependencies.clock, secureCookies: config.servesHTTPS)
         .register(on: router)
     return router
 }

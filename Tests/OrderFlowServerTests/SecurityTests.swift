@@ -441,6 +441,24 @@ struct SecurityTests {
         }
     }
 
+    /// Behind a proxy that ends TLS, OrderFlow speaks plain HTTP but people use HTTPS: the public
+    /// URL says so, and cookies are Secure and HSTS is sent as if it served TLS itself.
+    @Test func behindAnHTTPSProxyCookiesAreSecureAndHSTSIsSent() async throws {
+        try await TestApp.run(configure: { $0.monitor.publicURL = "https://orderflow.example.com" }) { app in
+            let response = try await app.send(.get, "/api/v1/health", token: nil)
+            #expect(response.headers[.strictTransportSecurity]?.hasPrefix("max-age=") == true)
+            let signIn = try await app.submit("/login", ["username": "admin", "password": TestApp.adminPassword])
+            let cookies = signIn.headers[values: .setCookie]
+            #expect(!cookies.isEmpty && cookies.allSatisfy { $0.contains("; Secure") }, "\(cookies)")
+        }
+        try await TestApp.run { app in
+            let signIn = try await app.submit("/login", ["username": "admin", "password": TestApp.adminPassword])
+            #expect(
+                signIn.headers[values: .setCookie].allSatisfy { !$0.contains("Secure") }, "plain HTTP to the people too"
+            )
+        }
+    }
+
     @Test func hardeningHeadersAndCORS() async throws {
         try await TestApp.run(configure: { $0.security.corsOrigins = ["https://ops.example.com"] }) { app in
             let response = try await app.send(
