@@ -233,6 +233,12 @@ extension Backup {
     {
         let partial = partialPath(for: path)
         do {
+            // Readable by its owner only from the first byte on: it will hold password hashes and
+            // secrets. (VACUUM INTO and pg_dump both write into an empty file that exists.)
+            guard FileManager.default.createFile(atPath: partial, contents: nil, attributes: [.posixPermissions: 0o600])
+            else {
+                throw BackupError.fileSystem(partial, reason: "cannot create it: \(String(cString: strerror(errno)))")
+            }
             let contents = try await write(partial)
             try restrictToOwner(partial)
             try sync(partial)

@@ -167,6 +167,11 @@ final class SQLiteBackend: DatabaseBackend {
     static func open(path: String, options: DatabaseOptions, logger: Logger) async throws -> SQLiteBackend {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // A new database is readable by its owner only from the start (SQLite gives its -wal and
+        // -shm files the same permissions): it will hold password hashes and secrets.
+        if !FileManager.default.fileExists(atPath: path) {
+            FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
         let sync =
             ["full", "normal", "off", "extra"].contains(options.sqliteSynchronous.lowercased())
             ? options.sqliteSynchronous.uppercased() : "FULL"

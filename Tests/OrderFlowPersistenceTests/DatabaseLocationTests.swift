@@ -1,4 +1,6 @@
+import Foundation
 import OrderFlowPersistence
+import OrderFlowTestSupport
 import Testing
 
 @Suite("Database locations")
@@ -23,5 +25,21 @@ struct DatabaseLocationTests {
         #expect(
             "\(try DatabaseLocation(parsing: "postgres://orderflow:secret@db.internal/orders"))".contains("secret")
                 == false)
+    }
+
+    /// A new SQLite database, and the write-ahead log beside it, are readable by their owner only
+    /// from the start: they hold password hashes and secrets.
+    @Test func aNewSQLiteDatabaseIsItsOwnersOnly() async throws {
+        let (location, drop) = try await TestDatabase.create(.sqlite)
+        guard case .sqlite(let path) = location else { return }
+        let database = try await Database.open(location, logger: TestDatabase.logger)
+        try await database.withRunning { database in
+            try await database.transaction { db in try await db.raw("CREATE TABLE notes (text TEXT)").run() }
+            for file in [path, path + "-wal"] {
+                let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? NSNumber
+                #expect(mode?.intValue == 0o600, "\(file): \(String(mode?.intValue ?? 0, radix: 8))")
+            }
+        }
+        await drop()
     }
 }
