@@ -121,6 +121,7 @@ public func buildApplication(_ config: AppConfiguration, dependencies: AppDepend
             logger.info(
                 "database ready", metadata: ["database": "\(config.database)", "migrations_applied": "\(applied)"])
         }
+        try await security.claimDatabase(forDemo: config.security.demoAccounts)
         try await security.configureSigningKey()
         if config.seedDemoCatalog {
             try await DemoCatalog.seedIfEmpty(database: database, clock: dependencies.clock, logger: logger)

@@ -59,6 +59,38 @@ struct ProcessTests {
 }
 
 extension ProcessTests {
+    /// `orderflow demo` gives its accounts new passwords and adds a key at every start: on a database
+    /// that `serve` made, it refuses and changes nothing.
+    @Test func theDemoRefusesADatabaseItDidNotMake() async throws {
+        let (location, drop) = try await TestDatabase.create(.sqlite)
+        defer { Task { await drop() } }
+        let database = ServerProcess.argument(for: location)
+        var served = try await ServerProcess.start(database: database)
+        let password = try #require(
+            served.output().split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+                .first { $0.count == 20 && !$0.contains(" ") })
+        served.stop()
+
+        let demo = Process()
+        demo.executableURL = URL(fileURLWithPath: ServerProcess.binary)
+        demo.arguments = [
+            "demo", "--database", database, "--port", String(try ServerProcess.freePort()), "--order-rate", "0",
+        ]
+        let errors = Pipe()
+        demo.standardError = errors
+        demo.standardOutput = FileHandle.nullDevice
+        try demo.run()
+        let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        demo.waitUntilExit()
+        #expect(demo.terminationStatus != 0)
+        #expect(said.contains("not made by orderflow demo"), "\(said)")
+
+        // The administrator's password is still the one serve printed.
+        var again = try await ServerProcess.start(database: database)
+        defer { again.stop() }
+        try await again.signIn(password: password)
+    }
+
     @Test func servesHTTPSWithHSTSWhenGivenACertificate() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "orderflow-tls-\(UUID().uuidString)")

@@ -156,6 +156,26 @@ public struct SecurityService: Sendable {
 
     // MARK: Bootstrap
 
+    /// A database is the demo's or a real one, for good: the demo gives its accounts new passwords
+    /// and adds an API key at every start, which must never happen to a real database. The first
+    /// start records which it is; a database that has users but no record predates it and is
+    /// taken for a real one (`orderflow demo --reset` makes a fresh demo database).
+    func claimDatabase(forDemo demo: Bool) async throws {
+        let hasUsers = try await !users.users().isEmpty
+        let madeBy = try await users.setting(
+            "database_made_by", createWith: { !hasUsers && demo ? "demo" : "serve" }, at: clock.now())
+        if demo && madeBy != "demo" {
+            throw DatabaseNotTheDemos()
+        }
+    }
+
+    struct DatabaseNotTheDemos: Error, CustomStringConvertible {
+        var description: String {
+            "this database was not made by orderflow demo, which would reset its accounts' passwords and add an API key; "
+                + "run orderflow serve on it, or orderflow demo --reset (or another --database) for a demo database of its own"
+        }
+    }
+
     /// Resolves the token signing key: configured, or created once and kept in the database.
     func configureSigningKey() async throws {
         if let secret = settings.jwtSecret {
