@@ -57,32 +57,6 @@ public struct UserRepository: Sendable {
         }
     }
 
-    /// Records a failed login; locks the account once `maxFailures` is reached. Returns the new count.
-    public func recordFailedLogin(userID: String, maxFailures: Int, lockFor seconds: Double, at now: Timestamp)
-        async throws -> Int
-    {
-        try await database.transaction { db in
-            let row = try await db.raw(
-                """
-                UPDATE users SET failed_logins = failed_logins + 1 WHERE id = \(bind: userID) RETURNING failed_logins
-                """
-            ).first()
-            let failures = try row?.decode(column: "failed_logins", as: Int.self) ?? 0
-            if failures >= maxFailures {
-                try await db.raw(
-                    "UPDATE users SET locked_until = \(bind: now.adding(seconds: seconds).microseconds), failed_logins = 0 WHERE id = \(bind: userID)"
-                ).run()
-            }
-            return failures
-        }
-    }
-
-    public func recordSuccessfulLogin(userID: String) async throws {
-        try await database.transaction { db in
-            try await db.raw("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = \(bind: userID)").run()
-        }
-    }
-
     // MARK: Refresh tokens
 
     public func storeRefreshToken(
@@ -284,8 +258,6 @@ struct UserRow: Codable {
     var regionScope: String?
     var customerId: String?
     var disabled: Bool
-    var failedLogins: Int
-    var lockedUntil: Int64?
     var passwordChangedAt: Int64
     var createdAt: Int64
     var updatedAt: Int64
@@ -301,8 +273,6 @@ struct UserRow: Codable {
         regionScope = user.regionScope
         customerId = user.customerID
         disabled = user.disabled
-        failedLogins = user.failedLogins
-        lockedUntil = user.lockedUntil?.microseconds
         passwordChangedAt = user.passwordChangedAt.microseconds
         createdAt = user.createdAt.microseconds
         updatedAt = user.updatedAt.microseconds
@@ -312,8 +282,7 @@ struct UserRow: Codable {
         UserRecord(
             id: id, username: username, displayName: displayName, email: email, passwordHash: passwordHash,
             roles: UserRepository.decode(roles), storeScope: storeScope.map(LocationID.init), regionScope: regionScope,
-            customerID: customerId, disabled: disabled, failedLogins: failedLogins,
-            lockedUntil: lockedUntil.map(Timestamp.init(microseconds:)),
+            customerID: customerId, disabled: disabled,
             passwordChangedAt: Timestamp(microseconds: passwordChangedAt),
             createdAt: Timestamp(microseconds: createdAt), updatedAt: Timestamp(microseconds: updatedAt))
     }

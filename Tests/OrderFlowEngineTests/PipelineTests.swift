@@ -173,7 +173,12 @@ struct PipelineTests {
             let jobs = JobRepository(database: h.database)
             #expect(try await jobs.jobs(of: OrderID("ORD-L")).map(\.kind) == ["order.pay"])
             let running = Task { try await h.engine.worker.runDue(limit: 1) }
-            while payments.charges.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(10)) }
+            for _ in 0..<2_000 where payments.charges.withLock({ $0.isEmpty }) {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let charged = !payments.charges.withLock { $0.isEmpty }
+            let errors = try await jobs.jobs(of: OrderID("ORD-L")).map(\.lastError)
+            try #require(charged, "the step did not reach the provider: \(errors)")
             // Another worker takes the job as if its lease had run out (an hour on the manual clock).
             let taken = try await jobs.claim(
                 owner: "thief", limit: 1, lease: 30, now: h.clock.now().adding(seconds: 3_600))

@@ -290,6 +290,66 @@ struct SecurityTests {
         }
     }
 
+    @Test func anUnknownNameIsLockedLikeAKnownOne() async throws {
+        try await TestApp.run { app in
+            var statuses: [Int] = []
+            for _ in 0..<6 {
+                statuses.append(
+                    try await app.send(
+                        .post, "/api/auth/login", json: ["username": "nobody", "password": "wrong-password-1"],
+                        token: nil
+                    ).status.code)
+            }
+            #expect(statuses == [401, 401, 401, 401, 429, 429])
+        }
+    }
+
+    @Test func guessesSentTogetherCannotPassTheLimit() async throws {
+        try await TestApp.run { app in
+            _ = try await app.token(for: ["management"], username: "boss")
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for guess in 0..<20 {
+                    group.addTask {
+                        try await app.send(
+                            .post, "/api/auth/login",
+                            json: ["username": "boss", "password": "wrong-password-\(guess)"],
+                            token: nil
+                        ).status.code
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            // Four refusals that checked a password; every other guess was refused unchecked.
+            #expect(statuses.filter { $0 == 401 }.count == 4)
+            #expect(statuses.filter { $0 == 429 }.count == 16)
+        }
+    }
+
+    @Test func aLockFromOneAddressLeavesOtherAddressesAlone() async throws {
+        try await TestApp.run(configure: { $0.security.trustForwardedFor = true }) { app in
+            _ = try await app.token(for: ["management"], username: "boss")
+            let guesser: HTTPFields = [HTTPField.Name("X-Forwarded-For")!: "203.0.113.7"]
+            let owner: HTTPFields = [HTTPField.Name("X-Forwarded-For")!: "198.51.100.2"]
+            func signIn(_ password: String, from address: HTTPFields) async throws -> Int {
+                try await app.send(
+                    .post, "/api/auth/login", json: ["username": "boss", "password": password], headers: address,
+                    token: nil
+                ).status.code
+            }
+            for _ in 0..<5 { _ = try await signIn("wrong-password-1", from: guesser) }
+            #expect(try await signIn("password-of-boss", from: guesser) == 429)
+            #expect(try await signIn("password-of-boss", from: owner) == 200)
+
+            // A new password set by an administrator lifts every lock on the account.
+            let users = try await app.send(.get, "/api/users").json["items"] as? [[String: Any]] ?? []
+            let boss = try #require(users.first { $0["username"] as? String == "boss" }?["id"] as? String)
+            let reset = try await app.send(
+                .post, "/api/users/\(boss)/reset-password", json: ["password": "a-new-password-for-boss"])
+            #expect(reset.status == .ok)
+            #expect(try await signIn("a-new-password-for-boss", from: guesser) == 200)
+        }
+    }
+
     @Test func secretsNeverReachLogsOrLaterResponses() async throws {
         try await TestApp.run { app in
             let created = try await app.send(

@@ -12,8 +12,6 @@ public struct UserRecord: Sendable, Hashable {
     public var regionScope: String?
     public var customerID: String?
     public var disabled: Bool
-    public var failedLogins: Int
-    public var lockedUntil: Timestamp?
     public var passwordChangedAt: Timestamp
     public var createdAt: Timestamp
     public var updatedAt: Timestamp
@@ -22,7 +20,7 @@ public struct UserRecord: Sendable, Hashable {
         id: String = UUID().uuidString.lowercased(), username: String, displayName: String, email: String?,
         passwordHash: String,
         roles: Set<Role>, storeScope: LocationID? = nil, regionScope: String? = nil, customerID: String? = nil,
-        disabled: Bool = false, failedLogins: Int = 0, lockedUntil: Timestamp? = nil, passwordChangedAt: Timestamp,
+        disabled: Bool = false, passwordChangedAt: Timestamp,
         createdAt: Timestamp, updatedAt: Timestamp
     ) {
         self.id = id
@@ -35,8 +33,6 @@ public struct UserRecord: Sendable, Hashable {
         self.regionScope = regionScope
         self.customerID = customerID
         self.disabled = disabled
-        self.failedLogins = failedLogins
-        self.lockedUntil = lockedUntil
         self.passwordChangedAt = passwordChangedAt
         self.createdAt = createdAt
         self.updatedAt = updatedAt

@@ -31,10 +31,9 @@ enum DemoAccounts {
                 user.passwordHash = hash
                 user.passwordChangedAt = user.passwordChangedAt.later(now)
                 user.disabled = false
-                user.failedLogins = 0
-                user.lockedUntil = nil
                 user.updatedAt = now
                 try await security.users.update(user)
+                try await security.attempts.clear(username: user.username)
             } else {
                 try await security.users.create(
                     UserRecord(

@@ -10,6 +10,7 @@ import OrderFlowPersistence
 /// request threads; refresh tokens and keys are stored as SHA-256 hashes; no secret is logged.
 public struct SecurityService: Sendable {
     let users: UserRepository
+    let attempts: SignInAttemptRepository
     let audit: AuditRepository
     let tokens: TokenService
     let authenticator: Authenticator
@@ -19,12 +20,14 @@ public struct SecurityService: Sendable {
 
     public init(database: Database, settings: AppConfiguration.SecuritySettings, clock: any WallClock, logger: Logger) {
         users = UserRepository(database: database)
+        attempts = SignInAttemptRepository(database: database)
         audit = AuditRepository(database: database)
         tokens = TokenService(accessLifetimeSeconds: settings.accessTokenSeconds, clock: clock)
         authenticator = Authenticator(users: users, tokens: tokens, clock: clock)
         self.settings = settings
         self.clock = clock
         self.logger = logger
+        decoyHash = Bcrypt.hash("decoy password that matches nothing", cost: settings.bcryptCost)
     }
 
     /// Hashes on the blocking thread pool: bcrypt is slow on purpose.
@@ -37,8 +40,9 @@ public struct SecurityService: Sendable {
         try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
     }
 
-    /// A hash to check against when the user does not exist, so both cases take as long.
-    static let decoyHash = Bcrypt.hash("decoy password that matches nothing", cost: 4)
+    /// A hash of the accounts' own cost to check against when the user does not exist, so both
+    /// cases take as long.
+    let decoyHash: String
 
     // MARK: Sign-in
 
@@ -49,52 +53,61 @@ public struct SecurityService: Sendable {
         public var user: UserRecord
     }
 
+    /// Signs a user in. Every name is treated alike, known or not: the password is checked against
+    /// a hash of the same cost, and failures are counted, slowed down and locked the same way.
+    /// Failures count per account and client address, so an address that guesses locks that
+    /// account for itself only, and an attempt is counted before its password is checked, so
+    /// guesses sent at once cannot pass the limit together.
     func login(username: String, password: String, origin: AuditOrigin) async throws -> SignIn {
         let now = clock.now()
         let name = username.trimmingSpaces().lowercased()
+        let address = origin.clientAddress ?? "unknown"
         var origin = origin
         origin.actor = name
-        guard let user = try await users.user(username: name) else {
-            _ = try await verifyPassword(password, hash: Self.decoyHash)
+        let user = try await users.user(username: name)
+        func failed(_ reason: String, _ details: [String: String] = [:]) async throws {
             try await audit.append(
                 origin.entry(
-                    "auth.login_failed", targetType: "user", targetID: name, outcome: "failure", at: now,
-                    details: ["reason": "unknown user"]))
-            throw Self.wrongCredentials
+                    "auth.login_failed", targetType: "user", targetID: user?.id ?? name, outcome: "failure", at: now,
+                    details: details.merging(["reason": reason]) { $1 }))
         }
-        if let locked = user.lockedUntil, locked > now {
-            try await audit.append(
-                origin.entry(
-                    "auth.login_failed", targetType: "user", targetID: user.id, outcome: "failure", at: now,
-                    details: ["reason": "locked"]))
-            throw Self.locked(until: locked, now: now)
+        let attempt: Int
+        switch try await attempts.reserve(
+            username: name, address: address, at: now, forgetAfter: settings.loginLockSeconds)
+        {
+        case .locked(let until):
+            try await failed("locked")
+            throw Self.locked(until: until, now: now)
+        case .attempt(let count) where count > settings.loginMaxFailures:
+            // Sent together with the guesses that reached the limit: refused unchecked.
+            let until = now.adding(seconds: settings.loginLockSeconds)
+            try await attempts.lock(username: name, address: address, until: until)
+            try await failed("locked")
+            throw Self.locked(until: until, now: now)
+        case .attempt(let count):
+            attempt = count
         }
-        guard try await verifyPassword(password, hash: user.passwordHash) else {
-            let failures = try await users.recordFailedLogin(
-                userID: user.id, maxFailures: settings.loginMaxFailures, lockFor: settings.loginLockSeconds, at: now)
-            try await audit.append(
-                origin.entry(
-                    "auth.login_failed", targetType: "user", targetID: user.id, outcome: "failure", at: now,
-                    details: ["reason": "wrong password", "failures": String(failures)]))
+        let matches = try await verifyPassword(password, hash: user?.passwordHash ?? decoyHash)
+        guard let user, matches else {
+            try await failed(user == nil ? "unknown user" : "wrong password", ["failures": String(attempt)])
             // Each failure in a row makes the next answer slower.
-            let delay = min(2_000, settings.loginFailureDelayMilliseconds * failures)
+            let delay = min(2_000, settings.loginFailureDelayMilliseconds * attempt)
             if delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
-            if failures >= settings.loginMaxFailures {
+            if attempt >= settings.loginMaxFailures {
+                let until = now.adding(seconds: settings.loginLockSeconds)
+                try await attempts.lock(username: name, address: address, until: until)
                 logger.warning(
-                    "account locked after failed sign-ins",
-                    metadata: ["user_id": "\(user.id)", "failures": "\(failures)"])
-                throw Self.locked(until: now.adding(seconds: settings.loginLockSeconds), now: now)
+                    "sign-ins refused after failures",
+                    metadata: ["username": "\(name)", "client_address": "\(address)", "failures": "\(attempt)"])
+                throw Self.locked(until: until, now: now)
             }
             throw Self.wrongCredentials
         }
         guard !user.disabled else {
-            try await audit.append(
-                origin.entry(
-                    "auth.login_failed", targetType: "user", targetID: user.id, outcome: "failure", at: now,
-                    details: ["reason": "disabled"]))
+            try await failed("disabled")
             throw Authenticator.unauthorized("this account is disabled")
         }
-        try await users.recordSuccessfulLogin(userID: user.id)
+        try await attempts.clear(username: name, address: address)
         let signIn = try await issueTokens(for: user, family: UUID().uuidString.lowercased(), at: now)
         try await audit.append(origin.entry("auth.login", targetType: "user", targetID: user.id, at: now))
         return signIn

@@ -200,12 +200,11 @@ struct UserService: Sendable {
         let now = clock.now()
         user.passwordHash = try await security.hashPassword(chosen)
         user.passwordChangedAt = user.passwordChangedAt.later(now)
-        user.failedLogins = 0
-        user.lockedUntil = nil
         user.updatedAt = now
         try await users.update(
             user, audit: caller.audit("user.reset_password", targetType: "user", targetID: user.id, at: now))
         try await users.revokeAllTokens(userID: user.id, at: now)
+        try await security.attempts.clear(username: user.username)
         security.authenticator.invalidate(userID: user.id)
         return password == nil ? chosen : nil
     }
