@@ -164,7 +164,9 @@ struct PipelineTests {
 
     /// A worker keeps its job's lease while the step runs; once another worker holds the job, the
     /// first stops the step and records nothing (no retry, no dead letter): the job is the other's.
-    @Test(.timeLimit(.minutes(1)))
+    /// The limit catches a step that runs on (it would sleep for an hour); it is wide because a test
+    /// waits its turn to set up while the whole suite runs on two cores.
+    @Test(.timeLimit(.minutes(4)))
     func aStepWhoseLeaseWasTakenStopsAndLeavesTheJobToItsNewOwner() async throws {
         let payments = FakePayments(.slow(3_600))
         try await EngineHarness.run(stock: 10, payments: payments, configure: { $0.leaseSeconds = 0.3 }) { h in

@@ -30,19 +30,19 @@ struct BackupCommandTests {
             try await Samples.create(order, in: OrderRepository(database: database))
         }
 
-        let backup = try orderflow("backup", "--database", database, "--to", file)
+        let backup = try await orderflow("backup", "--database", database, "--to", file)
         #expect(backup.status == 0, "\(backup.errors)")
         #expect(backup.output.hasPrefix("backed up ") && backup.output.contains("1 orders"), "\(backup.output)")
 
-        let again = try orderflow("backup", "--database", database, "--to", file)
+        let again = try await orderflow("backup", "--database", database, "--to", file)
         #expect(again.status != 0)
         #expect(again.errors.contains("already exists") && again.errors.contains("--overwrite"), "\(again.errors)")
 
-        let refused = try orderflow("restore", "--database", database, "--from", file)
+        let refused = try await orderflow("restore", "--database", database, "--from", file)
         #expect(refused.status != 0)
         #expect(refused.errors.contains("holds 1 orders") && refused.errors.contains("--yes"), "\(refused.errors)")
 
-        let restored = try orderflow("restore", "--database", database, "--from", file, "--yes")
+        let restored = try await orderflow("restore", "--database", database, "--from", file, "--yes")
         #expect(restored.status == 0, "\(restored.errors)")
         #expect(
             restored.output.hasPrefix("restored ") && restored.output.contains("replaced 1 orders"),
@@ -50,32 +50,21 @@ struct BackupCommandTests {
         #expect(restored.output.split(separator: "\n").count == 1, "one line on success")
     }
 
-    @Test func backupOfAMissingSQLiteFileCreatesNothing() throws {
+    @Test func backupOfAMissingSQLiteFileCreatesNothing() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
             "orderflow-backup-command-\(UUID().uuidString)"
         ).path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let missing = try orderflow(
+        let missing = try await orderflow(
             "backup", "--database", "sqlite:\(folder)/typo.sqlite", "--to", "\(folder)/x.backup")
         #expect(missing.status != 0)
         #expect(missing.errors.contains("there is no database at"), "\(missing.errors)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == [])
     }
 
-    func orderflow(_ arguments: String...) throws -> (status: Int32, output: String, errors: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ServerProcess.binary)
-        process.arguments = arguments + ["--log-level", "error"]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        // Both outputs are a few lines, far below a pipe's buffer.
-        process.waitUntilExit()
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let complained = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return (process.terminationStatus, printed, complained)
+    func orderflow(_ arguments: String...) async throws -> (status: Int32, output: String, errors: String) {
+        let result = try await Subprocess.run(ServerProcess.binary, arguments + ["--log-level", "error"])
+        return (result.status, result.output, result.errors)
     }
 }

@@ -184,7 +184,7 @@ struct PipelineProcessTests {
         try await Task.sleep(for: .milliseconds(700))
         // SIGKILL mid-stream: no shutdown, nothing flushed, leases left behind.
         let victim = rig.withLock { $0.servers[0] }
-        victim.kill(signal: SIGKILL)
+        await victim.kill(signal: SIGKILL)
         try await Task.sleep(for: .milliseconds(300))
         let (database, environment) = rig.withLock { ($0.database, $0.environment) }
         var restarted = try await ServerProcess.start(database: database, port: victim.port, environment: environment)
@@ -218,7 +218,7 @@ struct PipelineProcessTests {
         }
         try await Task.sleep(for: .milliseconds(800))
         let victim = rig.withLock { $0.servers[1] }
-        victim.kill(signal: SIGKILL)
+        await victim.kill(signal: SIGKILL)
         rig.withLock { _ = $0.servers.remove(at: 1) }
         #expect(await traffic.value == orders)
         try await verify(rig.withLock { $0 }, orders: orders, reader: rig.withLock { $0.servers[0] })

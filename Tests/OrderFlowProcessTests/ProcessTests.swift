@@ -41,7 +41,7 @@ struct ProcessTests {
         ]
         let (status, created) = try await first.send("POST", "/api/orders", order)
         #expect(status == 201)
-        first.kill(signal: SIGKILL)
+        await first.kill(signal: SIGKILL)
 
         var second = try await ServerProcess.start(database: database)
         defer { second.stop() }
@@ -54,7 +54,7 @@ struct ProcessTests {
         #expect((read["history"] as? [[String: Any]])?.first?["status"] as? Int == 1000)
 
         // SIGTERM: the server stops taking requests, finishes, closes the database and exits 0.
-        #expect(second.kill(signal: SIGTERM) == 0)
+        #expect(await second.kill(signal: SIGTERM) == 0)
     }
 }
 
@@ -69,20 +69,13 @@ extension ProcessTests {
         let password = try #require(
             served.output().split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
                 .first { $0.count == 20 && !$0.contains(" ") })
-        served.stop()
+        await served.stopped()
 
-        let demo = Process()
-        demo.executableURL = URL(fileURLWithPath: ServerProcess.binary)
-        demo.arguments = [
-            "demo", "--database", database, "--port", String(try ServerProcess.freePort()), "--order-rate", "0",
-        ]
-        let errors = Pipe()
-        demo.standardError = errors
-        demo.standardOutput = FileHandle.nullDevice
-        try demo.run()
-        let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        demo.waitUntilExit()
-        #expect(demo.terminationStatus != 0)
+        let demo = try await Subprocess.run(
+            ServerProcess.binary,
+            ["demo", "--database", database, "--port", String(try ServerProcess.freePort()), "--order-rate", "0"])
+        let said = demo.errors
+        #expect(demo.status != 0)
         #expect(said.contains("not made by orderflow demo"), "\(said)")
 
         // The administrator's password is still the one serve printed.
@@ -99,7 +92,7 @@ extension ProcessTests {
         let certificate = directory.appendingPathComponent("cert.pem").path
         let key = directory.appendingPathComponent("key.pem").path
         #expect(
-            try run(
+            try await run(
                 "/usr/bin/env",
                 [
                     "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
@@ -122,7 +115,7 @@ extension ProcessTests {
         defer { process.terminate() }
         var headers = ""
         for _ in 0..<100 {
-            let result = try run(
+            let result = try await run(
                 "/usr/bin/env",
                 ["curl", "-sk", "-D", "-", "-o", "/dev/null", "https://127.0.0.1:\(port)/api/v1/health"])
             if result.status == 0 && result.output.hasPrefix("HTTP/1.1 200") {
@@ -133,23 +126,15 @@ extension ProcessTests {
         }
         #expect(headers.hasPrefix("HTTP/1.1 200"))
         #expect(headers.lowercased().contains("strict-transport-security: max-age=31536000"))
-        let plain = try run(
+        let plain = try await run(
             "/usr/bin/env",
             ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/api/v1/health"])
         #expect(plain.output != "200", "plain HTTP is not served on a TLS port")
     }
 
-    func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let result = try await Subprocess.run(executable, arguments)
+        return (result.status, result.output)
     }
 }
 
@@ -235,24 +220,37 @@ struct ServerProcess {
     }
 
     /// SIGTERM, and SIGKILL if it has not ended 20 s later: a server that fails to stop must fail
-    /// loudly here rather than outlive the test and keep the test run's output open.
+    /// loudly here rather than outlive the test and keep the test run's output open. Returns at
+    /// once (it is called from `defer`); a thread of its own waits for the end.
     func stop() {
         guard process.isRunning else { return }
+        let process = process
         process.terminate()
-        for _ in 0..<200 where process.isRunning { usleep(100_000) }
-        if process.isRunning {
-            print("orderflow (pid \(process.processIdentifier)) ignored SIGTERM for 20 s; killed")
-            Glibc.kill(process.processIdentifier, SIGKILL)
+        Thread.detachNewThread {
+            for _ in 0..<200 where process.isRunning { usleep(100_000) }
+            if process.isRunning {
+                print("orderflow (pid \(process.processIdentifier)) ignored SIGTERM for 20 s; killed")
+                Glibc.kill(process.processIdentifier, SIGKILL)
+            }
         }
-        process.waitUntilExit()
+    }
+
+    /// Stops the process and waits until it has ended.
+    func stopped() async {
+        stop()
+        let process = process
+        await onOwnThread { process.waitUntilExit() }
     }
 
     /// Sends a signal and waits for the process to end; returns its exit status.
     @discardableResult
-    func kill(signal: Int32) -> Int32 {
+    func kill(signal: Int32) async -> Int32 {
         Glibc.kill(process.processIdentifier, signal)
-        process.waitUntilExit()
-        return process.terminationStatus
+        let process = process
+        return await onOwnThread {
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
     }
 
     func send(_ method: String, _ path: String, _ body: [String: Any]? = nil, headers: [String: String] = [:])
@@ -326,16 +324,13 @@ extension ProcessTests {
 
         let report = FileManager.default.temporaryDirectory.appendingPathComponent("load-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: report) }
-        let load = Process()
-        load.executableURL = URL(fileURLWithPath: ServerProcess.binary)
-        load.arguments = [
-            "load", "orders", "--url", "http://127.0.0.1:\(server.port)", "--api-key", key,
-            "--rate", "40", "--seconds", "1", "--warmup-seconds", "0", "--connections", "4", "--json", report.path,
-        ]
-        load.standardOutput = FileHandle.nullDevice
-        try load.run()
-        load.waitUntilExit()
-        #expect(load.terminationStatus == 0)
+        let load = try await Subprocess.run(
+            ServerProcess.binary,
+            [
+                "load", "orders", "--url", "http://127.0.0.1:\(server.port)", "--api-key", key,
+                "--rate", "40", "--seconds", "1", "--warmup-seconds", "0", "--connections", "4", "--json", report.path,
+            ])
+        #expect(load.status == 0, "\(load.errors)")
 
         let line = try String(contentsOf: report, encoding: .utf8).split(separator: "\n").last.map(String.init) ?? ""
         let figures = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
