@@ -17,7 +17,8 @@ let package = Package(
         .library(name: "OrderFlowAPI", targets: ["OrderFlowAPI"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(
+            url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
         .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird.git", from: "2.1.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-openapi-generator.git", from: "1.14.3"),
@@ -200,7 +201,10 @@ let package = Package(
         ),
         .testTarget(
             name: "OrderFlowPersistenceTests",
-            dependencies: ["OrderFlowPersistence", "OrderFlowRuntime", "OrderFlowTestSupport", .product(name: "SQLKit", package: "sql-kit")],
+            dependencies: [
+                "OrderFlowPersistence", "OrderFlowRuntime", "OrderFlowTestSupport",
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
             swiftSettings: tests
         ),
         .testTarget(
