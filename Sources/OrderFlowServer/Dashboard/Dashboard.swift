@@ -26,8 +26,11 @@ struct Dashboard: Sendable {
             }
             return Response(status: .seeOther, headers: [.location: view.path])
         }
-        router.get("/assets/app.css") { _, _ in Assets.response(Assets.css, type: "text/css; charset=utf-8") }
-        router.get("/assets/app.js") { _, _ in Assets.response(Assets.script, type: "text/javascript; charset=utf-8") }
+        // Read here, at start-up: a build without its resources stops now, not on someone's first page.
+        let css = Assets.css
+        let script = Assets.script
+        router.get("/assets/app.css") { _, _ in Assets.response(css, type: "text/css; charset=utf-8") }
+        router.get("/assets/app.js") { _, _ in Assets.response(script, type: "text/javascript; charset=utf-8") }
         router.get("/login") { request, context in
             if let principal = context.principal, let view = DashboardView.landing(for: principal) {
                 let next = Self.safeNext(request.queryForm["next"]) ?? view.path
