@@ -26,36 +26,42 @@ struct Dashboard: Sendable {
             }
             return Response(status: .seeOther, headers: [.location: view.path])
         }
-        router.get("/assets/app.css") { _, _ in Assets.response(Assets.css, type: "text/css; charset=utf-8") }
-        router.get("/assets/app.js") { _, _ in Assets.response(Assets.script, type: "text/javascript; charset=utf-8") }
+        // Read here, at start-up: a build without its resources stops now, not on someone's first page.
+        let css = Assets.css
+        let script = Assets.script
+        router.get("/assets/app.css") { _, _ in Assets.response(css, type: "text/css; charset=utf-8") }
+        router.get("/assets/app.js") { _, _ in Assets.response(script, type: "text/javascript; charset=utf-8") }
         router.get("/login") { request, context in
             if let principal = context.principal, let view = DashboardView.landing(for: principal) {
-                return Response(status: .seeOther, headers: [.location: Self.safeNext(request.queryForm["next"]) ?? view.path])
+                let next = Self.safeNext(request.queryForm["next"]) ?? view.path
+                return Response(status: .seeOther, headers: [.location: next])
             }
             return Layout.loginPage(next: request.queryForm["next"], message: nil).response()
         }
-        router.post("/login") { request, context in try await login(request, context: context) }
-        router.post("/logout") { request, context in try await logout(request, context: context) }
+        router.post("/login") { try await login($0, context: $1) }
+        router.post("/logout") { try await logout($0, context: $1) }
 
-        router.get("/dashboard/operations") { request, context in try await operations(request, context: context) }
-        router.get("/dashboard/trace") { request, context in try await trace(request, context: context) }
-        router.get("/dashboard/store") { request, context in try await store(request, context: context) }
-        router.get("/dashboard/orders/{orderId}") { request, context in try await orderDetail(request, context: context) }
-        router.post("/dashboard/orders/{orderId}/cancel") { request, context in try await cancel(request, context: context) }
-        router.post("/dashboard/orders/{orderId}/fulfilment") { request, context in try await fulfilment(request, context: context) }
-        router.post("/dashboard/orders/bulk-cancel") { request, context in try await bulkCancel(request, context: context) }
-        router.post("/dashboard/alerts/{alertId}/acknowledge") { request, context in try await acknowledgeAlert(request, context: context) }
-        router.post("/dashboard/alerts/{alertId}/resolve") { request, context in try await resolveAlert(request, context: context) }
-        router.post("/dashboard/alerts/{alertId}/silence") { request, context in try await silenceAlert(request, context: context) }
-        router.post("/dashboard/transmissions/{transmissionId}/replay") { request, context in try await replayTransmission(request, context: context) }
-        router.get("/dashboard/development") { request, context in try await development(request, context: context) }
-        router.post("/dashboard/dead-letters/{deadLetterId}/replay") { request, context in try await replayDeadLetter(request, context: context) }
-        router.post("/dashboard/dead-letters/{deadLetterId}/discard") { request, context in try await discardDeadLetter(request, context: context) }
-        router.post("/dashboard/acks/{ackId}/link") { request, context in try await linkAcknowledgement(request, context: context) }
-        router.get("/dashboard/management") { request, context in try await management(request, context: context) }
-        router.get("/dashboard/invoices") { request, context in try await invoicePage(request, context: context) }
-        router.post("/dashboard/invoices/start") { request, context in try await startInvoices(request, context: context) }
-        router.post("/dashboard/invoices/stop") { request, context in try await stopInvoices(request, context: context) }
+        router.get("/dashboard/operations") { try await operations($0, context: $1) }
+        router.get("/dashboard/trace") { try await trace($0, context: $1) }
+        router.get("/dashboard/store") { try await store($0, context: $1) }
+        router.get("/dashboard/orders/{orderId}") { try await orderDetail($0, context: $1) }
+        router.post("/dashboard/orders/{orderId}/cancel") { try await cancel($0, context: $1) }
+        router.post("/dashboard/orders/{orderId}/fulfilment") { try await fulfilment($0, context: $1) }
+        router.post("/dashboard/orders/bulk-cancel") { try await bulkCancel($0, context: $1) }
+        router.post("/dashboard/alerts/{alertId}/acknowledge") { try await acknowledgeAlert($0, context: $1) }
+        router.post("/dashboard/alerts/{alertId}/resolve") { try await resolveAlert($0, context: $1) }
+        router.post("/dashboard/alerts/{alertId}/silence") { try await silenceAlert($0, context: $1) }
+        router.post("/dashboard/transmissions/{transmissionId}/replay") {
+            try await replayTransmission($0, context: $1)
+        }
+        router.get("/dashboard/development") { try await development($0, context: $1) }
+        router.post("/dashboard/dead-letters/{deadLetterId}/replay") { try await replayDeadLetter($0, context: $1) }
+        router.post("/dashboard/dead-letters/{deadLetterId}/discard") { try await discardDeadLetter($0, context: $1) }
+        router.post("/dashboard/acks/{ackId}/link") { try await linkAcknowledgement($0, context: $1) }
+        router.get("/dashboard/management") { try await management($0, context: $1) }
+        router.get("/dashboard/invoices") { try await invoicePage($0, context: $1) }
+        router.post("/dashboard/invoices/start") { try await startInvoices($0, context: $1) }
+        router.post("/dashboard/invoices/stop") { try await stopInvoices($0, context: $1) }
     }
 
     // MARK: Signing in and out
@@ -65,15 +71,17 @@ struct Dashboard: Sendable {
         let username = form["username"] ?? ""
         let next = Self.safeNext(form["next"])
         guard !username.isEmpty, !(form["password"] ?? "").isEmpty else {
-            return Layout.loginPage(next: next, message: "Enter your user name and password.", username: username).response(.badRequest)
+            return Layout.loginPage(next: next, message: "Enter your user name and password.", username: username)
+                .response(.badRequest)
         }
         do {
-            let signIn = try await security.login(username: username, password: form["password"] ?? "", origin: context.origin)
+            let signIn = try await security.login(
+                username: username, password: form["password"] ?? "", origin: context.origin)
             let principal = signIn.user.principal
             let landing = next ?? DashboardView.landing(for: principal)?.path
             guard let landing else {
-                return Layout.loginPage(next: nil, message: "This account has no dashboard view; it works through the API only.", username: username)
-                    .response(.forbidden)
+                let message = "This account has no dashboard view; it works through the API only."
+                return Layout.loginPage(next: nil, message: message, username: username).response(.forbidden)
             }
             var response = Response(status: .seeOther, headers: [.location: landing])
             for cookie in DashboardSession.cookies(
@@ -98,7 +106,8 @@ struct Dashboard: Sendable {
 
     /// Only a path on this server: never send a signed-in person to another site.
     static func safeNext(_ next: String?) -> String? {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), !next.hasPrefix("/login") else { return nil }
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), !next.hasPrefix("/login")
+        else { return nil }
         return next
     }
 
@@ -124,14 +133,16 @@ struct Dashboard: Sendable {
         let position = services.feed.position
         var rendered: [String: HTML] = [:]
         for section in sections { rendered[section.name] = try await section.render() }
-        return Layout.page(title: title, current: view, principal: principal, live: position, body: layout(RenderedSections(parts: rendered))).response()
+        let body = layout(RenderedSections(parts: rendered))
+        return Layout.page(title: title, current: view, principal: principal, live: position, body: body).response()
     }
 
     /// A form's action: reads the form, runs `change` for the caller — through the services the
     /// API calls, so the checks, errors and audit are the API's — and sends the browser back to
     /// where it came from with the notice `change` returns.
     func act(
-        _ request: Request, _ context: AppRequestContext, fallback: String, _ change: (Form, Caller) async throws -> String
+        _ request: Request, _ context: AppRequestContext, fallback: String,
+        _ change: (Form, Caller) async throws -> String
     ) async throws -> Response {
         let form = try await Form.read(request, context: context)
         let notice = try await change(form, try context.caller)
