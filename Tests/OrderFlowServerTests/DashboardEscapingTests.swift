@@ -90,13 +90,20 @@ struct DashboardEscapingTests {
         let cancel = try await app.send(.post, "/api/orders/XSS-2/cancel", json: ["reason": hostile("reason")])
         #expect(cancel.status == .ok)
         try await app.engine.drain()
-        let acknowledgements = try await app.send(.post, "/api/v1/acks", json: ["acknowledgements": [
-            ["channel": "commerce", "reference": hostile("reference"), "status": "accepted", "orderId": "XSS-1"],
-            [
-                "channel": "commerce", "reference": hostile("unmatched-reference"), "status": "accepted",
-                "orderId": hostile("order-reference"),
-            ],
-        ]])
+        let acknowledgements = try await app.send(
+            .post, "/api/v1/acks",
+            json: [
+                "acknowledgements": [
+                    [
+                        "channel": "commerce", "reference": hostile("reference"), "status": "accepted",
+                        "orderId": "XSS-1",
+                    ],
+                    [
+                        "channel": "commerce", "reference": hostile("unmatched-reference"), "status": "accepted",
+                        "orderId": hostile("order-reference"),
+                    ],
+                ]
+            ])
         #expect(acknowledgements.status == .ok, "\(acknowledgements.text)")
     }
 }

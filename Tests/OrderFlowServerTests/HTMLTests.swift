@@ -1,5 +1,6 @@
-@testable import OrderFlowServer
 import Testing
+
+@testable import OrderFlowServer
 
 /// What the dashboard's `HTML` type escapes and what it keeps: every page's safety against what
 /// callers and downstream systems write rests on it.

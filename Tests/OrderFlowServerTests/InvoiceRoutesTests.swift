@@ -1,8 +1,8 @@
 import Foundation
 import HTTPTypes
 import OrderFlowDomain
-import OrderFlowServer
 import OrderFlowPersistence
+import OrderFlowServer
 import OrderFlowTestSupport
 import Testing
 
@@ -16,7 +16,9 @@ struct InvoiceRoutesTests {
     static func until(_ app: TestApp, _ condition: () async throws -> Bool) async throws {
         let limit = ContinuousClock.now + .seconds(60)
         while try await !condition() {
-            guard ContinuousClock.now < limit else { throw TestFailure(message: "the invoice stream did not get there within a minute") }
+            guard ContinuousClock.now < limit else {
+                throw TestFailure(message: "the invoice stream did not get there within a minute")
+            }
             if let next = app.clock.nextDeadline { app.clock.advance(to: next) }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -29,11 +31,15 @@ struct InvoiceRoutesTests {
             #expect(idle.status == .ok && idle.json["state"] as? String == "idle" && idle.json["cycle"] as? Int == 0)
 
             let started = try await app.send(.post, "/api/v1/invoice-stream/start")
-            #expect(started.status == .ok && started.json["state"] as? String == "running" && started.json["perCycle"] as? Int == 1_500)
+            #expect(
+                started.status == .ok && started.json["state"] as? String == "running"
+                    && started.json["perCycle"] as? Int == 1_500)
             let again = try await app.send(.post, "/api/v1/invoice-stream/start")
             #expect(again.status == .conflict && again.error["code"] as? String == "invoice_stream_busy")
 
-            try await Self.until(app) { (try await app.send(.get, "/api/v1/invoice-stream").json["produced"] as? Int ?? 0) >= 3 }
+            try await Self.until(app) {
+                (try await app.send(.get, "/api/v1/invoice-stream").json["produced"] as? Int ?? 0) >= 3
+            }
             let stopped = try await app.send(.post, "/api/v1/invoice-stream/stop")
             #expect(stopped.status == .ok && stopped.json["state"] as? String == "processing_backlog")
             let made = try #require(stopped.json["produced"] as? Int)
@@ -68,24 +74,36 @@ struct InvoiceRoutesTests {
             _ = try await app.token(for: ["store_manager"], username: "u-store", store: "QC-T-001")
             let admin = try await app.browserSignIn("admin", password: TestApp.adminPassword)
             let page = try await app.browse(.get, "/dashboard/invoices", session: admin)
-            #expect(page.status == .ok && page.text.contains("id=\"invoice-start\">START") && page.text.contains("id=\"invoice-stop\" disabled>STOP"))
+            #expect(
+                page.status == .ok && page.text.contains("id=\"invoice-start\">START")
+                    && page.text.contains("id=\"invoice-stop\" disabled>STOP"))
             #expect(page.text.contains("data-state=\"idle\"") && page.text.contains("id=\"inv-count\">0<"))
 
             let start = try await app.browse(.post, "/dashboard/invoices/start", session: admin, form: [:])
             #expect(start.status == .seeOther)
-            try await Self.until(app) { try await app.browse(.get, "/dashboard/invoices", session: admin).text.contains("data-row=\"i2\"") }
+            try await Self.until(app) {
+                try await app.browse(.get, "/dashboard/invoices", session: admin).text.contains("data-row=\"i2\"")
+            }
             let running = try await app.browse(.get, "/dashboard/invoices", session: admin)
-            #expect(running.text.contains("id=\"invoice-start\" disabled>START") && running.text.contains("data-state=\"running\""))
+            #expect(
+                running.text.contains("id=\"invoice-start\" disabled>START")
+                    && running.text.contains("data-state=\"running\""))
             #expect(running.text.contains("data-row=\"i1\""), "the first invoices have been shown")
 
             let watcher = try await app.browserSignIn("u-watch", password: "password-of-u-watch")
             let watching = try await app.browse(.get, "/dashboard/invoices", session: watcher)
-            #expect(watching.status == .ok && !watching.text.contains("invoice-start") && watching.text.contains("data-state=\"running\""))
-            #expect(try await app.browse(.post, "/dashboard/invoices/stop", session: watcher, form: [:]).status == .forbidden)
-            let older = try await app.browse(.get, "/dashboard/invoices?fragment=older&before=2", session: watcher, fragment: true)
+            #expect(
+                watching.status == .ok && !watching.text.contains("invoice-start")
+                    && watching.text.contains("data-state=\"running\""))
+            #expect(
+                try await app.browse(.post, "/dashboard/invoices/stop", session: watcher, form: [:]).status
+                    == .forbidden)
+            let older = try await app.browse(
+                .get, "/dashboard/invoices?fragment=older&before=2", session: watcher, fragment: true)
             #expect(older.status == .ok && older.text.contains("data-row=\"i1\"") && !older.text.contains("<html"))
 
-            #expect(try await app.browse(.post, "/dashboard/invoices/stop", session: admin, form: [:]).status == .seeOther)
+            #expect(
+                try await app.browse(.post, "/dashboard/invoices/stop", session: admin, form: [:]).status == .seeOther)
             let store = try await app.token(for: ["store_manager"], username: "u-store2", store: "QC-T-001")
             #expect(try await app.send(.get, "/api/v1/stream?topics=invoice", token: store).status == .forbidden)
             #expect(try await app.send(.get, "/api/v1/invoice-stream", token: store).status == .forbidden)

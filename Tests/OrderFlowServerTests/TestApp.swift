@@ -6,8 +6,8 @@ import Logging
 import NIOCore
 import OrderFlowDomain
 import OrderFlowEngine
-import OrderFlowServer
 import OrderFlowPersistence
+import OrderFlowServer
 import OrderFlowTestSupport
 import SQLKit
 import Synchronization
@@ -31,7 +31,8 @@ struct TestApp {
     static let asAdmin = "(admin)"
 
     static func run(
-        _ kind: Database.Kind = .sqlite, stock: Int = 100, live: Bool = false, configure: (inout AppConfiguration) -> Void = { _ in },
+        _ kind: Database.Kind = .sqlite, stock: Int = 100, live: Bool = false,
+        configure: (inout AppConfiguration) -> Void = { _ in },
         _ body: @Sendable (TestApp) async throws -> Void
     ) async throws {
         let (location, drop) = try await TestDatabase.create(kind)
@@ -57,22 +58,26 @@ struct TestApp {
         var logger = Logger(label: "test") { _ in logs.handler() }
         logger.logLevel = .debug
         // The pipeline does not run by itself here: a test runs it with `app.engine.drain()`.
-        let dependencies = AppDependencies(clock: clock, metrics: metrics, logger: logger, announce: { announcements.append($0) }, runPipeline: false)
+        let dependencies = AppDependencies(
+            clock: clock, metrics: metrics, logger: logger, announce: { announcements.append($0) }, runPipeline: false)
         let built = try await buildApplication(config, dependencies: dependencies)
         do {
             // Live: a real server on a free port (`client.port`), for responses that stream.
             try await built.application.test(live ? .live : .router) { client in
                 try await Samples.seed(built.database, stock: stock)
-                let password = configuredPassword ?? announcements.all.split(separator: "\n")
+                let password =
+                    configuredPassword ?? announcements.all.split(separator: "\n")
                     .map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.count == 20 && !$0.contains(" ") } ?? ""
                 let login = try await client.execute(
                     uri: "/api/auth/login", method: .post, headers: [.contentType: "application/json"],
                     body: ByteBuffer(string: #"{"username":"admin","password":"\#(password)"}"#))
                 let token = try #require(login.json["accessToken"] as? String, "admin sign-in: \(login.text)")
                 do {
-                    try await body(TestApp(
-                        client: client, database: built.database, engine: built.engine, metrics: metrics, clock: clock, logs: logs,
-                        announcements: announcements, adminToken: token))
+                    try await body(
+                        TestApp(
+                            client: client, database: built.database, engine: built.engine, metrics: metrics,
+                            clock: clock, logs: logs,
+                            announcements: announcements, adminToken: token))
                 } catch {
                     await built.invoices.end()
                     throw error
@@ -90,7 +95,10 @@ struct TestApp {
     /// Sends JSON (or raw text when `raw` is given) as the administrator, or with `token` (nil:
     /// no credentials), and returns the status, headers and parsed body.
     @discardableResult
-    func send(_ method: HTTPRequest.Method, _ path: String, json: Any? = nil, raw: String? = nil, headers: HTTPFields = [:], token: String? = TestApp.asAdmin) async throws -> TestResponse {
+    func send(
+        _ method: HTTPRequest.Method, _ path: String, json: Any? = nil, raw: String? = nil, headers: HTTPFields = [:],
+        token: String? = TestApp.asAdmin
+    ) async throws -> TestResponse {
         var headers = headers
         let credential = token == Self.asAdmin ? adminToken : token
         if let credential, headers[.authorization] == nil, headers[HTTPField.Name("x-api-key")!] == nil {
@@ -108,16 +116,27 @@ struct TestApp {
     }
 
     /// Creates a user through the API and signs in as it; returns its access token.
-    func token(for roles: [String], username: String? = nil, store: String? = nil, region: String? = nil, customer: String? = nil) async throws -> String {
-        let name = username ?? "u-\(roles.joined(separator: "-"))-\(Int.random(in: 1000...999_999))".replacingOccurrences(of: "_", with: "-")
-        var body: [String: Any] = ["username": name, "displayName": name, "roles": roles, "password": "password-of-\(name)"]
+    func token(
+        for roles: [String], username: String? = nil, store: String? = nil, region: String? = nil,
+        customer: String? = nil
+    ) async throws -> String {
+        let name =
+            username
+            ?? "u-\(roles.joined(separator: "-"))-\(Int.random(in: 1000...999_999))".replacingOccurrences(
+                of: "_", with: "-")
+        var body: [String: Any] = [
+            "username": name, "displayName": name, "roles": roles, "password": "password-of-\(name)",
+        ]
         body["storeScope"] = store
         body["regionScope"] = region
         body["customerId"] = customer
         let created = try await send(.post, "/api/users", json: body)
         guard created.status == .created else { throw TestFailure(message: "creating \(name): \(created.text)") }
-        let login = try await send(.post, "/api/auth/login", json: ["username": name, "password": "password-of-\(name)"], token: nil)
-        guard let token = login.json["accessToken"] as? String else { throw TestFailure(message: "signing in \(name): \(login.text)") }
+        let login = try await send(
+            .post, "/api/auth/login", json: ["username": name, "password": "password-of-\(name)"], token: nil)
+        guard let token = login.json["accessToken"] as? String else {
+            throw TestFailure(message: "signing in \(name): \(login.text)")
+        }
         return token
     }
 
@@ -139,7 +158,8 @@ struct TestApp {
     /// The number of audit entries with this action.
     func auditCount(_ action: String) async throws -> Int {
         try await database.read { db in
-            try await db.raw("SELECT COUNT(*) AS n FROM audit_log WHERE action = \(bind: action)").first()!.decode(column: "n", as: Int.self)
+            try await db.raw("SELECT COUNT(*) AS n FROM audit_log WHERE action = \(bind: action)").first()!.decode(
+                column: "n", as: Int.self)
         }
     }
 
@@ -162,7 +182,9 @@ extension TestResponse {
 
     /// The (field, rule) pairs of an error body.
     var fieldRules: [String] {
-        (error["fields"] as? [[String: Any]] ?? []).map { "\($0["field"] as? String ?? "?") \($0["rule"] as? String ?? "?")" }
+        (error["fields"] as? [[String: Any]] ?? []).map {
+            "\($0["field"] as? String ?? "?") \($0["rule"] as? String ?? "?")"
+        }
     }
 
     var text: String { String(buffer: body) }

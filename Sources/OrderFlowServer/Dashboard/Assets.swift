@@ -26,7 +26,7 @@ enum Assets {
     /// is a broken build, not something a running server could recover from.
     private static func resource(_ name: String, _ type: String) -> String {
         guard let url = Bundle.module.url(forResource: name, withExtension: type, subdirectory: "Assets"),
-              let text = try? String(contentsOf: url, encoding: .utf8)
+            let text = try? String(contentsOf: url, encoding: .utf8)
         else { preconditionFailure("Assets/\(name).\(type) is missing from OrderFlowServer's resources") }
         return text
     }

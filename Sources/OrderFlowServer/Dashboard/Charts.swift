@@ -8,7 +8,9 @@ enum Charts {
     ///
     /// Time series stretch to the card's width at a fixed height; their words are HTML around the
     /// plot, so they stay the page's size on a tablet and on a wide screen alike.
-    static func stackedBars(_ buckets: [[Int]], classes: [String], legend: [String] = [], labels: (String, String)?, title: String) -> HTML {
+    static func stackedBars(
+        _ buckets: [[Int]], classes: [String], legend: [String] = [], labels: (String, String)?, title: String
+    ) -> HTML {
         let width = 600
         let height = 100
         let top = max(1, buckets.map { $0.reduce(0, +) }.max() ?? 1)
@@ -20,17 +22,23 @@ enum Charts {
             for (part, value) in parts.enumerated() where value > 0 {
                 let h = Double(value) / Double(top) * Double(height - 2)
                 y -= h
-                bars.append(HTML(unsafe: String(format: "<rect class=\"%@\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"></rect>",
-                                               classes[part % classes.count], x + 0.5, y, max(1, step - 1), h)))
+                bars.append(
+                    HTML(
+                        unsafe: String(
+                            format: "<rect class=\"%@\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"></rect>",
+                            classes[part % classes.count], x + 0.5, y, max(1, step - 1), h)))
             }
         }
         let key = zip(classes, legend).map { style, name -> HTML in
             "<span><svg class=\"swatch\" viewBox=\"0 0 10 10\" aria-hidden=\"true\"><rect class=\"\(style)\" width=\"10\" height=\"10\"></rect></svg>\(name)</span>"
         }
-        return series(title: title, top: "max \(top) per bar", labels: labels, plot: """
-            <svg class="plot" viewBox="0 0 \(width) \(height)" preserveAspectRatio="none" aria-hidden="true">\(bars)</svg>\
-            \(key.isEmpty ? HTML.empty : "<div class=\"legend\">\(key)</div>")
-            """)
+        return series(
+            title: title, top: "max \(top) per bar", labels: labels,
+            plot: """
+                <svg class="plot" viewBox="0 0 \(width) \(height)" preserveAspectRatio="none" \
+                aria-hidden="true">\(bars)</svg>\
+                \(key.isEmpty ? HTML.empty : "<div class=\"legend\">\(key)</div>")
+                """)
     }
 
     /// A line through values (latency over time), with its maximum marked.
@@ -50,16 +58,21 @@ enum Charts {
             // A zero-length stroke with round caps: a dot that stays round when the plot stretches.
             dots += String(format: "M%.1f %.1f h0.01 ", x, y)
         }
-        return series(title: title, top: "max \(String(format: "%.0f", top)) \(unit)", labels: labels, plot: """
-            <svg class="plot" viewBox="0 0 \(width) \(height)" preserveAspectRatio="none" aria-hidden="true">\
-            <path class="line" d="\(path)"></path><path class="dots" d="\(dots)"></path></svg>
-            """)
+        return series(
+            title: title, top: "max \(String(format: "%.0f", top)) \(unit)", labels: labels,
+            plot: """
+                <svg class="plot" viewBox="0 0 \(width) \(height)" preserveAspectRatio="none" aria-hidden="true">\
+                <path class="line" d="\(path)"></path><path class="dots" d="\(dots)"></path></svg>
+                """)
     }
 
     private static func series(title: String, top: String, labels: (String, String)?, plot: HTML) -> HTML {
-        let axis: HTML = labels.map { first, last in "<div class=\"axis\"><span>\(first)</span><span>\(last)</span></div>" } ?? .empty
+        let axis: HTML =
+            labels.map { first, last in "<div class=\"axis\"><span>\(first)</span><span>\(last)</span></div>" }
+            ?? .empty
         return """
-            <figure class="chart" role="img" aria-label="\(title)"><div class="axis"><span>\(top)</span></div>\(plot)\(axis)</figure>
+            <figure class="chart" role="img" \
+            aria-label="\(title)"><div class="axis"><span>\(top)</span></div>\(plot)\(axis)</figure>
             """
     }
 
@@ -71,8 +84,10 @@ enum Charts {
         let items = rows.map { row -> HTML in
             let share = max(0.5, Double(row.value) / Double(top) * 100)
             return """
-                <li><span class="label">\(row.label)</span><svg class="bar" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">\
-                <rect class="\(barClass)" width="\(String(format: "%.1f", share))" height="10"></rect></svg><span class="value">\(row.value)</span></li>
+                <li><span class="label">\(row.label)</span><svg class="bar" viewBox="0 0 100 10" \
+                preserveAspectRatio="none" aria-hidden="true">\
+                <rect class="\(barClass)" width="\(String(format: "%.1f", share))" \
+                height="10"></rect></svg><span class="value">\(row.value)</span></li>
                 """
         }
         return "<ol class=\"ranking\" aria-label=\"\(title)\">\(items)</ol>"

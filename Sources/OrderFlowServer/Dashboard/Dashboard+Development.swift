@@ -12,16 +12,27 @@ extension Dashboard {
         let principal = try principal(context)
         let filters = try MonitorFilters(request)
         let channels = services.monitoring.channelNames
-        return try await render(request, title: "Development", view: .development, principal: principal, sections: [
-            ("failures", {
-                DevelopmentView.failures(try await .load(filters, from: services, now: clock.now(), for: principal))
-            }),
-            ("latency", {
-                DevelopmentView.latency(try await .load(filters, from: services, now: clock.now(), for: principal))
-            }),
-            ("dead-letters", { DevelopmentView.deadLetters(try await .load(from: services, for: principal)) }),
-            ("unmatched", { DevelopmentView.unmatched(try await .load(from: services, for: principal)) }),
-        ]) { sections in
+        return try await render(
+            request, title: "Development", view: .development, principal: principal,
+            sections: [
+                (
+                    "failures",
+                    {
+                        DevelopmentView.failures(
+                            try await .load(filters, from: services, now: clock.now(), for: principal))
+                    }
+                ),
+                (
+                    "latency",
+                    {
+                        DevelopmentView.latency(
+                            try await .load(filters, from: services, now: clock.now(), for: principal))
+                    }
+                ),
+                ("dead-letters", { DevelopmentView.deadLetters(try await .load(from: services, for: principal)) }),
+                ("unmatched", { DevelopmentView.unmatched(try await .load(from: services, for: principal)) }),
+            ]
+        ) { sections in
             DevelopmentView.page(filters: filters, channels: channels, notice: Self.notice(request), sections: sections)
         }
     }
@@ -34,7 +45,8 @@ extension Dashboard {
             let letter = try await services.deadLetters.letter(id, for: caller.principal)
             let payload = form["payload"].map { $0.replacingOccurrences(of: "\r\n", with: "\n") }
             let corrected = payload.flatMap { $0 == letter.payload || $0.isEmpty ? nil : $0 }
-            let note = corrected == nil
+            let note =
+                corrected == nil
                 ? "replayed from the dashboard"
                 : "replayed with a correction from the dashboard"
             _ = try await services.deadLetters.replay(id, correctedPayload: corrected, note: note, by: caller)

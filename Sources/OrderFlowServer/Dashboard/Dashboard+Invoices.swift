@@ -16,11 +16,14 @@ extension Dashboard {
             }
             return InvoicesView.rows(try await .load(before: before, from: services, now: clock.now())).response()
         }
-        return try await render(request, title: "Invoices", view: .invoices, principal: principal, sections: [
-            ("control", { InvoicesView.control(try await .load(from: services, for: principal)) }),
-            ("cards", { InvoicesView.cards(try await .load(from: services)) }),
-            ("grid", { InvoicesView.grid(try await .load(before: nil, from: services, now: clock.now())) }),
-        ]) { sections in
+        return try await render(
+            request, title: "Invoices", view: .invoices, principal: principal,
+            sections: [
+                ("control", { InvoicesView.control(try await .load(from: services, for: principal)) }),
+                ("cards", { InvoicesView.cards(try await .load(from: services)) }),
+                ("grid", { InvoicesView.grid(try await .load(before: nil, from: services, now: clock.now())) }),
+            ]
+        ) { sections in
             InvoicesView.page(notice: Self.notice(request), sections: sections)
         }
     }

@@ -9,18 +9,32 @@ extension Dashboard {
         let principal = try principal(context)
         let filters = try MonitorFilters(request)
         let channels = services.monitoring.channelNames
-        return try await render(request, title: "Operations", view: .operations, principal: principal, sections: [
-            ("counters", {
-                OperationsView.counters(try await .load(filters, from: services, now: clock.now(), for: principal))
-            }),
-            ("channels", {
-                OperationsView.channels(try await .load(from: services, now: clock.now(), for: principal))
-            }),
-            ("transmissions", {
-                OperationsView.transmissions(try await .load(filters, from: services, now: clock.now(), for: principal))
-            }),
-            ("alerts", { OperationsView.alerts(try await .load(from: services, for: principal)) }),
-        ]) { sections in
+        return try await render(
+            request, title: "Operations", view: .operations, principal: principal,
+            sections: [
+                (
+                    "counters",
+                    {
+                        OperationsView.counters(
+                            try await .load(filters, from: services, now: clock.now(), for: principal))
+                    }
+                ),
+                (
+                    "channels",
+                    {
+                        OperationsView.channels(try await .load(from: services, now: clock.now(), for: principal))
+                    }
+                ),
+                (
+                    "transmissions",
+                    {
+                        OperationsView.transmissions(
+                            try await .load(filters, from: services, now: clock.now(), for: principal))
+                    }
+                ),
+                ("alerts", { OperationsView.alerts(try await .load(from: services, for: principal)) }),
+            ]
+        ) { sections in
             OperationsView.page(filters: filters, channels: channels, notice: Self.notice(request), sections: sections)
         }
     }

@@ -13,12 +13,18 @@ extension Dashboard {
         let hours = query["hours"].flatMap { Int($0) } ?? 24
         guard [1, 8, 24, 168].contains(hours) else { throw APIError.invalid("hours", rule: "enum", "1, 8, 24 or 168") }
         guard text.count <= 64 else { throw APIError.invalid("q", rule: "length", "at most 64 characters") }
-        return try await render(request, title: "Store", view: .store, principal: principal, sections: [
-            ("board", {
-                StoreView.board(
-                    try await .load(text: text, hours: hours, from: services, now: clock.now(), for: principal))
-            }),
-        ]) { sections in
+        return try await render(
+            request, title: "Store", view: .store, principal: principal,
+            sections: [
+                (
+                    "board",
+                    {
+                        StoreView.board(
+                            try await .load(text: text, hours: hours, from: services, now: clock.now(), for: principal))
+                    }
+                )
+            ]
+        ) { sections in
             StoreView.page(
                 text: text, hours: hours, mayCancel: principal.may(.ordersCancel), notice: Self.notice(request),
                 sections: sections)
@@ -31,9 +37,12 @@ extension Dashboard {
         let principal = try principal(context)
         let id = try context.parameters.require("orderId")
         let detail = try await StoreModel.OrderDetail.load(OrderID(id), from: services, for: principal)
-        return try await render(request, title: "Order \(id)", view: .store, principal: principal, sections: [
-            ("order", { StoreView.order(detail) }),
-        ]) { sections in
+        return try await render(
+            request, title: "Order \(id)", view: .store, principal: principal,
+            sections: [
+                ("order", { StoreView.order(detail) })
+            ]
+        ) { sections in
             StoreView.orderPage(detail, notice: Self.notice(request), sections: sections)
         }
     }
@@ -64,12 +73,13 @@ extension Dashboard {
             } catch {
                 // A bad reason is the same for every order: say so once, as the page's error.
                 guard let refusal = APIError.from(error), refusal.status != .unprocessableContent,
-                      refusal.status != .badRequest
+                    refusal.status != .badRequest
                 else { throw error }
                 refused.append("\(id) (\(refusal.message))")
             }
         }
-        let notice = "\(cancelled) cancelled"
+        let notice =
+            "\(cancelled) cancelled"
             + (refused.isEmpty ? "." : "; not cancelled: " + refused.joined(separator: ", "))
         return redirectBack(request, fallback: DashboardView.store.path, notice: notice)
     }

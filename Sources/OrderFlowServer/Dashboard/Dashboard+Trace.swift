@@ -14,9 +14,13 @@ extension Dashboard {
         let search = try await TraceModel.Search.load(query, from: services, for: principal)
         var sections: [(name: String, render: () async throws -> HTML)] = []
         if let traced = search.traced {
-            sections.append(("timeline", {
-                TraceView.timeline(try await .load(traced, from: services, for: principal))
-            }))
+            sections.append(
+                (
+                    "timeline",
+                    {
+                        TraceView.timeline(try await .load(traced, from: services, for: principal))
+                    }
+                ))
         }
         return try await render(request, title: "Order trace", view: .trace, principal: principal, sections: sections) {
             TraceView.page(search, notice: Self.notice(request), sections: $0)

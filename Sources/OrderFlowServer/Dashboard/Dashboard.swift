@@ -86,7 +86,8 @@ struct Dashboard: Sendable {
             var response = Response(status: .seeOther, headers: [.location: landing])
             for cookie in DashboardSession.cookies(
                 access: signIn.accessToken, accessSeconds: signIn.expiresIn, refresh: signIn.refreshToken,
-                refreshSeconds: Int(security.settings.refreshTokenSeconds), secure: secureCookies) {
+                refreshSeconds: Int(security.settings.refreshTokenSeconds), secure: secureCookies)
+            {
                 response.setCookie(cookie)
             }
             return response
@@ -193,14 +194,15 @@ struct Form: Sendable {
     }
 
     static func parse(_ text: String) -> Form {
-        Form(values: text.split(separator: "&").compactMap { pair in
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ part: Substring) -> String {
-                String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
-            }
-            guard let name = parts.first.map(decode), !name.isEmpty else { return nil }
-            return (name, parts.count > 1 ? decode(parts[1]) : "")
-        })
+        Form(
+            values: text.split(separator: "&").compactMap { pair in
+                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                func decode(_ part: Substring) -> String {
+                    String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+                }
+                guard let name = parts.first.map(decode), !name.isEmpty else { return nil }
+                return (name, parts.count > 1 ? decode(parts[1]) : "")
+            })
     }
 }
 

@@ -18,7 +18,9 @@ struct DashboardMiddleware: RouterMiddleware {
     let security: SecurityService
     let secureCookies: Bool
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         guard DashboardSession.isPage(request.uri.path) else { return try await next(request, context) }
         do {
             return try await next(request, context)
@@ -27,28 +29,38 @@ struct DashboardMiddleware: RouterMiddleware {
             guard let apiError = APIError.from(error) else {
                 // Logged here, once, as the outermost middleware does for the API; the person gets
                 // a page (not a JSON body) with the request ID to quote.
-                context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
-                let message = "Something went wrong on our side. Quote request ID \(context.requestID) when reporting it."
+                context.logger.error(
+                    "unexpected error",
+                    metadata: ["error": "\(ErrorLog.cause(of: error))", "path": "\(request.uri.path)"])
+                let message =
+                    "Something went wrong on our side. Quote request ID \(context.requestID) when reporting it."
                 if fragment { return HTML(unsafe: HTML.escaped(message)).response(.internalServerError) }
-                return Layout.errorPage(status: .internalServerError, message: message, fields: []).response(.internalServerError)
+                return Layout.errorPage(status: .internalServerError, message: message, fields: []).response(
+                    .internalServerError)
             }
             if apiError.status == .unauthorized {
                 if request.method == .get, let refresh = DashboardSession.refreshToken(request),
-                   let renewed = try? await security.refresh(refresh, origin: context.origin) {
-                    var response = fragment
+                    let renewed = try? await security.refresh(refresh, origin: context.origin)
+                {
+                    var response =
+                        fragment
                         ? Response(status: .noContent, headers: [.fragmentRetry: "1"])
                         : Response(status: .seeOther, headers: [.location: request.uri.description])
                     for cookie in DashboardSession.cookies(
                         access: renewed.accessToken, accessSeconds: renewed.expiresIn, refresh: renewed.refreshToken,
-                        refreshSeconds: Int(security.settings.refreshTokenSeconds), secure: secureCookies) {
+                        refreshSeconds: Int(security.settings.refreshTokenSeconds), secure: secureCookies)
+                    {
                         response.setCookie(cookie)
                     }
                     return response
                 }
                 // Back to the page after signing in: for a fragment the script asked for, the page it belongs to.
-                let query = (request.uri.query ?? "").split(separator: "&").filter { !fragment || !$0.hasPrefix("fragment=") }.joined(separator: "&")
+                let query = (request.uri.query ?? "").split(separator: "&").filter {
+                    !fragment || !$0.hasPrefix("fragment=")
+                }.joined(separator: "&")
                 let signIn = "/login?next=" + (request.uri.path + (query.isEmpty ? "" : "?" + query)).formURLEncoded
-                var response = fragment
+                var response =
+                    fragment
                     ? Response(status: .unauthorized, headers: [.signIn: signIn])
                     : Response(status: .seeOther, headers: [.location: signIn])
                 if DashboardSession.accessToken(request) != nil {
@@ -57,8 +69,11 @@ struct DashboardMiddleware: RouterMiddleware {
                 return response
             }
             if fragment { return HTML(unsafe: HTML.escaped(apiError.message)).response(apiError.status) }
-            return Layout.errorPage(status: apiError.status, message: apiError.message, fields: apiError.fields.map { "\($0.field): \($0.message)" })
-                .response(apiError.status)
+            return Layout.errorPage(
+                status: apiError.status, message: apiError.message,
+                fields: apiError.fields.map { "\($0.field): \($0.message)" }
+            )
+            .response(apiError.status)
         }
     }
 }

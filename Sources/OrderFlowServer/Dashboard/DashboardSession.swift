@@ -21,15 +21,23 @@ enum DashboardSession {
         request.cookies[refreshCookie]?.value.nonEmpty
     }
 
-    static func cookies(access: String, accessSeconds: Int, refresh: String, refreshSeconds: Int, secure: Bool) -> [Cookie] {
+    static func cookies(access: String, accessSeconds: Int, refresh: String, refreshSeconds: Int, secure: Bool)
+        -> [Cookie]
+    {
         [
-            Cookie(name: accessCookie, value: access, maxAge: accessSeconds, path: "/", secure: secure, httpOnly: true, sameSite: .strict),
-            Cookie(name: refreshCookie, value: refresh, maxAge: refreshSeconds, path: "/", secure: secure, httpOnly: true, sameSite: .strict),
+            Cookie(
+                name: accessCookie, value: access, maxAge: accessSeconds, path: "/", secure: secure, httpOnly: true,
+                sameSite: .strict),
+            Cookie(
+                name: refreshCookie, value: refresh, maxAge: refreshSeconds, path: "/", secure: secure, httpOnly: true,
+                sameSite: .strict),
         ]
     }
 
     static func cleared(secure: Bool) -> [Cookie] {
-        [accessCookie, refreshCookie].map { Cookie(name: $0, value: "", maxAge: 0, path: "/", secure: secure, httpOnly: true, sameSite: .strict) }
+        [accessCookie, refreshCookie].map {
+            Cookie(name: $0, value: "", maxAge: 0, path: "/", secure: secure, httpOnly: true, sameSite: .strict)
+        }
     }
 
     /// True when the request comes from a page of this server: its `Origin` (or, failing that,

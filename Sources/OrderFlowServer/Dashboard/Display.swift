@@ -12,7 +12,8 @@ enum Display {
     /// Short for tables: the time of day when it is today (UTC), else the date and minute.
     static func moment(_ time: Timestamp, now: Timestamp) -> String {
         let full = Self.time(time)
-        return full.prefix(10) == Self.time(now).prefix(10) ? String(full.dropFirst(11)) : String(full.dropFirst(5).prefix(11))
+        return full.prefix(10) == Self.time(now).prefix(10)
+            ? String(full.dropFirst(11)) : String(full.dropFirst(5).prefix(11))
     }
 
     /// `prefix` and `value`, or nothing when there is no value (" · by ops").
@@ -86,12 +87,13 @@ enum Display {
     }
 
     static func orderBadge(_ status: OrderStatus) -> HTML {
-        let tone = switch status {
-        case .delivered, .fulfilled: "ok"
-        case .cancelled, .deliveryFailed: "bad"
-        case .open, .allocated: "warn"
-        default: "info"
-        }
+        let tone =
+            switch status {
+            case .delivered, .fulfilled: "ok"
+            case .cancelled, .deliveryFailed: "bad"
+            case .open, .allocated: "warn"
+            default: "info"
+            }
         return "<span class=\"badge \(tone)\">\(status.rawValue) \(status.name)</span>"
     }
 

@@ -21,7 +21,9 @@ struct HTML: ExpressibleByStringInterpolation, Sendable, CustomStringConvertible
 
     struct Interpolation: StringInterpolationProtocol {
         var text = ""
-        init(literalCapacity: Int, interpolationCount: Int) { text.reserveCapacity(literalCapacity + interpolationCount * 16) }
+        init(literalCapacity: Int, interpolationCount: Int) {
+            text.reserveCapacity(literalCapacity + interpolationCount * 16)
+        }
         mutating func appendLiteral(_ literal: String) { text += literal }
         mutating func appendInterpolation(_ html: HTML) { text += html.text }
         mutating func appendInterpolation(_ html: HTML?) { text += html?.text ?? "" }

@@ -50,8 +50,12 @@ enum Layout {
                 ? "<a href=\"\(view.path)\" aria-current=\"page\">\(view.title)</a>"
                 : "<a href=\"\(view.path)\">\(view.title)</a>"
         }
-        let scope = principal.storeScope.map { " · store \($0.rawValue)" } ?? principal.regionScope.map { " · region \($0)" } ?? ""
-        return document(title: title, script: true, body: live.map { "data-live=\"\($0)\"" } ?? .empty, """
+        let scope =
+            principal.storeScope.map { " · store \($0.rawValue)" } ?? principal.regionScope.map { " · region \($0)" }
+            ?? ""
+        return document(
+            title: title, script: true, body: live.map { "data-live=\"\($0)\"" } ?? .empty,
+            """
             <a class="skip" href="#main">Skip to content</a>
             <header class="top">
             <span class="brand">OrderFlow</span>
@@ -59,7 +63,8 @@ enum Layout {
             <span class="who">\(principal.name)\(scope)</span>
             <form method="post" action="/logout"><button class="link" type="submit">Sign out</button></form>
             </header>
-            <p id="live-status" class="live-status" role="status" aria-live="polite" data-state="connecting">Connecting to live updates…</p>
+            <p id="live-status" class="live-status" role="status" aria-live="polite" \
+            data-state="connecting">Connecting to live updates…</p>
             <main id="main" tabindex="-1">
             <h1>\(title)</h1>
             \(body)
@@ -68,7 +73,9 @@ enum Layout {
     }
 
     static func loginPage(next: String?, message: String?, username: String = "") -> HTML {
-        document(title: "Sign in", body: "class=\"login\"", """
+        document(
+            title: "Sign in", body: "class=\"login\"",
+            """
             <main id="main">
             <form class="card login-form" method="post" action="/login">
             <h1>OrderFlow</h1>
@@ -86,7 +93,9 @@ enum Layout {
     }
 
     static func errorPage(status: HTTPResponse.Status, message: String, fields: [String] = []) -> HTML {
-        document(title: String(status.code), body: .empty, """
+        document(
+            title: String(status.code), body: .empty,
+            """
             <main id="main" class="card">
             <h1>\(status.code) \(status.reasonPhrase)</h1>
             <p>\(message)</p>
@@ -121,6 +130,7 @@ enum Layout {
     /// reconnect, and marks the rows it had not shown before.
     static func live(_ fragment: String, topics: String, types: String? = nil, label: String, _ content: HTML) -> HTML {
         let only: HTML = types.map { " data-types=\"\($0)\"" } ?? .empty
-        return "<section class=\"live\" data-fragment=\"\(fragment)\" data-topics=\"\(topics)\"\(only) aria-label=\"\(label)\">\(content)</section>"
+        return
+            "<section class=\"live\" data-fragment=\"\(fragment)\" data-topics=\"\(topics)\"\(only) aria-label=\"\(label)\">\(content)</section>"
     }
 }

@@ -71,11 +71,14 @@ struct MonitorFilters: Sendable {
             "<option value=\"\(value)\"\(selected ? " selected" : "" as HTML)>\(label)</option>"
         }
         let windows = Self.windows.map { option(String($0.0), $0.1, selected: $0.0 == minutes && from == nil) }
-        let statuses = [option("", "Any status", selected: status == nil)]
+        let statuses =
+            [option("", "Any status", selected: status == nil)]
             + TransmissionStatus.allCases.map { option($0.rawValue, Display.statusName($0), selected: $0 == status) }
-        let channelOptions = [option("", "Any channel", selected: channel == nil)]
+        let channelOptions =
+            [option("", "Any channel", selected: channel == nil)]
             + channels.map { option($0, $0, selected: $0 == channel) }
-        let types = [option("", "Any order type", selected: orderType == nil)]
+        let types =
+            [option("", "Any order type", selected: orderType == nil)]
             + OrderType.allCases.map { type in
                 let label = type.rawValue.replacingOccurrences(of: "_", with: " ")
                 return option(type.rawValue, label, selected: type.rawValue == orderType)

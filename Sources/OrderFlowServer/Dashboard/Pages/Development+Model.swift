@@ -35,10 +35,13 @@ enum DevelopmentModel {
         /// What kind of failure an attempt's outcome was, for grouping.
         static func errorClass(status: Int?, error: String?) -> String {
             if let status {
-                return status >= 500 ? "HTTP 5xx (downstream error)"
-                    : status == 429 ? "HTTP 429 (throttled)"
-                    : status >= 400 ? "HTTP 4xx (refused)"
-                    : "HTTP \(status)"
+                return status >= 500
+                    ? "HTTP 5xx (downstream error)"
+                    : status == 429
+                        ? "HTTP 429 (throttled)"
+                        : status >= 400
+                            ? "HTTP 4xx (refused)"
+                            : "HTTP \(status)"
             }
             let text = (error ?? "").lowercased()
             if text.contains("timeout") || text.contains("timed out") || text.contains("deadline") { return "timeout" }

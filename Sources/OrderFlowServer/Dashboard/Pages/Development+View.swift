@@ -34,7 +34,10 @@ enum DevelopmentView {
             <td><pre>\(String((t.lastError ?? "").prefix(240)))</pre></td></tr>
             """
         }
-        let table: HTML = recent.isEmpty ? .empty : """
+        let table: HTML =
+            recent.isEmpty
+            ? .empty
+            : """
             <h2>Latest failed attempts</h2><div class="scroll"><table><thead><tr><th scope="col">Order</th>\
             <th scope="col">Channel</th><th scope="col">Status</th>
             <th scope="col">Attempts</th><th scope="col">HTTP</th><th scope="col">Error (truncated)</th></tr></thead>\
@@ -72,7 +75,9 @@ enum DevelopmentView {
             return "<p class=\"muted\" id=\"no-dead-letters\">No open dead letters.</p>"
         }
         let items = model.letters.map { letter -> HTML in
-            let actions: HTML = model.mayManage ? """
+            let actions: HTML =
+                model.mayManage
+                ? """
                 <form method="post" action="/dashboard/dead-letters/\(letter.id)/replay" class="stack">
                 <label for="payload-\(letter.id)">Payload (correct it before replaying, or leave it)</label>
                 <textarea id="payload-\(letter.id)" name="payload" rows="4">\(letter.payload)</textarea>
@@ -99,7 +104,9 @@ enum DevelopmentView {
         guard !model.records.isEmpty else { return "<p class=\"muted\">Every acknowledgement was matched.</p>" }
         let rows = model.records.map { record -> HTML in
             let ack = record.acknowledgement
-            let link: HTML = model.mayLink ? """
+            let link: HTML =
+                model.mayLink
+                ? """
                 <form method="post" action="/dashboard/acks/\(record.id)/link" class="actions">\
                 <input name="transmissionId" inputmode="numeric" pattern="[0-9]+" required
                 aria-label="Transmission ID to link" placeholder="transmission ID" size="10">\

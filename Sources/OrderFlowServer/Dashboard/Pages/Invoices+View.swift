@@ -20,20 +20,26 @@ enum InvoicesView {
 
     static func control(_ model: InvoicesModel.Control) -> HTML {
         let status = model.status
-        let tone = switch status.state {
-        case .idle: "info"
-        case .running: "ok"
-        case .stopping, .processingBacklog: "warn"
-        }
+        let tone =
+            switch status.state {
+            case .idle: "info"
+            case .running: "ok"
+            case .stopping, .processingBacklog: "warn"
+            }
         let startable: HTML = status.state == .idle ? "" : " disabled"
         let stoppable: HTML = status.state == .running ? "" : " disabled"
-        let buttons: HTML = model.mayControl ? """
+        let buttons: HTML =
+            model.mayControl
+            ? """
             <form method="post" action="/dashboard/invoices/start">\
             <button type="submit" class="primary" id="invoice-start"\(startable)>START</button></form>
             <form method="post" action="/dashboard/invoices/stop">\
             <button type="submit" class="danger" id="invoice-stop"\(stoppable)>STOP</button></form>
             """ : "<p class=\"muted\">You may watch the stream; starting and stopping it needs invoices.control.</p>"
-        let progress: HTML = status.cycle == 0 ? "No cycle yet." : """
+        let progress: HTML =
+            status.cycle == 0
+            ? "No cycle yet."
+            : """
             Cycle \(status.cycle): <strong id="inv-produced">\(Display.grouped(Int64(status.produced)))</strong> \
             of \(Display.grouped(Int64(model.perCycle))) made\
             \(Display.part(", started ", status.cycleStartedAt.map(Display.time)))\

@@ -10,12 +10,13 @@ enum ManagementView {
                 : "<a class=\"button\" href=\"?days=\(value)\">\(label)</a>"
         }
         let minutes = days * 1_440
-        let export: HTML = mayExport
+        let export: HTML =
+            mayExport
             ? """
-              <a class="button" href="/api/v1/exports/orders.csv?minutes=\(minutes)" download>Orders as CSV</a>\
-              <a class="button" href="/api/v1/exports/transmissions.csv?minutes=\(minutes)" download>\
-              Transmissions as CSV</a>
-              """
+            <a class="button" href="/api/v1/exports/orders.csv?minutes=\(minutes)" download>Orders as CSV</a>\
+            <a class="button" href="/api/v1/exports/transmissions.csv?minutes=\(minutes)" download>\
+            Transmissions as CSV</a>
+            """
             : .empty
         let period = days == 1 ? "last 24 hours" : "last \(days) days"
         let items = Layout.live("items", topics: "order", label: "Top items", sections["items"])
@@ -71,7 +72,10 @@ enum ManagementView {
             model.daily.map { [$0.count] }, classes: ["bar-info"],
             labels: model.daily.first.map { (label($0.start, 10), label(model.daily.last!.start, 10)) },
             title: "Orders created per day")
-        let byChannel: HTML = channels.isEmpty ? "<p class=\"muted\">No transmissions in the period.</p>" : """
+        let byChannel: HTML =
+            channels.isEmpty
+            ? "<p class=\"muted\">No transmissions in the period.</p>"
+            : """
             <div class="scroll"><table><thead><tr><th scope="col">Channel</th><th scope="col">Transmissions</th>\
             <th scope="col">On time</th>
             <th scope="col">Delayed</th><th scope="col">Failed</th></tr></thead><tbody>\(channels)</tbody></table></div>

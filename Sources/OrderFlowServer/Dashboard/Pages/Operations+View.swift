@@ -101,7 +101,8 @@ enum OperationsView {
     static func alerts(_ model: OperationsModel.Alerts) -> HTML {
         guard !model.alerts.isEmpty else { return "<p class=\"muted\" id=\"no-alerts\">No open alerts.</p>" }
         let items = model.alerts.map { alert -> HTML in
-            let tone = alert.state == .firing
+            let tone =
+                alert.state == .firing
                 ? (alert.severity == .critical ? "bad" : "warn")
                 : alert.state == .pending ? "info" : "ok"
             let acknowledged = alert.acknowledgedBy.map { by -> HTML in
@@ -124,7 +125,8 @@ enum OperationsView {
     private static func actions(_ alert: Alert) -> [HTML] {
         var actions: [HTML] = []
         if alert.state != .acknowledged {
-            actions.append("""
+            actions.append(
+                """
                 <form method="post" action="/dashboard/alerts/\(alert.id)/acknowledge">
                 <label class="visually-hidden" for="ack-\(alert.id)">Comment</label>
                 <input id="ack-\(alert.id)" name="comment" placeholder="What you are doing about it" \
@@ -132,7 +134,8 @@ enum OperationsView {
                 <button type="submit" class="primary">Acknowledge</button></form>
                 """)
         }
-        actions.append("""
+        actions.append(
+            """
             <form method="post" action="/dashboard/alerts/\(alert.id)/silence">\
             <select name="hours" aria-label="Silence for">
             <option value="1">1 hour</option><option value="4">4 hours</option>\

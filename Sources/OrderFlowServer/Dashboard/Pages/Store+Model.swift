@@ -3,7 +3,9 @@ import OrderFlowEngine
 
 /// The store board's columns: the order statuses a store team works through, left to right.
 enum BoardColumn: String, CaseIterable, Sendable {
-    case new, allocated, released, onTheWay = "on-the-way", delivered, cancelled
+    case new, allocated, released
+    case onTheWay = "on-the-way"
+    case delivered, cancelled
 
     var title: String {
         switch self {

@@ -9,7 +9,9 @@ enum StoreView {
             .map { value, label -> HTML in
                 "<option value=\"\(value)\"\(value == hours ? " selected" : "" as HTML)>\(label)</option>"
             }
-        let bulk: HTML = mayCancel ? """
+        let bulk: HTML =
+            mayCancel
+            ? """
             <div class="card actions"><label for="bulk-reason">Reason</label>
             <input id="bulk-reason" form="bulk" name="reason" placeholder="e.g. customer called to cancel" required \
             maxlength="200">
@@ -36,7 +38,8 @@ enum StoreView {
             let count = column.hasMore ? "\(orders.count)+" : "\(orders.count)"
             let selectable = model.selectable && (column.column == .new || column.column == .allocated)
             let cards = orders.prefix(30).map { card($0, selectable: selectable) }
-            let more: HTML = orders.count > 30
+            let more: HTML =
+                orders.count > 30
                 ? "<p class=\"muted\">and \(orders.count - 30) more: search to narrow.</p>"
                 : .empty
             let name = column.column.rawValue
@@ -51,11 +54,12 @@ enum StoreView {
 
     /// An order on the board, with a box to select it for bulk cancelling when `selectable`.
     private static func card(_ order: Order, selectable: Bool) -> HTML {
-        let box: HTML = selectable
+        let box: HTML =
+            selectable
             ? """
-              <input type="checkbox" form="bulk" name="orderId" value="\(order.id.rawValue)" \
-              aria-label="Select \(order.id.rawValue)">
-              """
+            <input type="checkbox" form="bulk" name="orderId" value="\(order.id.rawValue)" \
+            aria-label="Select \(order.id.rawValue)">
+            """
             : .empty
         let payment = order.paymentStatus.rawValue.replacingOccurrences(of: "_", with: " ")
         let cod: HTML = order.paymentMethod == .cod ? " · <span class=\"badge warn\">COD \(payment)</span>" : .empty
@@ -88,7 +92,8 @@ enum StoreView {
         }
         var actions: [HTML] = []
         if model.mayCancel {
-            actions.append("""
+            actions.append(
+                """
                 <form method="post" action="/dashboard/orders/\(id.formURLEncoded)/cancel" \
                 data-confirm="Cancel order \(id)?">
                 <label for="cancel-reason">Reason</label>\
@@ -100,7 +105,8 @@ enum StoreView {
             let steps = ["picked", "packed", "shipped", "out_for_delivery", "delivered", "failed"].map { step -> HTML in
                 "<option value=\"\(step)\">\(step.replacingOccurrences(of: "_", with: " "))</option>"
             }
-            actions.append("""
+            actions.append(
+                """
                 <form method="post" action="/dashboard/orders/\(id.formURLEncoded)/fulfilment" \
                 data-confirm="Record this for order \(id)?">
                 <label for="step">Record</label><select id="step" name="step">\(steps)</select>

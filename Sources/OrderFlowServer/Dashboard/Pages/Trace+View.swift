@@ -53,7 +53,8 @@ enum TraceView {
                 """
         }
         let sent: HTML = transmissions.isEmpty ? "<p class=\"muted\">No transmissions yet.</p>" : transmissions.joined()
-        let answered: HTML = acknowledgements.isEmpty
+        let answered: HTML =
+            acknowledgements.isEmpty
             ? "<p class=\"muted\">None received.</p>"
             : "<ol class=\"timeline\">\(acknowledgements)</ol>"
         return """
@@ -85,14 +86,18 @@ enum TraceView {
             \(attempt.responseExcerpt.map { "<pre>\(String($0.prefix(300)))</pre>" as HTML })</td></tr>
             """
         }
-        let replay: HTML = mayReplay && t.classification == .failed
+        let replay: HTML =
+            mayReplay && t.classification == .failed
             ? """
-              <form method="post" action="/dashboard/transmissions/\(t.id)/replay" \
-              data-confirm="Send this event to \(t.channel) again?">
-              <button type="submit" class="danger">Replay</button></form>
-              """
+            <form method="post" action="/dashboard/transmissions/\(t.id)/replay" \
+            data-confirm="Send this event to \(t.channel) again?">
+            <button type="submit" class="danger">Replay</button></form>
+            """
             : .empty
-        let table: HTML = attempts.isEmpty ? "<p class=\"muted\">Not sent yet.</p>" : """
+        let table: HTML =
+            attempts.isEmpty
+            ? "<p class=\"muted\">Not sent yet.</p>"
+            : """
             <div class="scroll"><table><thead><tr><th scope="col">Attempt</th><th scope="col">At</th>\
             <th scope="col">Took</th><th scope="col">HTTP</th>\
             <th scope="col">Error / response</th></tr></thead><tbody>\(attempts)</tbody></table></div>
