@@ -50,6 +50,53 @@ struct DashboardRoutesTests {
         }
     }
 
+    /// After signing in, a browser goes to a dashboard page or to its landing view, never elsewhere:
+    /// not by another host, a scheme, a backslash, nor a tab or line break that a browser would drop.
+    @Test func signingInGoesOnlyToADashboardPage() async throws {
+        try await TestApp.run { app in
+            let hostile = [
+                "/%09/evil.example", "/\t/evil.example", "//evil.example", "/\\evil.example", "https://evil.example/",
+                "/%2F/evil.example", "/%5Cevil.example", "/dashboard/%09/evil.example",
+                "/dashboard/operations%0d%0aX: 1",
+                "/dashboard/orders/%2F%2Fevil.example", "/api/orders", "/login", "/dashboard/nowhere",
+                " /dashboard/trace",
+                "javascript:alert(1)",
+            ]
+            for next in hostile {
+                let signedIn = try await app.submit(
+                    "/login", ["username": "admin", "password": TestApp.adminPassword, "next": next])
+                #expect(signedIn.headers[.location] == "/dashboard/operations", "next: \(next)")
+            }
+            for next in ["/dashboard/trace?q=ORD-1", "/dashboard/orders/ORD-1", "/dashboard/store?status=new#top"] {
+                let signedIn = try await app.submit(
+                    "/login", ["username": "admin", "password": TestApp.adminPassword, "next": next])
+                #expect(signedIn.headers[.location] == next)
+            }
+        }
+    }
+
+    /// A form on another site cannot sign a browser in; OrderFlow's own page and programs that say
+    /// nothing about where they come from can.
+    @Test func aSignInFormOnAnotherSiteIsRefused() async throws {
+        try await TestApp.run { app in
+            let credentials = ["username": "admin", "password": TestApp.adminPassword]
+            let host = HTTPField.Name("Host")!
+            for (name, value) in [
+                (HTTPField.Name.origin, "https://evil.example"), (.origin, "null"),
+                (.referer, "https://evil.example/login"),
+            ] {
+                let refused = try await app.submit("/login", credentials, headers: [name: value, host: "localhost"])
+                #expect(refused.status == .forbidden, "\(name): \(value)")
+                #expect(refused.headers[.setCookie] == nil)
+                #expect(refused.text.contains("own sign-in page"))
+            }
+            let own = try await app.submit(
+                "/login", credentials, headers: [.origin: "http://localhost", host: "localhost"])
+            #expect(own.status == .seeOther && own.headers[.setCookie] != nil)
+            #expect(try await app.submit("/login", credentials).status == .seeOther)
+        }
+    }
+
     @Test func signingInIsCheckedAndTheSessionCookieIsGuarded() async throws {
         try await TestApp.run { app in
             // Not signed in: the sign-in page, coming back afterwards; a fragment gets a 401 for the script.

@@ -70,6 +70,12 @@ struct Dashboard: Sendable {
         let form = try await Form.read(request, context: context)
         let username = form["username"] ?? ""
         let next = Self.safeNext(form["next"])
+        // A form on another site must not sign a browser in (to an account of the other site's
+        // choosing, whose pages the person would then fill in).
+        guard DashboardSession.isNotCrossSite(request) else {
+            let message = "Sign in from OrderFlow's own sign-in page."
+            return Layout.loginPage(next: next, message: message, username: "").response(.forbidden)
+        }
         guard !username.isEmpty, !(form["password"] ?? "").isEmpty else {
             return Layout.loginPage(next: next, message: "Enter your user name and password.", username: username)
                 .response(.badRequest)
@@ -105,11 +111,27 @@ struct Dashboard: Sendable {
         return response
     }
 
-    /// Only a path on this server: never send a signed-in person to another site.
+    /// Only a page of the dashboard: never send a signed-in person to another site. The path must
+    /// be one the dashboard shows (`GET` in `RoutePolicy`, a view or an order), and the whole of it
+    /// visible ASCII, encoded or not: browsers drop tabs and line breaks, so `/%09/evil.com` would
+    /// become `//evil.com`, another host.
     static func safeNext(_ next: String?) -> String? {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), !next.hasPrefix("/login")
+        func visible(_ text: String) -> Bool {
+            text.unicodeScalars.allSatisfy { (0x21...0x7E).contains($0.value) && $0 != "\\" }
+        }
+        guard let next, next.utf8.count <= 2_048, visible(next) else { return nil }
+        let path = String(next.prefix { $0 != "?" && $0 != "#" })
+        guard let decoded = path.removingPercentEncoding, visible(decoded), !decoded.contains("//"),
+            path.hasPrefix("/dashboard/"), isPage(path)
         else { return nil }
         return next
+    }
+
+    /// A page's path (an order's page by its template).
+    private static func isPage(_ path: String) -> Bool {
+        if RoutePolicy.requirement(method: "GET", path: path) != nil { return true }
+        let order = path.dropFirst("/dashboard/orders/".count)
+        return path.hasPrefix("/dashboard/orders/") && !order.isEmpty && !order.contains("/")
     }
 
     // MARK: Helpers shared by the views

@@ -52,6 +52,14 @@ enum DashboardSession {
         return (sourceHost + sourcePort).lowercased() == host.lowercased()
     }
 
+    /// For signing in, where there is no session to protect yet: a request that says where it
+    /// comes from (`Origin`, else `Referer`) must come from here; one that says nothing is a
+    /// program, not a browser's form on another site (browsers send `Origin` with every POST).
+    static func isNotCrossSite(_ request: Request) -> Bool {
+        if request.headers[.origin] == nil && request.headers[.referer] == nil { return true }
+        return isSameOrigin(request)
+    }
+
     /// Paths the dashboard serves: errors on them become pages, not JSON.
     static func isPage(_ path: String) -> Bool {
         path == "/" || path == "/login" || path == "/logout" || path.hasPrefix("/dashboard")
