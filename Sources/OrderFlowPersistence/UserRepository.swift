@@ -70,62 +70,90 @@ public struct UserRepository: Sendable {
 
     public enum RotationOutcome: Sendable, Equatable {
         case rotated(userID: String, family: String)
-        /// The token was used before: someone replayed it. Its whole family is now revoked.
-        case reused(userID: String)
+        /// The token was used before, outside the grace period: someone replayed it. Its whole
+        /// family is now revoked.
+        case reused(userID: String, family: String)
         case invalid
     }
 
     /// Spends a refresh token and stores its successor in the same family, in one transaction.
-    public func rotate(hash: String, to newHash: String, at now: Timestamp, expiresAt: Timestamp) async throws
-        -> RotationOutcome
-    {
+    ///
+    /// A token spent less than `reuseGrace` seconds ago is spent again (its family gets another
+    /// member) instead of counting as a replay: a browser's pages that refresh with the same token
+    /// at once must not sign their user out. A replay after that revokes the family.
+    public func rotate(
+        hash: String, to newHash: String, at now: Timestamp, expiresAt: Timestamp, reuseGrace: Double
+    ) async throws -> RotationOutcome {
         try await database.transaction { db in
             guard
                 let row = try await db.raw(
                     """
-                    SELECT family_id, user_id, expires_at, used_at,
-                        revoked_at FROM refresh_tokens WHERE token_hash = \(bind: hash)
+                    SELECT family_id, user_id, expires_at, used_at, revoked_at
+                    FROM refresh_tokens WHERE token_hash = \(bind: hash)
                     """
-                ).first()
+                ).first()?.decode(RefreshTokenRow.self)
             else { return .invalid }
-            let family = try row.decode(column: "family_id", as: String.self)
-            let userID = try row.decode(column: "user_id", as: String.self)
-            if try row.decode(column: "used_at", as: Int64?.self) != nil {
-                try await Self.revokeFamily(family, at: now, in: db)
-                return .reused(userID: userID)
-            }
-            guard try row.decode(column: "revoked_at", as: Int64?.self) == nil,
-                try row.decode(column: "expires_at", as: Int64.self) > now.microseconds
-            else { return .invalid }
-            // Only one of two racing refreshes can flip used_at.
+            guard row.revokedAt == nil, row.expiresAt > now.microseconds else { return .invalid }
+            let graceStart = now.adding(seconds: -reuseGrace).microseconds
+            // Only one of two racing refreshes can flip used_at; the other finds it within the grace.
             let spent =
                 try await db.raw(
                     """
-                    UPDATE refresh_tokens SET used_at = \(bind: now.microseconds) WHERE token_hash = \(bind: hash) AND
-                        used_at IS NULL RETURNING token_hash
+                    UPDATE refresh_tokens SET used_at = \(bind: now.microseconds)
+                    WHERE token_hash = \(bind: hash) AND revoked_at IS NULL
+                        AND (used_at IS NULL OR used_at >= \(bind: graceStart))
+                    RETURNING token_hash
                     """
                 ).first() != nil
             guard spent else {
-                try await Self.revokeFamily(family, at: now, in: db)
-                return .reused(userID: userID)
+                try await Self.revokeFamily(row.familyId, at: now, in: db)
+                return .reused(userID: row.userId, family: row.familyId)
             }
             try await Self.insertRefreshToken(
-                hash: newHash, family: family, userID: userID, issuedAt: now, expiresAt: expiresAt, into: db)
-            return .rotated(userID: userID, family: family)
+                hash: newHash, family: row.familyId, userID: row.userId, issuedAt: now, expiresAt: expiresAt,
+                into: db)
+            return .rotated(userID: row.userId, family: row.familyId)
         }
     }
 
-    /// Revokes the family of the token with `hash`; returns its user, if the token existed.
+    struct RefreshTokenRow: TableRow {
+        static let table = "refresh_tokens"
+        var familyId: String
+        var userId: String
+        var expiresAt: Int64
+        var usedAt: Int64?
+        var revokedAt: Int64?
+    }
+
+    /// Revokes the family of the token with `hash`; returns its user and family, if the token existed.
     @discardableResult
-    public func revokeFamily(ofTokenHash hash: String, at now: Timestamp) async throws -> String? {
+    public func revokeFamily(ofTokenHash hash: String, at now: Timestamp) async throws -> (
+        userID: String, family: String
+    )? {
         try await database.transaction { db in
             guard
                 let row = try await db.raw(
-                    "SELECT family_id, user_id FROM refresh_tokens WHERE token_hash = \(bind: hash)"
-                ).first()
+                    """
+                    SELECT family_id, user_id, expires_at, used_at, revoked_at
+                    FROM refresh_tokens WHERE token_hash = \(bind: hash)
+                    """
+                ).first()?.decode(RefreshTokenRow.self)
             else { return nil }
-            try await Self.revokeFamily(try row.decode(column: "family_id", as: String.self), at: now, in: db)
-            return try row.decode(column: "user_id", as: String.self)
+            try await Self.revokeFamily(row.familyId, at: now, in: db)
+            return (row.userId, row.familyId)
+        }
+    }
+
+    /// True once a sign-in's family was revoked (signed out, replayed, or every session of its
+    /// user ended): its access tokens are refused too.
+    public func isFamilyRevoked(_ family: String) async throws -> Bool {
+        try await database.read { db in
+            try await db.raw(
+                """
+                SELECT 1 AS revoked FROM refresh_tokens
+                WHERE family_id = \(bind: family) AND revoked_at IS NOT NULL LIMIT 1
+                """
+            ).first() != nil
         }
     }
 

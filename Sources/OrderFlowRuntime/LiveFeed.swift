@@ -40,6 +40,17 @@ public final class LiveFeed: Sendable {
     struct Subscriber {
         let continuation: AsyncStream<Item>.Continuation
         let cutOff: Flag
+        /// Whose subscription it is, for the limits of `subscribe(owner:limits:)`.
+        let owner: String?
+        /// What it wants: applied when an event is published, so what it does not want never
+        /// takes room in its buffer.
+        let wants: (@Sendable (FeedEvent) -> Bool)?
+    }
+
+    /// Too many subscriptions: of one owner, or in all.
+    public struct Full: Error, Equatable {
+        public var perOwner: Bool
+        public init(perOwner: Bool) { self.perOwner = perOwner }
     }
 
     final class Flag: Sendable {
@@ -48,7 +59,7 @@ public final class LiveFeed: Sendable {
         var isSet: Bool { value.load(ordering: .acquiring) }
     }
 
-    public init(capacity: Int = 10_000, subscriberBuffer: Int = 20_000) {
+    public init(capacity: Int = 10_000, subscriberBuffer: Int = 2_000) {
         epoch = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         self.capacity = max(1, capacity)
         self.subscriberBuffer = max(1, subscriberBuffer)
@@ -82,7 +93,7 @@ public final class LiveFeed: Sendable {
                     state.ring[state.ringStart] = event
                     state.ringStart = (state.ringStart + 1) % capacity
                 }
-                for (id, subscriber) in state.subscribers {
+                for (id, subscriber) in state.subscribers where subscriber.wants?(event) ?? true {
                     if case .dropped = subscriber.continuation.yield(.event(event)) {
                         // Too far behind to catch up from memory: cut off; the client resets.
                         state.subscribers[id] = nil
@@ -102,21 +113,45 @@ public final class LiveFeed: Sendable {
     public func subscribe(after lastEventID: String?, keepAlive: Duration? = nil) -> Subscription {
         let (stream, continuation) = AsyncStream.makeStream(
             of: Item.self, bufferingPolicy: .bufferingOldest(subscriberBuffer))
-        let cutOff = Flag()
-        let id: Int = state.withLock { state in
-            if let lastEventID {
-                switch replay(after: lastEventID, in: state) {
-                case .events(let missed):
-                    for event in missed { continuation.yield(.event(event)) }
-                case .reset(let reason):
-                    continuation.yield(.reset(reason: reason))
-                }
+        let subscriber = Subscriber(continuation: continuation, cutOff: Flag(), owner: nil, wants: nil)
+        return state.withLock { add(subscriber, stream: stream, after: lastEventID, keepAlive: keepAlive, in: &$0) }
+    }
+
+    /// A subscription of `owner` that receives the events `wants` accepts (replayed ones too), as
+    /// `subscribe(after:keepAlive:)`; refused when the owner already has `limits.perOwner` or the
+    /// feed `limits.inAll` subscriptions.
+    public func subscribe(
+        after lastEventID: String?, keepAlive: Duration? = nil, owner: String, limits: (perOwner: Int, inAll: Int),
+        wants: @escaping @Sendable (FeedEvent) -> Bool
+    ) throws(Full) -> Subscription {
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: Item.self, bufferingPolicy: .bufferingOldest(subscriberBuffer))
+        let subscriber = Subscriber(continuation: continuation, cutOff: Flag(), owner: owner, wants: wants)
+        return try state.withLock { (state) throws(Full) in
+            guard state.subscribers.count < limits.inAll else { throw Full(perOwner: false) }
+            guard state.subscribers.values.count(where: { $0.owner == owner }) < limits.perOwner else {
+                throw Full(perOwner: true)
             }
-            let id = state.nextSubscriber
-            state.nextSubscriber += 1
-            state.subscribers[id] = Subscriber(continuation: continuation, cutOff: cutOff)
-            return id
+            return add(subscriber, stream: stream, after: lastEventID, keepAlive: keepAlive, in: &state)
         }
+    }
+
+    private func add(
+        _ subscriber: Subscriber, stream: AsyncStream<Item>, after lastEventID: String?, keepAlive: Duration?,
+        in state: inout State
+    ) -> Subscription {
+        let continuation = subscriber.continuation
+        if let lastEventID {
+            switch replay(after: lastEventID, wants: subscriber.wants, in: state) {
+            case .events(let missed):
+                for event in missed { continuation.yield(.event(event)) }
+            case .reset(let reason):
+                continuation.yield(.reset(reason: reason))
+            }
+        }
+        let id = state.nextSubscriber
+        state.nextSubscriber += 1
+        state.subscribers[id] = subscriber
         let ticker = keepAlive.map { interval in
             Task {
                 while !Task.isCancelled {
@@ -125,11 +160,12 @@ public final class LiveFeed: Sendable {
                 }
             }
         }
+        // Runs outside this lock: when the stream ends, after `add` has returned.
         continuation.onTermination = { [weak self] _ in
             ticker?.cancel()
             self?.state.withLock { _ = $0.subscribers.removeValue(forKey: id) }
         }
-        return Subscription(stream: stream, continuation: continuation, cutOff: cutOff)
+        return Subscription(stream: stream, continuation: continuation, cutOff: subscriber.cutOff)
     }
 
     private enum Replay {
@@ -137,7 +173,7 @@ public final class LiveFeed: Sendable {
         case reset(String)
     }
 
-    private func replay(after lastEventID: String, in state: State) -> Replay {
+    private func replay(after lastEventID: String, wants: ((FeedEvent) -> Bool)?, in state: State) -> Replay {
         let parts = lastEventID.split(separator: "-")
         guard parts.count == 2, let sequence = UInt64(parts[1]) else { return .reset("unreadable event ID") }
         guard parts[0] == epoch else { return .reset("the server restarted") }
@@ -145,9 +181,10 @@ public final class LiveFeed: Sendable {
         let oldest = state.ring.isEmpty ? state.next : state.ring[state.ringStart].sequence
         guard sequence + 1 >= oldest else { return .reset("missed more events than the server keeps") }
         let count = Int(state.next - 1 - sequence)
-        guard count < subscriberBuffer else { return .reset("missed more events than can be replayed") }
         let ordered = state.ring[state.ringStart...] + state.ring[..<state.ringStart]
-        return .events(Array(ordered.suffix(count)))
+        let missed = ordered.suffix(count).filter { wants?($0) ?? true }
+        guard missed.count < subscriberBuffer else { return .reset("missed more events than can be replayed") }
+        return .events(missed)
     }
 
     /// Items for one subscriber, in publication order. It ends when `finish()` is called, or, after

@@ -36,6 +36,21 @@ public struct AppConfiguration: Sendable {
         public var jwtSecret: String?
         public var accessTokenSeconds: Double = 8 * 3600
         public var refreshTokenSeconds: Double = 30 * 24 * 3600
+        /// A refresh token spent this recently may be spent again (pages refreshing at once);
+        /// later, a second use is a replay and signs the sign-in out everywhere.
+        public var refreshReuseGraceSeconds: Double = 10
+        /// How long an instance trusts what it read about a user, key or sign-in, and how often
+        /// an open stream checks that its caller is still signed in: the longest a revocation
+        /// made elsewhere takes to reach a request here (a stream: twice as long).
+        public var sessionCheckSeconds: Double = 5
+        /// Open streams (`GET /api/v1/stream`) per user or key, and in all on one instance.
+        public var streamsPerCaller = 5
+        public var streamsInAll = 500
+        /// CSV exports running at once on one instance.
+        public var exportsAtOnce = 2
+        /// A connection that sends nothing for this long, with no response under way, is closed
+        /// (also one that never finishes sending its request's head).
+        public var idleTimeoutSeconds: Double = 60
         /// Lets anyone create a `customer` account through POST /api/auth/register.
         public var allowRegistration = false
         /// The first administrator's password; generated and printed when unset.
@@ -88,6 +103,21 @@ public struct AppConfiguration: Sendable {
         ),
         ("ORDERFLOW_ACCESS_TOKEN_SECONDS", "28800", "lifetime of access tokens"),
         ("ORDERFLOW_REFRESH_TOKEN_SECONDS", "2592000", "lifetime of refresh tokens"),
+        (
+            "ORDERFLOW_REFRESH_REUSE_GRACE_SECONDS", "10",
+            "a refresh token spent this recently may be spent again (pages refreshing at once); later, reuse signs out"
+        ),
+        (
+            "ORDERFLOW_SESSION_CHECK_SECONDS", "5",
+            "how long an instance trusts what it read about a user, key or sign-in; open streams check this often"
+        ),
+        ("ORDERFLOW_STREAMS_PER_CALLER", "5", "open event streams per user or key (429 beyond)"),
+        ("ORDERFLOW_STREAMS_IN_ALL", "500", "open event streams per instance (429 beyond)"),
+        ("ORDERFLOW_EXPORTS_AT_ONCE", "2", "CSV exports running at once per instance (429 beyond)"),
+        (
+            "ORDERFLOW_IDLE_TIMEOUT_SECONDS", "60",
+            "a connection silent this long with no response under way is closed (also an unfinished request head)"
+        ),
         ("ORDERFLOW_ALLOW_REGISTRATION", "false", "lets anyone create a customer account"),
         (
             "ORDERFLOW_ADMIN_PASSWORD", "(generated and printed)",
@@ -96,8 +126,8 @@ public struct AppConfiguration: Sendable {
         ("ORDERFLOW_BCRYPT_COST", "12", "bcrypt work factor for passwords (4–16)"),
         ("ORDERFLOW_RATE_LIMIT", "200", "requests a second per user or key, bursts of twice that; 0 turns it off"),
         ("ORDERFLOW_ANONYMOUS_RATE_LIMIT", "20", "requests a second per client address without credentials"),
-        ("ORDERFLOW_LOGIN_MAX_FAILURES", "5", "failed sign-ins in a row before the account locks"),
-        ("ORDERFLOW_LOGIN_LOCK_SECONDS", "900", "how long a locked account stays locked"),
+        ("ORDERFLOW_LOGIN_MAX_FAILURES", "5", "failed sign-ins in a row, per name and address, before a lock"),
+        ("ORDERFLOW_LOGIN_LOCK_SECONDS", "900", "how long sign-ins of that name from that address stay refused"),
         ("ORDERFLOW_CORS_ORIGINS", "(none)", "comma-separated origins allowed to call the API from a browser"),
         (
             "ORDERFLOW_TLS_CERT", "(none)",
@@ -308,6 +338,12 @@ extension AppConfiguration.SecuritySettings {
         }
         number("ORDERFLOW_ACCESS_TOKEN_SECONDS", 60...604_800) { accessTokenSeconds = $0 }
         number("ORDERFLOW_REFRESH_TOKEN_SECONDS", 300...31_536_000) { refreshTokenSeconds = $0 }
+        number("ORDERFLOW_REFRESH_REUSE_GRACE_SECONDS", 0...300) { refreshReuseGraceSeconds = $0 }
+        number("ORDERFLOW_SESSION_CHECK_SECONDS", 0.05...300) { sessionCheckSeconds = $0 }
+        number("ORDERFLOW_STREAMS_PER_CALLER", 1...1_000) { streamsPerCaller = Int($0) }
+        number("ORDERFLOW_STREAMS_IN_ALL", 1...100_000) { streamsInAll = Int($0) }
+        number("ORDERFLOW_EXPORTS_AT_ONCE", 1...100) { exportsAtOnce = Int($0) }
+        number("ORDERFLOW_IDLE_TIMEOUT_SECONDS", 1...3_600) { idleTimeoutSeconds = $0 }
         flag("ORDERFLOW_ALLOW_REGISTRATION") { allowRegistration = $0 }
         if let password = values["ORDERFLOW_ADMIN_PASSWORD"], !password.isEmpty {
             if (12...72).contains(password.utf8.count) {

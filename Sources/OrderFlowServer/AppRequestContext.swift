@@ -12,12 +12,16 @@ public struct AppRequestContext: RequestContext {
     public var principal: Principal?
     /// The peer's IP address (or the last `X-Forwarded-For` hop, when a trusted proxy adds it).
     public var clientAddress: String?
+    /// Authenticates the request's credentials again, for a response that outlives the moment it
+    /// was checked (a stream): nil once they no longer hold.
+    public var signedIn: (@Sendable () async -> Principal?)?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         requestID = RequestID.make()
         principal = nil
         clientAddress = source.channel.remoteAddress?.ipAddress
+        signedIn = nil
     }
 }
 

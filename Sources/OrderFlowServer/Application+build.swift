@@ -141,13 +141,17 @@ public func buildApplication(_ config: AppConfiguration, dependencies: AppDepend
         application: app, database: database, security: security, engine: engine, monitor: monitor, invoices: invoices)
 }
 
-/// Plain HTTP/1.1, or HTTPS when a certificate and key are configured.
+/// Plain HTTP/1.1, or HTTPS when a certificate and key are configured. A connection idle for
+/// `idleTimeoutSeconds` is closed, also one still sending its request's head (a client trickling
+/// it in would otherwise hold a connection for ever); a response under way (a stream) is not idle.
 func serverBuilder(_ settings: AppConfiguration.SecuritySettings) throws -> HTTPServerBuilder {
-    guard let certificate = settings.tlsCertificatePath, let key = settings.tlsKeyPath else { return .http1() }
+    let http1 = HTTPServerBuilder.http1(
+        configuration: .init(idleTimeout: .milliseconds(Int64(settings.idleTimeoutSeconds * 1_000))))
+    guard let certificate = settings.tlsCertificatePath, let key = settings.tlsKeyPath else { return http1 }
     let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
     var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .file(key))
     tls.minimumTLSVersion = .tlsv12
-    return try .tls(.http1(), tlsConfiguration: tls)
+    return try .tls(http1, tlsConfiguration: tls)
 }
 
 func buildRouter(
@@ -184,7 +188,9 @@ func buildRouter(
             security: security, catalog: CatalogRepository(database: database, clock: dependencies.clock),
             clock: dependencies.clock),
         health: HealthCheck(database: database), feed: database.feed)
-    let handlers = APIHandlers(services: services, clock: dependencies.clock, configuration: config, startedAt: Date())
+    let handlers = APIHandlers(
+        services: services, clock: dependencies.clock, configuration: config, startedAt: Date(),
+        exports: ExportGate(limit: config.security.exportsAtOnce))
     try handlers.registerHandlers(on: router, configuration: APIDates.configuration)
 
     let metrics = dependencies.metrics

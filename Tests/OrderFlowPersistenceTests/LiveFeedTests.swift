@@ -160,4 +160,44 @@ struct LiveFeedTests {
         #expect(slow.wasCutOff && !fast.wasCutOff)
         #expect(feed.subscriberCount == 1)
     }
+
+    /// What a subscriber does not want never takes room in its buffer: a subscriber of one kind
+    /// of event is not cut off by a flood of another, and replays skip them too.
+    @Test func aSubscriberOnlyHoldsWhatItWants() async throws {
+        let feed = LiveFeed(capacity: 100, subscriberBuffer: 3)
+        let wantsB = try feed.subscribe(
+            after: nil, owner: "someone", limits: (perOwner: 5, inAll: 5), wants: { $0.type.hasPrefix("b") })
+        feed.publish((1...50).map { Self.event("a\($0)") } + [Self.event("b1")], committedAt: Self.start)
+        #expect(Self.types(try await Self.take(1, from: wantsB)) == ["b1"])
+        #expect(!wantsB.wasCutOff)
+        let replayed = try feed.subscribe(
+            after: "\(feed.epoch)-40", owner: "someone", limits: (perOwner: 5, inAll: 5),
+            wants: { $0.type.hasPrefix("b") })
+        #expect(Self.types(try await Self.take(1, from: replayed)) == ["b1"])
+    }
+
+    /// Subscriptions are limited per owner and in all; an ended one, or one nobody holds any more,
+    /// gives its place back.
+    @Test func subscriptionsAreLimitedPerOwnerAndInAll() async throws {
+        let feed = LiveFeed()
+        let limits = (perOwner: 2, inAll: 3)
+        let first = try feed.subscribe(after: nil, owner: "a", limits: limits, wants: { _ in true })
+        let second = try feed.subscribe(after: nil, owner: "a", limits: limits, wants: { _ in true })
+        #expect(throws: LiveFeed.Full(perOwner: true)) {
+            try feed.subscribe(after: nil, owner: "a", limits: limits, wants: { _ in true })
+        }
+        var third: LiveFeed.Subscription? = try feed.subscribe(
+            after: nil, owner: "b", limits: limits, wants: { _ in true })
+        #expect(throws: LiveFeed.Full(perOwner: false)) {
+            try feed.subscribe(after: nil, owner: "c", limits: limits, wants: { _ in true })
+        }
+        first.finish()
+        #expect(feed.subscriberCount == 2 && third != nil)
+        third = nil
+        #expect(feed.subscriberCount == 1)
+        let again = try feed.subscribe(after: nil, owner: "a", limits: limits, wants: { _ in true })
+        #expect(feed.subscriberCount == 2)
+        again.finish()
+        second.finish()
+    }
 }

@@ -84,6 +84,40 @@ extension ProcessTests {
         try await again.signIn(password: password)
     }
 
+    /// A client that starts a request and never finishes its head is hung up on once the idle
+    /// timeout has passed: it cannot hold a connection for ever.
+    @Test func aRequestHeadThatNeverEndsIsHungUpOn() async throws {
+        let (location, drop) = try await TestDatabase.create(.sqlite)
+        defer { Task { await drop() } }
+        let server = try await ServerProcess.start(
+            database: ServerProcess.argument(for: location), environment: ["ORDERFLOW_IDLE_TIMEOUT_SECONDS": "1"])
+        defer { server.stop() }
+        let port = server.port
+        // Reads on a thread of its own; gives up after 20 s.
+        let hungUp = await onOwnThread { () -> Bool in
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard connected == 0 else { return false }
+            var timeout = timeval(tv_sec: 20, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let start = "GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+            _ = start.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+            var buffer = [UInt8](repeating: 0, count: 512)
+            // 0: the server closed the connection; -1: still open when the wait ran out.
+            return recv(fd, &buffer, buffer.count, 0) == 0
+        }
+        #expect(hungUp)
+    }
+
     @Test func servesHTTPSWithHSTSWhenGivenACertificate() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "orderflow-tls-\(UUID().uuidString)")

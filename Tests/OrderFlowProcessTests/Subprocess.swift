@@ -23,7 +23,7 @@ enum Subprocess {
         defer { try? FileManager.default.removeItem(at: folder) }
         let outputFile = folder.appendingPathComponent("output")
         let errorsFile = folder.appendingPathComponent("errors")
-        for file in [outputFile, errorsFile] { FileManager.default.createFile(atPath: file.path, contents: nil) }
+        for file in [outputFile, errorsFile] { _ = FileManager.default.createFile(atPath: file.path, contents: nil) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

@@ -94,23 +94,94 @@ struct SecurityTests {
             let access = try #require(rotated.json["accessToken"] as? String)
             #expect(try await app.send(.get, "/api/users/me", token: access).status == .ok)
 
-            // The spent token again: refused, and its whole family with it.
+            // The spent token again, after the grace for pages refreshing at once: refused, and its
+            // whole sign-in with it, access tokens included.
+            app.clock.advance(seconds: 11)
             let reuse = try await app.send(.post, "/api/auth/refresh", json: ["refreshToken": first], token: nil)
             #expect(reuse.status == .unauthorized)
             let afterReuse = try await app.send(.post, "/api/auth/refresh", json: ["refreshToken": second], token: nil)
             #expect(afterReuse.status == .unauthorized)
             #expect(try await app.auditCount("auth.refresh_reused") == 1)
+            let revoked = try await app.send(.get, "/api/users/me", token: access)
+            #expect(revoked.status == .unauthorized)
+            #expect(revoked.error["message"] as? String == "this sign-in has ended; sign in again")
 
-            // Logout revokes a family too; other sign-ins are untouched.
+            // Logout revokes a sign-in too, its access token at once; other sign-ins are untouched.
             let other = try await app.send(
                 .post, "/api/auth/login", json: ["username": "admin", "password": TestApp.adminPassword], token: nil)
             let third = try #require(other.json["refreshToken"] as? String)
+            let thirdAccess = try #require(other.json["accessToken"] as? String)
+            #expect(try await app.send(.get, "/api/users/me", token: thirdAccess).status == .ok)
             #expect(
                 try await app.send(.post, "/api/auth/logout", json: ["refreshToken": third], token: nil).status
                     == .noContent)
             #expect(
                 try await app.send(.post, "/api/auth/refresh", json: ["refreshToken": third], token: nil).status
                     == .unauthorized)
+            #expect(try await app.send(.get, "/api/users/me", token: thirdAccess).status == .unauthorized)
+            #expect(try await app.send(.get, "/api/users/me").status == .ok, "the test's own sign-in lives on")
+        }
+    }
+
+    /// Pages of one browser that find the access token expired refresh with the same refresh token
+    /// at once: every one of them goes on, and the user stays signed in.
+    @Test func refreshesAtOnceWithOneTokenKeepTheUserSignedIn() async throws {
+        try await TestApp.run { app in
+            let login = try await app.send(
+                .post, "/api/auth/login", json: ["username": "admin", "password": TestApp.adminPassword], token: nil)
+            let refresh = try #require(login.json["refreshToken"] as? String)
+            let answers = try await withThrowingTaskGroup(of: TestResponse.self) { group in
+                for _ in 0..<6 {
+                    group.addTask {
+                        try await app.send(.post, "/api/auth/refresh", json: ["refreshToken": refresh], token: nil)
+                    }
+                }
+                return try await group.reduce(into: [TestResponse]()) { $0.append($1) }
+            }
+            #expect(answers.map(\.status) == Array(repeating: .ok, count: 6))
+            #expect(try await app.auditCount("auth.refresh_reused") == 0)
+            for answer in answers {
+                let access = try #require(answer.json["accessToken"] as? String)
+                #expect(try await app.send(.get, "/api/users/me", token: access).status == .ok)
+                let next = try #require(answer.json["refreshToken"] as? String)
+                #expect(
+                    try await app.send(.post, "/api/auth/refresh", json: ["refreshToken": next], token: nil).status
+                        == .ok)
+            }
+        }
+    }
+
+    /// Every credential a request presents must hold: a bad token next to a good key is refused,
+    /// and so are two good ones of different callers.
+    @Test func aBadCredentialNextToAGoodOneIsRefused() async throws {
+        try await TestApp.run { app in
+            let key = try #require(
+                try await app.send(.post, "/api/api-keys", json: ["name": "k", "roles": ["integration"]]).json["key"]
+                    as? String)
+            let apiKey = HTTPField.Name("x-api-key")!
+            #expect(try await app.send(.get, "/api/products", headers: [apiKey: key], token: nil).status == .ok)
+            #expect(
+                try await app.send(
+                    .get, "/api/products", headers: [apiKey: key, .authorization: "Bearer not-a-token"], token: nil
+                ).status
+                    == .unauthorized)
+            #expect(
+                try await app.send(
+                    .get, "/api/products", headers: [apiKey: key, .authorization: "Basic eDp5"], token: nil
+                )
+                .status == .unauthorized)
+            let otherKey = try #require(
+                try await app.send(.post, "/api/api-keys", json: ["name": "k2", "roles": ["integration"]]).json["key"]
+                    as? String)
+            #expect(
+                try await app.send(
+                    .get, "/api/products", headers: [apiKey: key, .authorization: "Bearer \(otherKey)"], token: nil
+                ).status
+                    == .unauthorized)
+            #expect(
+                try await app.send(
+                    .get, "/api/products", headers: [apiKey: key, .authorization: "Bearer \(key)"], token: nil
+                ).status == .ok)
         }
     }
 

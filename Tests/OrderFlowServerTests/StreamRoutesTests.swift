@@ -122,6 +122,70 @@ struct StreamRoutesTests {
         }
     }
 
+    /// A stream lives as long as the sign-in it was opened with: signing out ends it, and so does
+    /// disabling its user (who would otherwise go on hearing what their roles allowed).
+    @Test func aStreamEndsWhenItsSignInEnds() async throws {
+        try await TestApp.run(live: true, configure: { $0.security.sessionCheckSeconds = 0.1 }) { app in
+            try await Listeners.with(app) { listeners in
+                _ = try await app.token(for: ["operations"], username: "ops.one")
+                let login = try await app.send(
+                    .post, "/api/auth/login", json: ["username": "ops.one", "password": "password-of-ops.one"],
+                    token: nil)
+                let access = try #require(login.json["accessToken"] as? String)
+                let refresh = try #require(login.json["refreshToken"] as? String)
+                let signedOut = try await listeners.open(token: access)
+                let staysOpen = try await listeners.open(token: app.adminToken)
+                #expect(
+                    try await app.send(.post, "/api/auth/logout", json: ["refreshToken": refresh], token: nil).status
+                        == .noContent)
+                #expect(await signedOut.hasEnded())
+
+                let other = try await app.token(for: ["operations"], username: "ops.two")
+                let disabled = try await listeners.open(token: other)
+                let users = try await app.send(.get, "/api/users").json["items"] as? [[String: Any]] ?? []
+                let id = try #require(users.first { $0["username"] as? String == "ops.two" }?["id"] as? String)
+                #expect(try await app.send(.patch, "/api/users/\(id)", json: ["disabled": true]).status == .ok)
+                #expect(await disabled.hasEnded())
+                #expect(staysOpen.ended.withLock { !$0 })
+                // Reconnecting with the old token is refused.
+                #expect(try await listeners.connect(token: access).status == .unauthorized)
+            }
+        }
+    }
+
+    /// Open streams are limited per caller and in all: one more is a 429, and a closed one frees
+    /// its place.
+    @Test func streamsAreLimitedPerCallerAndInAll() async throws {
+        try await TestApp.run(
+            live: true,
+            configure: {
+                $0.security.streamsPerCaller = 2
+                $0.security.streamsInAll = 3
+            }
+        ) { app in
+            try await Listeners.with(app) { listeners in
+                let first = try await listeners.open(token: app.adminToken)
+                _ = try await listeners.open(token: app.adminToken)
+                let third = try await listeners.connect(token: app.adminToken)
+                #expect(third.status == .tooManyRequests)
+                #expect(try await third.text().contains("too_many_streams"))
+
+                let other = try await app.token(for: ["operations"])
+                _ = try await listeners.open(token: other)
+                #expect(
+                    try await listeners.connect(token: try await app.token(for: ["operations"])).status
+                        == .tooManyRequests)
+
+                first.close()
+                let deadline = ContinuousClock.now + .seconds(10)
+                while app.database.feed.subscriberCount > 2, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(try await listeners.connect(token: app.adminToken).status == .ok)
+            }
+        }
+    }
+
     @Test func badTopicsAndMissingCredentialsAreRefused() async throws {
         try await TestApp.run(live: true) { app in
             try await Listeners.with(app) { listeners in
@@ -174,7 +238,9 @@ final class Listeners: Sendable {
             do {
                 for try await event in connection { listener.heard.withLock { $0.append(event) } }
             } catch {}
+            listener.ended.withLock { $0 = true }
         }
+        listener.task.withLock { $0 = task }
         tasks.withLock { $0.append(task) }
         return listener
     }
@@ -187,6 +253,20 @@ final class Listeners: Sendable {
 
 final class Listener: Sendable {
     let heard = Mutex<[ServerSentEvent]>([])
+    let ended = Mutex(false)
+    let task = Mutex<Task<Void, Never>?>(nil)
+
+    /// Whether the server ended the stream (waiting up to 10 s for it).
+    func hasEnded() async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !ended.withLock({ $0 }), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return ended.withLock { $0 }
+    }
+
+    /// Hangs up.
+    func close() { task.withLock { $0?.cancel() } }
 
     /// The first `count` events, once that many arrived (fewer if they did not within 5 s).
     func events(_ count: Int) async -> [ServerSentEvent] {

@@ -218,24 +218,25 @@ public struct OrderService: Sendable {
         return try await orders.events(of: id)
     }
 
-    /// Orders within the caller's scope created in [from, to), newest first, at most `limit`
-    /// (the CSV export).
-    public func created(from: Timestamp, to: Timestamp, limit: Int, for principal: Principal) async throws -> [(
-        order: Order, lineCount: Int
-    )] {
+    /// The orders created in [from, to) that the caller may see, with their line counts, newest
+    /// first, a page at a time (the CSV export).
+    public func created(from: Timestamp, to: Timestamp, for principal: Principal) async throws -> Paged<
+        (order: Order, lineCount: Int), OrderQuery
+    > {
         var query = OrderQuery()
         query.createdFrom = from
         query.createdTo = to
         query.limit = 500
-        guard var narrowed = query.narrowed(to: try await scope(of: principal)) else { return [] }
-        var found: [(order: Order, lineCount: Int)] = []
-        while found.count < limit {
-            let page = try await orders.search(narrowed)
-            found += page.orders.prefix(limit - found.count)
-            guard let next = page.next else { break }
-            narrowed.after = next
+        guard let narrowed = query.narrowed(to: try await scope(of: principal)) else {
+            return Paged(start: query) { _ in ([], nil) }
         }
-        return found
+        let orders = orders
+        return Paged(start: narrowed) { query in
+            let page = try await orders.search(query)
+            var next = query
+            next.after = page.next
+            return (page.orders, page.next == nil ? nil : next)
+        }
     }
 
     // MARK: Changing

@@ -58,20 +58,18 @@ public struct MonitoringService: Sendable {
         try await monitoring.transmissions(try await scoped(filter, for: principal), beforeID: beforeID, limit: limit)
     }
 
-    /// Every transmission `filter` finds within the caller's scope, newest first, at most `limit`.
-    public func allTransmissions(_ filter: TransmissionFilter, limit: Int, for principal: Principal) async throws
-        -> [TransmissionListItem]
-    {
+    /// Every transmission the filter matches within the caller's scope, newest first, a page at a
+    /// time (the CSV export).
+    public func allTransmissions(_ filter: TransmissionFilter, for principal: Principal) async throws -> Paged<
+        TransmissionListItem, Int64
+    > {
         let filter = try await scoped(filter, for: principal)
-        var found: [TransmissionListItem] = []
-        var before: Int64?
-        repeat {
-            let page = try await monitoring.transmissions(
-                filter, beforeID: before, limit: min(1_000, limit - found.count))
-            found += page.items
-            before = page.nextBeforeID
-        } while before != nil && found.count < limit
-        return found
+        let monitoring = monitoring
+        // Pages by ID, below the last one read (from the top: below the largest ID there can be).
+        return Paged(start: Int64.max) { before in
+            let page = try await monitoring.transmissions(filter, beforeID: before, limit: 1_000)
+            return (page.items, page.nextBeforeID)
+        }
     }
 
     /// Transmissions with errors, grouped by channel, last HTTP status and last error.

@@ -161,25 +161,24 @@ extension APIHandlers {
     func exportOrders(_ input: Operations.ExportOrders.Input) async throws -> Operations.ExportOrders.Output {
         let q = input.query
         let (from, to) = try window(from: q.from, to: q.to, minutes: q.minutes)
-        var rows = [
-            [
+        let place = try exportPlace()
+        let pages = try await services.orders.created(from: from, to: to, for: try principal)
+        let body = CSVBody(
+            header: [
                 "order_id", "created_at", "updated_at", "store", "order_type", "channel", "payment_method",
-                "payment_status", "status", "status_name",
-                "customer_id", "customer_name", "lines", "order_total",
-            ]
-        ]
-        for (order, lineCount) in try await services.orders.created(
-            from: from, to: to, limit: 100_000, for: try principal)
-        {
-            rows.append([
+                "payment_status", "status", "status_name", "customer_id", "customer_name", "lines", "order_total",
+            ],
+            pages: pages, place: place
+        ) { order, lineCount in
+            [
                 order.id.rawValue, order.createdAt.description, order.updatedAt.description,
                 order.shipFromLocationID.rawValue, order.orderType.rawValue,
                 order.channel.rawValue, order.paymentMethod.rawValue, order.paymentStatus.rawValue,
                 String(order.status.rawValue), order.status.name,
                 order.customer.id ?? "", order.customer.name, String(lineCount), order.totals.orderTotal.description,
-            ])
+            ]
         }
-        return .ok(.init(body: .csv(HTTPBody(CSV.render(rows)))))
+        return .ok(.init(body: .csv(HTTPBody(body, length: .unknown, iterationBehavior: .single))))
     }
 
     func exportTransmissions(_ input: Operations.ExportTransmissions.Input) async throws
@@ -187,40 +186,35 @@ extension APIHandlers {
     {
         let q = input.query
         let (from, to) = try window(from: q.from, to: q.to, minutes: q.minutes)
-        var rows = [
-            [
-                "id", "created_at", "order_id", "channel", "event_type", "event_id", "status", "attempts",
-                "last_http_status", "last_error",
-                "acknowledged_at", "ack_latency_ms",
-            ]
-        ]
+        let place = try exportPlace()
         let filter = TransmissionFilter(from: from, to: to, channel: q.channel)
-        for item in try await services.monitoring.allTransmissions(filter, limit: 100_000, for: try principal) {
+        let pages = try await services.monitoring.allTransmissions(filter, for: try principal)
+        let body = CSVBody(
+            header: [
+                "id", "created_at", "order_id", "channel", "event_type", "event_id", "status", "attempts",
+                "last_http_status", "last_error", "acknowledged_at", "ack_latency_ms",
+            ],
+            pages: pages, place: place
+        ) { item in
             let t = item.transmission
-            rows.append([
+            return [
                 String(t.id), t.createdAt.description, t.orderID.rawValue, t.channel, t.eventType, t.eventID,
                 t.classification.rawValue, String(t.attempts),
                 t.lastStatusCode.map(String.init) ?? "", t.lastError ?? "", t.acknowledgedAt?.description ?? "",
                 t.ackLatencyMicroseconds.map { String(format: "%.1f", Double($0) / 1000) } ?? "",
-            ])
+            ]
         }
-        return .ok(.init(body: .csv(HTTPBody(CSV.render(rows)))))
+        return .ok(.init(body: .csv(HTTPBody(body, length: .unknown, iterationBehavior: .single))))
     }
-}
 
-/// RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled; CRLF line ends.
-enum CSV {
-    static func render(_ rows: [[String]]) -> String {
-        rows.map { row in
-            row.map { field in
-                // A leading =, +, -, @, tab or carriage return would run as a formula in a
-                // spreadsheet: prefixed with '. (Scalars, not characters: "\r\n" is one character.)
-                let safe =
-                    field.unicodeScalars.first.map { "=+-@\t\r".unicodeScalars.contains($0) } == true
-                    ? "'" + field : field
-                return safe.unicodeScalars.contains(where: { ",\"\n\r".unicodeScalars.contains($0) })
-                    ? "\"" + safe.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : safe
-            }.joined(separator: ",")
-        }.joined(separator: "\r\n") + "\r\n"
+    /// A place among the exports running at once, or 429.
+    private func exportPlace() throws -> ExportGate.Place {
+        guard let place = exports.enter() else {
+            throw APIError(
+                .tooManyRequests, code: "exports_busy",
+                message: "\(exports.limit) exports are running on this server; try again when one is done",
+                headers: [.retryAfter: "10"])
+        }
+        return place
     }
 }

@@ -33,7 +33,30 @@ extension APIHandlers {
         }
         topics = topics.filter { Self.permission(for: $0).map(principal.may) ?? true }
         let filter = StreamFilter(topics: topics, scope: try await services.orders.scope(of: principal))
-        let frames = ServerSentEvents(feed: services.feed, after: resumeAfter, filter: filter, keepAlive: .seconds(15))
+        let security = configuration.security
+        let subscribe = { @Sendable (after: String?) throws(LiveFeed.Full) -> LiveFeed.Subscription in
+            try services.feed.subscribe(
+                after: after, keepAlive: .seconds(security.sessionCheckSeconds), owner: principal.id,
+                limits: (security.streamsPerCaller, security.streamsInAll), wants: filter.passes)
+        }
+        let subscription: LiveFeed.Subscription
+        do {
+            subscription = try subscribe(resumeAfter)
+        } catch {
+            let message =
+                error.perOwner
+                ? "you have \(security.streamsPerCaller) streams open already; close one first"
+                : "this server has as many streams open as it serves; try again later"
+            throw APIError(
+                .tooManyRequests, code: "too_many_streams", message: message, headers: [.retryAfter: "30"])
+        }
+        let signedIn = try context.signedIn
+        let frames = ServerSentEvents(
+            feed: services.feed, subscription: subscription, resubscribe: { try? subscribe(nil) },
+            stillAllowed: {
+                // Signed out, disabled, revoked, or given other roles or scope: the stream ends.
+                await signedIn?() == principal
+            })
         return .ok(.init(body: .textEventStream(HTTPBody(frames, length: .unknown, iterationBehavior: .single))))
     }
 
@@ -64,38 +87,44 @@ struct StreamFilter: Sendable {
 }
 
 /// The wire form of a subscription: `id`/`event`/`data` frames, a `reset` when events were lost,
-/// and a comment line every `keepAlive` so idle connections stay open (and closed ones are noticed).
+/// and a comment line at every keep-alive tick so idle connections stay open (and closed ones are
+/// noticed). At each tick the caller's credentials are checked again: the stream ends once they
+/// no longer allow it.
 ///
 /// Frames are pulled by the response writer, so a slow client leaves events in its subscription's
-/// buffer; one that falls too far behind gets a `reset` and goes on from the present. The stream
-/// ends when the server shuts down gracefully (an open page must not hold the shutdown up).
+/// buffer (only those it wants: the filter runs when an event is published); one that falls too
+/// far behind gets a `reset` and goes on from the present. The stream ends when the server shuts
+/// down gracefully (an open page must not hold the shutdown up).
 struct ServerSentEvents: AsyncSequence, Sendable {
     typealias Element = ArraySlice<UInt8>
     let feed: LiveFeed
-    let after: String?
-    let filter: StreamFilter
-    let keepAlive: Duration
+    let subscription: LiveFeed.Subscription
+    /// A new subscription from the present, after being cut off; nil when the feed is full.
+    let resubscribe: @Sendable () -> LiveFeed.Subscription?
+    let stillAllowed: @Sendable () async -> Bool
 
     func makeAsyncIterator() -> Iterator {
-        Iterator(
-            feed: feed, subscription: feed.subscribe(after: after, keepAlive: keepAlive), filter: filter,
-            keepAlive: keepAlive)
+        Iterator(feed: feed, subscription: subscription, resubscribe: resubscribe, stillAllowed: stillAllowed)
     }
 
     struct Iterator: AsyncIteratorProtocol {
         let feed: LiveFeed
         var subscription: LiveFeed.Subscription
         var items: LiveFeed.Subscription.Iterator
-        let filter: StreamFilter
-        let keepAlive: Duration
+        let resubscribe: @Sendable () -> LiveFeed.Subscription?
+        let stillAllowed: @Sendable () async -> Bool
         var started = false
 
-        init(feed: LiveFeed, subscription: LiveFeed.Subscription, filter: StreamFilter, keepAlive: Duration) {
+        init(
+            feed: LiveFeed, subscription: LiveFeed.Subscription,
+            resubscribe: @escaping @Sendable () -> LiveFeed.Subscription?,
+            stillAllowed: @escaping @Sendable () async -> Bool
+        ) {
             self.feed = feed
             self.subscription = subscription
             items = subscription.makeAsyncIterator()
-            self.filter = filter
-            self.keepAlive = keepAlive
+            self.resubscribe = resubscribe
+            self.stillAllowed = stillAllowed
         }
 
         mutating func next() async -> ArraySlice<UInt8>? {
@@ -114,19 +143,24 @@ struct ServerSentEvents: AsyncSequence, Sendable {
                 items = current
                 switch item {
                 case .event(let event)?:
-                    guard filter.passes(event) else { continue }
                     return ArraySlice(
                         "id: \(feed.epoch)-\(event.sequence)\nevent: \(event.topic.rawValue)\ndata: \(event.json)\n\n"
                             .utf8)
                 case .reset(let reason)?:
                     return ArraySlice("id: \(feed.position)\nevent: reset\ndata: {\"reason\":\"\(reason)\"}\n\n".utf8)
                 case .keepAlive?:
+                    guard await stillAllowed() else {
+                        subscription.finish()
+                        return nil
+                    }
                     return ArraySlice(": keep-alive\n\n".utf8)
                 case nil:
                     // Cut off after a reset: go on from the present, unless the server is stopping.
-                    guard !Task.isCancelled, !Task.isShuttingDownGracefully, subscription.wasCutOff else { return nil }
-                    self.subscription = feed.subscribe(after: nil, keepAlive: keepAlive)
-                    items = self.subscription.makeAsyncIterator()
+                    guard !Task.isCancelled, !Task.isShuttingDownGracefully, subscription.wasCutOff,
+                        let fresh = resubscribe()
+                    else { return nil }
+                    self.subscription = fresh
+                    items = fresh.makeAsyncIterator()
                 }
             }
         }

@@ -20,6 +20,7 @@ struct APIHandlers: APIProtocol {
     let clock: any WallClock
     let configuration: AppConfiguration
     let startedAt: Date
+    let exports: ExportGate
 
     /// The request being answered: the generated handlers receive only their typed input, so the
     /// security middleware hands its context over in a task-local.

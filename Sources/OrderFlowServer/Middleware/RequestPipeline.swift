@@ -145,6 +145,9 @@ struct SecurityMiddleware: RouterMiddleware {
         }
         if let principal = context.principal {
             try limit(perPrincipal, "principal:\(principal.id)")
+            let authenticator = authenticator
+            let checked = context
+            context.signedIn = { try? await authenticator.authenticate(request, context: checked) }
         } else {
             try limit(perAddress, addressKey)
         }

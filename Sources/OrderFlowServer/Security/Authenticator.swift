@@ -18,6 +18,7 @@ public final class Authenticator: RequestAuthenticator {
     let clock: any WallClock
     let cacheSeconds: Double
     private let cache = Mutex<[String: CachedPrincipal]>([:])
+    private let revokedFamilies = Mutex<[String: (revoked: Bool, loadedAt: Int64)]>([:])
 
     private struct CachedPrincipal {
         var principal: Principal?
@@ -37,19 +38,28 @@ public final class Authenticator: RequestAuthenticator {
 
     public func authenticate(_ request: Request, context: AppRequestContext) async throws -> Principal? {
         // Empty headers count as absent (some clients send every scheme's header, empty or not).
-        if let key = request.headers[.apiKey]?.trimmingSpaces(), !key.isEmpty {
-            return try await principal(forKey: key)
-        }
-        guard let authorization = request.headers[.authorization]?.trimmingSpaces(), !authorization.isEmpty else {
+        let key = request.headers[.apiKey]?.trimmingSpaces().nonEmpty
+        let authorization = request.headers[.authorization]?.trimmingSpaces().nonEmpty
+        guard let authorization else {
+            if let key { return try await principal(forKey: key) }
             return try await principal(forSession: request)
         }
         guard authorization.lowercased().hasPrefix("bearer") else {
             throw Self.unauthorized("use Authorization: Bearer <token> or x-api-key: <key>")
         }
         let credential = String(authorization.dropFirst(6)).trimmingSpaces()
-        if credential.isEmpty { return nil }
-        if credential.hasPrefix(APIKeys.prefix) { return try await principal(forKey: credential) }
-        return try await principal(forAccessToken: credential)
+        // Every credential presented must be valid, and all must name the same caller.
+        let bearer: Principal? =
+            credential.isEmpty
+            ? nil
+            : credential.hasPrefix(APIKeys.prefix)
+                ? try await principal(forKey: credential) : try await principal(forAccessToken: credential)
+        guard let key else { return bearer }
+        let keyed = try await principal(forKey: key)
+        if let bearer, bearer != keyed {
+            throw Self.unauthorized("Authorization and x-api-key name different callers; send one of them")
+        }
+        return keyed
     }
 
     /// The dashboard's session cookie, when a request carries no other credentials. A browser
@@ -85,7 +95,32 @@ public final class Authenticator: RequestAuthenticator {
         guard let principal = entry.principal, entry.check == claims.pwd else {
             throw Self.unauthorized("the access token is no longer valid")
         }
+        guard try await !isRevoked(family: claims.fam) else {
+            throw Self.unauthorized("this sign-in has ended; sign in again")
+        }
         return principal
+    }
+
+    /// Whether a sign-in was ended (read at most every `cacheSeconds`; once ended, for good).
+    private func isRevoked(family: String) async throws -> Bool {
+        let now = clock.now().microseconds
+        if let known = revokedFamilies.withLock({ $0[family] }),
+            known.revoked || Double(now - known.loadedAt) < cacheSeconds * 1_000_000
+        {
+            return known.revoked
+        }
+        let revoked = try await users.isFamilyRevoked(family)
+        revokedFamilies.withLock { families in
+            if families.count > 10_000 { families = families.filter { $0.value.revoked } }
+            if families.count > 10_000 { families.removeAll() }
+            families[family] = (revoked, now)
+        }
+        return revoked
+    }
+
+    /// Ends a sign-in here at once (other instances notice within `cacheSeconds`).
+    public func forget(family: String) {
+        revokedFamilies.withLock { $0[family] = (true, clock.now().microseconds) }
     }
 
     func principal(forKey key: String) async throws -> Principal {

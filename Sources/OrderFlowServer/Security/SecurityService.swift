@@ -23,7 +23,8 @@ public struct SecurityService: Sendable {
         attempts = SignInAttemptRepository(database: database)
         audit = AuditRepository(database: database)
         tokens = TokenService(accessLifetimeSeconds: settings.accessTokenSeconds, clock: clock)
-        authenticator = Authenticator(users: users, tokens: tokens, clock: clock)
+        authenticator = Authenticator(
+            users: users, tokens: tokens, clock: clock, cacheSeconds: settings.sessionCheckSeconds)
         self.settings = settings
         self.clock = clock
         self.logger = logger
@@ -118,16 +119,17 @@ public struct SecurityService: Sendable {
         let next = TokenService.randomSecret(prefix: "ofr_")
         let outcome = try await users.rotate(
             hash: TokenService.hash(refreshToken), to: TokenService.hash(next), at: now,
-            expiresAt: now.adding(seconds: settings.refreshTokenSeconds))
+            expiresAt: now.adding(seconds: settings.refreshTokenSeconds), reuseGrace: settings.refreshReuseGraceSeconds)
         switch outcome {
-        case .rotated(let userID, _):
+        case .rotated(let userID, let family):
             guard let user = try await users.user(id: userID), !user.disabled else {
                 try await users.revokeAllTokens(userID: userID, at: now)
                 throw Authenticator.unauthorized("this account is disabled")
             }
-            let access = try tokens.issue(userID: user.id, passwordChangedAt: user.passwordChangedAt)
+            let access = try tokens.issue(userID: user.id, passwordChangedAt: user.passwordChangedAt, family: family)
             return SignIn(accessToken: access.token, expiresIn: access.expiresIn, refreshToken: next, user: user)
-        case .reused(let userID):
+        case .reused(let userID, let family):
+            authenticator.forget(family: family)
             var origin = origin
             origin.actor = userID
             try await audit.append(
@@ -140,12 +142,15 @@ public struct SecurityService: Sendable {
         }
     }
 
+    /// Ends the sign-in of `refreshToken`: its refresh tokens, its access tokens and its streams.
     func logout(_ refreshToken: String, origin: AuditOrigin) async throws {
         let now = clock.now()
-        if let userID = try await users.revokeFamily(ofTokenHash: TokenService.hash(refreshToken), at: now) {
+        if let revoked = try await users.revokeFamily(ofTokenHash: TokenService.hash(refreshToken), at: now) {
+            authenticator.forget(family: revoked.family)
             var origin = origin
-            origin.actor = userID
-            try await audit.append(origin.entry("auth.logout", targetType: "user", targetID: userID, at: now))
+            origin.actor = revoked.userID
+            try await audit.append(
+                origin.entry("auth.logout", targetType: "user", targetID: revoked.userID, at: now))
         }
     }
 
@@ -154,7 +159,7 @@ public struct SecurityService: Sendable {
         try await users.storeRefreshToken(
             hash: TokenService.hash(refresh), family: family, userID: user.id, issuedAt: now,
             expiresAt: now.adding(seconds: settings.refreshTokenSeconds))
-        let access = try tokens.issue(userID: user.id, passwordChangedAt: user.passwordChangedAt)
+        let access = try tokens.issue(userID: user.id, passwordChangedAt: user.passwordChangedAt, family: family)
         return SignIn(accessToken: access.token, expiresIn: access.expiresIn, refreshToken: refresh, user: user)
     }
 

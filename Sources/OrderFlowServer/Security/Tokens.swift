@@ -41,18 +41,23 @@ public final class TokenService: Sendable {
         public var jti: String
         /// When the user's password last changed (microseconds): a reset invalidates older tokens.
         public var pwd: Int64
+        /// The sign-in the token belongs to (its refresh-token family): signing out, or a replayed
+        /// refresh token, revokes the family and with it the access tokens it issued.
+        public var fam: String
     }
 
     public enum Invalid: Error, Equatable {
         case malformed, algorithm, signature, expired, issuer, notReady
     }
 
-    public func issue(userID: String, passwordChangedAt: Timestamp) throws(Invalid) -> (token: String, expiresIn: Int) {
+    public func issue(userID: String, passwordChangedAt: Timestamp, family: String) throws(Invalid) -> (
+        token: String, expiresIn: Int
+    ) {
         let key = try key
         let now = clock.now().microseconds / 1_000_000
         let claims = Claims(
             iss: Self.issuer, sub: userID, iat: now, exp: now + Int64(accessLifetime),
-            jti: UUID().uuidString.lowercased(), pwd: passwordChangedAt.microseconds)
+            jti: UUID().uuidString.lowercased(), pwd: passwordChangedAt.microseconds, fam: family)
         let header = Base64URL.encode(Data(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
         let payload = Base64URL.encode((try? JSONEncoder().encode(claims)) ?? Data())
         let signingInput = header + "." + payload
