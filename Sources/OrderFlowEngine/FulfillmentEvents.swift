@@ -133,9 +133,10 @@ public struct FulfillmentEvents: Sendable {
             guard let stored = try await orders.find(update.orderID), visible(stored.order) else {
                 throw DomainError.notFound(kind: "order", id: update.orderID.rawValue)
             }
-            if try await database.read({ db in try await InboundEventRepository.outcome(of: update.eventID, in: db) })
-                != nil
-            {
+            let store = stored.order.shipFromLocationID
+            if try await database.read({ db in
+                try await InboundEventRepository.outcome(of: update.eventID, store: store, in: db)
+            }) != nil {
                 return (.duplicate, stored)
             }
             let current = stored.order
@@ -184,7 +185,8 @@ public struct FulfillmentEvents: Sendable {
                 try await database.transaction { db in
                     guard
                         try await InboundEventRepository.record(
-                            update.eventID, kind: kind, order: final.id, outcome: result.rawValue, at: now, in: db)
+                            update.eventID, store: final.shipFromLocationID, kind: kind, order: final.id,
+                            outcome: result.rawValue, at: now, in: db)
                     else {
                         throw DomainError.conflict(code: "duplicate_event", message: update.eventID)
                     }

@@ -54,7 +54,7 @@ public struct RetentionRepository: Sendable {
                     "dead_letters", "state <> 'open' AND created_at < \(bind: c)", batch: batch, in: db)
             case .inboundEvents:
                 return try await Self.delete(
-                    "inbound_events", "received_at < \(bind: c)", batch: batch, in: db, key: "event_id")
+                    "inbound_events", "received_at < \(bind: c)", batch: batch, in: db)
             }
         }
     }

@@ -1,3 +1,4 @@
+import OrderFlowDomain
 import OrderFlowPersistence
 import OrderFlowTestSupport
 import SQLKit
@@ -34,6 +35,40 @@ struct MigrationTests {
             }
             #expect(results.sorted() == Migrations.all.map(\.version))
             #expect(try await database.count("schema_migrations") == Migrations.all.count)
+        }
+    }
+
+    /// Migration 8 gives every event received so far the store of its order (or none when the
+    /// order is gone), and going back keeps them.
+    @Test(arguments: TestDatabase.kinds)
+    func inboundEventsMoveToTheirOrdersStore(kind: Database.Kind) async throws {
+        try await TestDatabase.with(kind, migrated: false) { (database: Database) async throws in
+            let migrator = Migrator(database: database, logger: TestDatabase.logger)
+            _ = try await migrator.migrate()
+            _ = try await migrator.revert(to: 7)
+            try await Samples.seed(database)
+            let order = try Samples.order("MIG-1", store: Samples.otherStore, at: Timestamp(microseconds: 1))
+            try await Samples.create(order, in: OrderRepository(database: database))
+            try await database.transaction { db in
+                for (event, order) in [("e-1", "MIG-1"), ("e-2", "GONE-1")] {
+                    try await db.raw(
+                        """
+                        INSERT INTO inbound_events (event_id, kind, order_id, received_at, outcome)
+                        VALUES (\(bind: event), 'ship', \(bind: order), 1, 'applied')
+                        """
+                    ).run()
+                }
+            }
+            #expect(try await migrator.migrate() == [8])
+            let rows = try await database.read { db in
+                try await db.raw("SELECT location_id, event_id FROM inbound_events ORDER BY event_id").all()
+            }
+            #expect(
+                try rows.map { try $0.decode(column: "location_id", as: String.self) } == [
+                    Samples.otherStore.id.rawValue, "",
+                ])
+            #expect(try await migrator.revert(to: 7) == [8])
+            #expect(try await database.count("inbound_events") == 2)
         }
     }
 }

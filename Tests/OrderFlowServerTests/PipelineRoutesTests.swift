@@ -73,6 +73,33 @@ struct PipelineRoutesTests {
         }
     }
 
+    /// An event ID is its store's own: a store that sends an ID first cannot make another store's
+    /// event with that ID a "duplicate" that changes nothing.
+    @Test(arguments: TestDatabase.kinds)
+    func oneStoreCannotTakeAnotherStoresEventID(kind: Database.Kind) async throws {
+        try await TestApp.run(kind) { app in
+            try await app.send(.post, "/api/orders", json: TestApp.orderBody("HERE-1", store: "QC-T-001"))
+            try await app.send(.post, "/api/orders", json: TestApp.orderBody("THERE-1", store: "QC-T-002"))
+            try await app.engine.drain()
+            let here = try await app.token(for: ["store_manager"], store: "QC-T-001")
+            let squat = try await app.send(
+                .post, "/api/fulfillment/ship-events",
+                json: ["eventId": "carrier-77", "orderId": "HERE-1", "type": "picking"], token: here)
+            #expect(squat.json["outcome"] as? String == "applied")
+            let there = try await app.token(for: ["store_manager"], store: "QC-T-002")
+            let theirs = try await app.send(
+                .post, "/api/fulfillment/ship-events",
+                json: ["eventId": "carrier-77", "orderId": "THERE-1", "type": "picking"], token: there)
+            #expect(theirs.json["outcome"] as? String == "applied")
+            #expect(theirs.json["status"] as? Int == 3500)
+            // Within one store an ID is still recognised when it comes again.
+            let again = try await app.send(
+                .post, "/api/fulfillment/ship-events",
+                json: ["eventId": "carrier-77", "orderId": "THERE-1", "type": "picking"], token: there)
+            #expect(again.json["outcome"] as? String == "duplicate")
+        }
+    }
+
     @Test func cancellingThroughTheAPIRunsCompensation() async throws {
         try await TestApp.run { app in
             try await app.send(.post, "/api/orders", json: TestApp.orderBody("CAN-1"))
