@@ -86,30 +86,46 @@ extension Backup {
     private static func check(_ db: any SQLDatabase, at path: String, name: String, requireOrderFlow: Bool) async throws
         -> Contents
     {
-        var problems: [String]
+        // A copy cut off short of its last page is damaged, whatever the pages it still has say:
+        // SQLite reads the missing bytes as zeros (a cut inside free space even passes the
+        // integrity check), and reading what was cut away (the schema, say) fails as if the file
+        // were not SQLite at all. Its header says how long it is.
+        if let expectedBytes = declaredSize(path), fileSize(path) < expectedBytes {
+            throw BackupError.damaged(
+                name,
+                problems: [
+                    "the file ends \(expectedBytes - fileSize(path)) bytes short of its last page: it was cut off"
+                ])
+        }
+        let problems: [String]
         let contents: Contents
-        let expectedBytes: Int64
         do {
             problems = try await db.raw("PRAGMA integrity_check").all().map {
                 try $0.decode(column: "integrity_check", as: String.self)
             }
             contents = try await Contents.read(db, kind: .sqlite)
-            let pages = try await db.raw("PRAGMA page_count").first()?.decode(column: "page_count", as: Int64.self) ?? 0
-            let pageSize =
-                try await db.raw("PRAGMA page_size").first()?.decode(column: "page_size", as: Int64.self) ?? 0
-            expectedBytes = pages * pageSize
         } catch {
             throw BackupError.unreadable(name, reason: reason(error))
-        }
-        // SQLite reads missing bytes at the end as zeros, so a copy cut off inside free space
-        // passes the integrity check; its size gives it away.
-        if fileSize(path) < expectedBytes {
-            problems.append(
-                "the file ends \(expectedBytes - fileSize(path)) bytes short of its last page: it was cut off")
         }
         guard problems == ["ok"] else { throw BackupError.damaged(name, problems: problems.filter { $0 != "ok" }) }
         if requireOrderFlow && !contents.isOrderFlow { throw BackupError.notOrderFlow(name) }
         return contents
+    }
+
+    /// The size an SQLite file's header declares (page size × page count), when the header says
+    /// its page count is current (the "version-valid-for" number matches the change counter).
+    static func declaredSize(_ path: String) -> Int64? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let header = try? handle.read(upToCount: 100), header.count == 100,
+            header.starts(with: Data("SQLite format 3\u{0}".utf8))
+        else { return nil }
+        func number(_ offset: Int, _ bytes: Int) -> Int64 {
+            header[offset..<offset + bytes].reduce(0) { $0 << 8 | Int64($1) }
+        }
+        guard number(24, 4) == number(92, 4) else { return nil }
+        let pageSize = number(16, 2) == 1 ? 65_536 : number(16, 2)
+        return pageSize * number(28, 4)
     }
 
     /// Refuses a database that another connection holds open. An open SQLite connection in WAL

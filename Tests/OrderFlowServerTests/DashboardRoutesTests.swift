@@ -166,14 +166,7 @@ struct DashboardRoutesTests {
 
     @Test(arguments: TestDatabase.kinds)
     func operationsShowsTheFilteredTransmissionsAndFragmentsForTheScript(kind: Database.Kind) async throws {
-        try await TestApp.run(
-            kind,
-            configure: {
-                $0.engine.channels = [
-                    .init(name: "commerce", url: "http://127.0.0.1:9/x", timeoutSeconds: 0.2, ackMode: .async)
-                ]
-            }
-        ) { app in
+        try await TestApp.run(kind, configure: { $0.engine.channels = [TestApp.refusingChannel] }) { app in
             #expect(try await app.send(.post, "/api/orders", json: TestApp.orderBody("OPS-1")).status == .created)
             #expect(try await app.send(.post, "/api/orders", json: TestApp.orderBody("OPS-2")).status == .created)
             try await app.engine.drain()
@@ -215,14 +208,7 @@ struct DashboardRoutesTests {
     @Test(arguments: TestDatabase.kinds)
     func developmentCountsErrorsAndLatencyWhereTheyHappened(kind: Database.Kind) async throws {
         // Nothing listens on port 9: every delivery fails with "connection refused".
-        try await TestApp.run(
-            kind,
-            configure: {
-                $0.engine.channels = [
-                    .init(name: "commerce", url: "http://127.0.0.1:9/x", timeoutSeconds: 0.2, ackMode: .async)
-                ]
-            }
-        ) { app in
+        try await TestApp.run(kind, configure: { $0.engine.channels = [TestApp.refusingChannel] }) { app in
             for id in ["DEV-1", "DEV-2", "DEV-3"] {
                 #expect(try await app.send(.post, "/api/orders", json: TestApp.orderBody(id)).status == .created)
             }

@@ -82,14 +82,7 @@ struct StreamRoutesTests {
     }
 
     @Test func transmissionsAreHeardByMonitorReadersOnly() async throws {
-        try await TestApp.run(
-            live: true,
-            configure: {
-                $0.engine.channels = [
-                    .init(name: "commerce", url: "http://127.0.0.1:9/x", timeoutSeconds: 0.2, ackMode: .async)
-                ]
-            }
-        ) { app in
+        try await TestApp.run(live: true, configure: { $0.engine.channels = [TestApp.refusingChannel] }) { app in
             try await Listeners.with(app) { listeners in
                 let operations = try await listeners.open(
                     token: try await app.token(for: ["operations"]), query: "?topics=transmission")

@@ -27,6 +27,9 @@ struct TestApp {
     let adminToken: String
 
     static let adminPassword = "test-admin-password-1"
+    /// A downstream nothing listens for (port 9): every delivery fails with "connection refused".
+    static let refusingChannel = ChannelSettings(
+        name: "commerce", url: "http://127.0.0.1:9/x", timeoutSeconds: 0.2, ackMode: .async)
     /// The default of `send(token:)`: the administrator's token (nil sends no credentials).
     static let asAdmin = "(admin)"
 
