@@ -52,7 +52,7 @@ SEQUENCE = [
 SUBSTITUTE = {
     ("login", "password"): "admin_password",
     ("refreshToken", "refreshToken"): "refresh_token",
-    ("logout", "refreshToken"): "refresh_token",
+    ("logout", "refreshToken"): "other_refresh_token",
     ("updateUser", "userId"): "user_id",
     ("resetPassword", "userId"): "user_id",
     ("revokeAPIKey", "keyId"): "key_id",
@@ -241,6 +241,12 @@ def main():
                     raise SystemExit(f"preparing {order_id}: {status} {answer}")
             def status_of(order_id):
                 return request("get", base + f"/api/orders/{order_id}", None, None, token)[1].get("status")
+            if operation_id == "logout":
+                # Signing out ends that sign-in's access tokens too, so it ends a second sign-in, not the one in use.
+                status, other = request("post", base + "/api/auth/login", {"username": "admin", "password": known["admin_password"]})
+                if status != 200:
+                    raise SystemExit(f"cannot sign in a second time: {status} {other}")
+                known["other_refresh_token"] = other["refreshToken"]
             if operation_id == "changeOrderLine":
                 # Lines change only before release: a card order waits at 2000 while the provider is down.
                 request("post", f"http://127.0.0.1:{simulator_port}/control", {"paymentsDown": True})

@@ -42,7 +42,7 @@ struct LoadOptions: ParsableArguments {
 
     /// A warm-up, then the measured run, with order IDs unique to this invocation; `around` wraps
     /// the measured run (the stream mode listens while it goes on).
-    func run(around: (String, () async -> RunResult) async throws -> RunResult = { try await $1() }) async throws -> (
+    func run(around: (String, () async -> RunResult) async throws -> RunResult = { await $1() }) async throws -> (
         OrderLoad, String, RunResult
     ) {
         let runID = String(UInt64(Date().timeIntervalSince1970 * 1_000) % 100_000_000)

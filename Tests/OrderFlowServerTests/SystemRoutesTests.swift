@@ -61,6 +61,39 @@ struct SystemRoutesTests {
             #expect(traced.headers[.requestID] == "trace-from-gateway-1")
         }
     }
+
+    @Test func aMethodThePathLacksIsMethodNotAllowed() async throws {
+        try await TestApp.run { app in
+            // An API path: the order's template, whatever the ID; before credentials are looked at.
+            for token in [TestApp.asAdmin, nil] {
+                let order = try await app.send(.delete, "/api/orders/ORD-NONE", token: token)
+                #expect(order.status == .methodNotAllowed)
+                #expect(order.headers[.allow] == "GET")
+                #expect(order.error["code"] as? String == "method_not_allowed")
+            }
+            let products = try await app.send(.put, "/api/products")
+            #expect(products.status == .methodNotAllowed && products.headers[.allow] == "GET, POST")
+            // A literal segment is its own path: the search route, not an order called "search".
+            let search = try await app.send(.post, "/api/orders/search", json: [:])
+            #expect(search.status == .methodNotAllowed && search.headers[.allow] == "GET")
+
+            // A dashboard path: an HTML page that says so, with the same header.
+            let page = try await app.send(.post, "/dashboard/operations")
+            #expect(page.status == .methodNotAllowed && page.headers[.allow] == "GET")
+            #expect(page.headers[.contentType]?.hasPrefix("text/html") == true)
+            let cancel = try await app.send(.get, "/dashboard/orders/bulk-cancel")
+            #expect(cancel.status == .methodNotAllowed && cancel.headers[.allow] == "POST")
+
+            // A path no route has is still 404, whatever the method.
+            for method in [HTTPRequest.Method.get, .delete] {
+                let unknown = try await app.send(method, "/api/orders/ORD-1/nothing-here")
+                #expect(unknown.status == .notFound && unknown.headers[.allow] == nil)
+            }
+            // OPTIONS that is not a CORS preflight (SecurityTests has those) is a method like any other.
+            let options = try await app.send(.options, "/api/orders", token: nil)
+            #expect(options.status == .methodNotAllowed && options.headers[.allow] == "POST")
+        }
+    }
 }
 
 extension HTTPField.Name {

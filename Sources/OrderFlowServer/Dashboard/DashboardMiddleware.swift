@@ -68,12 +68,15 @@ struct DashboardMiddleware: RouterMiddleware {
                 }
                 return response
             }
-            if fragment { return HTML(unsafe: HTML.escaped(apiError.message)).response(apiError.status) }
+            // The error's headers (`Allow` on a 405, `Retry-After` on a 429) hold for a page too.
+            if fragment {
+                return HTML(unsafe: HTML.escaped(apiError.message)).response(apiError.status, headers: apiError.headers)
+            }
             return Layout.errorPage(
                 status: apiError.status, message: apiError.message,
                 fields: apiError.fields.map { "\($0.field): \($0.message)" }
             )
-            .response(apiError.status)
+            .response(apiError.status, headers: apiError.headers)
         }
     }
 }

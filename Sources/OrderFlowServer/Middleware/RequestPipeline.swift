@@ -98,7 +98,8 @@ public protocol RequestAuthenticator: Sendable {
 ///    table is refused;
 /// 3. the caller's token bucket (per principal, or per client address when anonymous) is charged:
 ///    429 with `Retry-After` when empty.
-/// The context, with its principal, is then made available to OpenAPI handlers.
+/// The context, with its principal, is then made available to OpenAPI handlers. A method the path
+/// does not have is 405 with `Allow` naming the ones it has (RFC 9110, 15.5.6); an unknown path 404.
 struct SecurityMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let authenticator: any RequestAuthenticator
@@ -113,6 +114,8 @@ struct SecurityMiddleware: RouterMiddleware {
     {
         var context = context
         let addressKey = "address:\(context.clientAddress ?? "unknown")"
+        // No route has this method and path: answered like a public route (throttled by address),
+        // then 404, or 405 when the path has other methods.
         let path = context.endpointPath ?? "NotFound"
         let requirement =
             path == "NotFound" ? .publicRoute : RoutePolicy.requirement(method: request.method.rawValue, path: path)
@@ -150,6 +153,16 @@ struct SecurityMiddleware: RouterMiddleware {
             context.signedIn = { try? await authenticator.authenticate(request, context: checked) }
         } else {
             try limit(perAddress, addressKey)
+        }
+        if path == "NotFound" {
+            let methods = RoutePolicy.methods(at: request.uri.path)
+            if !methods.isEmpty {
+                throw APIError(
+                    .methodNotAllowed, code: "method_not_allowed",
+                    message:
+                        "\(request.method.rawValue) is not a method of this path; it has \(methods.joined(separator: ", "))",
+                    headers: [.allow: methods.joined(separator: ", ")])
+            }
         }
         return try await RequestScope.$context.withValue(context) {
             try await next(request, context)

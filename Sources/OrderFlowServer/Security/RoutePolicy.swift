@@ -115,6 +115,36 @@ public enum RoutePolicy {
         routes["\(method) \(path)"]
     }
 
+    /// The methods the table has for a request path (`/api/orders/ORD-1`), for the `Allow` header
+    /// of a 405; empty when no route has the path. Like the router, a literal segment outranks a
+    /// parameter, so `/api/orders/search` is the search route's path, not an order's.
+    public static func methods(at requestPath: String) -> [String] {
+        let segments = requestPath.split(separator: "/")
+        var best: (rank: [Bool], methods: [String])?
+        for (template, methods) in methodsByTemplate {
+            let parts = template.split(separator: "/")
+            guard parts.count == segments.count else { continue }
+            let literal = parts.map { !($0.hasPrefix("{") && $0.hasSuffix("}")) }
+            guard zip(parts, zip(literal, segments)).allSatisfy({ !$1.0 || $0 == $1.1 }) else { continue }
+            if let current = best, !literal.lexicographicallyPrecedes(current.rank, by: { $0 && !$1 }) {
+                continue
+            }
+            best = (literal, methods)
+        }
+        return best?.methods ?? []
+    }
+
+    /// Path template → its methods, in a fixed order.
+    private static let methodsByTemplate: [String: [String]] = {
+        let order = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        var table: [String: [String]] = [:]
+        for route in routes.keys {
+            let parts = route.split(separator: " ", maxSplits: 1).map(String.init)
+            table[parts[1], default: []].append(parts[0])
+        }
+        return table.mapValues { methods in methods.sorted { order.firstIndex(of: $0)! < order.firstIndex(of: $1)! } }
+    }()
+
     /// The permission table and the route list as Markdown, for docs/security.md.
     public static func markdown() -> String {
         var text = "| permission | meaning | " + Role.allCases.map(\.rawValue).joined(separator: " | ") + " |\n"
