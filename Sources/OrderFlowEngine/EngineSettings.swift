@@ -4,8 +4,10 @@ import OrderFlowPersistence
 
 /// How the pipeline runs: workers, leases, retries, downstream channels and providers.
 public struct EngineSettings: Sendable {
-    /// Jobs run at once per instance.
+    /// Batches of jobs run at once per instance.
     public var workerConcurrency = 8
+    /// The most jobs of one kind a worker claims and runs as one batch (one transaction).
+    public var batchSize = 64
     /// How long a claimed job or transmission belongs to this instance before another may take it.
     public var leaseSeconds: Double = 30
     /// A step that runs longer is abandoned and retried.

@@ -46,29 +46,30 @@ public final class JobWorker: Service, Sendable {
         guard await ready.waitUnlessShuttingDown() else { return }
         let slots = AsyncSemaphore(permits: settings.workerConcurrency)
         await withTaskGroup(of: Void.self) { group in
-            // Stop claiming at graceful shutdown; the group then waits for the steps under way.
+            // Stop claiming at graceful shutdown; the group then waits for the batches under way.
             await withGracefulShutdownHandler {
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                    let free = slots.available
                     var claimed: [Job] = []
-                    if free > 0 {
+                    if slots.available > 0 {
                         do {
-                            claimed = try await queue.claim(
-                                owner: owner, limit: free, lease: settings.leaseSeconds, now: clock.now())
+                            claimed = try await queue.claimBatch(
+                                owner: owner, limit: settings.batchSize, lease: settings.leaseSeconds,
+                                now: clock.now())
                         } catch {
                             logger.error("claiming jobs failed", metadata: ["error": "\(error)"])
                         }
                     }
-                    for job in claimed {
-                        // Free now: only this loop takes permits, and it claimed no more than were free.
+                    if !claimed.isEmpty {
+                        // Free now: only this loop takes permits, and it checked one was free.
                         await slots.acquire()
+                        let batch = claimed
                         group.addTask {
-                            await self.process(job)
+                            await self.process(batch)
                             slots.release()
                             self.wakeup.signal()
                         }
                     }
-                    if claimed.isEmpty || claimed.count == free {
+                    if claimed.isEmpty || slots.available == 0 {
                         await wakeup.wait(upTo: .seconds(settings.pollSeconds))
                     }
                 }
@@ -79,67 +80,130 @@ public final class JobWorker: Service, Sendable {
         }
     }
 
-    /// Runs every job due now, one at a time, until none is left (for tests and tools).
+    /// Runs every job due now, a batch at a time, until none is left or `limit` have run (for tests
+    /// and tools).
     @discardableResult
     public func runDue(limit: Int = 10_000) async throws -> Int {
         var ran = 0
         while ran < limit {
-            let jobs = try await queue.claim(owner: owner, limit: 1, lease: settings.leaseSeconds, now: clock.now())
-            guard let job = jobs.first else { break }
-            await process(job)
-            ran += 1
+            let jobs = try await queue.claimBatch(
+                owner: owner, limit: min(settings.batchSize, limit - ran), lease: settings.leaseSeconds,
+                now: clock.now())
+            guard !jobs.isEmpty else { break }
+            await process(jobs)
+            ran += jobs.count
         }
         return ran
     }
 
-    /// Runs one claimed job to its end: done, retried later, or dead-lettered.
-    func process(_ job: Job) async {
-        var logger = logger
-        logger[metadataKey: "job_id"] = "\(job.id)"
-        logger[metadataKey: "job_kind"] = "\(job.kind)"
-        if let order = job.orderID { logger[metadataKey: "order_id"] = "\(order)" }
-        // The step and the renewal of its lease run side by side; whichever ends first ends the
-        // other: a finished step stops the renewal, a lost lease stops the step.
-        enum End { case stepDone, leaseLost }
-        let leaseLogger = logger
-        do {
-            let end = try await withThrowingTaskGroup(of: End.self) { group in
-                group.addTask {
-                    try await withTimeout(.seconds(self.settings.stepTimeoutSeconds)) {
-                        try await self.pipeline.run(job, owner: self.owner)
-                    }
-                    return .stepDone
-                }
-                group.addTask {
-                    try await self.keepLease(job, logger: leaseLogger)
-                    return .leaseLost
-                }
-                defer { group.cancelAll() }
-                return try await group.next()!
+    /// Runs a batch of claimed jobs of one kind to their ends: each done, retried later, or
+    /// dead-lettered. Their orders are read together; their steps run side by side, each within
+    /// its time limit; their writes commit in one transaction.
+    ///
+    /// The batch's leases are renewed together while the steps run; a step whose lease turns out
+    /// to be lost (a step that outlived it, and another worker took the job) is stopped and
+    /// writes nothing.
+    func process(_ jobs: [Job]) async {
+        if let kind = jobs.first?.kind { metrics.batchRan(kind: kind, jobs: jobs.count) }
+        let lost = LostLeases()
+        let decided = await withTaskGroup(of: Void.self) { renewal in
+            renewal.addTask { await self.keepLeases(jobs, lost: lost) }
+            defer { renewal.cancelAll() }
+            let orders: [OrderID: Order]
+            do {
+                orders = try await pipeline.orders(of: jobs)
+            } catch {
+                return jobs.map { ($0, Result<OrderPipeline.Decision, any Error>.failure(error)) }
             }
-            if end == .leaseLost { logger.warning("lease lost while the step ran; another worker has the job") }
-        } catch JobRepository.Failure.leaseLost {
-            logger.warning("lease lost; another worker has the job")
-        } catch {
-            await fail(job, error: error, logger: logger)
+            return await withTaskGroup(of: (Int, Result<OrderPipeline.Decision, any Error>).self) { steps in
+                for (index, job) in jobs.enumerated() {
+                    steps.addTask {
+                        do {
+                            let decision = try await self.whileHeld(job, lost: lost) {
+                                try await withTimeout(.seconds(self.settings.stepTimeoutSeconds)) {
+                                    try await self.pipeline.decide(job, order: job.orderID.flatMap { orders[$0] })
+                                }
+                            }
+                            return (index, .success(decision))
+                        } catch {
+                            return (index, .failure(error))
+                        }
+                    }
+                }
+                var results = [Result<OrderPipeline.Decision, any Error>?](repeating: nil, count: jobs.count)
+                for await (index, result) in steps { results[index] = result }
+                return zip(jobs, results).map { ($0, $1!) }
+            }
+        }
+        var failures: [(Job, any Error)] = []
+        var ready: [(job: Job, decision: OrderPipeline.Decision)] = []
+        for (job, result) in decided {
+            switch result {
+            case .success(let decision): ready.append((job, decision))
+            case .failure(let error): failures.append((job, error))
+            }
+        }
+        if !ready.isEmpty {
+            do {
+                let refused = try await pipeline.commit(ready, owner: owner)
+                failures += ready.compactMap { job, _ in refused[job.id].map { (job, $0) } }
+            } catch {
+                failures += ready.map { ($0.job, error) }
+            }
+        }
+        for (job, error) in failures {
+            var logger = logger
+            logger[metadataKey: "job_id"] = "\(job.id)"
+            logger[metadataKey: "job_kind"] = "\(job.kind)"
+            if let order = job.orderID { logger[metadataKey: "order_id"] = "\(order)" }
+            if case JobRepository.Failure.leaseLost = error {
+                logger.warning("lease lost while the step ran; another worker has the job")
+            } else {
+                await fail(job, error: error, logger: logger)
+            }
         }
     }
 
-    /// Renews the job's lease every third of its length while the step runs; returns when the
-    /// lease turned out to be lost (a step that outlived it), throws when cancelled. A renewal
-    /// that fails is logged and tried again: the lease still runs for a while.
-    func keepLease(_ job: Job, logger: Logger) async throws {
-        let interval = Duration.seconds(max(0.05, settings.leaseSeconds / 3))
-        while true {
-            try await Task.sleep(for: interval)
+    /// How often leases are renewed: a third of their length.
+    var renewalInterval: Duration { .seconds(max(0.05, settings.leaseSeconds / 3)) }
+
+    /// Renews the batch's leases every `renewalInterval` until cancelled, noting in `lost` the
+    /// jobs whose leases another worker holds now. A renewal that fails is logged and tried again:
+    /// the leases still run for a while.
+    func keepLeases(_ jobs: [Job], lost: LostLeases) async {
+        var held = jobs
+        while !held.isEmpty {
             do {
-                guard
-                    try await queue.renew(job, owner: owner, until: clock.now().adding(seconds: settings.leaseSeconds))
-                else { return }
+                try await Task.sleep(for: renewalInterval)
             } catch {
-                try Task.checkCancellation()
-                logger.warning("renewing the job's lease failed; trying again", metadata: ["error": "\(error)"])
+                return
             }
+            do {
+                let renewed = try await queue.renew(
+                    held, owner: owner, until: clock.now().adding(seconds: settings.leaseSeconds))
+                let gone = held.filter { !renewed.contains($0.id) }.map(\.id)
+                lost.add(gone)
+                held.removeAll { !renewed.contains($0.id) }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("renewing the jobs' leases failed; trying again", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Runs `body` while `job`'s lease is held: once the renewal finds it lost, `body` is
+    /// cancelled and `JobRepository.Failure.leaseLost` thrown.
+    func whileHeld<T: Sendable>(_ job: Job, lost: LostLeases, _ body: @escaping @Sendable () async throws -> T)
+        async throws -> T
+    {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                while !lost.contains(job.id) { try await Task.sleep(for: self.renewalInterval) }
+                throw JobRepository.Failure.leaseLost(jobID: job.id)
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!!
         }
     }
 
@@ -167,4 +231,12 @@ public final class JobWorker: Service, Sendable {
                 metadata: ["error": "\(error)"])
         }
     }
+}
+
+/// The jobs of a batch whose leases another worker took while the batch ran.
+final class LostLeases: Sendable {
+    private let ids = Mutex<Set<Int64>>([])
+
+    func add(_ lost: [Int64]) { ids.withLock { $0.formUnion(lost) } }
+    func contains(_ id: Int64) -> Bool { ids.withLock { $0.contains(id) } }
 }

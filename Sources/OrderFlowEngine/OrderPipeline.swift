@@ -3,12 +3,16 @@ import Logging
 import OrderFlowDomain
 import OrderFlowPersistence
 import SQLKit
+import Synchronization
 
 /// The saga every order runs through: allocate → pay → release, and the compensation of a
-/// cancelled order, plus customer notifications. Each step reads the order, calls outside
-/// systems if it must (with an idempotency key from the order and the step), then writes in one
-/// transaction the new state, a status-history row, the outbox events, the finished job's
-/// deletion and the next job. A crash leaves the old state or the new one.
+/// cancelled order, plus customer notifications.
+///
+/// Jobs run in batches of one kind (`JobWorker`): their orders are read in one query, each step
+/// decides and calls outside systems if it must (with an idempotency key from the order and the
+/// step), and then one transaction writes every step's new state, status-history rows, outbox
+/// events, the finished jobs' deletion and the next jobs. A crash leaves the old state or the new
+/// one; a step refused at writing (its order changed, its lease lost) leaves the others written.
 public struct OrderPipeline: Sendable {
     public enum Step: String, Sendable, CaseIterable {
         case allocate = "order.allocate"
@@ -88,92 +92,131 @@ public struct OrderPipeline: Sendable {
         var medium: String
     }
 
-    // MARK: Running a job
+    // MARK: Running jobs
 
-    /// Runs the step a job names; returns normally when the job is finished (its deletion
-    /// committed with the step's writes). Throws to have the job retried.
+    /// Runs one job alone: its step, then its writes in a transaction of their own. Returns when
+    /// the job is finished; throws to have it retried (`JobRepository.Failure.leaseLost` when
+    /// another worker holds it now).
     public func run(_ job: Job, owner: String) async throws {
-        guard let step = Step(rawValue: job.kind), let orderID = job.orderID else {
+        let orders = try await self.orders(of: [job])
+        let decision = try await decide(job, order: job.orderID.flatMap { orders[$0] })
+        if let error = try await commit([(job, decision)], owner: owner)[job.id] { throw error }
+    }
+
+    /// The orders a batch of jobs works on, in two queries.
+    func orders(of jobs: [Job]) async throws -> [OrderID: Order] {
+        try await orders.orders(jobs.compactMap(\.orderID))
+    }
+
+    /// What one job's step decided: its calls to outside systems are made; its writes wait for the
+    /// batch's transaction.
+    struct Decision: Sendable {
+        /// Writes the step's changes inside the batch's transaction (in a savepoint of its own,
+        /// gathering rows that go out with the batch's in `writes`), and returns what to count once
+        /// they are committed.
+        let write: @Sendable (_ db: any SQLDatabase, _ writes: StepWrites) async throws -> Counted
+
+        typealias Counted = @Sendable () -> Void
+
+        /// The job ends with nothing to write (the order moved on, or is gone).
+        static let nothing = Decision { _, _ in {} }
+    }
+
+    /// Runs the step a job names as far as its writes: reads, decisions, calls to outside systems
+    /// (each with an idempotency key from the order and the step). `order` is nil when it is gone.
+    func decide(_ job: Job, order: Order?) async throws -> Decision {
+        guard let step = Step(rawValue: job.kind), job.orderID != nil else {
             throw PipelineError.permanent("unknown job kind '\(job.kind)'")
         }
-        guard let stored = try await orders.find(orderID) else {
-            // The order is gone (never committed, or removed): nothing to do.
-            try await JobRepository(database: database).complete(job, owner: owner)
-            return
-        }
+        // The order is gone (never committed, or removed): nothing to do.
+        guard let order else { return .nothing }
         switch step {
-        case .allocate: try await allocate(stored.order, job: job, owner: owner)
-        case .pay: try await pay(stored.order, job: job, owner: owner)
-        case .release: try await release(stored.order, job: job, owner: owner)
-        case .compensate: try await compensate(stored.order, job: job, owner: owner)
-        case .notify: try await notify(stored.order, job: job, owner: owner)
+        case .allocate: return allocate(order)
+        case .pay: return try await pay(order)
+        case .release: return try release(order)
+        case .compensate: return try await compensate(order)
+        case .notify: return try await notify(order, job: job)
         }
     }
 
-    /// Commits a step: the order (if changed), its history row, events, the job's end and the next jobs.
-    private func commit(
-        _ job: Job, owner: String, order: Order?, expectedVersion: Int, history: StatusChange?, events: [OutboxEvent],
-        next: [NewJob], extra: (@Sendable (any SQLDatabase) async throws -> Void)? = nil
-    ) async throws {
-        try await database.transaction { db in
-            if let extra { try await extra(db) }
-            if let order {
-                try await OrderRepository.update(
-                    order, expectedVersion: expectedVersion, linesChanged: [], history: history, events: events, in: db)
+    /// Writes the decisions of a batch of jobs in one transaction: each job's own changes in a
+    /// savepoint, so a refused one (its order changed meanwhile, its lease taken over) leaves the
+    /// others written; then the history rows, outbox events and next jobs of all, and the deletion
+    /// of every finished job, in one statement each. Returns the error of each job that was not
+    /// finished; what committed is counted.
+    func commit(_ batch: [(job: Job, decision: Decision)], owner: String) async throws -> [Int64: any Error] {
+        let (failures, counted) = try await database.transaction { db in
+            let held = try await JobRepository.held(batch.map(\.job), owner: owner, in: db)
+            let writes = StepWrites()
+            var failures: [Int64: any Error] = [:]
+            var finished: [Job] = []
+            var counted: [Decision.Counted] = []
+            for (job, decision) in batch {
+                guard held.contains(job.id) else {
+                    failures[job.id] = JobRepository.Failure.leaseLost(jobID: job.id)
+                    continue
+                }
+                let own = StepWrites()
+                do {
+                    let count =
+                        batch.count == 1
+                        ? try await decision.write(db, own)
+                        : try await db.withSavepoint { db in try await decision.write(db, own) }
+                    writes.append(own)
+                    finished.append(job)
+                    counted.append(count)
+                } catch {
+                    failures[job.id] = error
+                }
             }
-            try await JobRepository.complete(job, owner: owner, in: db)
-            try await JobRepository.enqueue(next, in: db)
+            try await writes.flush(into: db)
+            try await JobRepository.complete(finished, owner: owner, in: db)
+            return (failures, counted)
         }
+        for count in counted { count() }
+        return failures
     }
 
     // MARK: Allocate
 
-    func allocate(_ current: Order, job: Job, owner: String) async throws {
-        guard current.status == .open else {
-            return try await commit(
-                job, owner: owner, order: nil, expectedVersion: 0, history: nil, events: [], next: [])
-        }
-        let now = clock.now()
-        var order = current
-        if order.isForceAllocation {
-            // QC small-format stores allocate from the ship-from store without a stock check (story 2.4).
-            let change = try order.move(
-                to: .allocated, reason: "force-allocated at \(order.shipFromLocationID)", actor: Self.actor, at: now)
-            try await commit(
-                job, owner: owner, order: order, expectedVersion: current.version, history: change,
-                events: [.forOrder("order.allocated", order, at: now)], next: [nextJob(.pay, order.id, at: now)])
-            metrics.stepCompleted(.allocate)
-            return
-        }
-        let request = ReservationRequest(
-            reservationID: "order-\(order.id)", location: order.shipFromLocationID, orderID: order.id,
-            items: Self.stockItems(order))
-        order.reservationID = request.reservationID
-        let change = try order.move(
-            to: .allocated, reason: "stock reserved at \(order.shipFromLocationID)", actor: Self.actor, at: now)
-        let allocated = order
-        let reserved = try await database.transaction { db -> Bool in
+    func allocate(_ current: Order) -> Decision {
+        guard current.status == .open else { return .nothing }
+        return Decision { db, writes in
+            let now = clock.now()
+            var order = current
+            if order.isForceAllocation {
+                // QC small-format stores allocate from the ship-from store without a stock check (story 2.4).
+                let change = try order.move(
+                    to: .allocated, reason: "force-allocated at \(order.shipFromLocationID)", actor: Self.actor, at: now
+                )
+                try await writes.update(
+                    order, from: current, history: change, events: [.forOrder("order.allocated", order, at: now)],
+                    next: [nextJob(.pay, order.id, at: now)], in: db)
+                return { metrics.stepCompleted(.allocate) }
+            }
+            let request = ReservationRequest(
+                reservationID: "order-\(order.id)", location: order.shipFromLocationID, orderID: order.id,
+                items: Self.stockItems(order))
             do {
                 _ = try await db.withSavepoint { try await InventoryRepository.reserve(request, at: now, in: $0) }
             } catch DomainError.insufficientStock(let short) {
                 let reason = "insufficient stock: " + short.map(\.message).joined(separator: "; ")
                 var failed = current
                 let change = try failed.fail(reason: reason, actor: Self.actor, at: now)
-                try await OrderRepository.update(
-                    failed, expectedVersion: current.version, linesChanged: [], history: change,
-                    events: [.forOrder("order.failed", failed, reason: reason, at: now)], in: db)
-                try await JobRepository.complete(job, owner: owner, in: db)
-                try await JobRepository.enqueue(notificationJobs(for: failed, at: now), in: db)
-                return false
+                try await writes.update(
+                    failed, from: current, history: change,
+                    events: [.forOrder("order.failed", failed, reason: reason, at: now)],
+                    next: notificationJobs(for: failed, at: now), in: db)
+                return { metrics.orderFailed(reason: "stock") }
             }
-            try await OrderRepository.update(
-                allocated, expectedVersion: current.version, linesChanged: [], history: change,
-                events: [.forOrder("order.allocated", allocated, at: now)], in: db)
-            try await JobRepository.complete(job, owner: owner, in: db)
-            try await JobRepository.enqueue([nextJob(.pay, allocated.id, at: now)], in: db)
-            return true
+            order.reservationID = request.reservationID
+            let change = try order.move(
+                to: .allocated, reason: "stock reserved at \(order.shipFromLocationID)", actor: Self.actor, at: now)
+            try await writes.update(
+                order, from: current, history: change, events: [.forOrder("order.allocated", order, at: now)],
+                next: [nextJob(.pay, order.id, at: now)], in: db)
+            return { metrics.stepCompleted(.allocate) }
         }
-        if reserved { metrics.stepCompleted(.allocate) } else { metrics.orderFailed(reason: "stock") }
     }
 
     /// One reservation item per SKU: lines of one SKU (a bundle and a single, say) add up.
@@ -185,11 +228,8 @@ public struct OrderPipeline: Sendable {
 
     // MARK: Pay
 
-    func pay(_ current: Order, job: Job, owner: String) async throws {
-        guard current.status == .allocated, current.paymentStatus == .awaitingPayment else {
-            return try await commit(
-                job, owner: owner, order: nil, expectedVersion: 0, history: nil, events: [], next: [])
-        }
+    func pay(_ current: Order) async throws -> Decision {
+        guard current.status == .allocated, current.paymentStatus == .awaitingPayment else { return .nothing }
         var order = current
         switch order.paymentMethod {
         case .cod:
@@ -197,10 +237,13 @@ public struct OrderPipeline: Sendable {
             let change = try order.setPayment(
                 .codPending, reason: "cash on delivery: \(order.totals.orderTotal.formatted(places: 2)) to collect",
                 actor: Self.actor, at: now)
-            try await commit(
-                job, owner: owner, order: order, expectedVersion: current.version, history: change, events: [],
-                next: [nextJob(.release, order.id, at: now)])
-            metrics.stepCompleted(.pay)
+            let pending = order
+            return Decision { db, writes in
+                try await writes.update(
+                    pending, from: current, history: change, events: [], next: [nextJob(.release, pending.id, at: now)],
+                    in: db)
+                return { metrics.stepCompleted(.pay) }
+            }
         case .card:
             let result = try await payments.charge(
                 ChargeRequest(
@@ -212,54 +255,56 @@ public struct OrderPipeline: Sendable {
                 order.paymentReference = reference
                 let change = try order.setPayment(
                     .paid, reason: "card payment \(reference)", actor: Self.actor, at: now)
-                try await commit(
-                    job, owner: owner, order: order, expectedVersion: current.version, history: change,
-                    events: [.forOrder("order.paid", order, at: now)], next: [nextJob(.release, order.id, at: now)])
-                metrics.stepCompleted(.pay)
+                let paid = order
+                return Decision { db, writes in
+                    try await writes.update(
+                        paid, from: current, history: change, events: [.forOrder("order.paid", paid, at: now)],
+                        next: [nextJob(.release, paid.id, at: now)], in: db)
+                    return { metrics.stepCompleted(.pay) }
+                }
             case .declined(let reason):
                 // Compensate what allocation did, in the same transaction as the failure.
                 let reservation = order.reservationID
                 let message = "payment declined: \(reason)"
                 let change = try order.fail(reason: message, actor: Self.actor, at: now, payment: .failed)
-                try await commit(
-                    job, owner: owner, order: order, expectedVersion: current.version, history: change,
-                    events: [.forOrder("order.failed", order, reason: message, at: now)],
-                    next: notificationJobs(for: order, at: now)
-                ) { db in
+                let failed = order
+                return Decision { db, writes in
                     if let reservation { _ = try await InventoryRepository.release(reservation, at: now, in: db) }
+                    try await writes.update(
+                        failed, from: current, history: change,
+                        events: [.forOrder("order.failed", failed, reason: message, at: now)],
+                        next: notificationJobs(for: failed, at: now), in: db)
+                    return { metrics.orderFailed(reason: "payment") }
                 }
-                metrics.orderFailed(reason: "payment")
             }
         }
     }
 
     // MARK: Release
 
-    func release(_ current: Order, job: Job, owner: String) async throws {
+    func release(_ current: Order) throws -> Decision {
         // Exactly one release per order: only an allocated, paid (or COD) order moves to 3000.
         guard current.status == .allocated, [.paid, .codPending].contains(current.paymentStatus) else {
-            return try await commit(
-                job, owner: owner, order: nil, expectedVersion: 0, history: nil, events: [], next: [])
+            return .nothing
         }
-        let now = clock.now()
-        var order = current
-        if order.paymentMethod == .cod { order.paymentStatus = .codConfirmed }
-        let change = try order.move(
-            to: .released, reason: "released to fulfilment as one release", actor: Self.actor, at: now)
-        try await commit(
-            job, owner: owner, order: order, expectedVersion: current.version, history: change,
-            events: [.forOrder("order.released", order, at: now)], next: notificationJobs(for: order, at: now))
-        metrics.stepCompleted(.release)
+        return Decision { db, writes in
+            let now = clock.now()
+            var order = current
+            if order.paymentMethod == .cod { order.paymentStatus = .codConfirmed }
+            let change = try order.move(
+                to: .released, reason: "released to fulfilment as one release", actor: Self.actor, at: now)
+            try await writes.update(
+                order, from: current, history: change, events: [.forOrder("order.released", order, at: now)],
+                next: notificationJobs(for: order, at: now), in: db)
+            return { metrics.stepCompleted(.release) }
+        }
     }
 
     // MARK: Compensate
 
     /// Undoes what a cancelled order had taken: its stock reservation, its card payment.
-    func compensate(_ current: Order, job: Job, owner: String) async throws {
-        guard current.status == .cancelled else {
-            return try await commit(
-                job, owner: owner, order: nil, expectedVersion: 0, history: nil, events: [], next: [])
-        }
+    func compensate(_ current: Order) async throws -> Decision {
+        guard current.status == .cancelled else { return .nothing }
         var order = current
         var done: [String] = []
         if order.paymentStatus == .paid, let reference = order.paymentReference {
@@ -284,43 +329,86 @@ public struct OrderPipeline: Sendable {
             order.updatedAt = now
         }
         let compensated = order
-        try await database.transaction { db in
+        return Decision { db, writes in
             if let reservation {
                 _ = try? await db.withSavepoint { try await InventoryRepository.release(reservation, at: now, in: $0) }
             }
             if changed {
-                try await OrderRepository.update(
-                    compensated, expectedVersion: current.version, linesChanged: [], history: history,
-                    events: [.forOrder("order.refunded", compensated, at: now)], in: db)
+                try await writes.update(
+                    compensated, from: current, history: history,
+                    events: [.forOrder("order.refunded", compensated, at: now)], next: [], in: db)
             } else if let history {
-                try await OrderRepository.appendHistory(history, of: compensated.id, in: db)
+                writes.history(history, of: compensated.id)
             }
-            try await JobRepository.complete(job, owner: owner, in: db)
+            return { metrics.stepCompleted(.compensate) }
         }
-        metrics.stepCompleted(.compensate)
     }
 
     // MARK: Notify
 
-    func notify(_ order: Order, job: Job, owner: String) async throws {
+    func notify(_ order: Order, job: Job) async throws -> Decision {
         let payload = try JSONDecoder().decode(NotifyPayload.self, from: Data(job.payload.utf8))
         let key = job.dedupeKey ?? "notify:\(order.id):\(payload.template.rawValue):\(payload.medium)"
         let receipts = NotificationReceiptRepository(database: database)
         guard let sender = notifiers.first(where: { $0.medium == payload.medium }),
             let recipient = recipient(of: order, medium: payload.medium),
             try await !receipts.exists(key)
-        else {
-            return try await commit(
-                job, owner: owner, order: nil, expectedVersion: 0, history: nil, events: [], next: [])
-        }
+        else { return .nothing }
         try await sender.send(
             to: recipient, subject: payload.template.subject(order), message: payload.template.message(order), key: key)
         let now = clock.now()
-        try await commit(job, owner: owner, order: nil, expectedVersion: 0, history: nil, events: [], next: []) { db in
+        return Decision { db, _ in
             try await NotificationReceiptRepository.record(
                 key, order: order.id, medium: payload.medium, recipient: recipient, at: now, in: db)
+            return { metrics.notificationSent(payload.medium) }
         }
-        metrics.notificationSent(payload.medium)
+    }
+}
+
+/// The rows a batch of steps adds — status history, outbox events, next jobs — gathered while each
+/// step writes its order, and written together in one statement per table.
+final class StepWrites: Sendable {
+    private struct Rows {
+        var history: [(order: OrderID, change: StatusChange)] = []
+        var events: [OutboxEvent] = []
+        var jobs: [NewJob] = []
+    }
+    private let rows = Mutex(Rows())
+
+    /// Writes a changed order's row now (refused if it changed since it was read), and gathers its
+    /// history row, events and next jobs.
+    func update(
+        _ order: Order, from current: Order, history: StatusChange?, events: [OutboxEvent], next: [NewJob],
+        in db: any SQLDatabase
+    ) async throws {
+        try await OrderRepository.updateRow(order, expectedVersion: current.version, in: db)
+        rows.withLock { rows in
+            if let history { rows.history.append((order.id, history)) }
+            rows.events += events
+            rows.jobs += next
+        }
+    }
+
+    /// A history row without a change to the order (a compensation note).
+    func history(_ change: StatusChange, of order: OrderID) {
+        rows.withLock { $0.history.append((order, change)) }
+    }
+
+    /// Takes over what another step gathered (once its own writes are in).
+    func append(_ other: StepWrites) {
+        let added = other.rows.withLock { $0 }
+        rows.withLock { rows in
+            rows.history += added.history
+            rows.events += added.events
+            rows.jobs += added.jobs
+        }
+    }
+
+    func flush(into db: any SQLDatabase) async throws {
+        let all = rows.withLock { $0 }
+        try await OrderRepository.insertHistory(all.history, into: db)
+        try await OrderRepository.insertEvents(all.events, into: db)
+        try await JobRepository.enqueue(all.jobs, in: db)
     }
 }
 

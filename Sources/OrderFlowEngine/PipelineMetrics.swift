@@ -39,6 +39,14 @@ public struct PipelineMetrics: Sendable {
             .increment()
     }
 
+    /// `orderflow_job_batches_total` and `orderflow_job_batch_jobs_total` per kind: their ratio is
+    /// how full the batches run.
+    func batchRan(kind: String, jobs: Int) {
+        Counter(label: "orderflow_job_batches_total", dimensions: [("kind", kind)], factory: factory).increment()
+        Counter(label: "orderflow_job_batch_jobs_total", dimensions: [("kind", kind)], factory: factory)
+            .increment(by: jobs)
+    }
+
     func jobFailed(kind: String, dead: Bool) {
         Counter(
             label: "orderflow_job_failures_total",

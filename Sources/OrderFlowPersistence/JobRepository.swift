@@ -56,17 +56,70 @@ public struct JobRepository: Sendable {
         }
     }
 
-    /// Extends a lease still held; false if it was lost.
-    public func renew(_ job: Job, owner: String, until: Timestamp) async throws -> Bool {
-        try await database.transaction { db in
+    /// Leases up to `limit` due jobs of one kind — the kind of the oldest due job — to `owner` for
+    /// `lease` seconds, in one statement, so a worker runs them as one batch.
+    public func claimBatch(owner: String, limit: Int, lease: Double, now: Timestamp) async throws -> [Job] {
+        let lock = database.kind == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
+        let due: SQLQueryString = """
+            run_at <= \(bind: now.microseconds)
+                AND (lease_expires_at IS NULL OR lease_expires_at < \(bind: now.microseconds))
+            """
+        return try await database.transaction { db in
             try await db.raw(
                 """
-                UPDATE jobs SET lease_expires_at = \(bind: until.microseconds)
-                WHERE id = \(bind: job.id) AND lease_owner = \(bind: owner) AND attempt = \(bind: job.attempt)
-                    RETURNING id
+                UPDATE jobs SET lease_owner = \(bind: owner),
+                    lease_expires_at = \(bind: now.adding(seconds: lease).microseconds), attempt = attempt + 1
+                WHERE id IN (
+                    SELECT id FROM jobs
+                    WHERE \(due) AND kind = (SELECT kind FROM jobs WHERE \(due) ORDER BY run_at, id LIMIT 1)
+                    ORDER BY run_at, id LIMIT \(bind: limit) \(unsafeRaw: lock))
+                RETURNING id, kind, order_id, dedupe_key, payload, attempt, max_attempts, run_at, lease_owner,
+                    lease_expires_at, last_error, created_at
                 """
-            ).first() != nil
+            ).all().map(Self.job).sorted { ($0.runAt, $0.id) < ($1.runAt, $1.id) }
         }
+    }
+
+    /// Extends the leases of several jobs in one statement; returns the IDs of those still held.
+    public func renew(_ jobs: [Job], owner: String, until: Timestamp) async throws -> Set<Int64> {
+        guard !jobs.isEmpty else { return [] }
+        return try await database.transaction { db in
+            let rows = try await db.raw(
+                """
+                UPDATE jobs SET lease_expires_at = \(bind: until.microseconds)
+                WHERE lease_owner = \(bind: owner) AND (\(Self.identities(jobs)))
+                RETURNING id
+                """
+            ).all()
+            return Set(try rows.map { try $0.decode(column: "id", as: Int64.self) })
+        }
+    }
+
+    /// The jobs of `jobs` whose leases `owner` still holds, locked until the caller's transaction
+    /// ends (on PostgreSQL `FOR UPDATE`, so no other worker can take them over meanwhile; SQLite's
+    /// writer lock already keeps every other writer out). A job missing from the answer was taken
+    /// over: its work must not be written.
+    public static func held(_ jobs: [Job], owner: String, in db: any SQLDatabase) async throws -> Set<Int64> {
+        guard !jobs.isEmpty else { return [] }
+        let lock = db.dialect.name == "postgresql" ? " FOR UPDATE" : ""
+        let rows = try await db.raw(
+            """
+            SELECT id FROM jobs WHERE lease_owner = \(bind: owner) AND (\(identities(jobs)))\(unsafeRaw: lock)
+            """
+        ).all()
+        return Set(try rows.map { try $0.decode(column: "id", as: Int64.self) })
+    }
+
+    /// Deletes finished jobs, held by `held`, in one statement inside the transaction of their work.
+    public static func complete(_ jobs: [Job], owner: String, in db: any SQLDatabase) async throws {
+        guard !jobs.isEmpty else { return }
+        try await db.raw("DELETE FROM jobs WHERE lease_owner = \(bind: owner) AND (\(identities(jobs)))").run()
+    }
+
+    /// `(id = … AND attempt = …) OR …`: each job as it was claimed, not as a later claim made it.
+    private static func identities(_ jobs: [Job]) -> SQLQueryString {
+        jobs.map { "(id = \(bind: $0.id) AND attempt = \(bind: $0.attempt))" as SQLQueryString }.joined(
+            separator: " OR ")
     }
 
     /// Deletes a finished job inside the transaction of its work.
@@ -79,10 +132,6 @@ public struct JobRepository: Sendable {
             """
         ).first()
         if deleted == nil { throw Failure.leaseLost(jobID: job.id) }
-    }
-
-    public func complete(_ job: Job, owner: String) async throws {
-        try await database.transaction { db in try await Self.complete(job, owner: owner, in: db) }
     }
 
     /// Gives the job back to the queue to run again at `runAt`, remembering why it failed.

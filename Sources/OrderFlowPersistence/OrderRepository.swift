@@ -176,6 +176,59 @@ public struct OrderRepository: Sendable {
         try await insert(events, into: db)
     }
 
+    /// Orders with their lines, without history, by ID: one query for the orders and one for their
+    /// lines (a batch of pipeline steps reads its orders so). Missing IDs are left out.
+    public func orders(_ ids: [OrderID]) async throws -> [OrderID: Order] {
+        guard !ids.isEmpty else { return [:] }
+        let keys = Array(Set(ids.map(\.rawValue)))
+        return try await database.read { db in
+            let rows = try await db.select().columns(OrderRow.columns.map { SQLIdentifier($0) }).from("orders")
+                .where("order_id", .in, keys).all(decoding: OrderRow.self, with: Rows.decoder)
+            var lines: [String: [OrderLine]] = [:]
+            for row in try await db.select().column("*").from("order_lines").where("order_id", .in, keys)
+                .orderBy("order_id").orderBy("line_number").all(decoding: OrderLineRow.self, with: Rows.decoder)
+            {
+                lines[row.orderId, default: []].append(try row.line)
+            }
+            var orders: [OrderID: Order] = [:]
+            for row in rows {
+                let order = try row.order(lines: lines[row.orderId] ?? [])
+                orders[order.id] = order
+            }
+            return orders
+        }
+    }
+
+    /// Writes a changed order's row (not its lines) if nobody changed it since `expectedVersion`,
+    /// inside a caller's transaction.
+    /// - Throws: `DomainError.concurrentUpdate` if the stored version moved on.
+    public static func updateRow(_ order: Order, expectedVersion: Int, in db: any SQLDatabase) async throws {
+        let updated = try await db.update("orders")
+            .set(model: try OrderRow(order), with: Rows.encoder)
+            .where("order_id", .equal, order.id.rawValue)
+            .where("version", .equal, expectedVersion)
+            .returning("order_id")
+            .all()
+        guard !updated.isEmpty else {
+            throw DomainError.concurrentUpdate("order \(order.id) changed while this request ran; retry")
+        }
+    }
+
+    /// History rows of several orders, in one statement.
+    public static func insertHistory(_ changes: [(order: OrderID, change: StatusChange)], into db: any SQLDatabase)
+        async throws
+    {
+        guard !changes.isEmpty else { return }
+        try await db.insert(
+            into: "order_status_history", rows: changes.map { StatusHistoryRow($0.change, of: $0.order).columnValues })
+    }
+
+    /// Outbox events of several orders, in one statement (and on the live feed once committed).
+    public static func insertEvents(_ events: [OutboxEvent], into db: any SQLDatabase) async throws {
+        guard !events.isEmpty else { return }
+        try await insert(events, into: db)
+    }
+
     public func find(_ id: OrderID) async throws -> StoredOrder? {
         try await database.read { db in
             guard

@@ -140,7 +140,11 @@ public struct AppConfiguration: Sendable {
         ),
         (
             "ORDERFLOW_WORKERS", "8",
-            "pipeline jobs run at once per instance; 0: this instance only takes orders in (others on the same PostgreSQL run the pipeline and deliver events)"
+            "batches of pipeline jobs run at once per instance; 0: this instance only takes orders in (others on the same PostgreSQL run the pipeline and deliver events)"
+        ),
+        (
+            "ORDERFLOW_JOB_BATCH_SIZE", "64",
+            "the most due jobs of one kind a worker claims and runs as one batch, written in one transaction"
         ),
         ("ORDERFLOW_JOB_MAX_ATTEMPTS", "8", "attempts before a job becomes a dead letter"),
         ("ORDERFLOW_JOB_BACKOFF_SECONDS", "1", "first retry delay, doubling per attempt (with jitter) up to 300 s"),
@@ -387,6 +391,7 @@ extension EngineSettings {
             }
         }
         number("ORDERFLOW_WORKERS", 0...512) { workerConcurrency = Int($0) }
+        number("ORDERFLOW_JOB_BATCH_SIZE", 1...1_000) { batchSize = Int($0) }
         number("ORDERFLOW_JOB_MAX_ATTEMPTS", 1...100) { maxAttempts = Int($0) }
         number("ORDERFLOW_JOB_BACKOFF_SECONDS", 0.01...3600) { backoffSeconds = $0 }
         number("ORDERFLOW_STEP_TIMEOUT_SECONDS", 0.1...3600) { stepTimeoutSeconds = $0 }

@@ -16,6 +16,8 @@ final class FakePayments: PaymentProvider, Sendable {
         case approve
         case decline(String)
         case unavailable
+        /// Unavailable for one order, approving the others.
+        case unavailableFor(String)
         case slow(Double)
     }
     let behaviour: Mutex<Behaviour>
@@ -30,6 +32,9 @@ final class FakePayments: PaymentProvider, Sendable {
         case .approve: return .approved(reference: "PAY-\(request.orderID)")
         case .decline(let reason): return .declined(reason: reason)
         case .unavailable: throw ProviderUnavailable(description: "provider down")
+        case .unavailableFor(let order) where request.orderID.rawValue == order:
+            throw ProviderUnavailable(description: "provider down for \(order)")
+        case .unavailableFor: return .approved(reference: "PAY-\(request.orderID)")
         case .slow(let seconds):
             try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
             return .approved(reference: "PAY-\(request.orderID)")

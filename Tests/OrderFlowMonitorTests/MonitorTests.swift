@@ -91,7 +91,7 @@ struct MonitorHarness {
     func transmission(for orderID: String) async throws -> Transmission {
         let order = try Samples.order(orderID, at: clock.now())
         try await Samples.create(order, in: OrderRepository(database: database))
-        try await TransmissionRepository(database: database).fanOut(
+        _ = try await TransmissionRepository(database: database).fanOut(
             engine.settings.subscriptions, limit: 100, now: clock.now())
         return try #require(try await TransmissionRepository(database: database).of(order: order.id).first)
     }
@@ -218,7 +218,7 @@ struct MonitorTests {
             draft.lines[0].quantity = 5
             let amountOrder = try OrderIntake.prepare(draft, catalog: Samples.snapshot, at: h.clock.now())
             try await Samples.create(amountOrder, in: OrderRepository(database: h.database))
-            try await TransmissionRepository(database: h.database).fanOut(
+            _ = try await TransmissionRepository(database: h.database).fanOut(
                 h.engine.settings.subscriptions, limit: 100, now: h.clock.now())
             try await h.transmission(for: "AB-12-3")
             try await h.transmission(for: "AB-1-23")
