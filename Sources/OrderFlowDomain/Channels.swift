@@ -24,14 +24,17 @@ public struct ChannelSettings: Sendable, Codable, Hashable {
     /// Consecutive failures that open the circuit, and how long it stays open before a probe.
     public var circuitFailures: Int
     public var circuitCooldownSeconds: Double
-    /// Transmissions in flight at once (different orders; one order's events go one by one).
+    /// Requests in flight at once (different orders; one order's events go one by one).
     public var concurrency: Int
+    /// Events sent in one request: 1 sends each event as its own request (a JSON object); more
+    /// sends up to this many, of different orders, as one JSON array, signed once.
+    public var batchSize: Int
 
     public init(
         name: String, url: String, events: [String] = ["order.*"], timeoutSeconds: Double = 10, maxAttempts: Int = 10,
         backoffSeconds: Double = 1, maxBackoffSeconds: Double = 60, secret: String? = nil, ackMode: AckMode = .sync,
         ackThresholdSeconds: Double = 30, circuitFailures: Int = 5, circuitCooldownSeconds: Double = 15,
-        concurrency: Int = 16
+        concurrency: Int = 16, batchSize: Int = 1
     ) {
         self.name = name
         self.url = url
@@ -46,12 +49,13 @@ public struct ChannelSettings: Sendable, Codable, Hashable {
         self.circuitFailures = circuitFailures
         self.circuitCooldownSeconds = circuitCooldownSeconds
         self.concurrency = concurrency
+        self.batchSize = batchSize
     }
 
     enum CodingKeys: String, CodingKey {
         case name, url, events, timeoutSeconds, maxAttempts, backoffSeconds, maxBackoffSeconds, secret, ackMode,
             ackThresholdSeconds,
-            circuitFailures, circuitCooldownSeconds, concurrency
+            circuitFailures, circuitCooldownSeconds, concurrency, batchSize
     }
 
     /// Every field but `name` and `url` may be left out.
@@ -73,7 +77,8 @@ public struct ChannelSettings: Sendable, Codable, Hashable {
             circuitFailures: try c.decodeIfPresent(Int.self, forKey: .circuitFailures) ?? defaults.circuitFailures,
             circuitCooldownSeconds: try c.decodeIfPresent(Double.self, forKey: .circuitCooldownSeconds)
                 ?? defaults.circuitCooldownSeconds,
-            concurrency: try c.decodeIfPresent(Int.self, forKey: .concurrency) ?? defaults.concurrency)
+            concurrency: try c.decodeIfPresent(Int.self, forKey: .concurrency) ?? defaults.concurrency,
+            batchSize: try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? defaults.batchSize)
     }
 
     /// Parses and checks a JSON array of channels; every problem is reported.
@@ -101,6 +106,9 @@ public struct ChannelSettings: Sendable, Codable, Hashable {
                 problems.append(
                     "channel '\(channel.name)': maxAttempts, timeoutSeconds, circuitFailures and concurrency must be positive"
                 )
+            }
+            if !(1...500).contains(channel.batchSize) {
+                problems.append("channel '\(channel.name)': batchSize must be 1 to 500")
             }
         }
         if !problems.isEmpty { throw SettingsError(problems: problems) }

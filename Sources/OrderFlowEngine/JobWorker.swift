@@ -115,23 +115,34 @@ public final class JobWorker: Service, Sendable {
             } catch {
                 return jobs.map { ($0, Result<OrderPipeline.Decision, any Error>.failure(error)) }
             }
-            return await withTaskGroup(of: (Int, Result<OrderPipeline.Decision, any Error>).self) { steps in
-                for (index, job) in jobs.enumerated() {
+            // Orders side by side; one order's jobs (its notifications, say) one after another, in
+            // the order they were queued.
+            var byOrder: [OrderID?: [Int]] = [:]
+            for (index, job) in jobs.enumerated() { byOrder[job.orderID, default: []].append(index) }
+            return await withTaskGroup(of: [(Int, Result<OrderPipeline.Decision, any Error>)].self) { steps in
+                for indices in byOrder.values {
                     steps.addTask {
-                        do {
-                            let decision = try await self.whileHeld(job, lost: lost) {
-                                try await withTimeout(.seconds(self.settings.stepTimeoutSeconds)) {
-                                    try await self.pipeline.decide(job, order: job.orderID.flatMap { orders[$0] })
+                        var results: [(Int, Result<OrderPipeline.Decision, any Error>)] = []
+                        for index in indices {
+                            let job = jobs[index]
+                            do {
+                                let decision = try await self.whileHeld(job, lost: lost) {
+                                    try await withTimeout(.seconds(self.settings.stepTimeoutSeconds)) {
+                                        try await self.pipeline.decide(job, order: job.orderID.flatMap { orders[$0] })
+                                    }
                                 }
+                                results.append((index, .success(decision)))
+                            } catch {
+                                results.append((index, .failure(error)))
                             }
-                            return (index, .success(decision))
-                        } catch {
-                            return (index, .failure(error))
                         }
+                        return results
                     }
                 }
                 var results = [Result<OrderPipeline.Decision, any Error>?](repeating: nil, count: jobs.count)
-                for await (index, result) in steps { results[index] = result }
+                for await group in steps {
+                    for (index, result) in group { results[index] = result }
+                }
                 return zip(jobs, results).map { ($0, $1!) }
             }
         }

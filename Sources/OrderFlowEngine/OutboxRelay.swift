@@ -96,7 +96,8 @@ public final class OutboxRelay: Service, Sendable {
         return sent
     }
 
-    /// Claims and sends what the channel's circuit allows; returns how many were sent.
+    /// Claims and sends what the channel's circuit allows — that many requests, each of up to
+    /// `batchSize` events of different orders — and returns how many events were sent.
     func deliver(_ channel: DownstreamChannel) async -> Int {
         let now = clock.now()
         let permitted = channel.breaker.permits(channel.settings.concurrency, now: now)
@@ -104,7 +105,8 @@ public final class OutboxRelay: Service, Sendable {
         let batch: [Transmission]
         do {
             batch = try await transmissions.claim(
-                channel: channel.settings.name, owner: owner, limit: permitted, lease: settings.leaseSeconds, now: now)
+                channel: channel.settings.name, owner: owner, limit: permitted * channel.settings.batchSize,
+                lease: settings.leaseSeconds, now: now)
         } catch {
             logger.error(
                 "claiming transmissions failed", metadata: ["channel": "\(channel.settings.name)", "error": "\(error)"])
@@ -113,23 +115,50 @@ public final class OutboxRelay: Service, Sendable {
         }
         if batch.isEmpty { channel.breaker.releaseProbe() }
         await withTaskGroup(of: Void.self) { group in
-            for transmission in batch {
-                group.addTask { await self.send(transmission, on: channel) }
+            for start in stride(from: 0, to: batch.count, by: channel.settings.batchSize) {
+                let request = Array(batch[start..<min(start + channel.settings.batchSize, batch.count)])
+                group.addTask { await self.send(request, on: channel) }
             }
         }
         return batch.count
     }
 
-    func send(_ transmission: Transmission, on channel: DownstreamChannel) async {
+    /// Sends one request of one or more transmissions and records each one's outcome. A batch
+    /// the channel refuses outright (a 4xx that no retry changes) is sent again one event at a
+    /// time, so only the events the channel refuses fail.
+    func send(_ request: [Transmission], on channel: DownstreamChannel) async {
         let started = clock.now()
-        let result = await sender.send(transmission, to: channel.settings, now: started)
+        let result = await sender.send(request, to: channel.settings, now: started)
+        if request.count > 1, !Self.delivered(result), !WebhookSender.isRetryable(statusCode: result.statusCode) {
+            logger.warning(
+                "a batch was refused; sending its events one at a time",
+                metadata: [
+                    "channel": "\(channel.settings.name)", "events": "\(request.count)",
+                    "status": "\(result.statusCode ?? 0)",
+                ])
+            for transmission in request { await send([transmission], on: channel) }
+            return
+        }
+        for transmission in request { await record(result, of: transmission, startedAt: started, on: channel) }
+    }
+
+    static func delivered(_ result: WebhookSender.Result) -> Bool {
+        result.statusCode.map { (200..<300).contains($0) } ?? false
+    }
+
+    /// Records what a request's answer means for one of its transmissions: delivered, retried
+    /// later, or failed for good (with a dead letter).
+    func record(
+        _ result: WebhookSender.Result, of transmission: Transmission, startedAt started: Timestamp,
+        on channel: DownstreamChannel
+    ) async {
         let now = clock.now()
         let attempt = TransmissionAttempt(
             attempt: transmission.attempts, startedAt: started, durationMicroseconds: result.durationMicroseconds,
             httpStatus: result.statusCode, error: result.error, responseExcerpt: result.responseExcerpt)
         let outcome: TransmissionRepository.Outcome
         let seconds = Double(result.durationMicroseconds) / 1_000_000
-        if let code = result.statusCode, (200..<300).contains(code) {
+        if let code = result.statusCode, Self.delivered(result) {
             outcome = .delivered(statusCode: code, acknowledged: channel.settings.ackMode == .sync)
             channel.breaker.recordSuccess(at: now)
             metrics.transmission(channel: channel.settings.name, outcome: "delivered", seconds: seconds)

@@ -18,7 +18,12 @@ public struct TransmissionRepository: Sendable {
     }
 
     /// Turns up to `limit` unpublished outbox events into one transmission per subscribed channel
-    /// and marks them published, in one transaction. Returns the number of events handled.
+    /// and marks them published, in one transaction: one statement marks and returns the events,
+    /// one multi-row insert (per thousand rows) writes their transmissions. Returns the number of
+    /// events handled.
+    ///
+    /// The rows are made here rather than by `INSERT … SELECT` because a subscription's event
+    /// patterns (`order.*`) and an order's matching key are the application's rules, not SQL's.
     public func fanOut(_ subscriptions: [ChannelSubscription], limit: Int, now: Timestamp) async throws -> Int {
         let lock = database.kind == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
         return try await database.transaction { db in
@@ -30,30 +35,40 @@ public struct TransmissionRepository: Sendable {
                 RETURNING id, event_id, event_type, order_id, created_at
                 """
             ).all()
+            var rows: [SQLQueryString] = []
             for event in events {
                 let type = try event.decode(column: "event_type", as: String.self)
                 let created = try event.decode(column: "created_at", as: Int64.self)
                 let orderID = try event.decode(column: "order_id", as: String.self)
+                let outboxID = try event.decode(column: "id", as: Int64.self)
+                let eventID = try event.decode(column: "event_id", as: String.self)
                 for subscription in subscriptions where subscription.takes(type) {
                     let deadline = created + Int64(subscription.ackThresholdSeconds * 1_000_000)
-                    try await db.raw(
+                    rows.append(
                         """
-                        INSERT INTO transmissions (outbox_id, event_id, event_type, channel, order_id, order_key,
-                            state, attempts, next_attempt_at, created_at, ack_deadline)
-                        VALUES (\(bind: try event.decode(column: "id", as: Int64.self)),
-                            \(bind: try event.decode(column: "event_id", as: String.self)),
-                                \(bind: type), \(bind: subscription.channel), \(bind: orderID),
-                                    \(bind: normalizer.normalize(orderID)),
-                                'pending', 0, \(bind: now.microseconds), \(bind: created), \(bind: deadline))
-                        ON CONFLICT (event_id, channel) DO NOTHING RETURNING id
-                        """
-                    ).first().map { try $0.decode(column: "id", as: Int64.self) }
-                        .map {
-                            LiveFeed.record(
-                                .transmission(
-                                    "created", id: $0, orderID: orderID, channel: subscription.channel, eventType: type,
-                                    classification: .pending))
-                        }
+                        (\(bind: outboxID), \(bind: eventID), \(bind: type), \(bind: subscription.channel),
+                            \(bind: orderID), \(bind: normalizer.normalize(orderID)), 'pending', 0,
+                            \(bind: now.microseconds), \(bind: created), \(bind: deadline))
+                        """)
+                }
+            }
+            // A thousand rows of ten bound values stay well inside SQLite's limit of 32,766.
+            for start in stride(from: 0, to: rows.count, by: 1_000) {
+                let created = try await db.raw(
+                    """
+                    INSERT INTO transmissions (outbox_id, event_id, event_type, channel, order_id, order_key,
+                        state, attempts, next_attempt_at, created_at, ack_deadline)
+                    VALUES \(rows[start..<min(start + 1_000, rows.count)].joined(separator: ", "))
+                    ON CONFLICT (event_id, channel) DO NOTHING RETURNING id, order_id, channel, event_type
+                    """
+                ).all()
+                for row in created {
+                    LiveFeed.record(
+                        .transmission(
+                            "created", id: try row.decode(column: "id", as: Int64.self),
+                            orderID: try row.decode(column: "order_id", as: String.self),
+                            channel: try row.decode(column: "channel", as: String.self),
+                            eventType: try row.decode(column: "event_type", as: String.self), classification: .pending))
                 }
             }
             return events.count

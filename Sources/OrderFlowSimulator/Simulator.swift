@@ -45,6 +45,9 @@ public final class Simulator: Service, Sendable {
     /// What the simulated systems saw.
     public struct Stats: Sendable, Codable {
         public var commerceReceived = 0
+        /// Requests the commerce engine took, and the most events one of them carried.
+        public var commerceRequests = 0
+        public var commerceLargestBatch = 0
         public var commerceRefused = 0
         /// Events delivered more than once (by event ID): the at-least-once cost.
         public var commerceDuplicates = 0
@@ -188,41 +191,74 @@ public final class Simulator: Service, Sendable {
             state.withLock { $0.stats.commerceRefused += 1 }
             return Response(status: .serviceUnavailable)
         }
-        let eventID = request.headers[HTTPField.Name("X-OrderFlow-Event-Id")!] ?? UUID().uuidString
-        let type = request.headers[HTTPField.Name("X-OrderFlow-Event-Type")!] ?? "?"
-        let object = (try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]) ?? [:]
-        let order = object["orderId"] as? String ?? "?"
-        if let store = object["shipFromLocationId"] as? String, config.commerceUnknownStores.contains(store) {
+        // One event (a JSON object), or a batch of them (a JSON array), all taken or all refused.
+        let parsed = try? JSONSerialization.jsonObject(with: Data(buffer: body))
+        let events: [CommerceEvent]
+        if let batch = parsed as? [[String: Any]] {
+            events = batch.map { CommerceEvent($0, id: nil, type: nil) }
+        } else {
+            events = [
+                CommerceEvent(
+                    parsed as? [String: Any] ?? [:], id: request.headers[HTTPField.Name("X-OrderFlow-Event-Id")!],
+                    type: request.headers[HTTPField.Name("X-OrderFlow-Event-Type")!])
+            ]
+        }
+        if let store = events.lazy.compactMap(\.store).first(where: config.commerceUnknownStores.contains) {
             state.withLock { $0.stats.commerceRefused += 1 }
             return Response(
                 status: .unprocessableContent, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: #"{"error":"unknown store \#(store)"}"#)))
         }
         state.withLock { state in
-            state.stats.commerceReceived += 1
-            if !state.commerceSeen.insert(eventID).inserted { state.stats.commerceDuplicates += 1 }
-            state.stats.commerceEventIDs.append(eventID)
-            state.stats.commerceEventsByOrder[order, default: []].append(type)
+            state.stats.commerceRequests += 1
+            state.stats.commerceLargestBatch = max(state.stats.commerceLargestBatch, events.count)
+            for event in events {
+                state.stats.commerceReceived += 1
+                if !state.commerceSeen.insert(event.id).inserted { state.stats.commerceDuplicates += 1 }
+                state.stats.commerceEventIDs.append(event.id)
+                state.stats.commerceEventsByOrder[event.order, default: []].append(event.type)
+            }
         }
         if let delay = config.commerceAckDelayMilliseconds {
-            let total = (object["totals"] as? [String: Any])?["orderTotal"] as? String
-            Task { await self.acknowledge(eventID: eventID, order: order, total: total, after: delay) }
+            Task { await self.acknowledge(events, after: delay) }
         }
-        return Self.json(["received": eventID])
+        return Self.json(["received": events.map(\.id).joined(separator: ",")])
+    }
+
+    /// What the commerce engine reads of an event it receives.
+    struct CommerceEvent: Sendable {
+        var id: String
+        var type: String
+        var order: String
+        var store: String?
+        var total: String?
+
+        init(_ body: [String: Any], id: String?, type: String?) {
+            self.id = id ?? body["eventId"] as? String ?? UUID().uuidString
+            self.type = type ?? body["type"] as? String ?? "?"
+            order = body["orderId"] as? String ?? "?"
+            store = body["shipFromLocationId"] as? String
+            total = (body["totals"] as? [String: Any])?["orderTotal"] as? String
+        }
     }
 
     /// The commerce engine's callback, written the ways real systems write them: mostly with our
-    /// event ID, sometimes only with the order ID in their own format, sometimes by amount.
-    func acknowledge(eventID: String, order: String, total: String?, after delay: ClosedRange<Int>) async {
+    /// event ID, sometimes only with the order ID in their own format, sometimes by amount. The
+    /// events of one request are acknowledged in one callback.
+    func acknowledge(_ events: [CommerceEvent], after delay: ClosedRange<Int>) async {
         try? await Task.sleep(for: .milliseconds(Int.random(in: delay)))
-        let reference = "CE-\(UInt32.random(in: 100_000...999_999))"
-        var ack: [String: Any] = ["channel": "commerce", "reference": reference, "status": "accepted"]
-        switch Int.random(in: 0..<10) {
-        case 0..<7: ack["eventId"] = eventID
-        case 7..<9: ack["orderId"] = " " + order.lowercased().replacingOccurrences(of: "-", with: " ") + " "
-        default:
-            ack["orderId"] = "ORD-" + order
-            if let total { ack["amount"] = total }
+        let acks = events.map { event in
+            var ack: [String: Any] = [
+                "channel": "commerce", "reference": "CE-\(UInt32.random(in: 100_000...999_999))", "status": "accepted",
+            ]
+            switch Int.random(in: 0..<10) {
+            case 0..<7: ack["eventId"] = event.id
+            case 7..<9: ack["orderId"] = " " + event.order.lowercased().replacingOccurrences(of: "-", with: " ") + " "
+            default:
+                ack["orderId"] = "ORD-" + event.order
+                if let total = event.total { ack["amount"] = total }
+            }
+            return ack
         }
         guard let key = apiKey() else { return }
         var request = HTTPClientRequest(url: settings.withLock { $0.orderFlowURL } + "/api/v1/acks")
@@ -230,11 +266,13 @@ public final class Simulator: Service, Sendable {
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "x-api-key", value: key)
         request.body = .bytes(
-            ByteBuffer(data: (try? JSONSerialization.data(withJSONObject: ["acknowledgements": [ack]])) ?? Data()))
+            ByteBuffer(data: (try? JSONSerialization.data(withJSONObject: ["acknowledgements": acks])) ?? Data()))
         let ok =
             (try? await client.execute(request, timeout: .seconds(10)).status.code).map { (200..<300).contains($0) }
             ?? false
-        state.withLock { if ok { $0.stats.commerceAcksSent += 1 } else { $0.stats.commerceAckErrors += 1 } }
+        state.withLock {
+            if ok { $0.stats.commerceAcksSent += acks.count } else { $0.stats.commerceAckErrors += acks.count }
+        }
     }
 
     func fulfillmentEvent(_ request: Request) async throws -> Response {

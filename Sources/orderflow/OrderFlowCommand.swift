@@ -95,6 +95,8 @@ struct Demo: AsyncParsableCommand {
             "Seconds the simulated commerce engine takes to acknowledge an event, as MIN-MAX (its channel is async; over 30 s is delayed)."
     )
     var commerceAckSeconds: String = "0.05-1.5"
+    @Option(help: "Events in one request to the simulated commerce engine (its channel's batchSize, 1–500).")
+    var commerceBatchSize: Int = 1
 
     func run() async throws {
         var base = AppConfiguration()
@@ -104,6 +106,9 @@ struct Demo: AsyncParsableCommand {
         base.security.demoAccounts = true
         base.databaseOptions.sqliteSynchronous = "normal"
         var config = try settings.load(base: base)
+        guard (1...500).contains(commerceBatchSize) else {
+            throw ValidationError("--commerce-batch-size must be 1 to 500")
+        }
         let simulatorPort = simulatorPort ?? config.port + 1
         let simulatorURL = "http://\(config.host):\(simulatorPort)"
         let secret = UUID().uuidString + UUID().uuidString
@@ -111,7 +116,7 @@ struct Demo: AsyncParsableCommand {
             config.engine.channels = [
                 ChannelSettings(
                     name: "commerce", url: "\(simulatorURL)/commerce/events", events: ["order.*"], secret: secret,
-                    ackMode: .async),
+                    ackMode: .async, batchSize: commerceBatchSize),
                 ChannelSettings(
                     name: "fulfillment", url: "\(simulatorURL)/fulfillment/events",
                     events: ["order.released", "order.cancelled"], secret: secret),

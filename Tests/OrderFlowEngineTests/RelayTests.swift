@@ -97,6 +97,48 @@ struct RelayTests {
         }
     }
 
+    /// A channel that takes batches gets several orders' events in one signed request, each
+    /// order's in order; a batch it refuses because of one event is sent again event by event, so
+    /// only that event's order fails.
+    @Test(arguments: TestDatabase.kinds)
+    func aChannelTakesBatchesAndABatchWithAPoisonEventIsSplit(kind: Database.Kind) async throws {
+        try await EngineHarness.run(
+            kind,
+            configure: { settings in
+                settings.channels[0].batchSize = 10
+                settings.channels[0].concurrency = 2
+            }
+        ) { h in
+            h.simulator.settings.withLock { $0.commerceUnknownStores = [Samples.otherStore.id.rawValue] }
+            let orders = (1...6).map { "BATCH-\($0)" }
+            for id in orders.prefix(3) { try await h.place(id) }
+            try await h.engine.drain()
+            var stats = h.simulator.stats
+            #expect(stats.commerceLargestBatch == 3, "the three orders' events went together")
+            #expect(stats.commerceRequests == 3 && stats.commerceReceived == 9)
+
+            for id in orders.suffix(3) { try await h.place(id) }
+            try await h.place("BATCH-POISON", store: Samples.otherStore)
+            try await h.engine.drain()
+            stats = h.simulator.stats
+            #expect(stats.commerceBadSignatures == 0 && stats.commerceDuplicates == 0)
+            let transmissions = TransmissionRepository(database: h.database)
+            for id in orders {
+                #expect(
+                    stats.commerceEventsByOrder[id] == ["order.created", "order.allocated", "order.released"],
+                    "each order's events in order")
+                let sent = try await transmissions.of(order: OrderID(id)).filter { $0.channel == "commerce" }
+                #expect(sent.map(\.state) == [.acknowledged, .acknowledged, .acknowledged])
+            }
+            #expect(stats.commerceEventsByOrder["BATCH-POISON"] == nil)
+            let poison = try await transmissions.of(order: OrderID("BATCH-POISON")).filter { $0.channel == "commerce" }
+            #expect(poison.map(\.state) == [.failed, .failed, .failed])
+            let attempts = try await transmissions.attempts(of: poison[0].id)
+            #expect(attempts.map(\.httpStatus) == [422], "refused alone, once")
+            #expect(try await DeadLetterRepository(database: h.database).count(state: .open) == 3)
+        }
+    }
+
     @Test func signaturesVerifyAndWrongSecretsAreRefused() async throws {
         let body = #"{"orderId":"A"}"#
         let signature = WebhookSender.signature(secret: "s3cret", timestamp: 1_800_000_000, body: body)
@@ -133,14 +175,17 @@ struct RelayTests {
         let parsed = try ChannelSettings.parse(#"[{"name":"commerce","url":"https://c.example.com/events"}]"#)
         #expect(parsed.first?.ackThresholdSeconds == 30)
         #expect(parsed.first?.events == ["order.*"])
+        #expect(parsed.first?.batchSize == 1, "one event a request unless asked")
         #expect(throws: SettingsError.self) { try ChannelSettings.parse("{}") }
         do {
             _ = try ChannelSettings.parse(
-                #"[{"name":"a b","url":"ftp://x"},{"name":"c","url":"http://c","events":[]},{"name":"c","url":"http://c"}]"#
+                #"[{"name":"a b","url":"ftp://x"},{"name":"c","url":"http://c","events":[]},{"name":"c","url":"http://c"},"#
+                    + #"{"name":"d","url":"http://d","batchSize":0}]"#
             )
             Issue.record("accepted bad channels")
         } catch let error as SettingsError {
-            #expect(error.problems.count == 4)
+            #expect(error.problems.count == 5)
+            #expect(error.problems.last == "channel 'd': batchSize must be 1 to 500")
         }
         let subscription = ChannelSubscription(
             channel: "x", eventTypes: ["order.released", "payment.*"], ackThresholdSeconds: 30)

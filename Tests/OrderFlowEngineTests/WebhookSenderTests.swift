@@ -76,7 +76,7 @@ struct WebhookSenderTests {
             attempts: 1, nextAttemptAt: now, payload: "{}", createdAt: now, ackDeadline: now.adding(seconds: 30),
             classification: .pending)
         let channel = ChannelSettings(name: "commerce", url: "http://127.0.0.1:\(redirecting.port)/events", secret: "s")
-        let result = await WebhookSender().send(transmission, to: channel, now: now)
+        let result = await WebhookSender().send([transmission], to: channel, now: now)
         #expect(result.statusCode == 307)
         #expect(!WebhookSender.isRetryable(statusCode: result.statusCode), "a redirect fails the transmission for good")
         #expect(
