@@ -154,16 +154,7 @@ public struct OrderRepository: Sendable {
         _ order: Order, expectedVersion: Int, linesChanged: [Int], history: StatusChange?, events: [OutboxEvent],
         in db: any SQLDatabase
     ) async throws {
-        let row = try OrderRow(order)
-        let updated = try await db.update("orders")
-            .set(model: row, with: Rows.encoder)
-            .where("order_id", .equal, order.id.rawValue)
-            .where("version", .equal, expectedVersion)
-            .returning("order_id")
-            .all()
-        guard !updated.isEmpty else {
-            throw DomainError.concurrentUpdate("order \(order.id) changed while this request ran; retry")
-        }
+        try await updateRow(order, expectedVersion: expectedVersion, in: db)
         for number in linesChanged {
             guard let line = order.lines.first(where: { $0.number == number }) else { continue }
             try await db.update("order_lines")
