@@ -174,7 +174,7 @@ public final class AlertEvaluator: Service, Sendable {
                 format: "%.1f%% of transmissions%@ were delayed in the last %@ (threshold %.1f%%)", value * 100, on,
                 window, rule.threshold * 100)
         case .delayedCount:
-            "\(Int(value)) transmissions\(on) are past their acknowledgement deadline (threshold \(Int(rule.threshold)))"
+            "\(Int(value)) transmissions\(on) are past their acknowledgement deadline (threshold \(whole(rule.threshold)))"
         case .latencyP95:
             String(
                 format: "acknowledgement latency p95%@ is %.1f s over the last %@ (threshold %.1f s)", on, value,
@@ -183,10 +183,16 @@ public final class AlertEvaluator: Service, Sendable {
             value >= 1
                 ? "the last \(max(rule.minVolume, 1)) delivery attempts\(on) all failed"
                 : "deliveries\(on) are succeeding again"
-        case .noNewOrders: "\(Int(value)) new orders in the last \(window) (alert at \(Int(rule.threshold)) or fewer)"
+        case .noNewOrders: "\(Int(value)) new orders in the last \(window) (alert at \(whole(rule.threshold)) or fewer)"
         case .deadLetterGrowth:
-            "\(Int(value)) new dead letters in the last \(window) (threshold \(Int(rule.threshold)))"
+            "\(Int(value)) new dead letters in the last \(window) (threshold \(whole(rule.threshold)))"
         }
+    }
+
+    /// A count threshold without its fraction. Not `Int(_:)`: a rule may hold any finite threshold,
+    /// and one past `Int.max` would stop the process.
+    static func whole(_ number: Double) -> String {
+        String(format: "%.0f", number.rounded(.towardZero))
     }
 
     static func duration(_ seconds: Int) -> String {

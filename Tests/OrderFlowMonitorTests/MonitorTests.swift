@@ -4,13 +4,14 @@ import Logging
 import NIOCore
 import OrderFlowDomain
 import OrderFlowEngine
-import OrderFlowMonitor
 import OrderFlowPersistence
 import OrderFlowTestSupport
 import Prometheus
 import SQLKit
 import Synchronization
 import Testing
+
+@testable import OrderFlowMonitor
 
 /// A local HTTP peer that records every JSON body posted to it.
 final class WebhookReceiver: Sendable {
@@ -481,6 +482,16 @@ struct MonitorTests {
             }
             #expect(left == ["OLD-2"])
         }
+    }
+
+    /// A rule may hold any finite threshold; the summary of one past `Int.max` used to stop the process.
+    @Test func countRulesWithHugeThresholdsAreSummarised() {
+        for kind in [AlertRuleKind.delayedCount, .noNewOrders, .deadLetterGrowth] {
+            let rule = AlertRule(name: "Huge", kind: kind, threshold: 1e20)
+            #expect(AlertEvaluator.summary(rule, channel: nil, value: 3).contains("100000000000000000000"))
+        }
+        let rule = AlertRule(name: "Some", kind: .delayedCount, threshold: 2.7)
+        #expect(AlertEvaluator.summary(rule, channel: nil, value: 3).contains("(threshold 2)"))
     }
 }
 
