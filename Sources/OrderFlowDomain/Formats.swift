@@ -1,20 +1,26 @@
 import Foundation
 
 /// The field formats of docs/api.md, written without regular expressions so they are fast and
-/// behave the same on every platform.
+/// behave the same on every platform. The API document states each as a pattern; lengths count
+/// Unicode scalars (code points), as JSON Schema does. Callers check what was sent (trimmed) before
+/// changing its case: upper-casing `ı` or `ß` makes ASCII of what was not.
 public enum Formats {
+    static func isLetter(_ c: Character) -> Bool {
+        c.isASCII && ((c >= "A" && c <= "Z") || (c >= "a" && c <= "z"))
+    }
+
     static func isAlphanumeric(_ c: Character, upperOnly: Bool) -> Bool {
         guard c.isASCII else { return false }
         return (c >= "A" && c <= "Z") || (!upperOnly && c >= "a" && c <= "z") || (c >= "0" && c <= "9")
     }
 
-    /// Rule A: 3–40 of A–Z, 0–9, `-`, `_`, starting and ending with a letter or digit (upper case).
+    /// Rule A: 3–40 of A–Z, a–z, 0–9, `-`, `_`, starting and ending with a letter or digit.
     public static func isOrderID(_ text: String) -> Bool {
         guard OrderLimits.orderIDLength.contains(text.count), let first = text.first, let last = text.last else {
             return false
         }
-        return isAlphanumeric(first, upperOnly: true) && isAlphanumeric(last, upperOnly: true)
-            && text.allSatisfy { isAlphanumeric($0, upperOnly: true) || $0 == "-" || $0 == "_" }
+        return isAlphanumeric(first, upperOnly: false) && isAlphanumeric(last, upperOnly: false)
+            && text.allSatisfy { isAlphanumeric($0, upperOnly: false) || $0 == "-" || $0 == "_" }
     }
 
     /// Letters, digits, `-` and (unless excluded) `_`; upper case only unless `caseSensitive`.
@@ -37,10 +43,15 @@ public enum Formats {
             && text.unicodeScalars.allSatisfy { $0.value >= 0x21 && $0.value <= 0x7E }
     }
 
-    /// Non-empty text of at most `maxLength` characters with no control characters.
+    /// Non-empty text of at most `maxLength` scalars with no control characters.
     public static func isText(_ text: String, maxLength: Int) -> Bool {
-        !text.isEmpty && text.count <= maxLength
+        !text.isEmpty && text.unicodeScalars.count <= maxLength
             && !text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
+    }
+
+    /// At most `maxLength` scalars, as JSON Schema counts a string's length.
+    public static func isAtMost(_ text: String, _ maxLength: Int) -> Bool {
+        text.unicodeScalars.count <= maxLength
     }
 
     public static func isEmail(_ text: String) -> Bool {

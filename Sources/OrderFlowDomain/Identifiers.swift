@@ -25,11 +25,16 @@ public struct LocationID: Sendable, Hashable, Comparable, CustomStringConvertibl
 
 extension String {
     /// The string without leading and trailing spaces, tabs and line breaks (Foundation-free).
+    /// Read scalar by scalar, as the API document's patterns read text: as characters, `\r\n` is
+    /// one that is neither `\r` nor `\n`, and would stay.
     public func trimmingSpaces() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
-        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
+        let isSpace: (Unicode.Scalar) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !isSpace($0) }),
+            let last = scalars.lastIndex(where: { !isSpace($0) })
+        else {
             return ""
         }
-        return String(self[first...last])
+        return String(scalars[first...last])
     }
 }

@@ -5,6 +5,10 @@ public enum OrderLimits {
     public static let quantity = 1...9_999
     public static let maxUnitPrice = Money(units: 9_999_999_9999)
     public static let maxCharge = Money(units: 9_999_999_9999)
+    /// One discount: 11 digits before the point. A line's discounts are at most its gross amount
+    /// (at most 9,999,999.9999 × 9,999) anyway; this keeps the bound one the API document's
+    /// pattern can state.
+    public static let maxDiscount = Money(units: 99_999_999_999_9999)
     public static let chargeCount = 0...20
     public static let textLength = 200
     public static let urlLength = 2_048
@@ -21,7 +25,7 @@ public enum OrderIntake {
 
         // Rule A: OrderID format.
         let orderID = OrderID(draft.orderID)
-        if !Formats.isOrderID(orderID.rawValue) {
+        if !Formats.isOrderID(draft.orderID.trimmingSpaces()) {
             check.fail(
                 "orderId", .A, "must be 3–40 letters, digits, '-' or '_', starting and ending with a letter or digit")
         }
@@ -29,7 +33,7 @@ public enum OrderIntake {
         // Rule B: a known ship-from location, the same on every line.
         let locationID = LocationID(draft.shipFromLocationID)
         let location = catalog.locations[locationID]
-        if !Formats.isCode(locationID.rawValue, maxLength: 32) {
+        if !Formats.isCode(draft.shipFromLocationID.trimmingSpaces(), maxLength: 32, caseSensitive: true) {
             check.fail("shipFromLocationId", .B, "must be 1–32 letters, digits, '-' or '_'")
         } else if location == nil {
             check.fail("shipFromLocationId", .B, "unknown location '\(locationID)'")
@@ -53,8 +57,10 @@ public enum OrderIntake {
         if let value = t1Membership, !Formats.isDigits(value, count: 10...16) {
             check.fail("t1MembershipId", .D, "must be 10–16 digits")
         }
-        let t1Number = draft.t1Number.map { $0.trimmingSpaces().uppercased() }
-        if let value = t1Number, !Formats.isCode(value, maxLength: 20, minLength: 4, allowUnderscore: false) {
+        let t1Number = draft.t1Number.map { $0.trimmingSpaces() }
+        if let value = t1Number,
+            !Formats.isCode(value, maxLength: 20, minLength: 4, caseSensitive: true, allowUnderscore: false)
+        {
             check.fail("t1Number", .E, "must be 4–20 letters, digits or '-'")
         }
         let custRef = draft.custRef
@@ -102,7 +108,7 @@ public enum OrderIntake {
             id: orderID, shipFromLocationID: locationID, orderType: draft.orderType, channel: draft.channel,
             isForceAllocation: forceAllocation, paymentMethod: draft.paymentMethod, paymentStatus: .awaitingPayment,
             status: .open, customer: customer, deliveryAddress: address, t1MembershipID: t1Membership,
-            t1Number: t1Number, custRef: custRef, lines: lines, charges: charges, totals: .zero,
+            t1Number: t1Number?.uppercased(), custRef: custRef, lines: lines, charges: charges, totals: .zero,
             createdAt: now, updatedAt: now, version: 1)
         OrderCalculator.calculate(&order)
         return order
@@ -117,7 +123,7 @@ public enum OrderIntake {
         if !Formats.isText(name, maxLength: 100) {
             check.fail("customer.name", .G, "must be 1–100 characters without control characters")
         }
-        let email = draft.email.map { $0.trimmingSpaces().lowercased() }
+        let email = draft.email.map { $0.trimmingSpaces() }
         if let email, !Formats.isEmail(email) {
             check.fail("customer.email", .G, "must be an email address such as name@example.com")
         }
@@ -128,7 +134,7 @@ public enum OrderIntake {
         if email == nil && phone == nil {
             check.fail("customer", .G, "needs an email or a phone number")
         }
-        return Customer(id: id, name: name, email: email, phone: phone)
+        return Customer(id: id, name: name, email: email?.lowercased(), phone: phone)
     }
 
     static func validateAddress(_ draft: AddressDraft, into check: inout ValidationCollector) -> Address? {
@@ -136,7 +142,7 @@ public enum OrderIntake {
         let address = Address(
             line1: draft.line1.trimmingSpaces(), line2: draft.line2.map { $0.trimmingSpaces() },
             city: draft.city.trimmingSpaces(), postalCode: draft.postalCode.trimmingSpaces(),
-            country: draft.country.trimmingSpaces().uppercased())
+            country: draft.country.trimmingSpaces())
         if !Formats.isText(address.line1, maxLength: OrderLimits.textLength) {
             check.fail("deliveryAddress.line1", .I, "must be 1–200 characters")
         }
@@ -149,10 +155,12 @@ public enum OrderIntake {
         if !Formats.isPostalCode(address.postalCode) {
             check.fail("deliveryAddress.postalCode", .I, "must be 3–10 letters, digits, spaces or '-'")
         }
-        if !(address.country.count == 2 && address.country.allSatisfy({ $0 >= "A" && $0 <= "Z" })) {
+        if !(address.country.count == 2 && address.country.allSatisfy({ Formats.isLetter($0) })) {
             check.fail("deliveryAddress.country", .I, "must be an ISO 3166-1 alpha-2 code such as TH")
         }
-        return check.errors.count == before ? address : nil
+        var canonical = address
+        canonical.country = address.country.uppercased()
+        return check.errors.count == before ? canonical : nil
     }
 
     static func validateLine(
@@ -184,8 +192,7 @@ public enum OrderIntake {
                 check.fail("\(field).code", .H, "must be 1–40 letters, digits, '-' or '_'")
             }
             if let amount = parseAmount(
-                discount.amount, field: "\(field).amount", rule: .H,
-                max: OrderLimits.maxUnitPrice * OrderLimits.quantity.upperBound, into: &check)
+                discount.amount, field: "\(field).amount", rule: .H, max: OrderLimits.maxDiscount, into: &check)
             {
                 if amount == .zero {
                     check.fail("\(field).amount", .H, "must be greater than 0")
@@ -193,9 +200,10 @@ public enum OrderIntake {
                 discounts.append(Discount(code: discount.code, amount: amount))
             }
         }
-        // Cal D's limit: a line's discounts never exceed what the line costs.
+        // Cal D's limit: a line's discounts never exceed what the line costs. Summed wide: a line
+        // may carry as many discounts as the body holds, and their sum must not overflow.
         if let unitPrice, OrderLimits.quantity.contains(draft.quantity),
-            discounts.map(\.amount).sum() > unitPrice * draft.quantity
+            discounts.reduce(Int128(0), { $0 + Int128($1.amount.units) }) > Int128((unitPrice * draft.quantity).units)
         {
             check.fail("\(path).discounts", .H, "total discount exceeds the line amount \(unitPrice * draft.quantity)")
         }
@@ -204,8 +212,9 @@ public enum OrderIntake {
             var codes: Set<String> = []
             for (position, tax) in drafts.enumerated() {
                 let field = "\(path).taxes[\(position)]"
-                let code = tax.code.trimmingSpaces().uppercased()
-                if !Formats.isCode(code, maxLength: 20) {
+                let given = tax.code.trimmingSpaces()
+                let code = given.uppercased()
+                if !Formats.isCode(given, maxLength: 20, caseSensitive: true) {
                     check.fail("\(field).code", .H, "must be 1–20 letters, digits, '-' or '_'")
                 } else if !codes.insert(code).inserted {
                     check.fail("\(field).code", .H, "tax '\(code)' appears twice on this line")

@@ -179,6 +179,7 @@ func buildRouter(
                 rate: config.security.anonymousRateLimit, burst: config.security.anonymousRateLimit * 2,
                 clock: dependencies.clock),
             logger: dependencies.logger, demoSeeding: config.demoSeeding))
+    router.add(middleware: NullFieldMiddleware(maxBytes: config.maxBodyBytes))
 
     let services = AppServices(
         orders: engine.orders, catalog: engine.catalog, deadLetters: engine.deadLetters,

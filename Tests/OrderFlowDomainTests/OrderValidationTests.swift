@@ -108,6 +108,28 @@ struct OrderValidationTests {
             } == [])
     }
 
+    /// The rules as the API document's patterns state them: spaces, tabs and line breaks around a
+    /// value are trimmed (`\r\n` too), lengths count scalars, and what was sent is checked before
+    /// its case is changed (upper-casing `ı` or `ß` makes ASCII of what was not).
+    @Test func rulesReadTextAsTheDocumentDoes() throws {
+        #expect(failures { $0.customer.name = "\r\n Somchai Jaidee\r\n" } == [])
+        #expect(failures { $0.orderID = "\r\nord-7\t" } == [])
+        let thai = "สมชาย ใจดี" // 10 scalars, 9 characters: ี joins ด
+        #expect(failures { $0.customer.name = String(repeating: thai, count: 10) } == [])
+        #expect(failures { $0.customer.name = String(repeating: thai, count: 11) } == ["customer.name G"])
+        #expect(failures { $0.orderID = "ORDı1" } == ["orderId A"])
+        #expect(failures { $0.deliveryAddress?.country = "ß" } == ["deliveryAddress.country I"])
+        #expect(failures { $0.t1Number = "T1-ı042" } == ["t1Number E"])
+        #expect(failures { $0.customer.email = "somchai@\u{212A}ey.com" } == ["customer.email G"])
+        let order = try Fixtures.prepare(Fixtures.draft())
+        #expect(order.deliveryAddress?.country == "TH" && order.t1Number == "T1-0042")
+        // As many discounts as a body holds: their sum is refused, not overflowed.
+        #expect(
+            failures {
+                $0.lines[1].discounts = Array(repeating: DiscountDraft(amount: "99999999999"), count: 10_000)
+            } == ["lines[1].discounts H"])
+    }
+
     @Test func everyBrokenRuleIsReportedAtOnce() {
         let found = failures {
             $0.orderID = "x"

@@ -94,6 +94,70 @@ struct SystemRoutesTests {
             #expect(options.status == .methodNotAllowed && options.headers[.allow] == "POST")
         }
     }
+
+    /// What the API document refuses, the server refuses: `null`, parameters past their documented
+    /// length or range, times it could not write back; and it reads every time the document's
+    /// `date-time` allows.
+    @Test func theServerRefusesWhatTheDocumentRefuses() async throws {
+        try await TestApp.run { app in
+            // null is never a value: leaving a field out is.
+            var order = TestApp.orderBody("ORD-NULL")
+            order["custRef"] = NSNull()
+            let null = try await app.send(.post, "/api/orders", json: order)
+            #expect(null.status == .badRequest && null.fieldRules == ["custRef required"])
+            var line = TestApp.orderBody("ORD-NULL")
+            line["lines"] = [["sku": "COFFEE", "quantity": 1, "unitPrice": NSNull()]]
+            #expect(try await app.send(.post, "/api/orders", json: line).fieldRules == ["lines[0].unitPrice required"])
+            let silence: [String: Any] = [
+                "matchers": [["name": "channel", "value": "commerce"]], "endsAt": "2099-01-01T00:00:00Z",
+                "comment": "maintenance", "startsAt": NSNull(),
+            ]
+            #expect(try await app.send(.post, "/api/v1/silences", json: silence).fieldRules == ["startsAt required"])
+            // Text that holds "null" is text.
+            order["custRef"] = "null"
+            #expect(try await app.send(.post, "/api/orders", json: order).status == .created)
+
+            // Parameters past their documented length or range.
+            let long = String(repeating: "c", count: 41)
+            for path in [
+                "/api/v1/monitor/summary?channel=\(long)", "/api/v1/alerts?channel=\(long)",
+                "/api/v1/acks/inconsistencies?channel=\(long)", "/api/v1/exports/transmissions.csv?channel=\(long)",
+                "/api/v1/monitor/transmissions?orderId=\(String(repeating: "O", count: 101))",
+                "/api/orders/search?statusTo=10000", "/api/orders/search?statusFrom=-1",
+                "/api/v1/alerts?state=\(Array(repeating: "firing", count: 9).joined(separator: ","))",
+                "/api/products?cursor=\(String(repeating: "A", count: 201))",
+            ] {
+                let refused = try await app.send(.get, path)
+                #expect(refused.status == .badRequest, "\(path): \(refused.text)")
+            }
+            #expect(try await app.send(.get, "/api/v1/alerts?state=%20firing%0D%0A,,resolved").status == .ok)
+
+            // Any offset RFC 3339 allows; years a response can write back; the parameter named.
+            #expect(
+                try await app.send(.get, "/api/v1/monitor/summary?minutes=5&to=2026-11-22T10:00:00%2B23:59").status
+                    == .ok)
+            #expect(
+                try await app.send(.get, "/api/v1/monitor/summary?minutes=5&to=2026-11-22t10:00:00.1234567z").status
+                    == .ok)
+            let far = try await app.send(.get, "/api/v1/monitor/summary?to=9999-12-31T23:00:00-23:59")
+            #expect(far.status == .badRequest && far.fieldRules == ["to range"])
+            let bad = try await app.send(.get, "/api/v1/monitor/summary?from=2026-02-29T00:00:00Z")
+            #expect(bad.status == .badRequest && bad.fieldRules == ["from format"])
+
+            // A password is counted in characters, limited in bytes, and varied.
+            for (password, message) in [
+                ("ééééééééééé", "must be 12–72 characters long"),
+                (String(repeating: "ü", count: 40), "must be at most 72 bytes in UTF-8"),
+                ("abcabcabcabc", "must have at least 4 different characters"),
+            ] {
+                let user = try await app.send(
+                    .post, "/api/users",
+                    json: ["username": "pw.user", "displayName": "P", "roles": ["operations"], "password": password])
+                let fields = user.error["fields"] as? [[String: Any]] ?? []
+                #expect(user.status == .unprocessableContent && fields.first?["message"] as? String == message)
+            }
+        }
+    }
 }
 
 extension HTTPField.Name {

@@ -43,14 +43,14 @@ public enum CatalogRules {
         if let description, !description.isEmpty, !Formats.isText(description, maxLength: 2_000) {
             fail("description", "must be at most 2000 characters")
         }
-        let category = draft.category.trimmingSpaces().lowercased()
+        let category = draft.category.trimmingSpaces()
         if !Formats.isText(category, maxLength: 60) { fail("category", "must be 1–60 characters") }
         let price = Money(decimal: draft.unitPrice)
         if price == nil || price! < .zero || price! > OrderLimits.maxUnitPrice {
             fail("unitPrice", "must be a decimal string from 0 to \(OrderLimits.maxUnitPrice) with at most 4 decimals")
         }
         let rate = Percent(decimal: draft.taxRate ?? "0")
-        if rate == nil || rate! > .hundred {
+        if rate == nil || rate! < Percent(units: 0) || rate! > .hundred {
             fail("taxRate", "must be a percentage from 0 to 100 with at most 4 decimals")
         }
         let image = draft.imageURL?.trimmingSpaces()
@@ -59,7 +59,8 @@ public enum CatalogRules {
         }
         if !errors.isEmpty { throw .validationFailed(errors) }
         return Product(
-            sku: sku, name: name, description: description?.isEmpty == true ? nil : description, category: category,
+            sku: sku, name: name, description: description?.isEmpty == true ? nil : description,
+            category: category.lowercased(),
             unitPrice: price!, taxRate: rate!, taxIncluded: draft.taxIncluded ?? true,
             imageURL: image?.isEmpty == true ? nil : image, active: draft.active ?? true)
     }
@@ -69,19 +70,19 @@ public enum CatalogRules {
     {
         var errors: [FieldError] = []
         let locationID = LocationID(id)
-        if !Formats.isCode(locationID.rawValue, maxLength: 32) {
+        if !Formats.isCode(id.trimmingSpaces(), maxLength: 32, caseSensitive: true) {
             errors.append(FieldError(field: "id", rule: "format", message: "must be 1–32 letters, digits, '-' or '_'"))
         }
         let name = name.trimmingSpaces()
         if !Formats.isText(name, maxLength: 100) {
             errors.append(FieldError(field: "name", rule: "format", message: "must be 1–100 characters"))
         }
-        let region = region.trimmingSpaces().uppercased()
-        if !Formats.isCode(region, maxLength: 40) {
+        let region = region.trimmingSpaces()
+        if !Formats.isCode(region, maxLength: 40, caseSensitive: true) {
             errors.append(
                 FieldError(field: "region", rule: "format", message: "must be 1–40 letters, digits, '-' or '_'"))
         }
         if !errors.isEmpty { throw .validationFailed(errors) }
-        return Location(id: locationID, name: name, region: region, format: format)
+        return Location(id: locationID, name: name, region: region.uppercased(), format: format)
     }
 }

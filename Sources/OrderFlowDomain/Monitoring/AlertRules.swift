@@ -120,7 +120,7 @@ public struct AlertRule: Sendable, Hashable, Codable {
         if minVolume < 0 || minVolume > 1_000_000 {
             errors.append(FieldError(field: "minVolume", rule: "range", message: "must be 0 to 1,000,000"))
         }
-        if let description, description.count > 500 {
+        if let description, !Formats.isAtMost(description, 500) {
             errors.append(FieldError(field: "description", rule: "format", message: "must be at most 500 characters"))
         }
         return errors

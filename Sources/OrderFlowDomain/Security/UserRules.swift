@@ -17,28 +17,29 @@ public enum UserRules {
             + String((0..<10).map { _ in symbols[Int(generator.next(upperBound: UInt64(symbols.count)))] })
     }
 
-    /// 3–40 of a–z, 0–9, `.`, `_`, `-`, after lower-casing.
+    /// 3–40 of a–z, 0–9, `.`, `_`, `-` in any letter case; stored lower case.
     public static func username(_ text: String, into errors: inout [FieldError], field: String = "username") -> String {
-        let name = text.trimmingSpaces().lowercased()
+        let name = text.trimmingSpaces()
         let ok =
             (3...40).contains(name.count)
-            && name.allSatisfy {
-                ($0 >= "a" && $0 <= "z") || ($0 >= "0" && $0 <= "9") || $0 == "." || $0 == "_" || $0 == "-"
-            }
+            && name.allSatisfy { Formats.isAlphanumeric($0, upperOnly: false) || $0 == "." || $0 == "_" || $0 == "-" }
         if !ok {
             errors.append(
                 FieldError(field: field, rule: "format", message: "must be 3–40 of a–z, 0–9, '.', '_' or '-'"))
         }
-        return name
+        return name.lowercased()
     }
 
-    /// 12–72 bytes (bcrypt reads no further), not all one character.
+    /// 12–72 characters (scalars, as the API document counts them), at most 72 bytes in UTF-8
+    /// (bcrypt reads no further), and at least 4 different characters.
     public static func password(_ text: String, into errors: inout [FieldError], field: String = "password") {
-        if !(12...72).contains(text.utf8.count) {
-            errors.append(FieldError(field: field, rule: "password", message: "must be 12–72 bytes long"))
+        if !(12...72).contains(text.unicodeScalars.count) {
+            errors.append(FieldError(field: field, rule: "password", message: "must be 12–72 characters long"))
+        } else if text.utf8.count > 72 {
+            errors.append(FieldError(field: field, rule: "password", message: "must be at most 72 bytes in UTF-8"))
         } else if Set(text).count < 4 {
             errors.append(
-                FieldError(field: field, rule: "password", message: "must not be one or two characters repeated"))
+                FieldError(field: field, rule: "password", message: "must have at least 4 different characters"))
         }
     }
 
@@ -55,12 +56,12 @@ public enum UserRules {
     /// nil for an empty string (which clears the address).
     public static func email(_ text: String?, into errors: inout [FieldError], field: String = "email") -> String? {
         guard let text else { return nil }
-        let email = text.trimmingSpaces().lowercased()
+        let email = text.trimmingSpaces()
         if email.isEmpty { return nil }
         if !Formats.isEmail(email) {
             errors.append(FieldError(field: field, rule: "format", message: "must be an email address"))
         }
-        return email
+        return email.lowercased()
     }
 
     /// Scoped roles need their scope: a store for store managers, a region for regional

@@ -139,7 +139,7 @@ public struct AlertService: Sendable {
                         field: "matchers[\(index)].name", rule: "enum",
                         message: "must be alertname, channel, severity or kind"))
             }
-            if matcher.value.isEmpty || matcher.value.count > 100 {
+            if matcher.value.isEmpty || !Formats.isAtMost(matcher.value, 100) {
                 errors.append(
                     FieldError(field: "matchers[\(index)].value", rule: "format", message: "must be 1–100 characters"))
             }

@@ -59,9 +59,9 @@ extension APIHandlers {
 
     func listAlerts(_ input: Operations.ListAlerts.Input) async throws -> Operations.ListAlerts.Output {
         var states: [AlertState] = [.pending, .firing, .acknowledged]
-        if let text = input.query.state {
+        if let text = try Self.checkedLength(input.query.state, "state", max: 60) {
             states = try text.split(separator: ",").map { name in
-                guard let state = AlertState(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                guard let state = AlertState(rawValue: String(name).trimmingSpaces()) else {
                     throw APIError.invalid(
                         "state", rule: "enum", "'\(name)' is not one of pending, firing, acknowledged, resolved")
                 }
@@ -69,7 +69,8 @@ extension APIHandlers {
             }
         }
         let page = try await services.alerts.alerts(
-            states: states, channel: input.query.channel, beforeID: try Self.cursorID(input.query.cursor),
+            states: states, channel: try Self.checkedChannel(input.query.channel),
+            beforeID: try Self.cursorID(input.query.cursor),
             limit: try Self.checkedLimit(input.query.limit))
         return .ok(
             .init(body: .json(.init(items: page.alerts.map(Self.alert), nextCursor: Self.cursor(page.nextBeforeID)))))
@@ -137,7 +138,7 @@ extension APIHandlers {
     func createSilence(_ input: Operations.CreateSilence.Input) async throws -> Operations.CreateSilence.Output {
         guard case .json(let body) = input.body else { throw APIError.notJSON }
         let silence = try await services.alerts.silence(
-            body.matchers.map { SilenceMatcher(name: $0.name, value: $0.value) },
+            body.matchers.map { SilenceMatcher(name: $0.name.rawValue, value: $0.value) },
             from: body.startsAt.map(Timestamp.init),
             until: Timestamp(body.endsAt), comment: body.comment, by: try caller)
         return .created(.init(body: .json(Self.silence(silence, active: silence.isActive(at: clock.now())))))
@@ -150,7 +151,7 @@ extension APIHandlers {
 
     static func silence(_ silence: Silence, active: Bool) -> Components.Schemas.Silence {
         .init(
-            id: silence.id, matchers: silence.matchers.map { .init(name: $0.name, value: $0.value) },
+            id: silence.id, matchers: silence.matchers.map { .init(name: .init(rawValue: $0.name)!, value: $0.value) },
             startsAt: silence.startsAt.date,
             endsAt: silence.endsAt.date, createdBy: silence.createdBy, comment: silence.comment,
             createdAt: silence.createdAt.date, active: active)
@@ -186,8 +187,8 @@ extension APIHandlers {
     {
         let q = input.query
         let (from, to) = try window(from: q.from, to: q.to, minutes: q.minutes)
+        let filter = TransmissionFilter(from: from, to: to, channel: try Self.checkedChannel(q.channel))
         let place = try exportPlace()
-        let filter = TransmissionFilter(from: from, to: to, channel: q.channel)
         let pages = try await services.monitoring.allTransmissions(filter, for: try principal)
         let body = CSVBody(
             header: [

@@ -9,13 +9,10 @@ extension APIHandlers {
 
     func listProducts(_ input: Operations.ListProducts.Input) async throws -> Operations.ListProducts.Output {
         var query = ProductQuery()
-        if let text = input.query.q, text.count > 100 {
-            throw APIError.invalid("q", rule: "length", "at most 100 characters")
-        }
-        query.text = input.query.q
+        query.text = try Self.checkedLength(input.query.q, "q", max: 100)
         query.category = input.query.category?.lowercased()
         query.limit = try Self.checkedLimit(input.query.limit)
-        if let token = input.query.cursor {
+        if let token = try Self.checkedLength(input.query.cursor, "cursor", max: 200) {
             guard let sku = Base64URL.decode(token) else {
                 throw APIError.invalid("cursor", rule: "format", "is not a cursor this API returned")
             }

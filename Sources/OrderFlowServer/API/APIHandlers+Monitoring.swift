@@ -62,7 +62,7 @@ extension APIHandlers {
         let q = input.query
         let (from, to) = try window(from: q.from, to: q.to, minutes: q.minutes)
         let filter = TransmissionFilter(
-            from: from, to: to, channel: q.channel, orderType: q.orderType.map(OrderType.init))
+            from: from, to: to, channel: try Self.checkedChannel(q.channel), orderType: q.orderType.map(OrderType.init))
         let summary = try await services.monitoring.summary(filter, for: try principal)
         func counts(_ counts: [TransmissionStatus: Int]) -> Components.Schemas.StatusCounts {
             .init(
@@ -90,9 +90,10 @@ extension APIHandlers {
         let q = input.query
         let (from, to) = try window(from: q.from, to: q.to, minutes: q.minutes)
         let filter = TransmissionFilter(
-            from: from, to: to, channel: q.channel,
+            from: from, to: to, channel: try Self.checkedChannel(q.channel),
             status: q.status.flatMap { TransmissionStatus(rawValue: $0.rawValue) },
-            orderType: q.orderType.map(OrderType.init), orderID: q.orderId.map(OrderID.init))
+            orderType: q.orderType.map(OrderType.init),
+            orderID: try Self.checkedLength(q.orderId, "orderId", max: 100).map(OrderID.init))
         let page = try await services.monitoring.transmissions(
             filter, beforeID: try Self.cursorID(q.cursor), limit: try Self.checkedLimit(q.limit), for: try principal)
         return .ok(
@@ -174,8 +175,16 @@ extension APIHandlers {
                     FieldError(
                         field: "\(at).reference", rule: "format", message: "must be 1–200 visible ASCII characters"))
             }
-            if let orderID = ack.orderId, orderID.isEmpty || orderID.count > 100 {
+            if let orderID = ack.orderId, orderID.isEmpty || !Formats.isAtMost(orderID, 100) {
                 errors.append(FieldError(field: "\(at).orderId", rule: "format", message: "must be 1–100 characters"))
+            }
+            if let eventID = ack.eventId, !Formats.isAtMost(eventID, 100) {
+                errors.append(
+                    FieldError(field: "\(at).eventId", rule: "format", message: "must be at most 100 characters"))
+            }
+            if let reason = ack.reason, !Formats.isAtMost(reason, 500) {
+                errors.append(
+                    FieldError(field: "\(at).reason", rule: "format", message: "must be at most 500 characters"))
             }
             var amount: Money?
             if let text = ack.amount {
@@ -196,7 +205,7 @@ extension APIHandlers {
                 channel: ack.channel, reference: ack.reference, status: ack.status == .accepted ? .accepted : .rejected,
                 occurredAt: ack.occurredAt.map(Timestamp.init) ?? now, eventID: ack.eventId, orderID: ack.orderId,
                 amount: amount,
-                reason: ack.reason.flatMap { $0.isEmpty ? nil : String($0.prefix(500)) })
+                reason: ack.reason.flatMap { $0.isEmpty ? nil : $0 })
         }
         if !errors.isEmpty { throw APIError.validation(errors) }
         let records = try await services.monitoring.record(acknowledgements, by: try caller)
@@ -207,7 +216,7 @@ extension APIHandlers {
         -> Operations.ListAckInconsistencies.Output
     {
         let page = try await services.monitoring.inconsistencies(
-            channel: input.query.channel, beforeID: try Self.cursorID(input.query.cursor),
+            channel: try Self.checkedChannel(input.query.channel), beforeID: try Self.cursorID(input.query.cursor),
             limit: try Self.checkedLimit(input.query.limit),
             for: try principal)
         return .ok(

@@ -11,12 +11,14 @@ extension APIHandlers {
     /// `GET /api/v1/stream`: the live feed as server-sent events, limited to what the caller sees.
     func streamEvents(_ input: Operations.StreamEvents.Input) async throws -> Operations.StreamEvents.Output {
         let principal = try principal
-        let resumeAfter = input.headers.lastEventID ?? input.query.after
+        let resumeAfter =
+            try Self.checkedLength(input.headers.lastEventID, "Last-Event-ID", max: 64)
+            ?? Self.checkedLength(input.query.after, "after", max: 64)
         var topics = Set(FeedEvent.Topic.allCases)
-        if let asked = input.query.topics {
+        if let asked = try Self.checkedLength(input.query.topics, "topics", max: 64) {
             var chosen = Set<FeedEvent.Topic>()
             for name in asked.split(separator: ",") {
-                guard let topic = FeedEvent.Topic(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                guard let topic = FeedEvent.Topic(rawValue: String(name).trimmingSpaces()) else {
                     throw APIError.invalid("topics", rule: "enum", "topics are order, transmission, alert and invoice")
                 }
                 chosen.insert(topic)

@@ -84,6 +84,78 @@ struct BodyLimitMiddleware: RouterMiddleware {
     }
 }
 
+/// Refuses `null` anywhere in an API request's JSON body (400, rule `required`). No request of
+/// the API document takes one, but the generated decoder reads `null` as a field left out, so
+/// without this a client breaking the document would be answered as if it had kept to it.
+/// Innermost: the body is already collected (`BodyLimitMiddleware`) and the caller known.
+struct NullFieldMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let maxBytes: Int
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        guard request.method == .post || request.method == .put || request.method == .patch,
+            request.uri.path.hasPrefix("/api/"), request.headers[.contentType]?.contains("json") ?? false
+        else {
+            return try await next(request, context)
+        }
+        var request = request
+        let body = try await request.collectBody(upTo: maxBytes)
+        if Self.containsNull(body.readableBytesView),
+            let json = try? JSONSerialization.jsonObject(
+                with: Data(body.readableBytesView), options: [.fragmentsAllowed]),
+            let path = Self.firstNull(in: json, at: "")
+        {
+            throw APIError.invalid(
+                path.isEmpty ? "body" : path, rule: "required", "must not be null; leave the field out")
+        }
+        return try await next(request, context)
+    }
+
+    /// Whether the literal `null` appears outside strings; one pass, no parsing.
+    static func containsNull(_ bytes: some Sequence<UInt8>) -> Bool {
+        var inString = false
+        var escaped = false
+        for byte in bytes {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+            } else if byte == UInt8(ascii: "\"") {
+                inString = true
+            } else if byte == UInt8(ascii: "n") {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// The JSON path of the first `null` (keys in order), e.g. `lines[0].unitPrice`.
+    static func firstNull(in value: Any, at path: String) -> String? {
+        switch value {
+        case is NSNull:
+            return path
+        case let object as [String: Any]:
+            for key in object.keys.sorted() {
+                if let found = firstNull(in: object[key]!, at: path.isEmpty ? key : "\(path).\(key)") { return found }
+            }
+            return nil
+        case let array as [Any]:
+            for (index, element) in array.enumerated() {
+                if let found = firstNull(in: element, at: "\(path)[\(index)]") { return found }
+            }
+            return nil
+        default:
+            return nil
+        }
+    }
+}
+
 /// Decides who is calling: the one authentication slot of the request pipeline.
 public protocol RequestAuthenticator: Sendable {
     /// Returns the caller, nil when the request carries no credentials, or throws an `APIError`

@@ -4,6 +4,14 @@ import Hummingbird
 import OpenAPIRuntime
 import OrderFlowDomain
 
+/// A date-time in a request that the API cannot read, or could not write back: responses are in
+/// UTC with four digits for the year.
+struct InvalidDateTime: Error {
+    var text: String
+    var rule: String
+    var problem: String
+}
+
 /// An error as the API reports it: one JSON shape for every route (STYLE.md rule 11).
 public struct APIError: Error, Sendable, Equatable {
     public var status: HTTPResponse.Status
@@ -58,6 +66,8 @@ public struct APIError: Error, Sendable, Equatable {
             return from(error)
         case let error as DecodingError:
             return from(error)
+        case let error as InvalidDateTime:
+            return .invalid("body", rule: error.rule, "'\(error.text)' \(error.problem)")
         default:
             return nil
         }
@@ -130,6 +140,14 @@ public struct APIError: Error, Sendable, Equatable {
     }
 
     static func from(_ error: ServerError) -> APIError? {
+        if let invalid = error.underlyingError as? InvalidDateTime {
+            // The decoder does not say which field held it; a query parameter is found by its value.
+            let query = URLComponents(string: error.request.path ?? "")?.queryItems ?? []
+            let field =
+                query.first(where: { $0.value == invalid.text })?.name
+                ?? (error.requestBody == nil ? "parameters" : "body")
+            return .invalid(field, rule: invalid.rule, "'\(invalid.text)' \(invalid.problem)")
+        }
         if let mapped = from(error.underlyingError) { return mapped }
         let cause = error.causeDescription
         if cause.contains("content type") || cause.contains("Content-Type") {
