@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Checks the API document against a running OrderFlow.
 
-1. The document is valid OpenAPI.
+1. The document is valid OpenAPI, and every request example matches its own schema (patterns
+   and lengths included).
 2. Every request example works: each is sent, in a fixed order, to `orderflow demo` on a fresh
    database, and must get a 2xx whose body matches the documented response schema.
 3. The documented order example is what the order request example really produces (every field
    but the times), so the numbers in the document are true.
 4. The event stream answers its documented query with the frames the document shows: a reset
    for an ID from another run, then a new order's event with the documented event's members.
+   Every frame read, and every frame of the documented example, matches the documented schema
+   of one event, its `data` the `contentSchema`.
 
 Usage: check_api_document.py PATH-TO-ORDERFLOW-BINARY
 """
@@ -114,14 +117,28 @@ def read_frames(response, count):
     return frames
 
 
-def check_stream(port, token, operation, create_order):
+def check_stream(port, token, operation, create_order, check_schema):
     """streamEvents: the documented example's frames parse, the documented query gets a reset
     (its `after` is from no run of this server), and a new order arrives with the members the
-    document shows."""
-    example = operation["responses"]["200"]["content"]["text/event-stream"]["example"]
+    document shows. Every frame matches the document's schema of one event."""
+    media = operation["responses"]["200"]["content"]["text/event-stream"]
+    example = media["example"]
     documented = [json.loads(line[len("data: "):]) for line in example.splitlines() if line.startswith("data: ")]
     if not documented or any(not {"id", "topic", "type", "committedAt"} <= set(event) for event in documented):
         raise SystemExit(f"streamEvents: the documented events lack id, topic, type or committedAt: {documented}")
+
+    def check_frame(frame, where):
+        """One event as an event-stream client hands it over, then its data as JSON."""
+        check_schema(media["schema"], frame, where)
+        data = json.loads(frame["data"])
+        check_schema(media["schema"]["properties"]["data"]["contentSchema"], data, where + " data")
+        if frame["event"] != "reset" and (data["id"] != frame["id"] or data["topic"] != frame["event"]):
+            raise SystemExit(f"{where}: data's id and topic differ from the frame's: {frame}")
+
+    for block in example.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":"))
+        if "data" in fields:
+            check_frame(fields, "streamEvents (documented example)")
     query = "&".join(f"{p['name']}={p['example']}" for p in operation["parameters"] if p.get("in") == "query" and "example" in p)
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
     try:
@@ -132,9 +149,11 @@ def check_stream(port, token, operation, create_order):
         retry, reset = read_frames(response, 2)
         if retry.get("retry") != "2000" or reset.get("event") != "reset" or "reason" not in json.loads(reset["data"]):
             raise SystemExit(f"streamEvents: expected a retry and a reset first, got {retry} {reset}")
+        check_frame(reset, "streamEvents (reset)")
         order_id = create_order()
         while True:
             frame = read_frames(response, 1)[0]
+            check_frame(frame, f"streamEvents ({frame.get('event')})")
             event = json.loads(frame["data"])
             if frame.get("event") == "order" and event.get("orderId") == order_id and event["type"] == "order.created":
                 break
@@ -175,7 +194,7 @@ def main():
         validator = jsonschema.Draft202012Validator(anchored(schema), registry=registry)
         errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.path))
         if errors:
-            raise SystemExit(f"{where}: response does not match the document: {errors[0].message} at {list(errors[0].path)}")
+            raise SystemExit(f"{where}: does not match the document: {errors[0].message} at {list(errors[0].path)}")
 
     operations = {}
     for path, item in document["paths"].items():
@@ -192,6 +211,20 @@ def main():
                 target = target[part]
             node = target
         return node
+
+    # Examples a client would copy must keep to the rules they illustrate. Those that name a
+    # secret or a generated ID in words are filled in from the running server instead.
+    for operation_id, (method, path, operation) in operations.items():
+        for parameter in map(resolve, operation.get("parameters", [])):
+            if "example" in parameter and (operation_id, parameter["name"]) not in SUBSTITUTE:
+                check_schema(parameter["schema"], parameter["example"], f"{operation_id} (example of {parameter['name']})")
+        media = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        if media and "example" in media:
+            example = {k: v for k, v in media["example"].items() if (operation_id, k) not in SUBSTITUTE}
+            schema = resolve(media["schema"])
+            schema = dict(schema, required=[name for name in schema.get("required", []) if name in example])
+            check_schema(schema, example, f"{operation_id} (request example)")
+    print("document: every request example matches its schema")
 
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="orderflow-apidoc-")
@@ -298,7 +331,7 @@ def main():
                     if request("post", base + "/api/orders", body, None, token)[0] != 201:
                         raise SystemExit("preparing ORD-20261122-0099 failed")
                     return "ORD-20261122-0099"
-                check_stream(port, token, operation, create_order)
+                check_stream(port, token, operation, create_order, check_schema)
                 print(f"ok  {operation_id:18} {method.upper():6} {path} -> 200 (reset, then the new order's event)")
                 continue
             url_path = path
