@@ -34,7 +34,7 @@ public struct ChannelSettings: Sendable, Codable, Hashable {
         name: String, url: String, events: [String] = ["order.*"], timeoutSeconds: Double = 10, maxAttempts: Int = 10,
         backoffSeconds: Double = 1, maxBackoffSeconds: Double = 60, secret: String? = nil, ackMode: AckMode = .sync,
         ackThresholdSeconds: Double = 30, circuitFailures: Int = 5, circuitCooldownSeconds: Double = 15,
-        concurrency: Int = 16, batchSize: Int = 1
+        concurrency: Int = 32, batchSize: Int = 1
     ) {
         self.name = name
         self.url = url
