@@ -29,6 +29,8 @@ public struct FeedEvent: Sendable {
     public var fields: [(String, Value)]
     /// The event as one line of JSON; rendered once when published, shared by every subscriber.
     public package(set) var json = ""
+    /// The event as one event-stream frame (`id`, `event`, `data`), rendered with `json`.
+    public package(set) var frame = ""
 
     public init(
         topic: Topic, type: String, orderID: String? = nil, locationID: String? = nil, customerID: String? = nil,
@@ -40,6 +42,12 @@ public struct FeedEvent: Sendable {
         self.locationID = locationID
         self.customerID = customerID
         self.fields = fields
+    }
+
+    /// Sets `json` and `frame` for this event's place in the feed `epoch`.
+    package mutating func render(feed epoch: String) {
+        json = rendered(feed: epoch)
+        frame = "id: \(epoch)-\(sequence)\nevent: \(topic.rawValue)\ndata: \(json)\n\n"
     }
 
     package func rendered(feed epoch: String) -> String {

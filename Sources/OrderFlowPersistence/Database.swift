@@ -170,7 +170,7 @@ final class SQLiteBackend: DatabaseBackend {
         // A new database is readable by its owner only from the start (SQLite gives its -wal and
         // -shm files the same permissions): it will hold password hashes and secrets.
         if !FileManager.default.fileExists(atPath: path) {
-            FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
         }
         let sync =
             ["full", "normal", "off", "extra"].contains(options.sqliteSynchronous.lowercased())

@@ -38,7 +38,7 @@ public final class LiveFeed: Sendable {
     }
 
     struct Subscriber {
-        let continuation: AsyncStream<Item>.Continuation
+        let mailbox: Mailbox
         let cutOff: Flag
         /// Whose subscription it is, for the limits of `subscribe(owner:limits:)`.
         let owner: String?
@@ -80,12 +80,12 @@ public final class LiveFeed: Sendable {
     public func publish(_ events: [FeedEvent], committedAt: Timestamp) {
         guard !events.isEmpty else { return }
         // Finished outside the lock: finishing runs the subscription's termination handler, which locks.
-        let cutOff: [AsyncStream<Item>.Continuation] = state.withLock { state in
-            var cutOff: [AsyncStream<Item>.Continuation] = []
+        let cutOff: [Mailbox] = state.withLock { state in
+            var cutOff: [Mailbox] = []
             for var event in events {
                 event.sequence = state.next
                 event.committedAt = committedAt
-                event.json = event.rendered(feed: epoch)
+                event.render(feed: epoch)
                 state.next += 1
                 if state.ring.count < capacity {
                     state.ring.append(event)
@@ -94,27 +94,26 @@ public final class LiveFeed: Sendable {
                     state.ringStart = (state.ringStart + 1) % capacity
                 }
                 for (id, subscriber) in state.subscribers where subscriber.wants?(event) ?? true {
-                    if case .dropped = subscriber.continuation.yield(.event(event)) {
+                    if !subscriber.mailbox.yield(.event(event)) {
                         // Too far behind to catch up from memory: cut off; the client resets.
                         state.subscribers[id] = nil
                         subscriber.cutOff.set()
-                        cutOff.append(subscriber.continuation)
+                        cutOff.append(subscriber.mailbox)
                     }
                 }
             }
             return cutOff
         }
-        for continuation in cutOff { continuation.finish() }
+        for mailbox in cutOff { mailbox.finish() }
     }
 
     /// A subscription starting after `lastEventID` (replaying what the ring still holds), or with
     /// new events only when it is nil. An ID that cannot be replayed starts with `.reset`.
     /// With `keepAlive`, a `.keepAlive` item arrives at that interval.
     public func subscribe(after lastEventID: String?, keepAlive: Duration? = nil) -> Subscription {
-        let (stream, continuation) = AsyncStream.makeStream(
-            of: Item.self, bufferingPolicy: .bufferingOldest(subscriberBuffer))
-        let subscriber = Subscriber(continuation: continuation, cutOff: Flag(), owner: nil, wants: nil)
-        return state.withLock { add(subscriber, stream: stream, after: lastEventID, keepAlive: keepAlive, in: &$0) }
+        let subscriber = Subscriber(
+            mailbox: Mailbox(capacity: subscriberBuffer), cutOff: Flag(), owner: nil, wants: nil)
+        return state.withLock { add(subscriber, after: lastEventID, keepAlive: keepAlive, in: &$0) }
     }
 
     /// A subscription of `owner` that receives the events `wants` accepts (replayed ones too), as
@@ -124,29 +123,27 @@ public final class LiveFeed: Sendable {
         after lastEventID: String?, keepAlive: Duration? = nil, owner: String, limits: (perOwner: Int, inAll: Int),
         wants: @escaping @Sendable (FeedEvent) -> Bool
     ) throws(Full) -> Subscription {
-        let (stream, continuation) = AsyncStream.makeStream(
-            of: Item.self, bufferingPolicy: .bufferingOldest(subscriberBuffer))
-        let subscriber = Subscriber(continuation: continuation, cutOff: Flag(), owner: owner, wants: wants)
+        let subscriber = Subscriber(
+            mailbox: Mailbox(capacity: subscriberBuffer), cutOff: Flag(), owner: owner, wants: wants)
         return try state.withLock { (state) throws(Full) in
             guard state.subscribers.count < limits.inAll else { throw Full(perOwner: false) }
             guard state.subscribers.values.count(where: { $0.owner == owner }) < limits.perOwner else {
                 throw Full(perOwner: true)
             }
-            return add(subscriber, stream: stream, after: lastEventID, keepAlive: keepAlive, in: &state)
+            return add(subscriber, after: lastEventID, keepAlive: keepAlive, in: &state)
         }
     }
 
     private func add(
-        _ subscriber: Subscriber, stream: AsyncStream<Item>, after lastEventID: String?, keepAlive: Duration?,
-        in state: inout State
+        _ subscriber: Subscriber, after lastEventID: String?, keepAlive: Duration?, in state: inout State
     ) -> Subscription {
-        let continuation = subscriber.continuation
+        let mailbox = subscriber.mailbox
         if let lastEventID {
             switch replay(after: lastEventID, wants: subscriber.wants, in: state) {
             case .events(let missed):
-                for event in missed { continuation.yield(.event(event)) }
+                for event in missed { _ = mailbox.yield(.event(event)) }
             case .reset(let reason):
-                continuation.yield(.reset(reason: reason))
+                _ = mailbox.yield(.reset(reason: reason))
             }
         }
         let id = state.nextSubscriber
@@ -156,16 +153,16 @@ public final class LiveFeed: Sendable {
             Task {
                 while !Task.isCancelled {
                     try await Task.sleep(for: interval)
-                    continuation.yield(.keepAlive)
+                    _ = mailbox.yield(.keepAlive)
                 }
             }
         }
-        // Runs outside this lock: when the stream ends, after `add` has returned.
-        continuation.onTermination = { [weak self] _ in
+        // Runs outside this lock: when the subscription ends, after `add` has returned.
+        mailbox.onFinish { [weak self] in
             ticker?.cancel()
             self?.state.withLock { _ = $0.subscribers.removeValue(forKey: id) }
         }
-        return Subscription(stream: stream, continuation: continuation, cutOff: subscriber.cutOff)
+        return Subscription(holder: Holder(mailbox), cutOff: subscriber.cutOff)
     }
 
     private enum Replay {
@@ -187,34 +184,139 @@ public final class LiveFeed: Sendable {
         return .events(missed)
     }
 
-    /// Items for one subscriber, in publication order. It ends when `finish()` is called, or, after
-    /// a last `.reset`, when the subscriber fell too far behind (it may subscribe again from now).
+    /// Items for one subscriber, in publication order. It ends when `finish()` is called, when
+    /// nobody holds it any more, or, after a last `.reset`, when the subscriber fell too far behind
+    /// (it may subscribe again from now).
     public struct Subscription: AsyncSequence, Sendable {
         public typealias Element = Item
-        let stream: AsyncStream<Item>
-        let continuation: AsyncStream<Item>.Continuation
+        let holder: Holder
         let cutOff: Flag
 
         /// Ends the subscription: iteration finishes once the items already queued are read.
-        public func finish() { continuation.finish() }
+        public func finish() { holder.mailbox.finish() }
 
         /// True when it ended because the subscriber fell too far behind.
         public var wasCutOff: Bool { cutOff.isSet }
 
         public func makeAsyncIterator() -> Iterator {
-            Iterator(base: stream.makeAsyncIterator(), cutOff: cutOff)
+            Iterator(holder: holder, cutOff: cutOff)
         }
 
-        public struct Iterator: AsyncIteratorProtocol {
-            var base: AsyncStream<Item>.AsyncIterator
+        public struct Iterator: AsyncIteratorProtocol, Sendable {
+            let holder: Holder
             let cutOff: Flag
+            var taken: [Item] = []
+            var nextIndex = 0
             var ended = false
 
             public mutating func next() async -> Item? {
+                if nextIndex == taken.count {
+                    guard let batch = await nextBatch() else { return nil }
+                    taken = batch
+                    nextIndex = 0
+                }
+                nextIndex += 1
+                return taken[nextIndex - 1]
+            }
+
+            /// Every item waiting (at least one, waiting for it if need be): a writer that fell
+            /// behind catches up in one write. Nil at the end.
+            public mutating func nextBatch() async -> [Item]? {
+                if nextIndex < taken.count {
+                    defer { (taken, nextIndex) = ([], 0) }
+                    return Array(taken[nextIndex...])
+                }
                 if ended { return nil }
-                if let item = await base.next() { return item }
+                let batch = await holder.mailbox.takeAll()
+                if !batch.isEmpty { return batch }
                 ended = true
-                return cutOff.isSet ? .reset(reason: "fell too far behind") : nil
+                return cutOff.isSet ? [.reset(reason: "fell too far behind")] : nil
+            }
+        }
+    }
+
+    /// Ends its subscription when the last copy of the subscription and its iterators goes.
+    final class Holder: Sendable {
+        let mailbox: Mailbox
+        init(_ mailbox: Mailbox) { self.mailbox = mailbox }
+        deinit { mailbox.finish() }
+    }
+
+    /// One subscriber's queue of at most `capacity` items: `publish` adds, the reader takes all
+    /// that wait at once.
+    final class Mailbox: Sendable {
+        struct State {
+            var items: [Item] = []
+            var waiter: CheckedContinuation<Void, Never>?
+            var finished = false
+            var onFinish: (@Sendable () -> Void)?
+        }
+
+        let capacity: Int
+        private let state = Mutex(State())
+
+        init(capacity: Int) { self.capacity = capacity }
+
+        /// False when the item did not fit; one for a subscription that has ended is dropped.
+        func yield(_ item: Item) -> Bool {
+            let (added, waiter) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
+                if state.finished { return (true, nil) }
+                guard state.items.count < capacity else { return (false, nil) }
+                state.items.append(item)
+                defer { state.waiter = nil }
+                return (true, state.waiter)
+            }
+            waiter?.resume()
+            return added
+        }
+
+        /// Runs `action` once, when the subscription ends (at once if it has).
+        func onFinish(_ action: @escaping @Sendable () -> Void) {
+            let run = state.withLock { state -> Bool in
+                if state.finished { return true }
+                state.onFinish = action
+                return false
+            }
+            if run { action() }
+        }
+
+        /// Ends the subscription; what is queued can still be taken.
+        func finish(dropping: Bool = false) {
+            let (waiter, action) = state.withLock {
+                state -> (CheckedContinuation<Void, Never>?, (@Sendable () -> Void)?) in
+                if dropping { state.items = [] }
+                guard !state.finished else { return (state.waiter.take(), nil) }
+                state.finished = true
+                return (state.waiter.take(), state.onFinish.take())
+            }
+            waiter?.resume()
+            action?()
+        }
+
+        /// Everything queued, waiting for something if nothing is; empty once the subscription has
+        /// ended and all was taken. A cancelled reader ends the subscription.
+        func takeAll() async -> [Item] {
+            while true {
+                let taken: [Item]? = state.withLock { state in
+                    if !state.items.isEmpty {
+                        defer { state.items = [] }
+                        return state.items
+                    }
+                    return state.finished ? [] : nil
+                }
+                if let taken { return taken }
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+                        let ready = state.withLock { state in
+                            if !state.items.isEmpty || state.finished { return true }
+                            state.waiter = waiter
+                            return false
+                        }
+                        if ready { waiter.resume() }
+                    }
+                } onCancel: {
+                    finish(dropping: true)
+                }
             }
         }
     }

@@ -161,6 +161,32 @@ struct LiveFeedTests {
         #expect(feed.subscriberCount == 1)
     }
 
+    /// A reader that was busy takes everything waiting at once (the stream writes it in one
+    /// write), each event's frame rendered once when it was published.
+    @Test func whatWaitsIsTakenInOneBatch() async throws {
+        let feed = LiveFeed()
+        let subscription = feed.subscribe(after: nil)
+        feed.publish([Self.event("a")], committedAt: Self.start)
+        feed.publish([Self.event("b"), Self.event("c")], committedAt: Self.start)
+        var iterator = subscription.makeAsyncIterator()
+        let batch = try #require(await iterator.nextBatch())
+        #expect(Self.types(batch) == ["a", "b", "c"])
+        guard case .event(let first) = batch[0] else {
+            Issue.record("not an event")
+            return
+        }
+        #expect(first.frame == "id: \(feed.epoch)-1\nevent: order\ndata: \(first.json)\n\n")
+        let waiting = Task { [iterator] in
+            var iterator = iterator
+            return await iterator.nextBatch()
+        }
+        feed.publish([Self.event("d")], committedAt: Self.start)
+        #expect(Self.types(await waiting.value ?? []) == ["d"])
+        subscription.finish()
+        #expect(await iterator.nextBatch() == nil)
+        #expect(feed.subscriberCount == 0)
+    }
+
     /// What a subscriber does not want never takes room in its buffer: a subscriber of one kind
     /// of event is not cut off by a flood of another, and replays skip them too.
     @Test func aSubscriberOnlyHoldsWhatItWants() async throws {

@@ -1,5 +1,4 @@
 import Foundation
-import OrderFlowDomain
 
 /// An event recorded in the same transaction as the change it describes, for the outbox relay to
 /// deliver to downstream systems.

@@ -129,6 +129,7 @@ struct ServerSentEvents: AsyncSequence, Sendable {
             self.stillAllowed = stillAllowed
         }
 
+        /// The frames of every item waiting, in one buffer: one write however many there are.
         mutating func next() async -> ArraySlice<UInt8>? {
             guard started else {
                 started = true
@@ -137,33 +138,37 @@ struct ServerSentEvents: AsyncSequence, Sendable {
             while true {
                 let subscription = subscription
                 var current = items
-                let item = await withGracefulShutdownHandler {
-                    await current.next()
+                let batch = await withGracefulShutdownHandler {
+                    await current.nextBatch()
                 } onGracefulShutdown: {
                     subscription.finish()
                 }
                 items = current
-                switch item {
-                case .event(let event)?:
-                    return ArraySlice(
-                        "id: \(feed.epoch)-\(event.sequence)\nevent: \(event.topic.rawValue)\ndata: \(event.json)\n\n"
-                            .utf8)
-                case .reset(let reason)?:
-                    return ArraySlice("id: \(feed.position)\nevent: reset\ndata: {\"reason\":\"\(reason)\"}\n\n".utf8)
-                case .keepAlive?:
-                    guard await stillAllowed() else {
-                        subscription.finish()
-                        return nil
-                    }
-                    return ArraySlice(": keep-alive\n\n".utf8)
-                case nil:
+                guard let batch else {
                     // Cut off after a reset: go on from the present, unless the server is stopping.
                     guard !Task.isCancelled, !Task.isShuttingDownGracefully, subscription.wasCutOff,
                         let fresh = resubscribe()
                     else { return nil }
                     self.subscription = fresh
                     items = fresh.makeAsyncIterator()
+                    continue
                 }
+                var frames = ""
+                for item in batch {
+                    switch item {
+                    case .event(let event):
+                        frames += event.frame
+                    case .reset(let reason):
+                        frames += "id: \(feed.position)\nevent: reset\ndata: {\"reason\":\"\(reason)\"}\n\n"
+                    case .keepAlive:
+                        guard await stillAllowed() else {
+                            subscription.finish()
+                            return nil
+                        }
+                        frames += ": keep-alive\n\n"
+                    }
+                }
+                return ArraySlice(frames.utf8)
             }
         }
     }
