@@ -114,19 +114,31 @@ public final class OutboxRelay: Service, Sendable {
             return 0
         }
         if batch.isEmpty { channel.breaker.releaseProbe() }
-        await withTaskGroup(of: Void.self) { group in
+        let answers = await withTaskGroup(of: [Answer].self) { group in
             for start in stride(from: 0, to: batch.count, by: channel.settings.batchSize) {
                 let request = Array(batch[start..<min(start + channel.settings.batchSize, batch.count)])
                 group.addTask { await self.send(request, on: channel) }
             }
+            var answers: [Answer] = []
+            for await some in group { answers += some }
+            return answers
         }
+        await record(answers, on: channel)
         return batch.count
     }
 
-    /// Sends one request of one or more transmissions and records each one's outcome. A batch
-    /// the channel refuses outright (a 4xx that no retry changes) is sent again one event at a
-    /// time, so only the events the channel refuses fail.
-    func send(_ request: [Transmission], on channel: DownstreamChannel) async {
+    /// A transmission's answer: the request it went in, and when it was sent and answered.
+    struct Answer: Sendable {
+        var transmission: Transmission
+        var result: WebhookSender.Result
+        var startedAt: Timestamp
+        var answeredAt: Timestamp
+    }
+
+    /// Sends one request of one or more transmissions and returns each one's answer. A batch the
+    /// channel refuses outright (a 4xx that no retry changes) is sent again one event at a time,
+    /// so only the events the channel refuses fail.
+    func send(_ request: [Transmission], on channel: DownstreamChannel) async -> [Answer] {
         let started = clock.now()
         let result = await sender.send(request, to: channel.settings, now: started)
         if request.count > 1, !Self.delivered(result), !WebhookSender.isRetryable(statusCode: result.statusCode) {
@@ -136,25 +148,53 @@ public final class OutboxRelay: Service, Sendable {
                     "channel": "\(channel.settings.name)", "events": "\(request.count)",
                     "status": "\(result.statusCode ?? 0)",
                 ])
-            for transmission in request { await send([transmission], on: channel) }
-            return
+            var answers: [Answer] = []
+            for transmission in request { answers += await send([transmission], on: channel) }
+            return answers
         }
-        for transmission in request { await record(result, of: transmission, startedAt: started, on: channel) }
+        let answered = clock.now()
+        return request.map { Answer(transmission: $0, result: result, startedAt: started, answeredAt: answered) }
     }
 
     static func delivered(_ result: WebhookSender.Result) -> Bool {
         result.statusCode.map { (200..<300).contains($0) } ?? false
     }
 
-    /// Records what a request's answer means for one of its transmissions: delivered, retried
-    /// later, or failed for good (with a dead letter).
-    func record(
-        _ result: WebhookSender.Result, of transmission: Transmission, startedAt started: Timestamp,
-        on channel: DownstreamChannel
-    ) async {
-        let now = clock.now()
+    /// Records what the answers of one round of requests mean — delivered, retried later, or
+    /// failed for good (with a dead letter) — in one transaction.
+    func record(_ answers: [Answer], on channel: DownstreamChannel) async {
+        let finished = answers.map { outcome(of: $0, on: channel) }
+        do {
+            let recorded = try await transmissions.finish(finished, owner: owner)
+            for (finished, recorded) in zip(finished, recorded) {
+                let transmission = finished.transmission
+                guard recorded else {
+                    logger.warning(
+                        "transmission lease lost before its outcome was recorded",
+                        metadata: ["transmission_id": "\(transmission.id)"])
+                    continue
+                }
+                classified(transmission, finished.outcome, now: finished.at)
+                if case .failed(_, let error) = finished.outcome {
+                    logger.error(
+                        "transmission failed for good; dead letter written",
+                        metadata: [
+                            "channel": "\(channel.settings.name)", "event_id": "\(transmission.eventID)",
+                            "order_id": "\(transmission.orderID)", "error": "\(error)",
+                        ])
+                }
+            }
+        } catch {
+            logger.error("recording transmissions failed; they will be sent again", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// What an answer means for its transmission, counted on the channel's circuit and metrics.
+    func outcome(of answer: Answer, on channel: DownstreamChannel) -> TransmissionRepository.Finished {
+        let (transmission, result, now) = (answer.transmission, answer.result, answer.answeredAt)
         let attempt = TransmissionAttempt(
-            attempt: transmission.attempts, startedAt: started, durationMicroseconds: result.durationMicroseconds,
+            attempt: transmission.attempts, startedAt: answer.startedAt,
+            durationMicroseconds: result.durationMicroseconds,
             httpStatus: result.statusCode, error: result.error, responseExcerpt: result.responseExcerpt)
         let outcome: TransmissionRepository.Outcome
         let seconds = Double(result.durationMicroseconds) / 1_000_000
@@ -182,25 +222,7 @@ public final class OutboxRelay: Service, Sendable {
             outcome = .failed(statusCode: result.statusCode, error: "refused: \(result.responseExcerpt ?? "")")
             metrics.transmission(channel: channel.settings.name, outcome: "failed", seconds: seconds)
         }
-        do {
-            let recorded = try await transmissions.finish(
-                transmission, owner: owner, attempt: attempt, outcome: outcome, now: now)
-            if recorded { classified(transmission, outcome, now: now) }
-            if !recorded {
-                logger.warning(
-                    "transmission lease lost before its outcome was recorded",
-                    metadata: ["transmission_id": "\(transmission.id)"])
-            } else if case .failed(_, let error) = outcome {
-                logger.error(
-                    "transmission failed for good; dead letter written",
-                    metadata: [
-                        "channel": "\(channel.settings.name)", "event_id": "\(transmission.eventID)",
-                        "order_id": "\(transmission.orderID)", "error": "\(error)",
-                    ])
-            }
-        } catch {
-            logger.error("recording a transmission failed; it will be sent again", metadata: ["error": "\(error)"])
-        }
+        return TransmissionRepository.Finished(transmission, attempt: attempt, outcome: outcome, at: now)
     }
 
     /// Counts the classification an outcome gives (a 2xx on an async channel decides nothing yet).

@@ -113,99 +113,62 @@ public struct TransmissionRepository: Sendable {
         case failed(statusCode: Int?, error: String)
     }
 
+    /// One attempt's outcome, to record with `finish(_:owner:)`.
+    public struct Finished: Sendable {
+        public var transmission: Transmission
+        public var attempt: TransmissionAttempt
+        public var outcome: Outcome
+        /// When the answer came: the acknowledgement time of a sync channel's 2xx.
+        public var at: Timestamp
+
+        public init(_ transmission: Transmission, attempt: TransmissionAttempt, outcome: Outcome, at: Timestamp) {
+            self.transmission = transmission
+            self.attempt = attempt
+            self.outcome = outcome
+            self.at = at
+        }
+    }
+
     /// Records an attempt and its outcome, only while the lease is still held (false if lost).
-    @discardableResult
     public func finish(
         _ transmission: Transmission, owner: String, attempt: TransmissionAttempt, outcome: Outcome, now: Timestamp
     ) async throws -> Bool {
-        try await database.transaction { db in
-            let statusCode: Int?
-            let error: String?
-            let update: SQLQueryString
-            switch outcome {
-            case .delivered(let code, let acknowledged):
-                statusCode = code
-                error = nil
-                let status =
-                    acknowledged
-                    ? TransmissionStatus.classify(
-                        deadline: transmission.ackDeadline, acknowledgedAt: now, failed: false, now: now)
-                    : nil
-                update = """
-                    UPDATE transmissions SET
-                        state = CASE WHEN acknowledged_at IS NOT NULL THEN 'acknowledged' ELSE
-                            \(bind: acknowledged ? "acknowledged" : "sent") END,
-                        sent_at = COALESCE(sent_at, \(bind: now.microseconds)),
-                        acknowledged_at = COALESCE(acknowledged_at, \(bind: acknowledged ? now.microseconds : nil)),
-                        classification = CASE WHEN acknowledged_at IS NOT NULL THEN classification ELSE
-                            COALESCE(\(bind: status?.rawValue), classification) END,
-                        classified_at = CASE WHEN acknowledged_at IS NOT NULL THEN classified_at ELSE
-                            COALESCE(\(bind: acknowledged ? now.microseconds : nil), classified_at) END,
-                        ack_latency_us = COALESCE(ack_latency_us,
-                            \(bind: acknowledged ? now.microseconds - transmission.createdAt.microseconds : nil)),
-                        lease_owner = NULL, lease_expires_at = NULL, last_status_code = \(bind: code), last_error = NULL
-                    WHERE id = \(bind: transmission.id) AND lease_owner = \(bind: owner) AND attempts =
-                        \(bind: transmission.attempts) RETURNING id
-                    """
-            case .retry(let at, let code, let message):
-                statusCode = code
-                error = message
-                update = """
-                    UPDATE transmissions SET next_attempt_at = \(bind: at.microseconds), lease_owner = NULL,
-                        lease_expires_at = NULL,
-                        last_status_code = \(bind: code), last_error = \(bind: String(message.prefix(1_000)))
-                    WHERE id = \(bind: transmission.id) AND lease_owner = \(bind: owner) AND attempts =
-                        \(bind: transmission.attempts) RETURNING id
-                    """
-            case .failed(let code, let message):
-                statusCode = code
-                error = message
-                update = """
-                    UPDATE transmissions SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL,
-                        classification = 'failed', classified_at = \(bind: now.microseconds),
-                        last_status_code = \(bind: code), last_error = \(bind: String(message.prefix(1_000)))
-                    WHERE id = \(bind: transmission.id) AND lease_owner = \(bind: owner) AND attempts =
-                        \(bind: transmission.attempts) RETURNING id
+        try await finish([Finished(transmission, attempt: attempt, outcome: outcome, at: now)], owner: owner)[0]
+    }
+
+    /// Records many attempts and their outcomes in one transaction: each transmission's row only
+    /// while its lease is still held, then the attempts of those recorded in one multi-row insert,
+    /// and a dead letter for each that failed for good. Returns, in order, whether each was recorded.
+    public func finish(_ batch: [Finished], owner: String) async throws -> [Bool] {
+        guard !batch.isEmpty else { return [] }
+        return try await database.transaction { db in
+            var recorded: [Bool] = []
+            for finished in batch {
+                recorded.append(try await Self.update(finished, owner: owner, in: db))
+            }
+            let attempts = zip(batch, recorded).filter(\.1).map(\.0)
+            let rows = attempts.map { finished -> SQLQueryString in
+                let attempt = finished.attempt
+                return """
+                    (\(bind: finished.transmission.id), \(bind: attempt.attempt), \(bind: attempt.startedAt.microseconds),
+                        \(bind: attempt.durationMicroseconds), \(bind: attempt.httpStatus),
+                        \(bind: attempt.error.map { String($0.prefix(1_000)) }),
+                        \(bind: attempt.responseExcerpt.map { String($0.prefix(500)) }))
                     """
             }
-            guard try await db.raw(update).first() != nil else { return false }
-            switch outcome {
-            case .delivered(let code, let acknowledged):
-                LiveFeed.record(
-                    .transmission(
-                        acknowledged ? "acknowledged" : "sent", transmission,
-                        classification: acknowledged
-                            ? TransmissionStatus.classify(
-                                deadline: transmission.ackDeadline, acknowledgedAt: now, failed: false, now: now) : nil,
-                        more: [("httpStatus", .int(Int64(code)))]))
-            case .retry(_, let code, let message):
-                LiveFeed.record(
-                    .transmission(
-                        "retrying", transmission,
-                        more: [
-                            ("httpStatus", code.map { .int(Int64($0)) } ?? .null),
-                            ("error", .string(String(message.prefix(200)))),
-                        ]))
-            case .failed(let code, let message):
-                LiveFeed.record(
-                    .transmission(
-                        "failed", transmission, classification: .failed,
-                        more: [
-                            ("httpStatus", code.map { .int(Int64($0)) } ?? .null),
-                            ("error", .string(String(message.prefix(200)))),
-                        ]))
+            // A thousand rows of seven bound values stay well inside SQLite's limit of 32,766.
+            for start in stride(from: 0, to: rows.count, by: 1_000) {
+                try await db.raw(
+                    """
+                    INSERT INTO transmission_attempts (transmission_id, attempt, started_at, duration_us, http_status,
+                        error, response_excerpt)
+                    VALUES \(rows[start..<min(start + 1_000, rows.count)].joined(separator: ", "))
+                    """
+                ).run()
             }
-            try await db.raw(
-                """
-                INSERT INTO transmission_attempts (transmission_id, attempt, started_at, duration_us, http_status,
-                    error, response_excerpt)
-                VALUES (\(bind: transmission.id), \(bind: attempt.attempt), \(bind: attempt.startedAt.microseconds),
-                    \(bind: attempt.durationMicroseconds),
-                        \(bind: attempt.httpStatus), \(bind: attempt.error.map { String($0.prefix(1_000)) }),
-                            \(bind: attempt.responseExcerpt.map { String($0.prefix(500)) }))
-                """
-            ).run()
-            if case .failed = outcome {
+            for finished in attempts {
+                guard case .failed(let statusCode, let error) = finished.outcome else { continue }
+                let transmission = finished.transmission
                 try await DeadLetterRepository.insert(
                     DeadLetter.New(
                         source: .transmission, sourceID: transmission.id, orderID: transmission.orderID,
@@ -213,10 +176,84 @@ public struct TransmissionRepository: Sendable {
                         eventID: transmission.eventID, kind: transmission.eventType, payload: transmission.payload,
                         error: [statusCode.map { "HTTP \($0)" }, error].compactMap { $0 }.joined(separator: ": "),
                         attempts: transmission.attempts),
-                    at: now, in: db)
+                    at: finished.at, in: db)
             }
-            return true
+            return recorded
         }
+    }
+
+    /// One transmission's row after an attempt, if `owner` still holds its lease; notes the change
+    /// for the live feed.
+    static func update(_ finished: Finished, owner: String, in db: any SQLDatabase) async throws -> Bool {
+        let transmission = finished.transmission
+        let now = finished.at
+        // A sync channel's 2xx acknowledges: classified by when it came.
+        var status: TransmissionStatus?
+        if case .delivered(_, acknowledged: true) = finished.outcome {
+            status = TransmissionStatus.classify(
+                deadline: transmission.ackDeadline, acknowledgedAt: now, failed: false, now: now)
+        }
+        let update: SQLQueryString
+        switch finished.outcome {
+        case .delivered(let code, let acknowledged):
+            update = """
+                UPDATE transmissions SET
+                    state = CASE WHEN acknowledged_at IS NOT NULL THEN 'acknowledged' ELSE
+                        \(bind: acknowledged ? "acknowledged" : "sent") END,
+                    sent_at = COALESCE(sent_at, \(bind: now.microseconds)),
+                    acknowledged_at = COALESCE(acknowledged_at, \(bind: acknowledged ? now.microseconds : nil)),
+                    classification = CASE WHEN acknowledged_at IS NOT NULL THEN classification ELSE
+                        COALESCE(\(bind: status?.rawValue), classification) END,
+                    classified_at = CASE WHEN acknowledged_at IS NOT NULL THEN classified_at ELSE
+                        COALESCE(\(bind: acknowledged ? now.microseconds : nil), classified_at) END,
+                    ack_latency_us = COALESCE(ack_latency_us,
+                        \(bind: acknowledged ? now.microseconds - transmission.createdAt.microseconds : nil)),
+                    lease_owner = NULL, lease_expires_at = NULL, last_status_code = \(bind: code), last_error = NULL
+                WHERE id = \(bind: transmission.id) AND lease_owner = \(bind: owner) AND attempts =
+                    \(bind: transmission.attempts) RETURNING id
+                """
+        case .retry(let at, let code, let message):
+            update = """
+                UPDATE transmissions SET next_attempt_at = \(bind: at.microseconds), lease_owner = NULL,
+                    lease_expires_at = NULL,
+                    last_status_code = \(bind: code), last_error = \(bind: String(message.prefix(1_000)))
+                WHERE id = \(bind: transmission.id) AND lease_owner = \(bind: owner) AND attempts =
+                    \(bind: transmission.attempts) RETURNING id
+                """
+        case .failed(let code, let message):
+            update = """
+                UPDATE transmissions SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL,
+                    classification = 'failed', classified_at = \(bind: now.microseconds),
+                    last_status_code = \(bind: code), last_error = \(bind: String(message.prefix(1_000)))
+                WHERE id = \(bind: transmission.id) AND lease_owner = \(bind: owner) AND attempts =
+                    \(bind: transmission.attempts) RETURNING id
+                """
+        }
+        guard try await db.raw(update).first() != nil else { return false }
+        switch finished.outcome {
+        case .delivered(let code, let acknowledged):
+            LiveFeed.record(
+                .transmission(
+                    acknowledged ? "acknowledged" : "sent", transmission, classification: status,
+                    more: [("httpStatus", .int(Int64(code)))]))
+        case .retry(_, let code, let message):
+            LiveFeed.record(
+                .transmission(
+                    "retrying", transmission,
+                    more: [
+                        ("httpStatus", code.map { .int(Int64($0)) } ?? .null),
+                        ("error", .string(String(message.prefix(200)))),
+                    ]))
+        case .failed(let code, let message):
+            LiveFeed.record(
+                .transmission(
+                    "failed", transmission, classification: .failed,
+                    more: [
+                        ("httpStatus", code.map { .int(Int64($0)) } ?? .null),
+                        ("error", .string(String(message.prefix(200)))),
+                    ]))
+        }
+        return true
     }
 
     /// Turns every pending transmission whose deadline passed before `now` delayed, through the

@@ -129,6 +129,10 @@ struct RelayTests {
                     "each order's events in order")
                 let sent = try await transmissions.of(order: OrderID(id)).filter { $0.channel == "commerce" }
                 #expect(sent.map(\.state) == [.acknowledged, .acknowledged, .acknowledged])
+                for transmission in sent {
+                    // The round's answers are recorded together: one attempt each, none lost or doubled.
+                    #expect(try await transmissions.attempts(of: transmission.id).map(\.httpStatus) == [200])
+                }
             }
             #expect(stats.commerceEventsByOrder["BATCH-POISON"] == nil)
             let poison = try await transmissions.of(order: OrderID("BATCH-POISON")).filter { $0.channel == "commerce" }
