@@ -5,14 +5,32 @@ import SQLKit
 /// Applies acknowledgements from downstream systems: each is matched to a transmission
 /// (`AcknowledgementMatcher` decides the order of lookups and what a match means; storage answers
 /// the lookups), applied (acknowledged, or failed with a dead letter when the channel rejected
-/// it), and recorded with its outcome, all in one transaction per batch.
+/// it), and recorded with its outcome. Concurrent requests share one transaction through group
+/// commit, as orders do at intake: a request whose writes fail is written again alone, so it
+/// never fails its neighbours.
 public struct AcknowledgementCorrelator: Sendable {
     let database: Database
     let matcher: AcknowledgementMatcher
+    let intake: GroupCommit<Request, [AcknowledgementRecord]>
+
+    /// One caller's acknowledgements, with what it may see and when they came.
+    struct Request: Sendable {
+        var acknowledgements: [IncomingAcknowledgement]
+        var scope: OrderScope
+        var now: Timestamp
+    }
 
     public init(database: Database, settings: CorrelationSettings = CorrelationSettings()) {
+        let matcher = AcknowledgementMatcher(settings: settings)
         self.database = database
-        matcher = AcknowledgementMatcher(settings: settings)
+        self.matcher = matcher
+        intake = database.groupCommit(
+            writeBatch: { requests, db in
+                var answers: [[AcknowledgementRecord]] = []
+                for request in requests { answers.append(try await Self.record(request, matcher: matcher, in: db)) }
+                return answers
+            },
+            writeOne: { request, db in try await Self.record(request, matcher: matcher, in: db) })
     }
 
     /// Matches, applies and records each acknowledgement. Only transmissions within `scope` are
@@ -20,33 +38,43 @@ public struct AcknowledgementCorrelator: Sendable {
     public func record(_ acknowledgements: [IncomingAcknowledgement], scope: OrderScope, now: Timestamp) async throws
         -> [AcknowledgementRecord]
     {
-        try await database.transaction { db in
-            var records: [AcknowledgementRecord] = []
-            for ack in acknowledgements {
-                var record = AcknowledgementRecord(id: 0, acknowledgement: ack, receivedAt: now, outcome: .unmatched)
-                let match = try await matcher.match(ack) { lookup in
-                    try await AcknowledgementRepository.candidates(channel: ack.channel, lookup, scope: scope, in: db)
-                }
-                switch match {
-                case .none:
-                    record.detail =
-                        "no transmission on channel '\(ack.channel)' matches by event ID, order ID, normalised order ID or amount"
-                case .ambiguous(let orders):
-                    record.outcome = .ambiguous
-                    record.detail = "matches several orders: " + orders.prefix(10).joined(separator: ", ")
-                case .found(let candidate, let method):
-                    record.transmissionID = candidate.id
-                    record.orderID = OrderID(candidate.orderID)
-                    record.method = method
-                    record.confidence = method.confidence
-                    let decision = matcher.decide(ack, for: candidate, checkAmount: method != .amountWindow, now: now)
-                    try await Self.apply(decision, to: candidate, recordingIn: &record, now: now, in: db)
-                }
-                record.id = try await AcknowledgementRepository.insert(record, in: db)
-                records.append(record)
+        try await intake.submit(Request(acknowledgements: acknowledgements, scope: scope, now: now), to: database)
+    }
+
+    /// Transactions written so far and the requests they held.
+    public var statistics: GroupCommitStatistics { intake.statistics }
+
+    /// One request's acknowledgements, in order, inside the group's transaction: a later one sees
+    /// what an earlier one changed (a second acknowledgement of an event is a duplicate).
+    static func record(_ request: Request, matcher: AcknowledgementMatcher, in db: any SQLDatabase) async throws
+        -> [AcknowledgementRecord]
+    {
+        let (scope, now) = (request.scope, request.now)
+        var records: [AcknowledgementRecord] = []
+        for ack in request.acknowledgements {
+            var record = AcknowledgementRecord(id: 0, acknowledgement: ack, receivedAt: now, outcome: .unmatched)
+            let match = try await matcher.match(ack) { lookup in
+                try await AcknowledgementRepository.candidates(channel: ack.channel, lookup, scope: scope, in: db)
             }
-            return records
+            switch match {
+            case .none:
+                record.detail =
+                    "no transmission on channel '\(ack.channel)' matches by event ID, order ID, normalised order ID or amount"
+            case .ambiguous(let orders):
+                record.outcome = .ambiguous
+                record.detail = "matches several orders: " + orders.prefix(10).joined(separator: ", ")
+            case .found(let candidate, let method):
+                record.transmissionID = candidate.id
+                record.orderID = OrderID(candidate.orderID)
+                record.method = method
+                record.confidence = method.confidence
+                let decision = matcher.decide(ack, for: candidate, checkAmount: method != .amountWindow, now: now)
+                try await apply(decision, to: candidate, recordingIn: &record, now: now, in: db)
+            }
+            record.id = try await AcknowledgementRepository.insert(record, in: db)
+            records.append(record)
         }
+        return records
     }
 
     /// Links an unmatched, ambiguous or contradicting acknowledgement to a transmission (within

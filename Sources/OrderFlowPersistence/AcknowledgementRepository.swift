@@ -76,17 +76,22 @@ public struct AcknowledgementRepository: Sendable {
             .first
     }
 
+    /// Read to be changed: on PostgreSQL the rows stay locked until the transaction ends, so two
+    /// acknowledgements of one transmission applied at once (on two group-commit lanes or two
+    /// instances) take turns, and the second sees the first's verdict and is a duplicate. SQLite
+    /// has one writer, so its transactions take turns anyway.
     static func candidates(_ condition: SQLQueryString, in db: any SQLDatabase) async throws
         -> [AcknowledgementCandidate]
     {
-        try await db.raw(
+        let lock = db.dialect.name == "postgresql" ? " FOR UPDATE OF t" : ""
+        return try await db.raw(
             """
             SELECT t.id, t.order_id, t.channel, t.event_id, t.event_type, t.state, t.classification, t.created_at,
                 t.ack_deadline,
                    t.acknowledged_at, t.attempts, o.order_total, COALESCE(t.payload_override, x.payload) AS payload
             FROM transmissions t LEFT JOIN orders o ON o.order_id = t.order_id JOIN outbox x ON x.id = t.outbox_id
             WHERE \(condition)
-            ORDER BY t.outbox_id LIMIT 200
+            ORDER BY t.outbox_id LIMIT 200\(unsafeRaw: lock)
             """
         ).all().map { try $0.decode(CandidateRow.self).candidate() }
     }

@@ -27,6 +27,8 @@ public final class Database: Service, Sendable {
     public let feed: LiveFeed
     /// New orders, written with group commit; here so every `OrderRepository` shares it.
     let orderIntake: GroupCommit<OrderRepository.NewOrder, CreateOutcome>
+    /// The most items one group commit writes, and its lanes (one on SQLite).
+    private let groupCommitShape: (maxBatch: Int, lanes: Int)
 
     private init(
         kind: Kind, location: DatabaseLocation, backend: any DatabaseBackend, options: DatabaseOptions,
@@ -37,10 +39,22 @@ public final class Database: Service, Sendable {
         self.backend = backend
         self.clock = clock
         feed = LiveFeed()
+        let shape = (maxBatch: options.groupCommitMaxBatch, lanes: kind == .sqlite ? 1 : options.groupCommitLanes)
+        groupCommitShape = shape
         orderIntake = GroupCommit(
-            maxBatch: options.groupCommitMaxBatch, lanes: kind == .sqlite ? 1 : options.groupCommitLanes,
+            maxBatch: shape.maxBatch, lanes: shape.lanes,
             writeBatch: { batch, db in try await OrderRepository.write(batch, into: db) },
             writeOne: { new, db in try await OrderRepository.write([new], into: db)[0] })
+    }
+
+    /// A group commit of its own for some other kind of write, sized like order intake's.
+    public func groupCommit<Item: Sendable, Output: Sendable>(
+        writeBatch: @escaping GroupCommit<Item, Output>.WriteBatch,
+        writeOne: @escaping GroupCommit<Item, Output>.WriteOne
+    ) -> GroupCommit<Item, Output> {
+        GroupCommit(
+            maxBatch: groupCommitShape.maxBatch, lanes: groupCommitShape.lanes, writeBatch: writeBatch,
+            writeOne: writeOne)
     }
 
     /// Opens the database (for SQLite: creates the file and its folder if needed).

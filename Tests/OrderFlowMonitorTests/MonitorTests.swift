@@ -281,6 +281,46 @@ struct MonitorTests {
     }
 
     @Test(arguments: TestDatabase.kinds)
+    func concurrentAcknowledgementRequestsGoThroughGroupCommitEachWithItsOwnOutcomes(kind: Database.Kind)
+        async throws
+    {
+        try await MonitorHarness.run(kind) { h in
+            var transmissions: [Transmission] = []
+            for n in 1...8 { transmissions.append(try await h.transmission(for: "GRP-\(n)")) }
+            let correlator = h.correlator
+            let now = h.clock.now()
+            func request(_ event: String?, _ reference: String) -> [IncomingAcknowledgement] {
+                [
+                    IncomingAcknowledgement(
+                        channel: "commerce", reference: reference, status: .accepted, occurredAt: now,
+                        eventID: event, orderID: event == nil ? "NOPE-1" : nil)
+                ]
+            }
+            // Each transmission acknowledged by two requests at once, and one request matching nothing.
+            let requests =
+                transmissions.flatMap { [request($0.eventID, "a-\($0.id)"), request($0.eventID, "b-\($0.id)")] }
+                + [request(nil, "none")]
+            let records = try await withThrowingTaskGroup(of: [AcknowledgementRecord].self) { group in
+                for acks in requests {
+                    group.addTask { try await correlator.record(acks, scope: .everything, now: now) }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            #expect(records.count == requests.count)
+            for transmission in transmissions {
+                let outcomes = records.filter { $0.transmissionID == transmission.id }.map(\.outcome)
+                #expect(outcomes.sorted { $0.rawValue < $1.rawValue } == [.duplicate, .matched])
+                let stored = try await TransmissionRepository(database: h.database).of(order: transmission.orderID)
+                #expect(stored.first?.classification == .success)
+            }
+            #expect(records.first { $0.acknowledgement.reference == "none" }?.outcome == .unmatched)
+            #expect(try await h.database.count("acknowledgements") == requests.count)
+            let statistics = correlator.statistics
+            #expect(statistics.items == requests.count && statistics.batches <= requests.count)
+        }
+    }
+
+    @Test(arguments: TestDatabase.kinds)
     func aRejectionFailsTheTransmissionIntoADeadLetter(kind: Database.Kind) async throws {
         try await MonitorHarness.run(kind) { h in
             let t = try await h.transmission(for: "REJ-1")
