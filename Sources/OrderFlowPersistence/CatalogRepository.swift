@@ -1,8 +1,12 @@
 import Foundation
 import OrderFlowDomain
 import SQLKit
+import Synchronization
 
 /// Locations and products: the catalog orders are validated and enriched against.
+///
+/// Neither changes once created, so what was read once is kept (`CatalogCache`) and order intake
+/// reads the database only for a store or product this instance has not seen yet.
 public struct CatalogRepository: Sendable {
     public let database: Database
     let clock: any WallClock
@@ -38,10 +42,13 @@ public struct CatalogRepository: Sendable {
     }
 
     public func location(_ id: LocationID) async throws -> Location? {
-        try await database.read { db in
+        if let known = database.catalogCache.location(id) { return known }
+        let found = try await database.read { db in
             try await db.raw("SELECT id, name, region, format FROM locations WHERE id = \(bind: id.rawValue)").first()
                 .map(Self.location)
         }
+        if let found { database.catalogCache.keep(found) }
+        return found
     }
 
     /// The part of the order book `principal` may see: a region scope becomes its region's stores.
@@ -76,13 +83,16 @@ public struct CatalogRepository: Sendable {
     /// The products with these SKUs that exist, by SKU.
     public func products(_ skus: [SKU]) async throws -> [SKU: Product] {
         guard !skus.isEmpty else { return [:] }
-        return try await database.read { db in
-            let rows = try await db.select().column("*").from("products").where(
-                "sku", .in, Array(Set(skus.map(\.rawValue)))
-            )
-            .all(decoding: ProductRow.self, with: Rows.decoder)
-            return Dictionary(rows.map { ($0.product.sku, $0.product) }, uniquingKeysWith: { first, _ in first })
+        var products = database.catalogCache.products(skus)
+        let missing = Set(skus.filter { products[$0] == nil }.map(\.rawValue))
+        guard !missing.isEmpty else { return products }
+        let rows = try await database.read { db in
+            try await db.select().column("*").from("products").where("sku", .in, Array(missing))
+                .all(decoding: ProductRow.self, with: Rows.decoder)
         }
+        for row in rows { products[row.product.sku] = row.product }
+        database.catalogCache.keep(rows.map(\.product))
+        return products
     }
 
     public func search(_ query: ProductQuery) async throws -> ProductPage {
@@ -102,7 +112,7 @@ public struct CatalogRepository: Sendable {
         }
     }
 
-    /// Everything validation and enrichment of one order needs, in two queries.
+    /// Everything validation and enrichment of one order needs: from the cache, or in two queries.
     public func snapshot(location: LocationID, skus: [SKU], defaultImageURL: String?) async throws -> CatalogSnapshot {
         async let products = self.products(skus)
         let location = try await self.location(location)
@@ -159,5 +169,45 @@ struct LocationRow: TableRow {
 
     func location() throws -> Location {
         Location(id: LocationID(id), name: name, region: region, format: try Self.parse(format, column: "format"))
+    }
+}
+
+/// The stores and products this instance has read. A catalog row never changes once written (no
+/// route updates or deletes one), so a kept row is what the database holds; only rows found are
+/// kept, so one created later, here or on another instance, is read when first asked for. Bounded:
+/// past `limit` rows it starts again empty.
+final class CatalogCache: Sendable {
+    private struct Rows {
+        var products: [SKU: Product] = [:]
+        var locations: [LocationID: Location] = [:]
+    }
+    private let rows = Mutex(Rows())
+    let limit: Int
+
+    init(limit: Int = 100_000) { self.limit = limit }
+
+    func products(_ skus: [SKU]) -> [SKU: Product] {
+        rows.withLock { rows in
+            var found: [SKU: Product] = [:]
+            for sku in skus { if let product = rows.products[sku] { found[sku] = product } }
+            return found
+        }
+    }
+
+    func location(_ id: LocationID) -> Location? { rows.withLock { $0.locations[id] } }
+
+    func keep(_ products: [Product]) {
+        guard !products.isEmpty else { return }
+        rows.withLock { rows in
+            if rows.products.count + products.count > limit { rows.products.removeAll() }
+            for product in products { rows.products[product.sku] = product }
+        }
+    }
+
+    func keep(_ location: Location) {
+        rows.withLock { rows in
+            if rows.locations.count >= limit { rows.locations.removeAll() }
+            rows.locations[location.id] = location
+        }
     }
 }

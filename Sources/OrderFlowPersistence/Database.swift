@@ -25,6 +25,8 @@ public final class Database: Service, Sendable {
     private let clock: any WallClock
     /// Committed changes, for live pages and `GET /api/v1/stream`.
     public let feed: LiveFeed
+    /// Stores and products read so far; here so every `CatalogRepository` shares them.
+    let catalogCache = CatalogCache()
     /// New orders, written with group commit; here so every `OrderRepository` shares it.
     let orderIntake: GroupCommit<OrderRepository.NewOrder, CreateOutcome>
     /// The most items one group commit writes, and its lanes (one on SQLite).

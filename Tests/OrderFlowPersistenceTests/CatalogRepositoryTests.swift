@@ -26,6 +26,34 @@ struct CatalogRepositoryTests {
     }
 
     @Test(arguments: TestDatabase.kinds)
+    func whatWasFoundIsKeptAndWhatWasMissingIsAskedForAgain(kind: Database.Kind) async throws {
+        try await TestDatabase.with(kind) { database in
+            try await Samples.seed(database)
+            let catalog = CatalogRepository(database: database)
+            let newStore = Location(id: LocationID("QC-T-009"), name: "New", region: "BKK", format: .qcSmallFormat)
+            var tea = Samples.coffee
+            tea.sku = SKU("TEA")
+            var snapshot = try await catalog.snapshot(
+                location: newStore.id, skus: [SKU("COFFEE"), SKU("TEA")], defaultImageURL: nil)
+            #expect(snapshot.locations.isEmpty && snapshot.products.keys.map(\.rawValue) == ["COFFEE"])
+            // Created after they were asked for (here or on another instance): found now.
+            try await catalog.create(newStore)
+            try await catalog.create(tea)
+            snapshot = try await catalog.snapshot(
+                location: newStore.id, skus: [SKU("COFFEE"), SKU("TEA")], defaultImageURL: nil)
+            #expect(snapshot.locations[newStore.id] == newStore)
+            #expect(snapshot.products[SKU("TEA")] == tea && snapshot.products[SKU("COFFEE")] == Samples.coffee)
+            // What was read is kept: catalog rows never change, so the database is not asked again.
+            try await database.transaction { db in
+                try await db.raw("DELETE FROM stock WHERE sku = 'COFFEE'").run()
+                try await db.raw("DELETE FROM products WHERE sku = 'COFFEE'").run()
+            }
+            #expect(try await catalog.product(SKU("COFFEE")) == Samples.coffee)
+            #expect(try await CatalogRepository(database: database).location(newStore.id) == newStore)
+        }
+    }
+
+    @Test(arguments: TestDatabase.kinds)
     func searchByTextAndCategoryInPages(kind: Database.Kind) async throws {
         try await TestDatabase.with(kind) { database in
             try await Samples.seed(database)
