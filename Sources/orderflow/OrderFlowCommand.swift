@@ -138,11 +138,7 @@ struct Demo: AsyncParsableCommand {
         simulatorSettings.advanceSeconds = advanceSeconds
         simulatorSettings.declineRate = declineRate
         simulatorSettings.commerceFailureRate = commerceFailureRate
-        let ackRange = commerceAckSeconds.split(separator: "-").compactMap { Double($0) }
-        guard ackRange.count == 2, ackRange[0] >= 0, ackRange[0] <= ackRange[1] else {
-            throw ValidationError("--commerce-ack-seconds must be MIN-MAX seconds, such as 0.05-1.5")
-        }
-        simulatorSettings.commerceAckDelayMilliseconds = Int(ackRange[0] * 1000)...Int(ackRange[1] * 1000)
+        simulatorSettings.commerceAckDelayMilliseconds = try acknowledgementDelay(commerceAckSeconds)
         config.demoSeeding = true
         if config.monitor.rules == MonitorSettings.defaultRules {
             // Quicker verdicts, so forcing a failure shows an alert within seconds.
@@ -327,6 +323,11 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "Share of card payments declined.") var declineRate: Double = 0.1
     @Option(help: "Share of commerce events refused with 503.") var commerceFailureRate: Double = 0
     @Option(help: "Share of deliveries that fail once first.") var deliveryFailureRate: Double = 0.05
+    @Option(
+        help:
+            "Seconds the commerce engine takes to acknowledge an event through POST /api/v1/acks, as MIN-MAX, for an async channel (none: it never calls back)."
+    )
+    var commerceAckSeconds: String = "none"
 
     func run() async throws {
         var settings = Simulator.Settings()
@@ -340,6 +341,9 @@ struct Simulate: AsyncParsableCommand {
         settings.declineRate = declineRate
         settings.commerceFailureRate = commerceFailureRate
         settings.deliveryFailureRate = deliveryFailureRate
+        if commerceAckSeconds != "none" {
+            settings.commerceAckDelayMilliseconds = try acknowledgementDelay(commerceAckSeconds)
+        }
         let key = apiKey ?? environment["ORDERFLOW_SIMULATOR_API_KEY"]
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let simulator = Simulator(settings: settings, apiKey: { key }, logger: Logger(label: "orderflow.simulator"))
@@ -350,4 +354,13 @@ struct Simulate: AsyncParsableCommand {
                 logger: Logger(label: "orderflow.simulator")))
         try await group.run()
     }
+}
+
+/// `--commerce-ack-seconds MIN-MAX` in milliseconds.
+func acknowledgementDelay(_ text: String) throws -> ClosedRange<Int> {
+    let range = text.split(separator: "-").compactMap { Double($0) }
+    guard range.count == 2, range[0] >= 0, range[0] <= range[1] else {
+        throw ValidationError("--commerce-ack-seconds must be MIN-MAX seconds, such as 0.05-1.5")
+    }
+    return Int(range[0] * 1000)...Int(range[1] * 1000)
 }
