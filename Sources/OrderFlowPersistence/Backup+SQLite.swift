@@ -177,6 +177,7 @@ extension Backup {
 
     static func reason(_ error: any Error) -> String {
         if let error = error as? SQLiteError { return error.message }
+        if let error = error as? SQLiteFailure { return error.message }
         return String(describing: error)
     }
 }

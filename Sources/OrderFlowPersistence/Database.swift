@@ -166,15 +166,16 @@ extension SQLDatabase {
     }
 }
 
-/// SQLite in WAL mode: one writer connection behind a FIFO lock, several reader connections.
+/// SQLite in WAL mode: one writer connection behind a FIFO lock, on a thread of its own
+/// (`SQLiteWriter`), and several reader connections.
 final class SQLiteBackend: DatabaseBackend {
-    private let writer: SQLiteConnection
+    private let writer: SQLiteWriter
     private let readers: [SQLiteConnection]
     private let writeLock = AsyncSemaphore(permits: 1)
     private let nextReader = RoundRobin()
     private let logger: Logger
 
-    private init(writer: SQLiteConnection, readers: [SQLiteConnection], logger: Logger) {
+    private init(writer: SQLiteWriter, readers: [SQLiteConnection], logger: Logger) {
         self.writer = writer
         self.readers = readers
         self.logger = logger
@@ -193,23 +194,25 @@ final class SQLiteBackend: DatabaseBackend {
             ? options.sqliteSynchronous.uppercased() : "FULL"
         // A connection must be closed before it is released, also when the file turns out not to
         // be a database (a damaged one, say) and a pragma fails.
+        let pragmas = [
+            "PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = \(sync)",
+            "PRAGMA foreign_keys = ON",
+        ]
+        let writer = try SQLiteWriter.open(path: path, logger: logger)
         var opened: [SQLiteConnection] = []
         do {
-            for _ in 0...max(1, options.sqliteReaders) {
+            for pragma in pragmas { try writer.execute(pragma, binds: [], onRow: { _ in }) }
+            for _ in 0..<max(1, options.sqliteReaders) {
                 let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
                 opened.append(connection)
-                for pragma in [
-                    "PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = \(sync)",
-                    "PRAGMA foreign_keys = ON",
-                ] {
-                    _ = try await connection.query(pragma)
-                }
+                for pragma in pragmas { _ = try await connection.query(pragma) }
             }
         } catch {
             for connection in opened { try? await connection.close() }
+            writer.close()
             throw error
         }
-        return SQLiteBackend(writer: opened[0], readers: Array(opened.dropFirst()), logger: logger)
+        return SQLiteBackend(writer: writer, readers: opened, logger: logger)
     }
 
     func run() async throws {
@@ -221,7 +224,8 @@ final class SQLiteBackend: DatabaseBackend {
 
     func close() async throws {
         try await writeLock.withPermit {
-            for connection in readers + [writer] { try await connection.close() }
+            for connection in readers { try await connection.close() }
+            writer.close()
         }
     }
 
@@ -230,15 +234,18 @@ final class SQLiteBackend: DatabaseBackend {
         return try await body(reader.sql(queryLogLevel: nil))
     }
 
+    /// The transaction runs on the writer's thread: its statements and the code between them.
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await writeLock.withPermit {
-            try await writer.sql(queryLogLevel: nil).inTransaction(begin: "BEGIN IMMEDIATE", body)
+            try await withTaskExecutorPreference(writer.executor) {
+                try await writer.sql.inTransaction(begin: "BEGIN IMMEDIATE", body)
+            }
         }
     }
 
     func outsideTransaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await writeLock.withPermit {
-            try await body(writer.sql(queryLogLevel: nil))
+            try await withTaskExecutorPreference(writer.executor) { try await body(writer.sql) }
         }
     }
 }

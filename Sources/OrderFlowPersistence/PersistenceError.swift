@@ -15,6 +15,7 @@ public enum PersistenceError: Error, CustomStringConvertible {
 /// Recognises constraint violations from either driver.
 enum ConstraintViolation {
     static func isUnique(_ error: any Error) -> Bool {
+        if let error = error as? SQLiteFailure { return error.isUniqueViolation }
         if let error = error as? SQLiteError {
             return [.constraint, .constraintUniqueFailed, .constraintPrimaryKeyFailed].contains(error.reason)
         }
