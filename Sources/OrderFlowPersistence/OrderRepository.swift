@@ -194,12 +194,19 @@ public struct OrderRepository: Sendable {
     /// inside a caller's transaction.
     /// - Throws: `DomainError.concurrentUpdate` if the stored version moved on.
     public static func updateRow(_ order: Order, expectedVersion: Int, in db: any SQLDatabase) async throws {
-        let updated = try await db.update("orders")
-            .set(model: try OrderRow(order), with: Rows.encoder)
-            .where("order_id", .equal, order.id.rawValue)
-            .where("version", .equal, expectedVersion)
-            .returning("order_id")
-            .all()
+        // SQL text over the row's own column list (see `insert(into:rows:)`): the same text each
+        // time, so its prepared statement is kept.
+        var sql = SQLQueryString("UPDATE orders SET ")
+        for (index, column) in try OrderRow(order).columnValues.enumerated() {
+            sql.appendLiteral(index == 0 ? "" : ", ")
+            sql.appendInterpolation(unsafeRaw: column.column)
+            sql.appendLiteral(" = ")
+            sql.appendInterpolation(bind: column.value)
+        }
+        sql =
+            sql
+            + " WHERE order_id = \(bind: order.id.rawValue) AND version = \(bind: expectedVersion) RETURNING order_id"
+        let updated = try await db.raw(sql).all()
         guard !updated.isEmpty else {
             throw DomainError.concurrentUpdate("order \(order.id) changed while this request ran; retry")
         }

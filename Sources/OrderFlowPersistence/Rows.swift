@@ -54,11 +54,24 @@ enum ColumnNames {
 
 extension SQLDatabase {
     /// One multi-row INSERT of rows given as `columnValues` (all with the same columns).
+    ///
+    /// Written as SQL text rather than through SQLKit's builder, which quotes and escapes every
+    /// identifier of every row again: the table and column names are the code's own constants,
+    /// never input. The same number of rows gives the same text, so a kept prepared statement
+    /// serves it again.
     func insert(into table: String, rows: [[(column: String, value: any Encodable & Sendable)]]) async throws {
         guard let first = rows.first else { return }
-        let insert = self.insert(into: table).columns(first.map(\.column))
-        for row in rows { insert.values(row.map { SQLBind($0.value) }) }
-        try await insert.run()
+        var sql = SQLQueryString(
+            "INSERT INTO \(unsafeRaw: table) (\(unsafeRaw: first.map(\.column).joined(separator: ", "))) VALUES ")
+        for (index, row) in rows.enumerated() {
+            sql.appendLiteral(index == 0 ? "(" : ", (")
+            for (position, column) in row.enumerated() {
+                if position > 0 { sql.appendLiteral(", ") }
+                sql.appendInterpolation(bind: column.value)
+            }
+            sql.appendLiteral(")")
+        }
+        try await raw(sql).run()
     }
 }
 

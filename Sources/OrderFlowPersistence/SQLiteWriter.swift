@@ -29,16 +29,20 @@ final class SQLiteWriter: Sendable {
     private struct Connection: @unchecked Sendable {
         var handle: OpaquePointer?
         var statements: [String: Statement] = [:]
+        var uses = 0
     }
 
-    /// A prepared statement and its column names, kept for reuse.
+    /// A prepared statement, its column names, and when it was last used, kept for reuse.
     private struct Statement {
         var handle: OpaquePointer
         var columns: [String]
+        var lookup: [String: Int]
+        var used: Int
     }
 
-    /// Statements kept at most; past it the oldest are not told apart from the newest: all go.
-    static let keptStatements = 500
+    /// Statements kept at most (multi-row inserts give one text per row count); past it the
+    /// quarter used longest ago is let go.
+    static let keptStatements = 2_000
 
     private init(handle: OpaquePointer, executor: WriterThread, logger: Logger) {
         connection = Mutex(Connection(handle: handle))
@@ -79,8 +83,7 @@ final class SQLiteWriter: Sendable {
                 let status = Self.bind(value, at: Int32(index + 1), to: statement.handle)
                 guard status == SQLITE_OK else { throw SQLiteFailure(status, database) }
             }
-            let lookup = Dictionary(
-                statement.columns.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+            let lookup = statement.lookup
             while true {
                 let status = sqlite_nio_sqlite3_step(statement.handle)
                 if status == SQLITE_DONE { return }
@@ -99,7 +102,11 @@ final class SQLiteWriter: Sendable {
     private static func statement(
         for sql: String, in connection: inout Connection, database: OpaquePointer
     ) throws -> Statement {
-        if let kept = connection.statements[sql] { return kept }
+        connection.uses += 1
+        if let kept = connection.statements[sql] {
+            connection.statements[sql]?.used = connection.uses
+            return kept
+        }
         var handle: OpaquePointer?
         // SQLITE_PREPARE_PERSISTENT: this statement will be used again.
         let status = sqlite_nio_sqlite3_prepare_v3(database, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &handle, nil)
@@ -108,10 +115,16 @@ final class SQLiteWriter: Sendable {
             sqlite_nio_sqlite3_column_name(handle, index).map { String(cString: $0) } ?? ""
         }
         if connection.statements.count >= keptStatements {
-            for kept in connection.statements.values { sqlite_nio_sqlite3_finalize(kept.handle) }
-            connection.statements.removeAll()
+            let oldest = connection.statements.sorted { $0.value.used < $1.value.used }.prefix(keptStatements / 4)
+            for (sql, kept) in oldest {
+                sqlite_nio_sqlite3_finalize(kept.handle)
+                connection.statements[sql] = nil
+            }
         }
-        let statement = Statement(handle: handle, columns: columns)
+        let statement = Statement(
+            handle: handle, columns: columns,
+            lookup: Dictionary(columns.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first }),
+            used: connection.uses)
         connection.statements[sql] = statement
         return statement
     }

@@ -69,8 +69,8 @@ struct SQLiteWriterTests {
         try await TestDatabase.with(.sqlite, migrated: false) { database in
             try await database.transaction { db in try await db.raw("CREATE TABLE t (n INTEGER)").run() }
             try await database.transaction { db in
-                // 700 different statements: past the 500 kept, the kept ones are let go and prepared anew.
-                for n in 0..<700 {
+                // 2,700 different statements: past the 2,000 kept, those used longest ago are let go.
+                for n in 0..<2_700 {
                     try await db.raw(SQLQueryString("INSERT INTO t (n) VALUES (" + String(n) + ")")).run()
                 }
                 for n in 0..<3 {
@@ -80,8 +80,8 @@ struct SQLiteWriterTests {
             let sum = try await database.transaction { db in
                 try await db.raw("SELECT SUM(n) AS s, COUNT(*) AS c FROM t").first()
             }
-            #expect(try sum?.decode(column: "c", as: Int.self) == 703)
-            #expect(try sum?.decode(column: "s", as: Int.self) == (0..<700).reduce(0, +) + 3)
+            #expect(try sum?.decode(column: "c", as: Int.self) == 2_703)
+            #expect(try sum?.decode(column: "s", as: Int.self) == (0..<2_700).reduce(0, +) + 3)
         }
     }
 }
