@@ -125,12 +125,15 @@ public final class JobWorker: Service, Sendable {
                         var results: [(Int, Result<OrderPipeline.Decision, any Error>)] = []
                         for index in indices {
                             let job = jobs[index]
+                            let decide: @Sendable () async throws -> OrderPipeline.Decision = {
+                                try await self.pipeline.decide(job, order: job.orderID.flatMap { orders[$0] })
+                            }
                             do {
-                                let decision = try await self.whileHeld(job, lost: lost) {
-                                    try await withTimeout(.seconds(self.settings.stepTimeoutSeconds)) {
-                                        try await self.pipeline.decide(job, order: job.orderID.flatMap { orders[$0] })
-                                    }
-                                }
+                                // A step that calls nothing outside decides at once: nothing to time
+                                // out, and the lease is checked again when its writes commit.
+                                let decision =
+                                    OrderPipeline.Step(rawValue: job.kind)?.callsOutside == false
+                                    ? try await decide() : try await self.whileHeld(job, lost: lost, decide)
                                 results.append((index, .success(decision)))
                             } catch {
                                 results.append((index, .failure(error)))
@@ -202,15 +205,22 @@ public final class JobWorker: Service, Sendable {
         }
     }
 
-    /// Runs `body` while `job`'s lease is held: once the renewal finds it lost, `body` is
-    /// cancelled and `JobRepository.Failure.leaseLost` thrown.
+    /// Runs `body` while `job`'s lease is held and within the step's time limit: once the renewal
+    /// finds the lease lost, `body` is cancelled and `JobRepository.Failure.leaseLost` thrown; once
+    /// the limit passes, `TimeoutError`. One watcher does both.
     func whileHeld<T: Sendable>(_ job: Job, lost: LostLeases, _ body: @escaping @Sendable () async throws -> T)
         async throws -> T
     {
-        try await withThrowingTaskGroup(of: T?.self) { group in
+        let limit = Duration.seconds(settings.stepTimeoutSeconds)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { try await body() }
             group.addTask {
-                while !lost.contains(job.id) { try await Task.sleep(for: self.renewalInterval) }
+                let deadline = ContinuousClock.now + limit
+                while !lost.contains(job.id) {
+                    let left = deadline - ContinuousClock.now
+                    if left <= .zero { throw TimeoutError(limit: limit) }
+                    try await Task.sleep(for: min(left, self.renewalInterval))
+                }
                 throw JobRepository.Failure.leaseLost(jobID: job.id)
             }
             defer { group.cancelAll() }

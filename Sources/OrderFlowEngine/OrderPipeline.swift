@@ -20,6 +20,10 @@ public struct OrderPipeline: Sendable {
         case release = "order.release"
         case compensate = "order.compensate"
         case notify = "order.notify"
+
+        /// Whether the step calls an outside system (the payment provider, a notifier) before its
+        /// writes; the others decide from the order alone, at once.
+        public var callsOutside: Bool { self == .pay || self == .compensate || self == .notify }
     }
 
     public let database: Database

@@ -2,6 +2,8 @@
 public struct TimeoutError: Error, CustomStringConvertible {
     public let limit: Duration
 
+    public init(limit: Duration) { self.limit = limit }
+
     public var description: String { "timed out after \(limit)" }
 }
 
