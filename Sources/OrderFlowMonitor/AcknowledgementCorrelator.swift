@@ -50,11 +50,26 @@ public struct AcknowledgementCorrelator: Sendable {
         -> [AcknowledgementRecord]
     {
         let (scope, now) = (request.scope, request.now)
+        // Every event ID the request names (most acknowledgements carry ours), looked up in one
+        // query; an event's entry is dropped once an acknowledgement changed its transmission, so
+        // a later one of the same event reads it again.
+        let eventIDs = Set(request.acknowledgements.flatMap { [$0.eventID, $0.reference].compactMap { $0 } })
+        var read = eventIDs
+        var known = try await AcknowledgementRepository.candidates(eventIDs: eventIDs, scope: scope, in: db)
         var records: [AcknowledgementRecord] = []
         for ack in request.acknowledgements {
             var record = AcknowledgementRecord(id: 0, acknowledgement: ack, receivedAt: now, outcome: .unmatched)
+            let found = (read, known)
             let match = try await matcher.match(ack) { lookup in
-                try await AcknowledgementRepository.candidates(channel: ack.channel, lookup, scope: scope, in: db)
+                if case .eventID(let id) = lookup, found.0.contains(id) {
+                    return (found.1[id] ?? []).filter { $0.channel == ack.channel }
+                }
+                return try await AcknowledgementRepository.candidates(
+                    channel: ack.channel, lookup, scope: scope, in: db)
+            }
+            if case .found(let candidate, _) = match {
+                read.remove(candidate.eventID)
+                known[candidate.eventID] = nil
             }
             switch match {
             case .none:

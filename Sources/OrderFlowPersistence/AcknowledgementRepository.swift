@@ -68,6 +68,29 @@ public struct AcknowledgementRepository: Sendable {
             "t.channel = \(bind: channel) AND \(found)" + OrderScopeSQL.condition(scope, order: "o"), in: db)
     }
 
+    /// The transmissions carrying any of these event IDs (on any channel), within `scope`, by event
+    /// ID: what the event-ID lookups of a whole request of acknowledgements find, read at once.
+    public static func candidates(eventIDs: Set<String>, scope: OrderScope, in db: any SQLDatabase) async throws
+        -> [String: [AcknowledgementCandidate]]
+    {
+        var found: [String: [AcknowledgementCandidate]] = [:]
+        let ids = Array(eventIDs)
+        for start in stride(from: 0, to: ids.count, by: 500) {
+            var list = SQLQueryString("t.event_id IN (")
+            for (index, id) in ids[start..<min(start + 500, ids.count)].enumerated() {
+                list.appendLiteral(index == 0 ? "" : ", ")
+                list.appendInterpolation(bind: id)
+            }
+            list.appendLiteral(")")
+            for candidate in try await candidates(
+                list + OrderScopeSQL.condition(scope, order: "o"), limit: ids.count * 50, in: db)
+            {
+                found[candidate.eventID, default: []].append(candidate)
+            }
+        }
+        return found
+    }
+
     /// The transmission with this ID, as a candidate, within `scope`.
     public static func candidate(_ transmissionID: Int64, scope: OrderScope, in db: any SQLDatabase) async throws
         -> AcknowledgementCandidate?
@@ -80,7 +103,7 @@ public struct AcknowledgementRepository: Sendable {
     /// acknowledgements of one transmission applied at once (on two group-commit lanes or two
     /// instances) take turns, and the second sees the first's verdict and is a duplicate. SQLite
     /// has one writer, so its transactions take turns anyway.
-    static func candidates(_ condition: SQLQueryString, in db: any SQLDatabase) async throws
+    static func candidates(_ condition: SQLQueryString, limit: Int = 200, in db: any SQLDatabase) async throws
         -> [AcknowledgementCandidate]
     {
         let lock = db.dialect.name == "postgresql" ? " FOR UPDATE OF t" : ""
@@ -91,7 +114,7 @@ public struct AcknowledgementRepository: Sendable {
                    t.acknowledged_at, t.attempts, o.order_total, COALESCE(t.payload_override, x.payload) AS payload
             FROM transmissions t LEFT JOIN orders o ON o.order_id = t.order_id JOIN outbox x ON x.id = t.outbox_id
             WHERE \(condition)
-            ORDER BY t.outbox_id LIMIT 200\(unsafeRaw: lock)
+            ORDER BY t.outbox_id LIMIT \(bind: limit)\(unsafeRaw: lock)
             """
         ).all().map { try $0.decode(CandidateRow.self).candidate() }
     }

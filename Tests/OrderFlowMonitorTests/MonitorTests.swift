@@ -321,6 +321,32 @@ struct MonitorTests {
     }
 
     @Test(arguments: TestDatabase.kinds)
+    func oneRequestsAcknowledgementsApplyInOrderFromOneLookup(kind: Database.Kind) async throws {
+        try await MonitorHarness.run(kind) { h in
+            let first = try await h.transmission(for: "ONE-1")
+            let second = try await h.transmission(for: "ONE-2")
+            let now = h.clock.now()
+            func ack(_ reference: String, event: String?, _ status: IncomingAcknowledgement.Status = .accepted)
+                -> IncomingAcknowledgement
+            {
+                IncomingAcknowledgement(
+                    channel: "commerce", reference: reference, status: status, occurredAt: now, eventID: event,
+                    reason: status == .rejected ? "unknown store" : nil)
+            }
+            let records = try await h.correlator.record(
+                [
+                    ack("a", event: first.eventID), ack("b", event: first.eventID),
+                    ack("c", event: second.eventID, .rejected), ack("d", event: second.eventID),
+                    ack("e", event: "not-ours"), ack(first.eventID, event: nil),
+                ], scope: .everything, now: now)
+            #expect(
+                records.map(\.outcome) == [.matched, .duplicate, .matched, .contradiction, .unmatched, .duplicate])
+            #expect(records.map(\.classification) == [.success, .success, .failed, .failed, nil, .success])
+            #expect(records[5].method == .eventID, "our event ID given as their reference")
+        }
+    }
+
+    @Test(arguments: TestDatabase.kinds)
     func aRejectionFailsTheTransmissionIntoADeadLetter(kind: Database.Kind) async throws {
         try await MonitorHarness.run(kind) { h in
             let t = try await h.transmission(for: "REJ-1")
