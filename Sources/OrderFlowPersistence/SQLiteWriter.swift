@@ -74,7 +74,7 @@ final class SQLiteWriter: Sendable {
             guard let database = connection.handle else {
                 throw SQLiteFailure(code: SQLITE_MISUSE, message: "the database is closed")
             }
-            let statement = try Self.statement(for: sql, in: &connection, database: database)
+            var statement = try Self.statement(for: sql, in: &connection, database: database)
             defer {
                 sqlite_nio_sqlite3_reset(statement.handle)
                 sqlite_nio_sqlite3_clear_bindings(statement.handle)
@@ -83,17 +83,27 @@ final class SQLiteWriter: Sendable {
                 let status = Self.bind(value, at: Int32(index + 1), to: statement.handle)
                 guard status == SQLITE_OK else { throw SQLiteFailure(status, database) }
             }
-            let lookup = statement.lookup
+            var first = true
             while true {
                 let status = sqlite_nio_sqlite3_step(statement.handle)
                 if status == SQLITE_DONE { return }
                 guard status == SQLITE_ROW else { throw SQLiteFailure(status, database) }
+                if first {
+                    first = false
+                    // A schema change (a migration) prepares a kept statement again, and `SELECT *`
+                    // may then name other columns: the names are checked against the kept ones.
+                    if !Self.sameColumns(statement) {
+                        statement.columns = Self.columns(of: statement.handle)
+                        statement.lookup = Self.lookup(statement.columns)
+                        connection.statements[sql] = statement
+                    }
+                }
                 var values: [SQLiteData] = []
                 values.reserveCapacity(statement.columns.count)
                 for column in 0..<Int32(statement.columns.count) {
                     values.append(try Self.value(at: column, of: statement.handle))
                 }
-                onRow(WriterRow(columns: statement.columns, lookup: lookup, values: values))
+                onRow(WriterRow(columns: statement.columns, lookup: statement.lookup, values: values))
             }
         }
     }
@@ -111,9 +121,7 @@ final class SQLiteWriter: Sendable {
         // SQLITE_PREPARE_PERSISTENT: this statement will be used again.
         let status = sqlite_nio_sqlite3_prepare_v3(database, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &handle, nil)
         guard status == SQLITE_OK, let handle else { throw SQLiteFailure(status, database) }
-        let columns = (0..<sqlite_nio_sqlite3_column_count(handle)).map { index in
-            sqlite_nio_sqlite3_column_name(handle, index).map { String(cString: $0) } ?? ""
-        }
+        let columns = columns(of: handle)
         if connection.statements.count >= keptStatements {
             let oldest = connection.statements.sorted { $0.value.used < $1.value.used }.prefix(keptStatements / 4)
             for (sql, kept) in oldest {
@@ -121,12 +129,30 @@ final class SQLiteWriter: Sendable {
                 connection.statements[sql] = nil
             }
         }
-        let statement = Statement(
-            handle: handle, columns: columns,
-            lookup: Dictionary(columns.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first }),
-            used: connection.uses)
+        let statement = Statement(handle: handle, columns: columns, lookup: lookup(columns), used: connection.uses)
         connection.statements[sql] = statement
         return statement
+    }
+
+    private static func columns(of statement: OpaquePointer) -> [String] {
+        (0..<sqlite_nio_sqlite3_column_count(statement)).map { index in
+            sqlite_nio_sqlite3_column_name(statement, index).map { String(cString: $0) } ?? ""
+        }
+    }
+
+    private static func lookup(_ columns: [String]) -> [String: Int] {
+        Dictionary(columns.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Whether the statement's result columns are still the kept names, compared in place.
+    private static func sameColumns(_ statement: Statement) -> Bool {
+        guard sqlite_nio_sqlite3_column_count(statement.handle) == statement.columns.count else { return false }
+        for (index, kept) in statement.columns.enumerated() {
+            guard let name = sqlite_nio_sqlite3_column_name(statement.handle, Int32(index)),
+                kept.withCString({ strcmp($0, name) }) == 0
+            else { return false }
+        }
+        return true
     }
 
     private static func bind(_ value: SQLiteData, at index: Int32, to statement: OpaquePointer) -> Int32 {

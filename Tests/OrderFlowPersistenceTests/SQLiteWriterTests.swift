@@ -65,6 +65,27 @@ struct SQLiteWriterTests {
         }
     }
 
+    @Test func aKeptSelectSeesTheColumnsOfAChangedTable() async throws {
+        try await TestDatabase.with(.sqlite, migrated: false) { database in
+            try await database.transaction { db in
+                try await db.raw("CREATE TABLE t (a INTEGER, b TEXT)").run()
+                try await db.raw("INSERT INTO t (a, b) VALUES (1, 'one')").run()
+            }
+            let before = try await database.transaction { db in try await db.raw("SELECT * FROM t").first() }
+            #expect(before?.allColumns == ["a", "b"])
+            // A migration changes the table: the same kept statement now names other columns.
+            try await database.transaction { db in
+                try await db.raw("ALTER TABLE t ADD COLUMN c TEXT DEFAULT 'new'").run()
+                try await db.raw("ALTER TABLE t DROP COLUMN a").run()
+            }
+            let after = try #require(
+                try await database.transaction { db in try await db.raw("SELECT * FROM t").first() })
+            #expect(after.allColumns == ["b", "c"])
+            #expect(try after.decode(column: "c", as: String.self) == "new")
+            #expect(try after.decode(column: "b", as: String.self) == "one")
+        }
+    }
+
     @Test func moreDistinctStatementsThanAreKeptStillRun() async throws {
         try await TestDatabase.with(.sqlite, migrated: false) { database in
             try await database.transaction { db in try await db.raw("CREATE TABLE t (n INTEGER)").run() }
