@@ -18,6 +18,11 @@ public struct EngineSettings: Sendable {
     public var maxBackoffSeconds: Double = 300
     /// How often idle loops look for new work (new work also wakes them at once).
     public var pollSeconds: Double = 0.25
+    /// After a claim that found less than a full batch, how long a loop lets more work gather
+    /// before it claims again: at moderate load one batch of many instead of many batches of one
+    /// or two, each with its claim, transaction and commit (Kafka's `linger.ms`). A full batch
+    /// claims again at once.
+    public var lingerSeconds: Double = 0.005
     public var channels: [ChannelSettings] = []
     public var payment: PaymentSettings?
     public var notifications = NotificationSettings()

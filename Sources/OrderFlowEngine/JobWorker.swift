@@ -71,6 +71,8 @@ public final class JobWorker: Service, Sendable {
                     }
                     if claimed.isEmpty || slots.available == 0 {
                         await wakeup.wait(upTo: .seconds(settings.pollSeconds))
+                    } else if claimed.count < settings.batchSize {
+                        try? await Task.sleep(for: .seconds(settings.lingerSeconds))
                     }
                 }
             } onGracefulShutdown: {

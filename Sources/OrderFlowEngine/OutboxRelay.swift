@@ -57,6 +57,7 @@ public final class OutboxRelay: Service, Sendable {
                     }
                     if moved > 0 {
                         for channel in channels { channel.wakeup.signal() }
+                        if moved < 500 { try? await Task.sleep(for: .seconds(settings.lingerSeconds)) }
                     } else {
                         await wakeup.wait(upTo: poll)
                     }
@@ -66,7 +67,9 @@ public final class OutboxRelay: Service, Sendable {
                 group.addTask { [self] in
                     while !Task.isShuttingDownGracefully && !Task.isCancelled {
                         let sent = await deliver(channel)
-                        if sent == 0 {
+                        if sent > 0 && sent < channel.settings.concurrency * channel.settings.batchSize {
+                            try? await Task.sleep(for: .seconds(settings.lingerSeconds))
+                        } else if sent == 0 {
                             let wait = channel.breaker.reopensAt().map {
                                 max(0.01, Double($0.microseconds - clock.now().microseconds) / 1_000_000)
                             }

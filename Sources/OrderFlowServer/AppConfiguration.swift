@@ -154,6 +154,10 @@ public struct AppConfiguration: Sendable {
             "how long a claimed job or transmission is this instance's before another may take it"
         ),
         ("ORDERFLOW_POLL_SECONDS", "0.25", "how often idle pipeline loops look for work (new work wakes them at once)"),
+        (
+            "ORDERFLOW_LINGER_SECONDS", "0.005",
+            "after a claim short of a full batch, how long pipeline loops let work gather"
+        ),
         ("ORDERFLOW_CHANNELS", "(none)", "downstream channels as a JSON array (see docs/pipeline.md)"),
         ("ORDERFLOW_CHANNELS_FILE", "(none)", "the same, from a JSON file"),
         ("ORDERFLOW_PAYMENT_URL", "(none)", "card payment provider API (POST /charges, /refunds)"),
@@ -397,6 +401,7 @@ extension EngineSettings {
         number("ORDERFLOW_STEP_TIMEOUT_SECONDS", 0.1...3600) { stepTimeoutSeconds = $0 }
         number("ORDERFLOW_LEASE_SECONDS", 1...3600) { leaseSeconds = $0 }
         number("ORDERFLOW_POLL_SECONDS", 0.005...60) { pollSeconds = $0 }
+        number("ORDERFLOW_LINGER_SECONDS", 0...1) { lingerSeconds = $0 }
         var channelJSON = values["ORDERFLOW_CHANNELS"]
         if let path = values["ORDERFLOW_CHANNELS_FILE"] {
             do { channelJSON = try String(contentsOfFile: path, encoding: .utf8) } catch {
