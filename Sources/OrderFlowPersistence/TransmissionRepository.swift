@@ -150,7 +150,8 @@ public struct TransmissionRepository: Sendable {
             let rows = attempts.map { finished -> SQLQueryString in
                 let attempt = finished.attempt
                 return """
-                    (\(bind: finished.transmission.id), \(bind: attempt.attempt), \(bind: attempt.startedAt.microseconds),
+                    (\(bind: finished.transmission.id), \(bind: attempt.attempt),
+                        \(bind: attempt.startedAt.microseconds),
                         \(bind: attempt.durationMicroseconds), \(bind: attempt.httpStatus),
                         \(bind: attempt.error.map { String($0.prefix(1_000)) }),
                         \(bind: attempt.responseExcerpt.map { String($0.prefix(500)) }))

@@ -21,7 +21,10 @@ struct SQLiteWriterTests {
                     for (index, name) in names.enumerated() {
                         let id = round * 100 + index
                         try await db.raw(
-                            "INSERT INTO t (id, name, amount, data) VALUES (\(bind: id), \(bind: name), \(bind: Double(id) / 4), NULL)"
+                            """
+                            INSERT INTO t (id, name, amount, data)
+                            VALUES (\(bind: id), \(bind: name), \(bind: Double(id) / 4), NULL)
+                            """
                         ).run()
                     }
                 }
