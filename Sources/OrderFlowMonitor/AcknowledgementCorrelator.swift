@@ -51,30 +51,27 @@ public struct AcknowledgementCorrelator: Sendable {
     {
         let (scope, now) = (request.scope, request.now)
         // Every event ID the request names (most acknowledgements carry ours), looked up in one
-        // query; an event's entry is dropped once an acknowledgement changed its transmission, so
-        // a later one of the same event reads it again.
+        // query, with an empty entry for those that found nothing; an event's entry is dropped once
+        // an acknowledgement changed its transmission, so a later one of the same event reads it again.
         let eventIDs = Set(request.acknowledgements.flatMap { [$0.eventID, $0.reference].compactMap { $0 } })
-        var read = eventIDs
         var known = try await AcknowledgementRepository.candidates(eventIDs: eventIDs, scope: scope, in: db)
+        for id in eventIDs where known[id] == nil { known[id] = [] }
         var records: [AcknowledgementRecord] = []
         for ack in request.acknowledgements {
             var record = AcknowledgementRecord(id: 0, acknowledgement: ack, receivedAt: now, outcome: .unmatched)
-            let found = (read, known)
             let match = try await matcher.match(ack) { lookup in
-                if case .eventID(let id) = lookup, found.0.contains(id) {
-                    return (found.1[id] ?? []).filter { $0.channel == ack.channel }
+                if case .eventID(let id) = lookup, let found = known[id] {
+                    return found.filter { $0.channel == ack.channel }
                 }
                 return try await AcknowledgementRepository.candidates(
                     channel: ack.channel, lookup, scope: scope, in: db)
             }
-            if case .found(let candidate, _) = match {
-                read.remove(candidate.eventID)
-                known[candidate.eventID] = nil
-            }
+            if case .found(let candidate, _) = match { known[candidate.eventID] = nil }
             switch match {
             case .none:
                 record.detail =
-                    "no transmission on channel '\(ack.channel)' matches by event ID, order ID, normalised order ID or amount"
+                    "no transmission on channel '\(ack.channel)' matches by event ID, order ID, "
+                    + "normalised order ID or amount"
             case .ambiguous(let orders):
                 record.outcome = .ambiguous
                 record.detail = "matches several orders: " + orders.prefix(10).joined(separator: ", ")

@@ -324,8 +324,9 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "Share of commerce events refused with 503.") var commerceFailureRate: Double = 0
     @Option(help: "Share of deliveries that fail once first.") var deliveryFailureRate: Double = 0.05
     @Option(
-        help:
-            "Seconds the commerce engine takes to acknowledge an event through POST /api/v1/acks, as MIN-MAX, for an async channel (none: it never calls back)."
+        help: ArgumentHelp(
+            "Seconds the commerce engine takes to acknowledge an event through POST /api/v1/acks, as MIN-MAX, "
+                + "for an async channel (none: it never calls back).")
     )
     var commerceAckSeconds: String = "none"
 
