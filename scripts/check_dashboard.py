@@ -332,19 +332,40 @@ class Check:
         self.driver.find_element(By.PARTIAL_LINK_TEXT, mine).click()
         self.wait(EC.presence_of_element_located((By.ID, "order")), what=f"the detail of {mine}")
         self.shot("store-order-detail")
-        forms = self.driver.find_elements(By.CSS_SELECTOR, "form[action$='/cancel']")
-        if forms:
-            forms[0].find_element(By.NAME, "reason").send_keys("customer called")
-            forms[0].find_element(By.CSS_SELECTOR, "button").click()
+        reason = self.cancel_reason()
+        if reason is not None:
+            # Typing holds the live section: another order's event arrives, the page does not
+            # replace the form under the manager, and what they typed is still there.
+            reason.send_keys("customer called")
+            self.order(f"STORE-{stamp}-3", store="QC-BKK-001")
+            self.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-fragment=order][data-held]"), what="the order section held while the manager types")
+            if reason.get_attribute("value") != "customer called":
+                raise SystemExit(f"the cancel reason being typed became '{reason.get_attribute('value')}' after a live update")
+            held = self.driver.find_element(By.ID, "live-status").text
+            self.driver.find_element(By.CSS_SELECTOR, "form[action$='/cancel'] button").click()
             self.wait(EC.alert_is_present(), what="the confirmation")
             self.driver.switch_to.alert.accept()
             self.wait(lambda d: "cancelled" in self.text(".notice"), what="the cancellation notice")
-            print(f"ok  the store manager sees only their store's orders, opens {mine} and cancels it (confirmed)")
+            print(f"ok  the store manager sees only their store's orders, opens {mine} and cancels it (confirmed); while typing the reason: '{held}'")
         else:
             status = self.driver.find_element(By.CSS_SELECTOR, "#order h2").text
             print(f"ok  the store manager sees only their store's orders and opens {mine} ({status}: past cancelling)")
         self.driver.get(self.base + "/dashboard/store")
         self.shot("store-board")
+
+    def cancel_reason(self):
+        """The reason field of the order's cancel form, or None when the order is past cancelling.
+        The section may be replaced by a live update between finding the field and focusing it."""
+        for _ in range(5):
+            try:
+                fields = self.driver.find_elements(By.CSS_SELECTOR, "form[action$='/cancel'] [name=reason]")
+                if not fields:
+                    return None
+                fields[0].click()
+                return fields[0]
+            except StaleElementReferenceException:
+                continue
+        raise SystemExit("the cancel form was replaced five times in a row before it could be used")
 
     def stale(self):
         self.sign_in("ops")

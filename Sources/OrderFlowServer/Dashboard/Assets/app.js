@@ -55,10 +55,43 @@
       });
     });
   }
+  // A section someone is typing into, or whose fields they have changed, is not replaced under
+  // them: its refresh waits until they leave the form (or submit it, which loads a new page).
+  function editing(section) {
+    var active = document.activeElement;
+    if (active && active !== body && section.contains(active) && active.matches("input, textarea, select")) return true;
+    return Array.prototype.some.call(section.querySelectorAll("input, textarea, select"), function (field) {
+      if (field.type === "hidden") return false;
+      if (field.type === "checkbox" || field.type === "radio") return field.checked !== field.defaultChecked;
+      if (field.tagName === "SELECT") return Array.prototype.some.call(field.options, function (o) { return o.selected !== o.defaultSelected; });
+      return field.value !== field.defaultValue;
+    });
+  }
+  var held = {};
+  function release() {
+    Object.keys(held).forEach(function (name) {
+      var section = held[name];
+      if (editing(section)) return;
+      delete held[name];
+      section.removeAttribute("data-held");
+      run(section);
+    });
+    if (status && status.dataset.state === "held" && !Object.keys(held).length) setStatus("live", "Live · updates as they happen");
+  }
+  ["focusout", "input", "change", "reset"].forEach(function (type) {
+    // After the event has done its work (focus moved, value changed).
+    document.addEventListener(type, function () { setTimeout(release, 0); });
+  });
   // One request per section at a time: changes that arrive meanwhile cause one more, not one each.
   var inflight = {};
   function run(section) {
     var name = section.dataset.fragment;
+    if (editing(section)) {
+      held[name] = section;
+      section.setAttribute("data-held", "");
+      setStatus("held", "Live · updates to this part wait while you edit");
+      return;
+    }
     if (inflight[name]) { inflight[name] = "again"; return; }
     inflight[name] = true;
     refresh(section).catch(function () {
@@ -120,7 +153,8 @@
   };
   names.forEach(function (topic) {
     source.addEventListener(topic, function (message) {
-      setStatus("live", "Live · last change " + time(new Date()));
+      if (Object.keys(held).length) setStatus("held", "Live · updates to this part wait while you edit");
+      else setStatus("live", "Live · last change " + time(new Date()));
       var data = null;
       try { data = JSON.parse(message.data); } catch (e) { data = null; }
       schedule(topic, data && data.type);
