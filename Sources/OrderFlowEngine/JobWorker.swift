@@ -44,6 +44,10 @@ public final class JobWorker: Service, Sendable {
 
     public func run() async throws {
         guard await ready.waitUnlessShuttingDown() else { return }
+        await runInBackground { await self.loop() }
+    }
+
+    private func loop() async {
         let slots = AsyncSemaphore(permits: settings.workerConcurrency)
         await withTaskGroup(of: Void.self) { group in
             // Stop claiming at graceful shutdown; the group then waits for the batches under way.

@@ -45,6 +45,10 @@ public final class OutboxRelay: Service, Sendable {
 
     public func run() async throws {
         guard await ready.waitUnlessShuttingDown() else { return }
+        await runInBackground { await self.loop() }
+    }
+
+    private func loop() async {
         let poll = Duration.milliseconds(Int(settings.pollSeconds * 1000))
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [self] in

@@ -81,6 +81,47 @@ struct RuntimeTests {
         #expect(semaphore.available == 2)
     }
 
+    @Test func aRequestGetsThePermitBeforeTheBackgroundLoopsThatWaitedLonger() async throws {
+        let semaphore = AsyncSemaphore(permits: 1)
+        await semaphore.acquire()
+        let order = Record()
+        // The engine's loops run through `runInBackground`; requests do not.
+        let background = Task {
+            await runInBackground {
+                await semaphore.acquire()
+                await order.append(1)
+                semaphore.release()
+            }
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        let laterBackground = Task {
+            await runInBackground {
+                // Tasks a loop starts are background work too.
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        await semaphore.acquire()
+                        await order.append(2)
+                        semaphore.release()
+                    }
+                }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        let request = Task {
+            await semaphore.acquire()
+            await order.append(3)
+            semaphore.release()
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(await order.items.isEmpty, "the permit was held")
+        semaphore.release()
+        await request.value
+        await background.value
+        await laterBackground.value
+        #expect(await order.items == [3, 1, 2], "the request first, then the background waiters in arrival order")
+        #expect(semaphore.available == 1)
+    }
+
     @Test func aGateHoldsWaitersUntilItOpensAndLetsACancelledOneGo() async {
         let gate = StartGate()
         let cancelled = Task { await gate.wait() }
