@@ -87,6 +87,8 @@ ALLOWED = [
     (r"transmissionId", "channel", r"the acknowledgement is from '.*', the transmission went to '.*'"),
     # a failed delivery has a reason that is not blank
     (r"reason", "required", r"a failed delivery needs a reason"),
+    # a key's or user's own rate is 0.1 or more, or 0 (the roles' default): not between 0 and 0.1
+    (r"rateLimit\.requestsPerSecond", "format", r"must be 0\.1 to 1000000 requests a second, or 0 for the roles' default"),
     # a dead letter's corrected payload is a JSON document
     (r"payload", "json", r"must be a JSON document"),
 ]

@@ -75,7 +75,15 @@ public struct AcknowledgementCorrelator: Sendable {
             case .ambiguous(let orders):
                 record.outcome = .ambiguous
                 record.detail = "matches several orders: " + orders.prefix(10).joined(separator: ", ")
-            case .found(let candidate, let method):
+            case .found(var candidate, let method):
+                if method == .eventID, ack.status == .accepted, candidate.acknowledgedAt != nil,
+                    try await yieldFuzzyMatch(of: candidate, to: ack, matcher: matcher, scope: scope, now: now, in: db)
+                {
+                    // Its own acknowledgement takes it back (at this one's time). Another
+                    // transmission changed too: what was looked up before is read again.
+                    candidate.acknowledgedAt = nil
+                    known = [:]
+                }
                 record.transmissionID = candidate.id
                 record.orderID = OrderID(candidate.orderID)
                 record.method = method
@@ -87,6 +95,31 @@ public struct AcknowledgementCorrelator: Sendable {
             records.append(record)
         }
         return records
+    }
+
+    /// An acknowledgement that names its event outranks one that named only the order (or an
+    /// amount): when an order's acknowledgements arrive out of order, one by order reference may
+    /// have taken the oldest waiting transmission, which is this event's. That one moves to the
+    /// order's oldest transmission still waiting on the channel, acknowledged at its own time, and
+    /// returns true; with none waiting, nothing moves and this one is a duplicate as before.
+    static func yieldFuzzyMatch(
+        of candidate: AcknowledgementCandidate, to ack: IncomingAcknowledgement, matcher: AcknowledgementMatcher,
+        scope: OrderScope, now: Timestamp, in db: any SQLDatabase
+    ) async throws -> Bool {
+        guard let holder = try await AcknowledgementRepository.fuzzyHolder(of: candidate.id, in: db),
+            let next = try await AcknowledgementRepository.candidates(
+                channel: candidate.channel, .orderID(candidate.orderID), scope: scope, in: db
+            ).first(where: { $0.id != candidate.id && $0.acknowledgedAt == nil && $0.state != .failed })
+        else { return false }
+        var moved = holder
+        let decision = matcher.decide(holder.acknowledgement, for: next, checkAmount: false, now: now)
+        guard case .accept = decision else { return false }
+        try await apply(decision, to: next, recordingIn: &moved, now: now, in: db)
+        try await AcknowledgementRepository.move(
+            holder.id, to: next.id,
+            detail: "moved from \(candidate.eventID) (\(candidate.eventType)), which its own acknowledgement named",
+            in: db)
+        return true
     }
 
     /// Links an unmatched, ambiguous or contradicting acknowledgement to a transmission (within

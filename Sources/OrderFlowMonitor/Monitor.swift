@@ -19,6 +19,8 @@ public struct Monitor: Sendable {
     public let monitoring: MonitoringService
     /// Alert rules, alerts and silences as people handle them.
     public let alerts: AlertService
+    /// Refused acknowledgements and carrier events, told by the rate limiter, held by the sweep.
+    public let throttle: CallbackThrottle
 
     /// - Parameters:
     ///   - channels: the downstream channels the engine delivers to (their circuits give channel health).
@@ -36,8 +38,11 @@ public struct Monitor: Sendable {
         let notifiers = settings.notifiers.compactMap {
             $0.makeNotifier(emailFrom: settings.emailFrom, publicURL: settings.publicURL)
         }
+        let throttle = CallbackThrottle()
+        self.throttle = throttle
         sweeper = DeadlineSweeper(
-            database: database, channels: channels, clock: clock, logger: logger, metrics: monitorMetrics, ready: ready)
+            database: database, channels: channels, clock: clock, logger: logger, metrics: monitorMetrics, ready: ready,
+            throttle: throttle)
         evaluator = AlertEvaluator(
             database: database, settings: settings, channels: channels.map(\.name), notifiers: notifiers, clock: clock,
             logger: logger,
@@ -67,14 +72,16 @@ public final class DeadlineSweeper: Service, Sendable {
     let logger: Logger
     let metrics: MonitorMetrics
     let ready: StartGate
+    let throttle: CallbackThrottle
     /// The longest the sweep sleeps: a deadline is noticed at most this late.
     let interval: Double = 0.25
     let gaugeInterval: Double = 2
 
     init(
         database: Database, channels: [DownstreamChannel], clock: any WallClock, logger: Logger,
-        metrics: MonitorMetrics, ready: StartGate
+        metrics: MonitorMetrics, ready: StartGate, throttle: CallbackThrottle
     ) {
+        self.throttle = throttle
         transmissions = TransmissionRepository(database: database)
         jobs = JobRepository(database: database)
         deadLetters = DeadLetterRepository(database: database)
@@ -104,7 +111,9 @@ public final class DeadlineSweeper: Service, Sendable {
     public func sweep() async throws -> Int {
         var total = 0
         while true {
-            let channels = try await transmissions.sweepDeadlines(now: clock.now())
+            let now = clock.now()
+            let channels = try await transmissions.sweepDeadlines(
+                now: now, deadlineBefore: throttle.sweepCutoff(now: now))
             for channel in channels { metrics.classifications.classified(channel: channel, status: .delayed) }
             total += channels.count
             if channels.count < 5_000 { return total }

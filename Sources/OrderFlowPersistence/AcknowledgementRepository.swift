@@ -141,6 +141,33 @@ public struct AcknowledgementRepository: Sendable {
         ).first()!.decode(column: "id", as: Int64.self)
     }
 
+    /// The acknowledgement matched by an order reference or amount (not by its event ID, not by
+    /// hand) that acknowledged `transmissionID`, if any.
+    public static func fuzzyHolder(of transmissionID: Int64, in db: any SQLDatabase) async throws
+        -> AcknowledgementRecord?
+    {
+        try await db.raw(
+            """
+            SELECT a.*, NULL AS matched_order, NULL AS matched_classification FROM acknowledgements a
+            WHERE a.transmission_id = \(bind: transmissionID) AND a.outcome = 'matched' AND a.status = 'accepted'
+                AND a.match_method IN ('order_id', 'normalized_order_id', 'amount_window')
+            ORDER BY a.id DESC LIMIT 1
+            """
+        ).first().map { try $0.decode(AcknowledgementRow.self).record() }
+    }
+
+    /// Moves a matched acknowledgement to another transmission, saying why.
+    public static func move(_ id: Int64, to transmissionID: Int64, detail: String, in db: any SQLDatabase)
+        async throws
+    {
+        try await db.raw(
+            """
+            UPDATE acknowledgements SET transmission_id = \(bind: transmissionID), detail = \(bind: detail)
+            WHERE id = \(bind: id)
+            """
+        ).run()
+    }
+
     /// Stores what linking a record by hand changed: its transmission, method, outcome and who.
     public static func saveLink(_ record: AcknowledgementRecord, in db: any SQLDatabase) async throws {
         try await db.raw(

@@ -257,15 +257,19 @@ public struct TransmissionRepository: Sendable {
         return true
     }
 
-    /// Turns every pending transmission whose deadline passed before `now` delayed, through the
+    /// Turns every pending transmission whose deadline passed before `now` delayed (or before
+    /// `cutoff`, when earlier: while refused acknowledgements are on their way back), through the
     /// deadline index (never a scan of all rows). Returns the channel of each one changed.
-    public func sweepDeadlines(now: Timestamp, limit: Int = 5_000) async throws -> [String] {
-        try await database.transaction { db in
+    public func sweepDeadlines(now: Timestamp, deadlineBefore cutoff: Timestamp? = nil, limit: Int = 5_000)
+        async throws -> [String]
+    {
+        let cutoff = min(cutoff ?? now, now)
+        return try await database.transaction { db in
             try await db.raw(
                 """
                 UPDATE transmissions SET classification = 'delayed', classified_at = \(bind: now.microseconds)
                 WHERE id IN (SELECT id FROM transmissions WHERE classification = 'pending' AND ack_deadline <
-                    \(bind: now.microseconds)
+                    \(bind: cutoff.microseconds)
                              ORDER BY ack_deadline LIMIT \(bind: limit))
                 RETURNING id, channel, order_id, event_type
                 """

@@ -189,21 +189,44 @@ public struct UserRepository: Sendable {
 
     public func createKey(
         id: String, name: String, hash: String, prefix: String, roles: Set<Role>, storeScope: LocationID?,
-        createdBy: String, at now: Timestamp, audit: AuditEntry
+        rateLimit: RateLimit? = nil, createdBy: String, at now: Timestamp, audit: AuditEntry
     ) async throws -> APIKeyRecord {
         try await database.transaction { db in
             try await db.raw(
                 """
-                INSERT INTO api_keys (id, name, key_hash, prefix, roles, store_scope, created_by, created_at)
+                INSERT INTO api_keys (id, name, key_hash, prefix, roles, store_scope, rate_limit, rate_burst,
+                    created_by, created_at)
                 VALUES (\(bind: id), \(bind: name), \(bind: hash), \(bind: prefix), \(bind: Self.encode(roles)),
-                    \(bind: storeScope?.rawValue), \(bind: createdBy), \(bind: now.microseconds))
+                    \(bind: storeScope?.rawValue), \(bind: rateLimit?.requestsPerSecond), \(bind: rateLimit?.burst),
+                    \(bind: createdBy), \(bind: now.microseconds))
                 """
             ).run()
             try await AuditRepository.append(audit, into: db)
         }
         return APIKeyRecord(
-            id: id, name: name, prefix: prefix, roles: roles, storeScope: storeScope, createdBy: createdBy,
-            createdAt: now)
+            id: id, name: name, prefix: prefix, roles: roles, storeScope: storeScope, rateLimit: rateLimit,
+            createdBy: createdBy, createdAt: now)
+    }
+
+    /// Sets a key's own request budget (nil: its roles' default again).
+    /// - Returns: the changed key, or nil if there is no such key.
+    public func setKeyRateLimit(id: String, to rateLimit: RateLimit?, audit: AuditEntry) async throws
+        -> APIKeyRecord?
+    {
+        try await database.transaction { db in
+            try await db.raw(
+                """
+                UPDATE api_keys SET rate_limit = \(bind: rateLimit?.requestsPerSecond),
+                    rate_burst = \(bind: rateLimit?.burst)
+                WHERE id = \(bind: id)
+                """
+            ).run()
+            guard let row = try await db.raw("SELECT * FROM api_keys WHERE id = \(bind: id)").first() else {
+                return nil
+            }
+            try await AuditRepository.append(audit, into: db)
+            return try Self.key(row)
+        }
     }
 
     /// The key with this hash, revoked or not.
@@ -286,6 +309,8 @@ struct UserRow: Codable {
     var regionScope: String?
     var customerId: String?
     var disabled: Bool
+    var rateLimit: Double?
+    var rateBurst: Double?
     var passwordChangedAt: Int64
     var createdAt: Int64
     var updatedAt: Int64
@@ -301,6 +326,8 @@ struct UserRow: Codable {
         regionScope = user.regionScope
         customerId = user.customerID
         disabled = user.disabled
+        rateLimit = user.rateLimit?.requestsPerSecond
+        rateBurst = user.rateLimit?.burst
         passwordChangedAt = user.passwordChangedAt.microseconds
         createdAt = user.createdAt.microseconds
         updatedAt = user.updatedAt.microseconds
@@ -311,6 +338,7 @@ struct UserRow: Codable {
             id: id, username: username, displayName: displayName, email: email, passwordHash: passwordHash,
             roles: UserRepository.decode(roles), storeScope: storeScope.map(LocationID.init), regionScope: regionScope,
             customerID: customerId, disabled: disabled,
+            rateLimit: rateLimit.map { RateLimit(requestsPerSecond: $0, burst: rateBurst) },
             passwordChangedAt: Timestamp(microseconds: passwordChangedAt),
             createdAt: Timestamp(microseconds: createdAt), updatedAt: Timestamp(microseconds: updatedAt))
     }
@@ -323,6 +351,8 @@ struct APIKeyRow: TableRow {
     var prefix: String
     var roles: String
     var storeScope: String?
+    var rateLimit: Double?
+    var rateBurst: Double?
     var createdBy: String
     var createdAt: Int64
     var lastUsedAt: Int64?
@@ -332,6 +362,7 @@ struct APIKeyRow: TableRow {
         APIKeyRecord(
             id: id, name: name, prefix: prefix, roles: UserRepository.decode(roles),
             storeScope: storeScope.map(LocationID.init),
+            rateLimit: rateLimit.map { RateLimit(requestsPerSecond: $0, burst: rateBurst) },
             createdBy: createdBy, createdAt: createdAt.time, lastUsedAt: lastUsedAt.time, revokedAt: revokedAt.time)
     }
 }

@@ -58,8 +58,18 @@ public struct AppConfiguration: Sendable {
         public var bcryptCost: UInt8 = 12
         /// Requests a second per signed-in user or key (burst: twice as many); 0 turns it off.
         public var rateLimit: Double = 200
+        /// Requests a second by role, for keys and users without a limit of their own (the
+        /// highest of a caller's roles); roles not named take `rateLimit`.
+        public var roleRateLimits: [Role: Double] = [.integration: 1_000]
+        /// How long an acknowledgement or carrier event over its caller's budget waits for a
+        /// token before it is refused.
+        public var rateLimitQueueSeconds: Double = 2
         /// Requests a second per client address for anonymous requests.
         public var anonymousRateLimit: Double = 20
+
+        public var rateLimitPolicy: RateLimitPolicy {
+            RateLimitPolicy(defaultRate: rateLimit, roleRates: roleRateLimits, queueSeconds: rateLimitQueueSeconds)
+        }
         public var loginMaxFailures = 5
         public var loginLockSeconds: Double = 15 * 60
         /// Added before answering a failed sign-in, times the number of recent failures (capped at 2 s).
@@ -124,7 +134,19 @@ public struct AppConfiguration: Sendable {
             "password of the first administrator, used only when none exists"
         ),
         ("ORDERFLOW_BCRYPT_COST", "12", "bcrypt work factor for passwords (4–16)"),
-        ("ORDERFLOW_RATE_LIMIT", "200", "requests a second per user or key, bursts of twice that; 0 turns it off"),
+        (
+            "ORDERFLOW_RATE_LIMIT", "200",
+            "requests a second per user or key without a limit of its own or of its roles, bursts of twice that; "
+                + "0 turns limits off"
+        ),
+        (
+            "ORDERFLOW_ROLE_RATE_LIMITS", "integration=1000",
+            "requests a second by role, as ROLE=RATE,…, for keys and users without a limit of their own"
+        ),
+        (
+            "ORDERFLOW_RATE_LIMIT_QUEUE_SECONDS", "2",
+            "how long an acknowledgement or carrier event over its budget waits before a 429 (0–30)"
+        ),
         ("ORDERFLOW_ANONYMOUS_RATE_LIMIT", "20", "requests a second per client address without credentials"),
         ("ORDERFLOW_LOGIN_MAX_FAILURES", "5", "failed sign-ins in a row, per name and address, before a lock"),
         ("ORDERFLOW_LOGIN_LOCK_SECONDS", "900", "how long sign-ins of that name from that address stay refused"),
@@ -363,6 +385,25 @@ extension AppConfiguration.SecuritySettings {
         number("ORDERFLOW_BCRYPT_COST", 4...16) { bcryptCost = UInt8($0) }
         number("ORDERFLOW_RATE_LIMIT", 0...1_000_000) { rateLimit = $0 }
         number("ORDERFLOW_ANONYMOUS_RATE_LIMIT", 0...1_000_000) { anonymousRateLimit = $0 }
+        number("ORDERFLOW_RATE_LIMIT_QUEUE_SECONDS", 0...30) { rateLimitQueueSeconds = $0 }
+        if let text = values["ORDERFLOW_ROLE_RATE_LIMITS"] {
+            var rates: [Role: Double] = [:]
+            for item in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty
+            {
+                let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, let role = Role(rawValue: parts[0]), let rate = Double(parts[1]),
+                    RateLimit.rates.contains(rate)
+                else {
+                    let roles = Role.allCases.map(\.rawValue).joined(separator: ", ")
+                    problems.append(
+                        "ORDERFLOW_ROLE_RATE_LIMITS: '\(item)' is not ROLE=RATE "
+                            + "(a role of \(roles); a rate of 0.1 to 1000000 a second)")
+                    continue
+                }
+                rates[role] = rate
+            }
+            roleRateLimits = rates
+        }
         number("ORDERFLOW_LOGIN_MAX_FAILURES", 1...100) { loginMaxFailures = Int($0) }
         number("ORDERFLOW_LOGIN_LOCK_SECONDS", 1...86_400) { loginLockSeconds = $0 }
         if let origins = values["ORDERFLOW_CORS_ORIGINS"] {

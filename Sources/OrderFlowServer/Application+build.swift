@@ -127,11 +127,11 @@ public func buildApplication(_ config: AppConfiguration, dependencies: AppDepend
             try await DemoCatalog.seedIfEmpty(database: database, clock: dependencies.clock, logger: logger)
         }
         if config.security.demoAccounts {
-            let key = try await DemoAccounts.refresh(security: security, announce: dependencies.announce)
+            let keys = try await DemoAccounts.refresh(security: security, announce: dependencies.announce)
             let scheme = config.security.tlsCertificatePath == nil ? "http" : "https"
             dependencies.announce(
                 "Dashboard: \(scheme)://\(config.host):\(config.port)/ (sign in with one of the accounts above)")
-            dependencies.demoKey?.set(key)
+            dependencies.demoKey?.set(keys)
         } else {
             try await security.ensureAdministrator(announce: dependencies.announce)
         }
@@ -178,7 +178,8 @@ func buildRouter(
             perAddress: RateLimiter(
                 rate: config.security.anonymousRateLimit, burst: config.security.anonymousRateLimit * 2,
                 clock: dependencies.clock),
-            logger: dependencies.logger, demoSeeding: config.demoSeeding))
+            policy: config.security.rateLimitPolicy, throttle: monitor.throttle, metrics: dependencies.metrics,
+            clock: dependencies.clock, logger: dependencies.logger, demoSeeding: config.demoSeeding))
     router.add(middleware: NullFieldMiddleware(maxBytes: config.maxBodyBytes))
 
     let services = AppServices(

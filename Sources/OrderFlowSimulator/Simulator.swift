@@ -75,8 +75,17 @@ public final class Simulator: Service, Sendable {
     let state = Mutex(State())
     /// The port the simulator listens on, once it does (useful with port 0).
     public let boundPort = Mutex<Int?>(nil)
-    let apiKey: @Sendable () -> String?
+    let apiKey: @Sendable (Caller) -> String?
     let client: HTTPClient
+
+    /// The simulated systems that call OrderFlow, each with a key of its own (and the
+    /// permissions it needs): the commerce engine acknowledges events (`acks.write`), the carrier
+    /// reports fulfilment and delivery (`fulfillment.write`), the generator places orders and
+    /// reads the catalog to make them (`orders.create`, `catalog.read`). The `integration` role
+    /// holds all four.
+    public enum Caller: String, Sendable, CaseIterable {
+        case commerce, carrier, generator
+    }
     let logger: Logger
 
     struct State {
@@ -90,10 +99,11 @@ public final class Simulator: Service, Sendable {
         var paymentsDown = false
     }
 
-    /// - Parameter apiKey: an OrderFlow API key with `orders.create` and `fulfillment.write`, read
-    ///   when needed (the demo creates it after start-up).
+    /// - Parameter apiKey: the OrderFlow API key of each simulated system (see `Caller`), read
+    ///   when needed (the demo creates them after start-up).
     public init(
-        settings: Settings, apiKey: @escaping @Sendable () -> String?, client: HTTPClient = .shared, logger: Logger
+        settings: Settings, apiKey: @escaping @Sendable (Caller) -> String?, client: HTTPClient = .shared,
+        logger: Logger
     ) {
         self.settings = Mutex(settings)
         self.apiKey = apiKey
@@ -260,7 +270,7 @@ public final class Simulator: Service, Sendable {
             }
             return ack
         }
-        guard let key = apiKey() else { return }
+        guard let key = apiKey(.commerce) else { return }
         var request = HTTPClientRequest(url: settings.withLock { $0.orderFlowURL } + "/api/v1/acks")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -343,8 +353,10 @@ public final class Simulator: Service, Sendable {
 
     // MARK: Calling OrderFlow
 
-    func call(_ method: HTTPMethod, _ path: String, _ body: [String: Any]? = nil) async throws -> (Int, [String: Any]) {
-        guard let key = apiKey() else { throw SimulatorError.noKey }
+    func call(_ method: HTTPMethod, _ path: String, _ body: [String: Any]? = nil, as caller: Caller) async throws -> (
+        Int, [String: Any]
+    ) {
+        guard let key = apiKey(caller) else { throw SimulatorError.noKey }
         var request = HTTPClientRequest(url: settings.withLock { $0.orderFlowURL } + path)
         request.method = method
         request.headers.add(name: "x-api-key", value: key)
@@ -395,7 +407,7 @@ public final class Simulator: Service, Sendable {
                 let seconds = settings.withLock { $0.advanceSeconds }
                 try? await Task.sleep(for: .milliseconds(Int(seconds * 1000 * (attempt == 1 ? 1 : 2))))
                 do {
-                    let (status, _) = try await call(step.method, step.path, step.body)
+                    let (status, _) = try await call(step.method, step.path, step.body, as: .carrier)
                     if (200..<300).contains(status) {
                         done = true
                         state.withLock { $0.stats.advanceSteps += 1 }
@@ -425,11 +437,11 @@ public final class Simulator: Service, Sendable {
             // Exponential gaps: a steady rate, with the bunching of real arrivals.
             let gap = min(60, -log(Double.random(in: 0.0001..<1)) / rate)
             try? await Task.sleep(for: .milliseconds(Int(gap * 1000)))
-            guard apiKey() != nil else { continue }
+            guard apiKey(.generator) != nil else { continue }
             do {
                 guard let body = try await randomOrder(id: "SIM-\(prefix)-\(sequence)") else { continue }
                 sequence += 1
-                let (status, answer) = try await call(.POST, "/api/orders", body)
+                let (status, answer) = try await call(.POST, "/api/orders", body, as: .generator)
                 if status == 201 {
                     state.withLock { $0.stats.ordersGenerated += 1 }
                 } else {
@@ -447,8 +459,8 @@ public final class Simulator: Service, Sendable {
 
     func randomOrder(id: String) async throws -> [String: Any]? {
         if state.withLock({ $0.catalog == nil }) {
-            let (_, locations) = try await call(.GET, "/api/locations")
-            let (_, products) = try await call(.GET, "/api/products?limit=200")
+            let (_, locations) = try await call(.GET, "/api/locations", as: .generator)
+            let (_, products) = try await call(.GET, "/api/products?limit=200", as: .generator)
             guard let generator = OrderGenerator(locations: locations, products: products) else { return nil }
             state.withLock { $0.catalog = generator }
         }

@@ -169,7 +169,8 @@ struct Demo: AsyncParsableCommand {
         let demoKey = DemoKey()
         ProcessBootstrap.logging(config)
         let simulator = Simulator(
-            settings: simulatorSettings, apiKey: { demoKey.key }, logger: Logger(label: "orderflow.simulator"))
+            settings: simulatorSettings, apiKey: { demoKey.key(for: $0.rawValue) },
+            logger: Logger(label: "orderflow.simulator"))
         try await runServer(config, extraServices: [simulator], demoKey: demoKey, bootstrapLogging: false)
     }
 }
@@ -314,8 +315,30 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "Port to listen on.") var port = 8081
     @Option(help: "OrderFlow's base URL, for generated orders and ship/delivery events.") var orderflowURL =
         "http://127.0.0.1:8080"
-    @Option(help: "An OrderFlow API key with orders.create and fulfillment.write (or ORDERFLOW_SIMULATOR_API_KEY).")
+    @Option(
+        help: ArgumentHelp(
+            "An OrderFlow API key for every simulated system without a key of its own (or "
+                + "ORDERFLOW_SIMULATOR_API_KEY); the integration role holds every permission they need.")
+    )
     var apiKey: String?
+    @Option(
+        help: ArgumentHelp(
+            "The commerce engine's own key, for POST /api/v1/acks: needs acks.write "
+                + "(or ORDERFLOW_SIMULATOR_COMMERCE_API_KEY).")
+    )
+    var commerceApiKey: String?
+    @Option(
+        help: ArgumentHelp(
+            "The carrier's own key, for ship events and delivery status: needs fulfillment.write "
+                + "(or ORDERFLOW_SIMULATOR_CARRIER_API_KEY).")
+    )
+    var carrierApiKey: String?
+    @Option(
+        help: ArgumentHelp(
+            "The order generator's own key: needs orders.create and catalog.read "
+                + "(or ORDERFLOW_SIMULATOR_GENERATOR_API_KEY).")
+    )
+    var generatorApiKey: String?
     @Option(help: "The channels' webhook secret, to check signatures (or ORDERFLOW_SIMULATOR_SECRET).") var secret:
         String?
     @Option(help: "Generated orders a second.") var orderRate: Double = 0
@@ -345,9 +368,19 @@ struct Simulate: AsyncParsableCommand {
         if commerceAckSeconds != "none" {
             settings.commerceAckDelayMilliseconds = try acknowledgementDelay(commerceAckSeconds)
         }
-        let key = apiKey ?? environment["ORDERFLOW_SIMULATOR_API_KEY"]
+        let shared = apiKey ?? environment["ORDERFLOW_SIMULATOR_API_KEY"]
+        let given: [Simulator.Caller: String?] = [
+            .commerce: commerceApiKey, .carrier: carrierApiKey, .generator: generatorApiKey,
+        ]
+        var keys: [Simulator.Caller: String] = [:]
+        for caller in Simulator.Caller.allCases {
+            let own =
+                (given[caller] ?? nil) ?? environment["ORDERFLOW_SIMULATOR_\(caller.rawValue.uppercased())_API_KEY"]
+            keys[caller] = own ?? shared
+        }
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
-        let simulator = Simulator(settings: settings, apiKey: { key }, logger: Logger(label: "orderflow.simulator"))
+        let simulator = Simulator(
+            settings: settings, apiKey: { [keys] in keys[$0] }, logger: Logger(label: "orderflow.simulator"))
         print("OrderFlow simulator on http://\(host):\(port) for \(orderflowURL)")
         let group = ServiceGroup(
             configuration: .init(

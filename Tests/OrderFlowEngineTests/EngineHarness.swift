@@ -89,7 +89,7 @@ struct EngineHarness {
         simulatorSettings.webhookSecret = secret
         simulatorSettings.commerceLatencyMilliseconds = 0...0
         simulatorSettings.advanceSeconds = 0
-        let simulator = Simulator(settings: simulatorSettings, apiKey: { nil }, logger: TestDatabase.logger)
+        let simulator = Simulator(settings: simulatorSettings, apiKey: { _ in nil }, logger: TestDatabase.logger)
         let simulatorTask = Task { try await simulator.run() }
         defer { simulatorTask.cancel() }
         var port: Int?

@@ -121,6 +121,53 @@ struct MonitorHarness {
 
 @Suite("Monitoring: classification, correlation, alert rules and notifications", .databaseSlots)
 struct MonitorTests {
+    /// A partner acknowledges in time, OrderFlow refuses it with 429 (over the partner's rate
+    /// limit) and the partner retries after `Retry-After`: the transmission ends a success and no
+    /// alert fires meanwhile, while one nobody acknowledges still turns delayed once the
+    /// refusals are over.
+    @Test(arguments: TestDatabase.kinds)
+    func anAcknowledgementRefusedForItsRateLimitLeavesItsTransmissionSuccessAndFiresNothing(kind: Database.Kind)
+        async throws
+    {
+        try await MonitorHarness.run(
+            kind,
+            configure: { settings in
+                settings.rules = [
+                    AlertRule(
+                        name: "TransmissionsDelayed", kind: .delayedCount, threshold: 0, windowSeconds: 300,
+                        forSeconds: 0, severity: .warning)
+                ]
+            }
+        ) { h in
+            try await h.alerts.seed(h.monitor.settings.rules, now: h.clock.now())
+            let acknowledged = try await h.transmission(for: "THR-1")
+            let forgotten = try await h.transmission(for: "THR-2")
+            h.clock.advance(seconds: 29)
+            let sentAt = h.clock.now()
+            // The acknowledgement, sent 1 s before the deadline, is refused: retry in 5 s.
+            h.monitor.throttle.refused(at: sentAt, retryAfter: 5)
+            h.clock.advance(seconds: 5)
+            #expect(try await h.monitor.sweeper.sweep() == 0, "the sweep waits for acknowledgements on their way")
+            try await h.monitor.evaluator.evaluate()
+            #expect(try await h.alerts.active().isEmpty)
+            let record = try await h.ack(
+                IncomingAcknowledgement(
+                    channel: "commerce", reference: "retried", status: .accepted, occurredAt: sentAt,
+                    eventID: acknowledged.eventID))
+            #expect(record.classification == .success)
+            try await h.monitor.evaluator.evaluate()
+            #expect(try await h.alerts.active().isEmpty)
+            // Retry-After and the grace have passed: what is still unacknowledged is late.
+            h.clock.advance(seconds: 6)
+            #expect(try await h.monitor.sweeper.sweep() == 1)
+            let transmissions = TransmissionRepository(database: h.database)
+            #expect(try await transmissions.of(order: OrderID("THR-1")).first?.classification == .success)
+            #expect(try await transmissions.of(order: forgotten.orderID).first?.classification == .delayed)
+            try await h.monitor.evaluator.evaluate()
+            #expect(try await h.alerts.active().first?.fingerprint == "TransmissionsDelayed{channel=commerce}")
+        }
+    }
+
     @Test(arguments: TestDatabase.kinds)
     func transmissionsTurnDelayedJustAfterTheirDeadlineAndLateAcknowledgementsStayVisible(kind: Database.Kind)
         async throws
@@ -206,6 +253,57 @@ struct MonitorTests {
             #expect(
                 try await h.queries.transmissions(filter, beforeID: nil, limit: 10).items.map(\.transmission.orderID)
                     == [OrderID("ERR-2")])
+        }
+    }
+
+    /// Two events of one order wait; the second one's acknowledgement names only the order and
+    /// arrives first, so it takes the oldest waiting (the first event's). When the first event's
+    /// own acknowledgement arrives, naming its event, it takes its event back and the one by
+    /// order moves to the event still waiting: both end acknowledged, each at its own time.
+    @Test(arguments: TestDatabase.kinds)
+    func anAcknowledgementNamingItsEventTakesItBackFromOneThatNamedOnlyTheOrder(kind: Database.Kind)
+        async throws
+    {
+        try await MonitorHarness.run(kind) { h in
+            let created = try await h.transmission(for: "SWAP-1")
+            let order = try #require(try await OrderRepository(database: h.database).find(OrderID("SWAP-1"))).order
+            try await h.database.transaction { db in
+                try await OrderRepository.insertEvents(
+                    [.forOrder("order.released", order, at: h.clock.now())], into: db)
+            }
+            let transmissions = TransmissionRepository(database: h.database)
+            _ = try await transmissions.fanOut(h.engine.settings.subscriptions, limit: 100, now: h.clock.now())
+            let released = try #require(
+                try await transmissions.of(order: OrderID("SWAP-1")).first { $0.eventType == "order.released" })
+            h.clock.advance(seconds: 1)
+            let byOrder = try await h.ack(
+                IncomingAcknowledgement(
+                    channel: "commerce", reference: "r-order", status: .accepted, occurredAt: h.clock.now(),
+                    orderID: "SWAP-1"))
+            #expect(byOrder.transmissionID == created.id, "the oldest waiting, as the order reference allows")
+            h.clock.advance(seconds: 1)
+            let byEvent = try await h.ack(
+                IncomingAcknowledgement(
+                    channel: "commerce", reference: "r-event", status: .accepted, occurredAt: h.clock.now(),
+                    eventID: created.eventID))
+            #expect(byEvent.outcome == .matched && byEvent.transmissionID == created.id)
+            let after = try await transmissions.of(order: OrderID("SWAP-1"))
+            #expect(after.first { $0.id == created.id }?.acknowledgedAt == MonitorHarness.t0.adding(seconds: 2))
+            #expect(after.first { $0.id == released.id }?.acknowledgedAt == MonitorHarness.t0.adding(seconds: 1))
+            #expect(after.allSatisfy { $0.classification == .success })
+            let holder = try await h.database.read { db in
+                try await db.raw("SELECT transmission_id, detail FROM acknowledgements WHERE reference = 'r-order'")
+                    .first()
+            }
+            #expect(try holder?.decode(column: "transmission_id", as: Int64.self) == released.id)
+            #expect(try holder?.decode(column: "detail", as: String.self).contains(created.eventID) == true)
+            // A repeat of the event's acknowledgement is a duplicate; nothing moves again.
+            #expect(
+                try await h.ack(
+                    IncomingAcknowledgement(
+                        channel: "commerce", reference: "r-event-again", status: .accepted, occurredAt: h.clock.now(),
+                        eventID: created.eventID)
+                ).outcome == .duplicate)
         }
     }
 

@@ -25,7 +25,7 @@ struct ScopeTests {
         "POST /api/locations",
         "GET /api/users/me", "PUT /api/users/me", "GET /api/users", "POST /api/users", "PATCH /api/users/{userId}",
         "POST /api/users/{userId}/reset-password", "GET /api/api-keys", "POST /api/api-keys",
-        "DELETE /api/api-keys/{keyId}", "GET /api/audit",
+        "DELETE /api/api-keys/{keyId}", "PATCH /api/api-keys/{keyId}", "GET /api/audit",
         "GET /api/v1/alert-rules", "POST /api/v1/alert-rules", "PUT /api/v1/alert-rules/{ruleId}",
         "DELETE /api/v1/alert-rules/{ruleId}",
         "GET /api/v1/alerts", "GET /api/v1/alerts/{alertId}", "POST /api/v1/alerts/{alertId}/acknowledge",

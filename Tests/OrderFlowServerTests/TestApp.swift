@@ -7,6 +7,7 @@ import NIOCore
 import OrderFlowDomain
 import OrderFlowEngine
 import OrderFlowPersistence
+import OrderFlowRuntime
 import OrderFlowServer
 import OrderFlowTestSupport
 import SQLKit
@@ -19,6 +20,8 @@ struct TestApp {
     let client: any TestClientProtocol
     let database: Database
     let engine: Engine
+    /// Told by the rate limiter when acknowledgements or carrier events are refused.
+    let throttle: CallbackThrottle
     let metrics: AppMetrics
     let clock: ManualClock
     let logs: LogCapture
@@ -78,7 +81,8 @@ struct TestApp {
                 do {
                     try await body(
                         TestApp(
-                            client: client, database: built.database, engine: built.engine, metrics: metrics,
+                            client: client, database: built.database, engine: built.engine,
+                            throttle: built.monitor.throttle, metrics: metrics,
                             clock: clock, logs: logs,
                             announcements: announcements, adminToken: token))
                 } catch {

@@ -144,10 +144,12 @@ public struct Principal: Sendable, Hashable {
     public var regionScope: String?
     /// A customer sees and places only orders under this customer ID.
     public var customerID: String?
+    /// The caller's own request budget; nil takes its roles' default.
+    public var rateLimit: RateLimit?
 
     public init(
         id: String, name: String, kind: Kind, roles: Set<Role>, storeScope: LocationID? = nil,
-        regionScope: String? = nil, customerID: String? = nil
+        regionScope: String? = nil, customerID: String? = nil, rateLimit: RateLimit? = nil
     ) {
         self.id = id
         self.name = name
@@ -156,6 +158,7 @@ public struct Principal: Sendable, Hashable {
         self.storeScope = storeScope
         self.regionScope = regionScope
         self.customerID = customerID
+        self.rateLimit = rateLimit
     }
 
     public var permissions: Set<Permission> { roles.reduce(into: []) { $0.formUnion($1.permissions) } }
@@ -197,5 +200,20 @@ public enum OrderScope: Sendable, Hashable {
         case .customer(let id): customerID == id
         case .nothing: false
         }
+    }
+}
+
+/// A caller's request budget, a token bucket: `requestsPerSecond` on average, up to `burst` at
+/// once (twice the rate unless given).
+public struct RateLimit: Sendable, Hashable {
+    public var requestsPerSecond: Double
+    public var burst: Double
+
+    /// The rates a key or user may be given.
+    public static let rates: ClosedRange<Double> = 0.1...1_000_000
+
+    public init(requestsPerSecond: Double, burst: Double? = nil) {
+        self.requestsPerSecond = requestsPerSecond
+        self.burst = max(1, burst ?? requestsPerSecond * 2)
     }
 }

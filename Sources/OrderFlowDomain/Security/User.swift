@@ -12,6 +12,8 @@ public struct UserRecord: Sendable, Hashable {
     public var regionScope: String?
     public var customerID: String?
     public var disabled: Bool
+    /// This user's own request budget; nil takes the roles' default.
+    public var rateLimit: RateLimit?
     public var passwordChangedAt: Timestamp
     public var createdAt: Timestamp
     public var updatedAt: Timestamp
@@ -20,7 +22,7 @@ public struct UserRecord: Sendable, Hashable {
         id: String = UUID().uuidString.lowercased(), username: String, displayName: String, email: String?,
         passwordHash: String,
         roles: Set<Role>, storeScope: LocationID? = nil, regionScope: String? = nil, customerID: String? = nil,
-        disabled: Bool = false, passwordChangedAt: Timestamp,
+        disabled: Bool = false, rateLimit: RateLimit? = nil, passwordChangedAt: Timestamp,
         createdAt: Timestamp, updatedAt: Timestamp
     ) {
         self.id = id
@@ -33,6 +35,7 @@ public struct UserRecord: Sendable, Hashable {
         self.regionScope = regionScope
         self.customerID = customerID
         self.disabled = disabled
+        self.rateLimit = rateLimit
         self.passwordChangedAt = passwordChangedAt
         self.createdAt = createdAt
         self.updatedAt = updatedAt
@@ -41,7 +44,7 @@ public struct UserRecord: Sendable, Hashable {
     public var principal: Principal {
         Principal(
             id: id, name: username, kind: .user, roles: roles, storeScope: storeScope, regionScope: regionScope,
-            customerID: customerID)
+            customerID: customerID, rateLimit: rateLimit)
     }
 }
 
@@ -52,17 +55,21 @@ public struct APIKeyRecord: Sendable, Hashable {
     public var prefix: String
     public var roles: Set<Role>
     public var storeScope: LocationID?
+    /// This key's own request budget; nil takes the roles' default.
+    public var rateLimit: RateLimit?
     public var createdBy: String
     public var createdAt: Timestamp
     public var lastUsedAt: Timestamp?
     public var revokedAt: Timestamp?
 
     public var principal: Principal {
-        Principal(id: "key:\(id)", name: name, kind: .apiKey, roles: roles, storeScope: storeScope)
+        Principal(
+            id: "key:\(id)", name: name, kind: .apiKey, roles: roles, storeScope: storeScope, rateLimit: rateLimit)
     }
 
     public init(
-        id: String, name: String, prefix: String, roles: Set<Role>, storeScope: LocationID? = nil, createdBy: String,
+        id: String, name: String, prefix: String, roles: Set<Role>, storeScope: LocationID? = nil,
+        rateLimit: RateLimit? = nil, createdBy: String,
         createdAt: Timestamp, lastUsedAt: Timestamp? = nil, revokedAt: Timestamp? = nil
     ) {
         self.id = id
@@ -70,6 +77,7 @@ public struct APIKeyRecord: Sendable, Hashable {
         self.prefix = prefix
         self.roles = roles
         self.storeScope = storeScope
+        self.rateLimit = rateLimit
         self.createdBy = createdBy
         self.createdAt = createdAt
         self.lastUsedAt = lastUsedAt

@@ -64,6 +64,27 @@ public enum UserRules {
         return email.lowercased()
     }
 
+    /// A key's or user's own request budget as asked for: a rate of 0 goes back to the roles'
+    /// default (nil; a burst with it is checked, then ignored); otherwise 0.1 to 1,000,000 a second with a burst
+    /// of 1 to 2,000,000.
+    public static func rateLimit(
+        requestsPerSecond: Double, burst: Double?, into errors: inout [FieldError], field: String = "rateLimit"
+    ) -> RateLimit? {
+        if let burst, !(1...2_000_000).contains(burst) {
+            errors.append(FieldError(field: "\(field).burst", rule: "format", message: "must be 1 to 2000000 requests"))
+            return nil
+        }
+        if requestsPerSecond == 0 { return nil }
+        if !RateLimit.rates.contains(requestsPerSecond) {
+            errors.append(
+                FieldError(
+                    field: "\(field).requestsPerSecond", rule: "format",
+                    message: "must be 0.1 to 1000000 requests a second, or 0 for the roles' default"))
+            return nil
+        }
+        return RateLimit(requestsPerSecond: requestsPerSecond, burst: burst)
+    }
+
     /// Scoped roles need their scope: a store for store managers, a region for regional
     /// coordinators, a customer ID for customers.
     public static func scopes(

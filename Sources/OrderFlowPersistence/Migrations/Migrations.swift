@@ -2,7 +2,7 @@
 public enum Migrations {
     public static let all: [Migration] = [
         m0001OrderCore, m0002Security, m0003Pipeline, m0004Monitoring, m0005Invoices, m0006RegistrantCustomers,
-        m0007SignInAttempts, m0008InboundEventsPerStore,
+        m0007SignInAttempts, m0008InboundEventsPerStore, m0009RateLimits,
     ]
 }
 

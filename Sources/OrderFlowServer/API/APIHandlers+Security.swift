@@ -32,13 +32,13 @@ extension APIHandlers {
         let user = try await services.users.register(
             username: body.username, password: body.password, displayName: body.displayName, email: body.email,
             from: origin)
-        return .created(.init(body: .json(Self.user(user))))
+        return .created(.init(body: .json(self.user(user))))
     }
 
     // MARK: Own profile
 
     func getMe(_ input: Operations.GetMe.Input) async throws -> Operations.GetMe.Output {
-        .ok(.init(body: .json(Self.user(try await services.users.profile(of: try caller)))))
+        .ok(.init(body: .json(user(try await services.users.profile(of: try caller)))))
     }
 
     func updateMe(_ input: Operations.UpdateMe.Input) async throws -> Operations.UpdateMe.Output {
@@ -46,13 +46,13 @@ extension APIHandlers {
         let user = try await services.users.updateProfile(
             displayName: body.displayName, email: body.email.map { Optional($0) }, newPassword: body.newPassword,
             currentPassword: body.currentPassword, by: try caller)
-        return .ok(.init(body: .json(Self.user(user))))
+        return .ok(.init(body: .json(self.user(user))))
     }
 
     // MARK: Users (admin)
 
     func listUsers(_ input: Operations.ListUsers.Input) async throws -> Operations.ListUsers.Output {
-        .ok(.init(body: .json(.init(items: try await services.users.users().map(Self.user)))))
+        .ok(.init(body: .json(.init(items: try await services.users.users().map(user)))))
     }
 
     func createUser(_ input: Operations.CreateUser.Input) async throws -> Operations.CreateUser.Output {
@@ -62,7 +62,7 @@ extension APIHandlers {
             roles: Set(body.roles.compactMap { Role(rawValue: $0.rawValue) }), storeScope: body.storeScope,
             regionScope: body.regionScope,
             customerID: body.customerId, by: try caller)
-        return .created(.init(body: .json(.init(user: Self.user(user), password: password))))
+        return .created(.init(body: .json(.init(user: self.user(user), password: password))))
     }
 
     func updateUser(_ input: Operations.UpdateUser.Input) async throws -> Operations.UpdateUser.Output {
@@ -71,10 +71,10 @@ extension APIHandlers {
             displayName: body.displayName, email: body.email.map { Optional($0) },
             roles: body.roles.map { Set($0.compactMap { Role(rawValue: $0.rawValue) }) },
             storeScope: body.storeScope, regionScope: body.regionScope, customerID: body.customerId,
-            disabled: body.disabled)
+            disabled: body.disabled, rateLimit: body.rateLimit.map { ($0.requestsPerSecond, $0.burst) })
         return .ok(
             .init(
-                body: .json(Self.user(try await services.users.updateUser(input.path.userId, changes, by: try caller))))
+                body: .json(user(try await services.users.updateUser(input.path.userId, changes, by: try caller))))
         )
     }
 
@@ -87,19 +87,27 @@ extension APIHandlers {
     // MARK: API keys (admin)
 
     func listAPIKeys(_ input: Operations.ListAPIKeys.Input) async throws -> Operations.ListAPIKeys.Output {
-        .ok(.init(body: .json(.init(items: try await services.users.keys().map(Self.key)))))
+        .ok(.init(body: .json(.init(items: try await services.users.keys().map(key)))))
+    }
+
+    func updateAPIKey(_ input: Operations.UpdateAPIKey.Input) async throws -> Operations.UpdateAPIKey.Output {
+        guard case .json(let body) = input.body else { throw APIError.notJSON }
+        let record = try await services.users.updateKey(
+            input.path.keyId, rateLimit: (body.rateLimit.requestsPerSecond, body.rateLimit.burst), by: try caller)
+        return .ok(.init(body: .json(key(record))))
     }
 
     func createAPIKey(_ input: Operations.CreateAPIKey.Input) async throws -> Operations.CreateAPIKey.Output {
         guard case .json(let body) = input.body else { throw APIError.notJSON }
         let (key, record) = try await services.users.createKey(
             name: body.name, roles: Set(body.roles.compactMap { Role(rawValue: $0.rawValue) }),
-            storeScope: body.storeScope, by: try caller)
-        return .created(.init(body: .json(.init(key: key, apiKey: Self.key(record)))))
+            storeScope: body.storeScope, rateLimit: body.rateLimit.map { ($0.requestsPerSecond, $0.burst) },
+            by: try caller)
+        return .created(.init(body: .json(.init(key: key, apiKey: self.key(record)))))
     }
 
     func revokeAPIKey(_ input: Operations.RevokeAPIKey.Input) async throws -> Operations.RevokeAPIKey.Output {
-        .ok(.init(body: .json(Self.key(try await services.users.revokeKey(input.path.keyId, by: try caller)))))
+        .ok(.init(body: .json(key(try await services.users.revokeKey(input.path.keyId, by: try caller)))))
     }
 
     // MARK: Audit
@@ -141,24 +149,34 @@ extension APIHandlers {
         .init(
             accessToken: signIn.accessToken, tokenType: .bearer, expiresIn: signIn.expiresIn,
             refreshToken: signIn.refreshToken,
-            refreshExpiresIn: Int(services.security.settings.refreshTokenSeconds), user: Self.user(signIn.user))
+            refreshExpiresIn: Int(services.security.settings.refreshTokenSeconds), user: user(signIn.user))
     }
 
-    static func user(_ user: UserRecord) -> Components.Schemas.User {
+    func user(_ user: UserRecord) -> Components.Schemas.User {
         .init(
             id: user.id, username: user.username, displayName: user.displayName, email: user.email,
             roles: user.roles.sorted().compactMap { .init(rawValue: $0.rawValue) },
             storeScope: user.storeScope?.rawValue,
             regionScope: user.regionScope, customerId: user.customerID, disabled: user.disabled,
+            rateLimit: rateLimit(own: user.rateLimit, roles: user.roles),
             createdAt: user.createdAt.date, updatedAt: user.updatedAt.date)
     }
 
-    static func key(_ key: APIKeyRecord) -> Components.Schemas.APIKey {
+    func key(_ key: APIKeyRecord) -> Components.Schemas.APIKey {
         .init(
             id: key.id, name: key.name, prefix: key.prefix,
             roles: key.roles.sorted().compactMap { .init(rawValue: $0.rawValue) },
-            storeScope: key.storeScope?.rawValue, createdBy: key.createdBy, createdAt: key.createdAt.date,
+            storeScope: key.storeScope?.rawValue, rateLimit: rateLimit(own: key.rateLimit, roles: key.roles),
+            createdBy: key.createdBy, createdAt: key.createdAt.date,
             lastUsedAt: key.lastUsedAt?.date, revokedAt: key.revokedAt?.date)
+    }
+
+    private func rateLimit(own: RateLimit?, roles: Set<Role>) -> Components.Schemas.EffectiveRateLimit? {
+        services.security.settings.rateLimitPolicy.limit(own: own, roles: roles).map {
+            .init(
+                requestsPerSecond: $0.limit.requestsPerSecond, burst: $0.limit.burst,
+                source: .init(rawValue: $0.source.rawValue) ?? ._default)
+        }
     }
 }
 

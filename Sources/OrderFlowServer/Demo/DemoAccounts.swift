@@ -17,9 +17,16 @@ enum DemoAccounts {
             ("customer.somchai", "Somchai Jaidee", [.customer], nil, nil, "CUST-1001"),
         ]
     static let keyName = "demo integration"
+    /// The simulated systems' own keys (`Simulator.Caller`), so the key printed for a person is
+    /// theirs alone: their traffic and the systems' callbacks do not share a budget.
+    static let systemKeyNames: [(caller: String, name: String)] = [
+        ("commerce", "demo commerce engine"), ("carrier", "demo carrier"), ("generator", "demo order generator"),
+    ]
 
-    /// - Returns: the new API key, for the demo's simulators.
-    static func refresh(security: SecurityService, announce: @Sendable (String) -> Void) async throws -> String {
+    /// - Returns: the new API keys of the simulated systems, by `Simulator.Caller` raw value.
+    static func refresh(security: SecurityService, announce: @Sendable (String) -> Void) async throws -> [String:
+        String]
+    {
         let now = security.clock.now()
         var lines: [String] = []
         for account in accounts {
@@ -49,31 +56,52 @@ enum DemoAccounts {
                 "  \(account.username.padding(toLength: 18, withPad: " ", startingAt: 0)) \(password)   \(role)\(scope.isEmpty ? "" : " (\(scope))")"
             )
         }
-        // One live demo key at a time.
+        // One live key of each demo name at a time.
         let audit = AuditEntry(at: now, actor: "demo", actorKind: "system", action: "apikey.rotate_demo")
-        for key in try await security.users.keys() where key.name == keyName && key.revokedAt == nil {
+        let names = Set([keyName] + systemKeyNames.map(\.name))
+        for key in try await security.users.keys() where names.contains(key.name) && key.revokedAt == nil {
             _ = try await security.users.revokeKey(id: key.id, at: now, audit: audit)
         }
-        let key = TokenService.randomSecret(prefix: APIKeys.prefix)
-        _ = try await security.users.createKey(
-            id: UUID().uuidString.lowercased(), name: keyName, hash: TokenService.hash(key),
-            prefix: String(key.prefix(8)),
-            roles: [.integration, .operations], storeScope: nil, createdBy: "demo", at: now, audit: audit)
+        func create(_ name: String, roles: Set<Role>) async throws -> String {
+            let key = TokenService.randomSecret(prefix: APIKeys.prefix)
+            _ = try await security.users.createKey(
+                id: UUID().uuidString.lowercased(), name: name, hash: TokenService.hash(key),
+                prefix: String(key.prefix(8)),
+                roles: roles, storeScope: nil, createdBy: "demo", at: now, audit: audit)
+            return key
+        }
+        let key = try await create(keyName, roles: [.integration, .operations])
+        var systems: [String: String] = [:]
+        var systemLines: [String] = []
+        for (caller, name) in systemKeyNames {
+            let systemKey = try await create(name, roles: [.integration])
+            systems[caller] = systemKey
+            systemLines.append(
+                "  \(name.padding(toLength: 22, withPad: " ", startingAt: 0)) integration   \(systemKey.prefix(8))…")
+        }
+        let policy = security.settings.rateLimitPolicy
+        let budget =
+            policy.limit(own: nil, roles: [.integration, .operations]).map {
+                "\(Int($0.limit.requestsPerSecond)) requests a second, bursts of \(Int($0.limit.burst))"
+            } ?? "no rate limit"
         announce(
             """
             Demo sign-ins (new passwords at every start; POST /api/auth/login):
             \(lines.joined(separator: "\n"))
-            Demo API key (integration, operations; send as x-api-key):
+            Demo API key (integration, operations; send as x-api-key; yours alone: \(budget)):
               \(key)
+            The simulated systems call OrderFlow with keys of their own (GET /api/api-keys):
+            \(systemLines.joined(separator: "\n"))
             """)
-        return key
+        return systems
     }
 }
 
-/// The demo's API key, handed from start-up to the simulators that call OrderFlow.
+/// The simulated systems' API keys, handed from start-up to the simulators that call OrderFlow.
 public final class DemoKey: Sendable {
-    private let value = Mutex<String?>(nil)
+    private let value = Mutex<[String: String]>([:])
     public init() {}
-    public func set(_ key: String) { value.withLock { $0 = key } }
-    public var key: String? { value.withLock { $0 } }
+    public func set(_ keys: [String: String]) { value.withLock { $0 = keys } }
+    /// The key of one simulated system (`Simulator.Caller` raw value), once the demo made it.
+    public func key(for caller: String) -> String? { value.withLock { $0[caller] } }
 }

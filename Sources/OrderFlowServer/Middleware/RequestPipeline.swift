@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import Metrics
 import OrderFlowDomain
+import OrderFlowRuntime
 
 /// Assigns the request ID, logs each request once, and turns every error into the API's JSON
 /// error shape. Outermost, so nothing escapes it.
@@ -168,8 +169,10 @@ public protocol RequestAuthenticator: Sendable {
 /// 2. the route's requirement from `RoutePolicy` is checked: public, or a permission the caller
 ///    must hold (401 without credentials, 403 without the permission); a route missing from the
 ///    table is refused;
-/// 3. the caller's token bucket (per principal, or per client address when anonymous) is charged:
-///    429 with `Retry-After` when empty.
+/// 3. the caller's token bucket (per principal at its own or its roles' limit, or per client
+///    address when anonymous) is charged: 429 with `Retry-After` when empty. Acknowledgements
+///    and carrier events have a bucket of their own per principal and wait up to
+///    `queueSeconds` for a token before a 429, which the deadline sweep is told of.
 /// The context, with its principal, is then made available to OpenAPI handlers. A method the path
 /// does not have is 405 with `Allow` naming the ones it has (RFC 9110, 15.5.6); an unknown path 404.
 struct SecurityMiddleware: RouterMiddleware {
@@ -177,6 +180,11 @@ struct SecurityMiddleware: RouterMiddleware {
     let authenticator: any RequestAuthenticator
     let perPrincipal: RateLimiter
     let perAddress: RateLimiter
+    let policy: RateLimitPolicy
+    let throttle: CallbackThrottle
+    let metrics: AppMetrics
+    /// Queued callbacks wait on it (injected, so tests control the wait).
+    let clock: any SleepingClock
     let logger: Logger
     /// The demo lets anyone who may create orders seed demonstration orders.
     var demoSeeding = false
@@ -200,11 +208,11 @@ struct SecurityMiddleware: RouterMiddleware {
                 context.principal = try await authenticator.authenticate(request, context: context)
             } catch {
                 // Bad credentials still cost the address a token: guessing is throttled too.
-                try limit(perAddress, addressKey)
+                try limit(perAddress, addressKey, route: "\(request.method.rawValue) \(path)")
                 throw error
             }
             guard let principal = context.principal else {
-                try limit(perAddress, addressKey)
+                try limit(perAddress, addressKey, route: "\(request.method.rawValue) \(path)")
                 throw Authenticator.unauthorized("this route needs a token (POST /api/auth/login) or an API key")
             }
             let demoSeed = demoSeeding && permission == .mockSeed && principal.may(.ordersCreate)
@@ -219,12 +227,12 @@ struct SecurityMiddleware: RouterMiddleware {
             throw APIError(.forbidden, code: "forbidden", message: "this route declares no permission")
         }
         if let principal = context.principal {
-            try limit(perPrincipal, "principal:\(principal.id)")
+            try await limit(principal, route: "\(request.method.rawValue) \(path)")
             let authenticator = authenticator
             let checked = context
             context.signedIn = { try? await authenticator.authenticate(request, context: checked) }
         } else {
-            try limit(perAddress, addressKey)
+            try limit(perAddress, addressKey, route: "\(request.method.rawValue) \(path)")
         }
         if path == "NotFound" {
             let methods = RoutePolicy.methods(at: request.uri.path)
@@ -241,13 +249,42 @@ struct SecurityMiddleware: RouterMiddleware {
         }
     }
 
-    private func limit(_ limiter: RateLimiter, _ key: String) throws {
+    private func limit(_ limiter: RateLimiter, _ key: String, route: String) throws {
         if let wait = limiter.take(key) {
-            let seconds = max(1, Int(wait.rounded(.up)))
-            throw APIError(
-                .tooManyRequests, code: "rate_limited", message: "too many requests; retry in \(seconds) s",
-                headers: [.retryAfter: String(seconds)])
+            metrics.rateLimited(principalKind: "anonymous", route: route)
+            throw Self.refusal(after: wait)
         }
+    }
+
+    private func limit(_ principal: Principal, route: String) async throws {
+        guard let (limit, _) = policy.limit(for: principal) else { return }
+        let callback = RoutePolicy.callbacks.contains(route)
+        let decision = perPrincipal.take(
+            callback ? "callbacks:\(principal.id)" : "principal:\(principal.id)", limit: limit,
+            queueing: callback ? policy.queueSeconds : 0)
+        switch decision {
+        case .allowed(let wait):
+            if wait > 0 { try await clock.sleep(until: clock.now().adding(seconds: wait)) }
+        case .refused(let wait):
+            metrics.rateLimited(principalKind: principal.kind.rawValue, route: route)
+            if callback {
+                throttle.refused(at: clock.now(), retryAfter: wait.rounded(.up))
+                logger.warning(
+                    "a downstream system's report was refused: over its rate limit",
+                    metadata: [
+                        "route": "\(route)", "caller": "\(principal.name)",
+                        "limit": "\(limit.requestsPerSecond)/s", "retry_after_s": "\(Int(wait.rounded(.up)))",
+                    ])
+            }
+            throw Self.refusal(after: wait)
+        }
+    }
+
+    private static func refusal(after wait: Double) -> APIError {
+        let seconds = max(1, Int(wait.rounded(.up)))
+        return APIError(
+            .tooManyRequests, code: "rate_limited", message: "too many requests; retry in \(seconds) s",
+            headers: [.retryAfter: String(seconds)])
     }
 }
 

@@ -79,6 +79,7 @@ public enum RoutePolicy {
         "GET /api/api-keys": .permission(.apiKeysManage),
         "POST /api/api-keys": .permission(.apiKeysManage),
         "DELETE /api/api-keys/{keyId}": .permission(.apiKeysManage),
+        "PATCH /api/api-keys/{keyId}": .permission(.apiKeysManage),
         "GET /api/audit": .permission(.auditRead),
 
         "GET /api/v1/monitor/recent": .permission(.monitorRead),
@@ -114,6 +115,13 @@ public enum RoutePolicy {
     public static func requirement(method: String, path: String) -> Requirement? {
         routes["\(method) \(path)"]
     }
+
+    /// Downstream systems reporting back (acknowledgements, carrier events): charged to a budget
+    /// of their caller's apart from its other requests, queued briefly before being refused, and
+    /// a refusal holds back the deadline sweep (`CallbackThrottle`).
+    public static let callbacks: Set<String> = [
+        "POST /api/v1/acks", "POST /api/fulfillment/ship-events", "PUT /api/delivery/status",
+    ]
 
     /// The methods the table has for a request path (`/api/orders/ORD-1`), for the `Allow` header
     /// of a 405; empty when no route has the path. Like the router, a literal segment outranks a

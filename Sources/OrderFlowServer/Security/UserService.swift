@@ -24,6 +24,8 @@ struct UserService: Sendable {
         var regionScope: String?
         var customerID: String?
         var disabled: Bool?
+        /// A new own request budget: (requests a second, burst); a rate of 0 clears it.
+        var rateLimit: (requestsPerSecond: Double, burst: Double?)?
     }
 
     // MARK: Registration and one's own profile
@@ -167,6 +169,11 @@ struct UserService: Sendable {
             user.disabled = disabled
             changed.append(disabled ? "disabled" : "enabled")
         }
+        if let limit = changes.rateLimit {
+            user.rateLimit = UserRules.rateLimit(
+                requestsPerSecond: limit.requestsPerSecond, burst: limit.burst, into: &errors)
+            changed.append("rateLimit")
+        }
         _ = try await checkedScope(
             roles: user.roles, store: user.storeScope?.rawValue, region: user.regionScope, customerID: user.customerID,
             into: &errors)
@@ -239,10 +246,14 @@ struct UserService: Sendable {
 
     /// Creates a key with roles (never admin) and optionally a store; returns the key itself,
     /// which is shown once and stored only as a hash.
-    func createKey(name: String, roles: Set<Role>, storeScope: String?, by caller: Caller) async throws -> (
-        key: String, record: APIKeyRecord
-    ) {
+    func createKey(
+        name: String, roles: Set<Role>, storeScope: String?,
+        rateLimit: (requestsPerSecond: Double, burst: Double?)? = nil, by caller: Caller
+    ) async throws -> (key: String, record: APIKeyRecord) {
         var errors: [FieldError] = []
+        let limit = rateLimit.flatMap {
+            UserRules.rateLimit(requestsPerSecond: $0.requestsPerSecond, burst: $0.burst, into: &errors)
+        }
         let name = name.trimmingSpaces()
         if !Formats.isText(name, maxLength: 100) {
             errors.append(FieldError(field: "name", rule: "format", message: "must be 1–100 characters"))
@@ -263,12 +274,41 @@ struct UserService: Sendable {
         let now = clock.now()
         let record = try await users.createKey(
             id: id, name: name, hash: TokenService.hash(key), prefix: String(key.prefix(8)), roles: roles,
-            storeScope: store,
+            storeScope: store, rateLimit: limit,
             createdBy: caller.name, at: now,
             audit: caller.audit(
                 "apikey.create", targetType: "api_key", targetID: id, at: now,
-                details: ["name": name, "roles": roles.map(\.rawValue).sorted().joined(separator: ",")]))
+                details: [
+                    "name": name, "roles": roles.map(\.rawValue).sorted().joined(separator: ","),
+                    "rateLimit": Self.describe(limit),
+                ]))
         return (key, record)
+    }
+
+    /// Sets a key's own request budget, or clears it (a rate of 0).
+    func updateKey(_ id: String, rateLimit: (requestsPerSecond: Double, burst: Double?), by caller: Caller)
+        async throws -> APIKeyRecord
+    {
+        var errors: [FieldError] = []
+        let limit = UserRules.rateLimit(
+            requestsPerSecond: rateLimit.requestsPerSecond, burst: rateLimit.burst, into: &errors)
+        if !errors.isEmpty { throw DomainError.validationFailed(errors) }
+        let now = clock.now()
+        guard
+            let record = try await users.setKeyRateLimit(
+                id: id, to: limit,
+                audit: caller.audit(
+                    "apikey.update", targetType: "api_key", targetID: id, at: now,
+                    details: ["rateLimit": Self.describe(limit)]))
+        else {
+            throw DomainError.notFound(kind: "API key", id: id)
+        }
+        security.authenticator.invalidate(keyID: id)
+        return record
+    }
+
+    static func describe(_ limit: RateLimit?) -> String {
+        limit.map { "\($0.requestsPerSecond)/s, burst \($0.burst)" } ?? "roles' default"
     }
 
     func revokeKey(_ id: String, by caller: Caller) async throws -> APIKeyRecord {

@@ -36,6 +36,14 @@ public final class AppMetrics: Sendable {
         .recordNanoseconds(duration.nanoseconds)
     }
 
+    /// A request refused with 429, by who sent it (`user`, `api_key`, `anonymous`) and route.
+    func rateLimited(principalKind: String, route: String) {
+        CoreMetrics.Counter(
+            label: "orderflow_rate_limited_total", dimensions: [("principal_kind", principalKind), ("route", route)],
+            factory: factory
+        ).increment()
+    }
+
     /// The Prometheus text exposition of every metric.
     public func exposition() -> [UInt8] {
         var buffer: [UInt8] = []
