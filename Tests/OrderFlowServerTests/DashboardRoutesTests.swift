@@ -75,6 +75,15 @@ struct DashboardRoutesTests {
         }
     }
 
+    /// Every page names its icon inline, so browsers do not ask for a /favicon.ico that is not
+    /// there (a 404 in the log for every page opened).
+    @Test func pagesCarryTheirIconInline() async throws {
+        try await TestApp.run { app in
+            let page = try await app.send(.get, "/login", token: nil)
+            #expect(page.text.contains(#"<link rel="icon" href="data:image/svg+xml,%3Csvg "#))
+        }
+    }
+
     /// A form on another site cannot sign a browser in; OrderFlow's own page and programs that say
     /// nothing about where they come from can.
     @Test func aSignInFormOnAnotherSiteIsRefused() async throws {

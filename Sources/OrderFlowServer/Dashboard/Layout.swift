@@ -105,6 +105,13 @@ enum Layout {
             """)
     }
 
+    /// The pages' icon, inline (the content security policy allows `data:` images), so no
+    /// browser asks for a /favicon.ico that is not there.
+    static let icon =
+        "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E"
+        + "%3Crect width='32' height='32' rx='6' fill='%231f5fad'/%3E"
+        + "%3Ccircle cx='16' cy='16' r='8' fill='none' stroke='white' stroke-width='4'/%3E%3C/svg%3E"
+
     /// The document around every page: the stylesheet, the script when the page is live, and
     /// `content` in a body with `body`'s attributes.
     private static func document(title: String, script: Bool = false, body attributes: HTML, _ content: HTML) -> HTML {
@@ -115,6 +122,7 @@ enum Layout {
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>\(title) · OrderFlow</title>
+        <link rel="icon" href="\(icon)">
         <link rel="stylesheet" href="/assets/app.css?v=\(Assets.version)">
         \(script ? "<script src=\"/assets/app.js?v=\(Assets.version)\" defer></script>" as HTML : .empty)
         </head>
