@@ -18,7 +18,8 @@ driven by selenium, against `orderflow demo` on a fresh database.
 A screenshot of every page, at a tablet size (820×1180) and a desktop size (1440×900), is saved
 to the folder printed at the end (ORDERFLOW_SCREENSHOTS chooses it). At both sizes every page is
 also audited: text against its background meets WCAG AA contrast (4.5:1, 3:1 for large text;
-disabled controls exempt), and every button, field and navigation link is at least 44 × 44 px.
+disabled controls exempt), and every button, field, navigation link and checkbox (by its label,
+which ticks it) is at least 44 × 44 px.
 
 Usage: check_dashboard.py PATH-TO-ORDERFLOW-BINARY
 """
@@ -164,6 +165,13 @@ class Check:
           var box = el.getBoundingClientRect();
           if (box.width === 0 || box.height === 0) return;
           if (box.width < 44 || box.height < 44) problems.push("target " + Math.round(box.width) + "x" + Math.round(box.height) + ": " + el.tagName.toLowerCase() + " '" + (el.textContent || el.name || "").trim().slice(0, 40) + "'");
+        });
+        // A checkbox's target is its label when it has one (a click there ticks it).
+        document.querySelectorAll("input[type=checkbox]").forEach(function (el) {
+          var target = el.closest("label") || el;
+          var box = target.getBoundingClientRect();
+          if (box.width === 0 || box.height === 0) return;
+          if (box.width < 44 || box.height < 44) problems.push("target " + Math.round(box.width) + "x" + Math.round(box.height) + ": checkbox '" + (el.getAttribute("aria-label") || el.name || "").slice(0, 40) + "'");
         });
         return problems;
     """

@@ -16,7 +16,7 @@ enum StoreView {
             <input id="bulk-reason" form="bulk" name="reason" placeholder="e.g. customer called to cancel" required \
             maxlength="200">
             <button form="bulk" type="submit" class="danger">Cancel selected orders</button>
-            <label><input type="checkbox" data-select-all="orderId"> Select all new and allocated</label></div>
+            <label class="tick"><input type="checkbox" data-select-all="orderId"> Select all new and allocated</label></div>
             <form id="bulk" method="post" action="/dashboard/orders/bulk-cancel" \
             data-confirm="Cancel every selected order?"></form>
             """ : .empty
@@ -57,8 +57,8 @@ enum StoreView {
         let box: HTML =
             selectable
             ? """
-            <input type="checkbox" form="bulk" name="orderId" value="\(order.id.rawValue)" \
-            aria-label="Select \(order.id.rawValue)">
+            <label class="tick"><input type="checkbox" form="bulk" name="orderId" value="\(order.id.rawValue)" \
+            aria-label="Select \(order.id.rawValue)"></label>
             """
             : .empty
         let payment = order.paymentStatus.rawValue.replacingOccurrences(of: "_", with: " ")
