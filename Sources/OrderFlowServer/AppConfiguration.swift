@@ -56,7 +56,8 @@ public struct AppConfiguration: Sendable {
         /// The first administrator's password; generated and printed when unset.
         public var adminPassword: String?
         public var bcryptCost: UInt8 = 12
-        /// Requests a second per signed-in user or key (burst: twice as many); 0 turns it off.
+        /// Requests a second per signed-in user or key without a limit of its own or of its roles
+        /// (burst: twice as many); 0 turns every per-caller limit off.
         public var rateLimit: Double = 200
         /// Requests a second by role, for keys and users without a limit of their own (the
         /// highest of a caller's roles); roles not named take `rateLimit`.
@@ -66,10 +67,6 @@ public struct AppConfiguration: Sendable {
         public var rateLimitQueueSeconds: Double = 2
         /// Requests a second per client address for anonymous requests.
         public var anonymousRateLimit: Double = 20
-
-        public var rateLimitPolicy: RateLimitPolicy {
-            RateLimitPolicy(defaultRate: rateLimit, roleRates: roleRateLimits, queueSeconds: rateLimitQueueSeconds)
-        }
         public var loginMaxFailures = 5
         public var loginLockSeconds: Double = 15 * 60
         /// Added before answering a failed sign-in, times the number of recent failures (capped at 2 s).
@@ -82,6 +79,11 @@ public struct AppConfiguration: Sendable {
         public var demoAccounts = false
 
         public init() {}
+
+        /// Whose budget a request is charged to, from the rate settings above.
+        public var rateLimitPolicy: RateLimitPolicy {
+            RateLimitPolicy(defaultRate: rateLimit, roleRates: roleRateLimits, queueSeconds: rateLimitQueueSeconds)
+        }
     }
 
     public init() {}

@@ -169,7 +169,7 @@ struct Demo: AsyncParsableCommand {
         let demoKey = DemoKey()
         ProcessBootstrap.logging(config)
         let simulator = Simulator(
-            settings: simulatorSettings, apiKey: { demoKey.key(for: $0.rawValue) },
+            settings: simulatorSettings, apiKey: { demoKey.key(for: $0) },
             logger: Logger(label: "orderflow.simulator"))
         try await runServer(config, extraServices: [simulator], demoKey: demoKey, bootstrapLogging: false)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import OrderFlowDomain
 import OrderFlowPersistence
+import OrderFlowSimulator
 import Synchronization
 
 /// The demo's sign-ins: one account per role and an integration key, with fresh secrets at every
@@ -19,13 +20,13 @@ enum DemoAccounts {
     static let keyName = "demo integration"
     /// The simulated systems' own keys (`Simulator.Caller`), so the key printed for a person is
     /// theirs alone: their traffic and the systems' callbacks do not share a budget.
-    static let systemKeyNames: [(caller: String, name: String)] = [
-        ("commerce", "demo commerce engine"), ("carrier", "demo carrier"), ("generator", "demo order generator"),
+    static let systemKeyNames: [(caller: Simulator.Caller, name: String)] = [
+        (.commerce, "demo commerce engine"), (.carrier, "demo carrier"), (.generator, "demo order generator"),
     ]
 
-    /// - Returns: the new API keys of the simulated systems, by `Simulator.Caller` raw value.
-    static func refresh(security: SecurityService, announce: @Sendable (String) -> Void) async throws -> [String:
-        String]
+    /// - Returns: the new API keys of the simulated systems.
+    static func refresh(security: SecurityService, announce: @Sendable (String) -> Void) async throws
+        -> [Simulator.Caller: String]
     {
         let now = security.clock.now()
         var lines: [String] = []
@@ -71,7 +72,7 @@ enum DemoAccounts {
             return key
         }
         let key = try await create(keyName, roles: [.integration, .operations])
-        var systems: [String: String] = [:]
+        var systems: [Simulator.Caller: String] = [:]
         var systemLines: [String] = []
         for (caller, name) in systemKeyNames {
             let systemKey = try await create(name, roles: [.integration])
@@ -99,9 +100,9 @@ enum DemoAccounts {
 
 /// The simulated systems' API keys, handed from start-up to the simulators that call OrderFlow.
 public final class DemoKey: Sendable {
-    private let value = Mutex<[String: String]>([:])
+    private let value = Mutex<[Simulator.Caller: String]>([:])
     public init() {}
-    public func set(_ keys: [String: String]) { value.withLock { $0 = keys } }
-    /// The key of one simulated system (`Simulator.Caller` raw value), once the demo made it.
-    public func key(for caller: String) -> String? { value.withLock { $0[caller] } }
+    public func set(_ keys: [Simulator.Caller: String]) { value.withLock { $0 = keys } }
+    /// The key of one simulated system, once the demo made it.
+    public func key(for caller: Simulator.Caller) -> String? { value.withLock { $0[caller] } }
 }

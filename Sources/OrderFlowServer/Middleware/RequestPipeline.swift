@@ -197,6 +197,7 @@ struct SecurityMiddleware: RouterMiddleware {
         // No route has this method and path: answered like a public route (throttled by address),
         // then 404, or 405 when the path has other methods.
         let path = context.endpointPath ?? "NotFound"
+        let route = "\(request.method.rawValue) \(path)"
         let requirement =
             path == "NotFound" ? .publicRoute : RoutePolicy.requirement(method: request.method.rawValue, path: path)
         switch requirement {
@@ -208,11 +209,11 @@ struct SecurityMiddleware: RouterMiddleware {
                 context.principal = try await authenticator.authenticate(request, context: context)
             } catch {
                 // Bad credentials still cost the address a token: guessing is throttled too.
-                try limit(perAddress, addressKey, route: "\(request.method.rawValue) \(path)")
+                try limit(perAddress, addressKey, route: route)
                 throw error
             }
             guard let principal = context.principal else {
-                try limit(perAddress, addressKey, route: "\(request.method.rawValue) \(path)")
+                try limit(perAddress, addressKey, route: route)
                 throw Authenticator.unauthorized("this route needs a token (POST /api/auth/login) or an API key")
             }
             let demoSeed = demoSeeding && permission == .mockSeed && principal.may(.ordersCreate)
@@ -227,12 +228,12 @@ struct SecurityMiddleware: RouterMiddleware {
             throw APIError(.forbidden, code: "forbidden", message: "this route declares no permission")
         }
         if let principal = context.principal {
-            try await limit(principal, route: "\(request.method.rawValue) \(path)")
+            try await limit(principal, route: route)
             let authenticator = authenticator
             let checked = context
             context.signedIn = { try? await authenticator.authenticate(request, context: checked) }
         } else {
-            try limit(perAddress, addressKey, route: "\(request.method.rawValue) \(path)")
+            try limit(perAddress, addressKey, route: route)
         }
         if path == "NotFound" {
             let methods = RoutePolicy.methods(at: request.uri.path)

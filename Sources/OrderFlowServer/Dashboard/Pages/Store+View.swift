@@ -16,7 +16,8 @@ enum StoreView {
             <input id="bulk-reason" form="bulk" name="reason" placeholder="e.g. customer called to cancel" required \
             maxlength="200">
             <button form="bulk" type="submit" class="danger">Cancel selected orders</button>
-            <label class="tick"><input type="checkbox" data-select-all="orderId"> Select all new and allocated</label></div>
+            <label class="tick"><input type="checkbox" data-select-all="orderId"> \
+            Select all new and allocated</label></div>
             <form id="bulk" method="post" action="/dashboard/orders/bulk-cancel" \
             data-confirm="Cancel every selected order?"></form>
             """ : .empty
